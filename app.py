@@ -1,0 +1,68 @@
+"""CoachLab's application factory. Run it with ``flask --app app …`` or ``gunicorn 'app:create_app()'``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from surveys import auth, commands, errors, pilots, public, security
+from surveys.config import ConfigurationError, database_url, public_base_url, secret_key
+from surveys.database import check_database
+from surveys.extensions import csrf, db, login_manager, migrate
+
+MIGRATIONS_DIR = str(Path(__file__).with_name("migrations"))
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create and configure a CoachLab application.
+
+    ``test_config`` overrides the defaults and the environment, as in Flask's tutorial.
+    """
+    app = Flask(__name__, instance_relative_config=True, template_folder="templates", static_folder="static")
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(
+        SQLALCHEMY_DATABASE_URI=database_url(app.instance_path),
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        MAX_CONTENT_LENGTH=10 * 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="coachlab_session",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        PUBLIC_BASE_URL=public_base_url(),
+        WTF_CSRF_TIME_LIMIT=3600 * 4,
+    )
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = secret_key(app.instance_path)
+
+    register_extensions(app)
+    register_blueprints(app)
+    errors.init_app(app)
+    security.init_app(app)
+    commands.init_app(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the unbound extensions of ``surveys.extensions`` to ``app``."""
+    try:
+        db.init_app(app)
+    except (ArgumentError, NoSuchModuleError) as error:
+        raise ConfigurationError(f"DATABASE_URL: {error}") from None
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    with app.app_context():
+        check_database(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """One blueprint per audience."""
+    app.register_blueprint(public.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(pilots.bp)

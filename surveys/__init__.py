@@ -1,0 +1,1 @@
+"""CoachLab's web platform: models, services, blueprints and commands."""

@@ -1,0 +1,115 @@
+"""Organisations and user accounts: creation and authentication."""
+
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+from .models import Organisation, Role, User, utcnow
+
+PASSWORD_MIN = 8
+PASSWORD_MAX = 128
+
+# Compared against when the e-mail is unknown, so that a wrong e-mail costs as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not-a-real-password-0")
+
+
+class AccountError(ValueError):
+    """A request about accounts that cannot be carried out; the message says why."""
+
+
+def normalise_email(email: str) -> str:
+    """Return ``email`` checked and normalised (domain lowercased); raise ``AccountError`` if malformed."""
+    try:
+        result = validate_email((email or "").strip(), check_deliverability=False)
+    except EmailNotValidError as error:
+        raise AccountError(f"{email!r} is not a valid e-mail address: {error}") from None
+    return result.normalized.lower()
+
+
+def check_password(password: str) -> None:
+    """Raise ``AccountError`` unless the password has an acceptable length."""
+    if password is None or len(password) < PASSWORD_MIN:
+        raise AccountError(f"the password must have at least {PASSWORD_MIN} characters")
+    if len(password) > PASSWORD_MAX:
+        raise AccountError(f"the password must have at most {PASSWORD_MAX} characters")
+
+
+def organisation_by_name(name: str) -> Organisation | None:
+    """The organisation called ``name`` (case-insensitive), if any."""
+    return db.session.scalar(select(Organisation).where(func.lower(Organisation.name) == name.strip().lower()))
+
+
+def create_organisation(name: str) -> Organisation:
+    """Create an organisation; the name must be new and non-empty."""
+    name = (name or "").strip()
+    if not name:
+        raise AccountError("the organisation needs a name")
+    if len(name) > 120:
+        raise AccountError("the organisation name must have at most 120 characters")
+    if organisation_by_name(name) is not None:
+        raise AccountError(f"an organisation called {name!r} already exists")
+    organisation = Organisation(name=name)
+    db.session.add(organisation)
+    db.session.commit()
+    return organisation
+
+
+def create_user(email: str, role: str, password: str, organisation_names: list[str] | None = None) -> User:
+    """Create a consultant or leader; leaders belong to exactly one organisation.
+
+    Everything is checked before anything is written, so a refused request changes nothing.
+    """
+    email = normalise_email(email)
+    try:
+        role = Role(role)
+    except ValueError:
+        raise AccountError(f"unknown role {role!r}: choose consultant or leader") from None
+    check_password(password)
+    names = [n for n in (organisation_names or []) if n and n.strip()]
+    if role is Role.LEADER and len(names) != 1:
+        raise AccountError("a leader belongs to exactly one organisation: give --org")
+    organisations = []
+    for name in names:
+        organisation = organisation_by_name(name)
+        if organisation is None:
+            raise AccountError(f"no organisation called {name!r}")
+        organisations.append(organisation)
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise AccountError(f"a user with e-mail {email} already exists")
+    user = User(email=email, role=role, password_hash=generate_password_hash(password),
+                organisations=organisations)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with this e-mail and password, or None."""
+    try:
+        email = normalise_email(email)
+    except AccountError:
+        email = None
+    user = db.session.scalar(select(User).where(User.email == email)) if email else None
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    if not check_password_hash(user.password_hash, password or "") or not user.active:
+        return None
+    user.last_login_at = utcnow()
+    db.session.commit()
+    return user
+
+
+def load_user(session_id: str) -> User | None:
+    """Flask-Login's loader: ``id:epoch``; a stale epoch means the session was ended."""
+    try:
+        user_id, epoch = (int(part) for part in session_id.split(":"))
+    except (ValueError, AttributeError):
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or user.session_epoch != epoch or not user.active:
+        return None
+    return user

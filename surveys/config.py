@@ -1,0 +1,72 @@
+"""Configuration: database URL, secret key and defaults, read once by ``create_app``."""
+
+import os
+import secrets
+from pathlib import Path
+
+import click
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+SQLITE_FILE = "coachlab.sqlite"
+
+
+class ConfigurationError(click.ClickException):
+    """A setting that makes the application unable to start; shown as one line."""
+
+    exit_code = 2
+
+    def format_message(self):
+        return self.message
+
+
+def database_url(instance_path: str) -> str:
+    """Return the SQLAlchemy URL: ``DATABASE_URL`` when set, else SQLite under ``instance/``.
+
+    ``postgres://`` and ``postgresql://`` URLs are pointed at psycopg 3, the driver we ship.
+    """
+    raw = os.environ.get("DATABASE_URL", "").strip()
+    if not raw:
+        return "sqlite:///" + str(Path(instance_path) / SQLITE_FILE)
+    return normalise_database_url(raw, variable="DATABASE_URL")
+
+
+def normalise_database_url(raw: str, variable: str) -> str:
+    """Parse ``raw`` and choose psycopg 3 for PostgreSQL; raise ``ConfigurationError`` if malformed."""
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ConfigurationError(f"{variable}: {raw!r} is not a database URL "
+                                 "(expected e.g. postgresql://user@host/dbname)") from None
+    if url.drivername in ("postgres", "postgresql"):
+        url = url.set(drivername="postgresql+psycopg")
+    return url.render_as_string(hide_password=False)
+
+
+def secret_key(instance_path: str) -> str:
+    """Return ``SECRET_KEY`` from the environment, else one generated once and kept in ``instance/``."""
+    from_env = os.environ.get("SECRET_KEY", "").strip()
+    if from_env:
+        return from_env
+    path = Path(instance_path) / SECRET_KEY_FILE
+    try:
+        # O_EXCL: two workers starting together must not both write a key.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text().strip()
+        if key:
+            return key
+        raise ConfigurationError(f"SECRET_KEY: {path} is empty; delete it or set SECRET_KEY") from None
+    key = secrets.token_hex(32)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def public_base_url() -> str:
+    """Base URL written into survey links: ``PUBLIC_BASE_URL``, else the local server."""
+    explicit = os.environ.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
+    if explicit:
+        return explicit
+    return f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"

@@ -1,0 +1,44 @@
+"""Database helpers that are not models: connectivity check and wiping data for the demo."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from .config import ConfigurationError
+from .extensions import db
+
+
+def describe_url(app: Flask) -> str:
+    """The database URL with any password hidden, for messages."""
+    return db.engine.url.render_as_string(hide_password=True)
+
+
+def check_database(app: Flask) -> None:
+    """Connect once, so that a wrong ``DATABASE_URL`` fails now, in one line, not later in a traceback."""
+    try:
+        with db.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise ConfigurationError(f"DATABASE_URL: cannot use {describe_url(app)}: {reason}") from None
+
+
+def is_sqlite() -> bool:
+    """Whether the bound engine is SQLite."""
+    return db.engine.dialect.name == "sqlite"
+
+
+def delete_all_data() -> None:
+    """Delete every row of every table, children first, in one transaction (schema kept)."""
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    db.session.commit()
+
+
+def has_data() -> bool:
+    """Whether any organisation or user exists."""
+    from .models import Organisation, User
+
+    return db.session.query(Organisation.id).first() is not None or db.session.query(User.id).first() is not None

@@ -1,0 +1,441 @@
+"""The data model of the whole product, as typed SQLAlchemy 2 models.
+
+Anonymity is a property of this schema (DESIGN.md section 4): ``Response`` and ``Answer``
+have no column that refers to a rep or an invitation, no time of day, no IP address and no
+user agent, and responses get a random primary key. ``Invitation`` records *whether* a link
+was used, never when, so that the use of a link cannot be matched with a response's date.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import UTC, date, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    """Current UTC time without tzinfo: both engines store it the same way."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def new_response_id() -> str:
+    """A random, non-sequential response id (128 bits)."""
+    return secrets.token_hex(16)
+
+
+class CoachingModel(enum.StrEnum):
+    """Who coaches the rep: the three arms a study compares."""
+
+    MANAGER = "manager"
+    PEER = "peer"
+    EXTERNAL = "external"
+
+
+class Role(enum.StrEnum):
+    """What a user may do: consultants run studies, leaders read reports."""
+
+    CONSULTANT = "consultant"
+    LEADER = "leader"
+
+
+class StudyStatus(enum.StrEnum):
+    """Lifecycle of a pilot study."""
+
+    DRAFT = "draft"
+    RUNNING = "running"
+    CLOSED = "closed"
+
+
+class RandomisationUnit(enum.StrEnum):
+    """What is randomised to a coaching model."""
+
+    TEAM = "team"
+    REP = "rep"
+
+
+class QuestionKind(enum.StrEnum):
+    """Answer formats a question can take."""
+
+    AGREE5 = "agree5"
+    AGREE7 = "agree7"
+    SCALE0_10 = "scale0_10"
+    CHOICE = "choice"
+    NUMBER = "number"
+    TEXT = "text"
+
+
+def _enum(enum_cls: type[enum.Enum], name: str) -> Enum:
+    """A portable enum column: VARCHAR plus a CHECK constraint holding the values."""
+    return Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+membership = Table(
+    "membership",
+    db.metadata,
+    Column("user_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+    Column("organisation_id", ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Organisation(db.Model):
+    """A client organisation whose sales force takes part in pilots."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    teams: Mapped[list[Team]] = relationship(back_populates="organisation", cascade="all, delete-orphan")
+    studies: Mapped[list[Study]] = relationship(back_populates="organisation", cascade="all, delete-orphan")
+    members: Mapped[list[User]] = relationship(secondary=membership, back_populates="organisations")
+
+    __table_args__ = (CheckConstraint("length(name) > 0", name="name_not_empty"),)
+
+
+class User(UserMixin, db.Model):
+    """A person who logs in: a consultant or a leader."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped on logout-everywhere or deactivation; sessions carry it and die when it moves.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    organisations: Mapped[list[Organisation]] = relationship(secondary=membership, back_populates="members")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login reads this
+        return self.active
+
+    def get_id(self) -> str:
+        """Session identity: the id plus the epoch, so bumping the epoch ends old sessions."""
+        return f"{self.id}:{self.session_epoch}"
+
+
+class Team(db.Model):
+    """A sales team of an organisation, led by a front-line manager."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    region: Mapped[str | None] = mapped_column(String(120))
+
+    organisation: Mapped[Organisation] = relationship(back_populates="teams")
+    reps: Mapped[list[Rep]] = relationship(back_populates="team")
+
+    __table_args__ = (UniqueConstraint("organisation_id", "name"),)
+
+
+class Rep(db.Model):
+    """A sales rep on a team's roster. Never linked to a survey response."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    crm_id: Mapped[str | None] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    team: Mapped[Team] = relationship(back_populates="reps")
+
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "crm_id"),
+        UniqueConstraint("organisation_id", "email"),
+        CheckConstraint("email IS NOT NULL OR crm_id IS NOT NULL", name="identified"),
+    )
+
+
+class Study(db.Model):
+    """A pilot comparing coaching models in one organisation."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[StudyStatus] = mapped_column(_enum(StudyStatus, "status"), default=StudyStatus.DRAFT)
+    randomisation_unit: Mapped[RandomisationUnit] = mapped_column(
+        _enum(RandomisationUnit, "randomisation_unit"), default=RandomisationUnit.TEAM)
+    # None, "region" or "team_size": what the randomisation is stratified by.
+    stratify_by: Mapped[str | None] = mapped_column(String(20))
+    seed: Mapped[int] = mapped_column(Integer)
+    primary_outcome: Mapped[str] = mapped_column(String(64), default="satisfaction")
+    k_threshold: Mapped[int] = mapped_column(Integer, default=5)
+    comment_threshold: Mapped[int] = mapped_column(Integer, default=10)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    assignments_locked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    organisation: Mapped[Organisation] = relationship(back_populates="studies")
+    arms: Mapped[list[StudyArm]] = relationship(
+        back_populates="study", cascade="all, delete-orphan", order_by="StudyArm.position")
+    waves: Mapped[list[Wave]] = relationship(
+        back_populates="study", cascade="all, delete-orphan", order_by="Wave.opens_on")
+    questions: Mapped[list[Question]] = relationship(
+        back_populates="study", cascade="all, delete-orphan", order_by="Question.position")
+    assignments: Mapped[list[Assignment]] = relationship(back_populates="study", cascade="all, delete-orphan")
+
+    __table_args__ = (
+        CheckConstraint("k_threshold >= 3", name="k_at_least_3"),
+        CheckConstraint("comment_threshold >= k_threshold", name="comment_threshold_at_least_k"),
+        CheckConstraint("stratify_by IS NULL OR stratify_by IN ('region', 'team_size')", name="stratify_by_known"),
+    )
+
+    @property
+    def coaching_models(self) -> list[CoachingModel]:
+        """The arms of the study in their display order."""
+        return [arm.coaching_model for arm in self.arms]
+
+
+class StudyArm(db.Model):
+    """One coaching model compared in a study, with its planned allocation ratio."""
+
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), primary_key=True)
+    coaching_model: Mapped[CoachingModel] = mapped_column(_enum(CoachingModel, "coaching_model"), primary_key=True)
+    ratio: Mapped[int] = mapped_column(Integer, default=1)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    study: Mapped[Study] = relationship(back_populates="arms")
+
+    __table_args__ = (CheckConstraint("ratio >= 1", name="ratio_positive"),)
+
+
+class Assignment(db.Model):
+    """A team (or, for rep-level randomisation, a rep) assigned to a coaching model."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"))
+    rep_id: Mapped[int | None] = mapped_column(ForeignKey("rep.id"))
+    coaching_model: Mapped[CoachingModel] = mapped_column(_enum(CoachingModel, "coaching_model"))
+    stratum: Mapped[str | None] = mapped_column(String(120))
+    assigned_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    study: Mapped[Study] = relationship(back_populates="assignments")
+    team: Mapped[Team | None] = relationship()
+    rep: Mapped[Rep | None] = relationship()
+    changes: Mapped[list[AssignmentChange]] = relationship(
+        back_populates="assignment", cascade="all, delete-orphan", order_by="AssignmentChange.changed_at")
+
+    __table_args__ = (
+        UniqueConstraint("study_id", "team_id"),
+        UniqueConstraint("study_id", "rep_id"),
+        CheckConstraint("(team_id IS NULL) <> (rep_id IS NULL)", name="team_or_rep"),
+    )
+
+
+class AssignmentChange(db.Model):
+    """A manual change of an assignment before the study locked: who, why, from and to."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id", ondelete="CASCADE"), index=True)
+    from_model: Mapped[CoachingModel] = mapped_column(_enum(CoachingModel, "from_model"))
+    to_model: Mapped[CoachingModel] = mapped_column(_enum(CoachingModel, "to_model"))
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    assignment: Mapped[Assignment] = relationship(back_populates="changes")
+    changed_by: Mapped[User | None] = relationship()
+
+    __table_args__ = (CheckConstraint("length(reason) > 0", name="reason_given"),)
+
+
+class Wave(db.Model):
+    """A survey round of a study (``baseline``, ``follow-up``, …) with its open dates."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(40))
+    opens_on: Mapped[date] = mapped_column(Date)
+    closes_on: Mapped[date] = mapped_column(Date)
+
+    study: Mapped[Study] = relationship(back_populates="waves")
+
+    __table_args__ = (
+        UniqueConstraint("study_id", "label"),
+        CheckConstraint("closes_on >= opens_on", name="closes_after_opens"),
+    )
+
+    def is_open(self, today: date) -> bool:
+        """Whether reps may answer on ``today``."""
+        return self.opens_on <= today <= self.closes_on
+
+
+class Question(db.Model):
+    """A survey question of a study: from the built-in instrument or added by the study."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    kind: Mapped[QuestionKind] = mapped_column(_enum(QuestionKind, "kind"))
+    dimension: Mapped[str | None] = mapped_column(String(64))
+    reverse_scored: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer)
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Numeric range of the answer (agreement and 0-10 scales, numbers); reverse scoring uses it.
+    scale_min: Mapped[float | None] = mapped_column(Float)
+    scale_max: Mapped[float | None] = mapped_column(Float)
+    # Choice questions: the options, one per line.
+    options: Mapped[str | None] = mapped_column(Text)
+    max_length: Mapped[int | None] = mapped_column(Integer)
+    # "cfi@1" for built-in items; NULL for a study's own questions.
+    instrument: Mapped[str | None] = mapped_column(String(40))
+
+    study: Mapped[Study] = relationship(back_populates="questions")
+
+    __table_args__ = (
+        UniqueConstraint("study_id", "key"),
+        UniqueConstraint("study_id", "position"),
+        CheckConstraint("scale_min IS NULL OR scale_max IS NULL OR scale_min < scale_max", name="scale_ordered"),
+        CheckConstraint("max_length IS NULL OR max_length > 0", name="max_length_positive"),
+    )
+
+
+class Invitation(db.Model):
+    """A personal survey link issued to a rep for one wave.
+
+    Only a hash of the token is stored, and only whether the link was used — never when,
+    and never which response it produced.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id", ondelete="CASCADE"))
+    rep_id: Mapped[int] = mapped_column(ForeignKey("rep.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime)
+    reminder_count: Mapped[int] = mapped_column(Integer, default=0)
+    used: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set when a newer link is issued to the same rep for the same wave.
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    wave: Mapped[Wave] = relationship()
+    rep: Mapped[Rep] = relationship()
+
+    __table_args__ = (
+        Index("ix_invitation_wave_rep", "wave_id", "rep_id"),
+        CheckConstraint("length(token_hash) = 64", name="token_hash_sha256"),
+        CheckConstraint("reminder_count >= 0", name="reminder_count_not_negative"),
+    )
+
+
+class SurveyDraft(db.Model):
+    """Answers saved for resume, keyed to the invitation; deleted at submit or expiry."""
+
+    invitation_id: Mapped[int] = mapped_column(
+        ForeignKey("invitation.id", ondelete="CASCADE"), primary_key=True)
+    page: Mapped[int] = mapped_column(Integer, default=0)
+    answers_json: Mapped[str] = mapped_column(Text, default="{}")
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class Response(db.Model):
+    """One submitted survey: anonymous by construction (see the module docstring)."""
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_response_id)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"))
+    wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id", ondelete="CASCADE"))
+    coaching_model: Mapped[CoachingModel] = mapped_column(_enum(CoachingModel, "coaching_model"))
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id"))
+    submitted_on: Mapped[date] = mapped_column(Date)
+
+    answers: Mapped[list[Answer]] = relationship(back_populates="response", cascade="all, delete-orphan")
+
+    __table_args__ = (
+        Index("ix_response_study_wave", "study_id", "wave_id"),
+        # No rowid in SQLite: an insertion-ordered rowid would betray the order of submissions.
+        {"sqlite_with_rowid": False},
+    )
+
+
+class Answer(db.Model):
+    """The answer to one question in one response; NULL values mean "prefer not to say"."""
+
+    response_id: Mapped[str] = mapped_column(ForeignKey("response.id", ondelete="CASCADE"), primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"), primary_key=True)
+    value_num: Mapped[float | None] = mapped_column(Float)
+    value_text: Mapped[str | None] = mapped_column(Text)
+
+    response: Mapped[Response] = relationship(back_populates="answers")
+    question: Mapped[Question] = relationship()
+
+    __table_args__ = (
+        Index("ix_answer_question", "question_id"),
+        CheckConstraint("value_num IS NULL OR value_text IS NULL", name="one_value"),
+        {"sqlite_with_rowid": False},
+    )
+
+
+class PerformanceRecord(db.Model):
+    """A rep's sales performance for one period, from a CRM export."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rep_id: Mapped[int] = mapped_column(ForeignKey("rep.id", ondelete="CASCADE"))
+    # "2026-Q3" or "2026-09"; period_start orders them.
+    period: Mapped[str] = mapped_column(String(7))
+    period_start: Mapped[date] = mapped_column(Date)
+    quota_attainment: Mapped[float | None] = mapped_column(Float)  # percent of quota
+    win_rate: Mapped[float | None] = mapped_column(Float)  # 0-1
+    revenue: Mapped[float | None] = mapped_column(Float)
+    deals_won: Mapped[int | None] = mapped_column(Integer)
+
+    rep: Mapped[Rep] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("rep_id", "period"),
+        CheckConstraint("quota_attainment IS NULL OR (quota_attainment >= 0 AND quota_attainment <= 1000)",
+                        name="quota_attainment_range"),
+        CheckConstraint("win_rate IS NULL OR (win_rate >= 0 AND win_rate <= 1)", name="win_rate_range"),
+        CheckConstraint("revenue IS NULL OR revenue >= 0", name="revenue_not_negative"),
+        CheckConstraint("deals_won IS NULL OR deals_won >= 0", name="deals_won_not_negative"),
+    )
+
+
+class CoachingSession(db.Model):
+    """A logged coaching session with a rep or a whole team: the "manager too busy" evidence."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    rep_id: Mapped[int | None] = mapped_column(ForeignKey("rep.id", ondelete="CASCADE"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"), index=True)
+    coach_model: Mapped[CoachingModel] = mapped_column(_enum(CoachingModel, "coach_model"))
+    session_date: Mapped[date] = mapped_column(Date)
+    minutes: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        CheckConstraint("rep_id IS NOT NULL OR team_id IS NOT NULL", name="rep_or_team"),
+        CheckConstraint("minutes > 0 AND minutes <= 480", name="minutes_range"),
+    )

@@ -1,0 +1,47 @@
+"""Small builders for test data, so tests state only what matters to them."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from surveys import accounts
+from surveys.extensions import db
+from surveys.models import Assignment, CoachingModel, Organisation, Rep, Team, Wave
+from surveys.studies import create_study
+
+PASSWORD = "correct horse battery"
+
+
+def organisation(name: str = "Acme Sales") -> Organisation:
+    """A committed organisation."""
+    return accounts.create_organisation(name)
+
+
+def user(email: str = "consultant@acme.example.com", role: str = "consultant", orgs: list[str] | None = None,
+         password: str = PASSWORD):
+    """A committed user; consultants default to no organisation."""
+    return accounts.create_user(email, role, password, orgs or [])
+
+
+def team_with_reps(org: Organisation, name: str = "North 1", reps: int = 6, region: str = "North") -> Team:
+    """A team with ``reps`` reps (committed)."""
+    team = Team(organisation=org, name=name, region=region)
+    db.session.add(team)
+    db.session.flush()
+    for i in range(reps):
+        db.session.add(Rep(organisation_id=org.id, team=team, name=f"Rep {name} {i}",
+                           email=f"rep{i}.{team.id}@acme.example.com", crm_id=f"CRM-{team.id}-{i}"))
+    db.session.commit()
+    return team
+
+
+def study(org: Organisation, models=("manager", "peer", "external"), teams: list[Team] | None = None,
+          today: date | None = None):
+    """A study with the built-in instrument, an open wave and teams assigned round-robin."""
+    today = today or date.today()
+    result = create_study(org, "Pilot", [CoachingModel(m) for m in models], seed=1)
+    result.waves = [Wave(label="baseline", opens_on=today - timedelta(days=3), closes_on=today + timedelta(days=10))]
+    for i, team in enumerate(teams or []):
+        result.assignments.append(Assignment(team=team, coaching_model=CoachingModel(models[i % len(models)])))
+    db.session.commit()
+    return result

@@ -1,0 +1,198 @@
+"""Fixtures: an app with a clean database per test, on SQLite or (with TEST_DATABASE_URL) PostgreSQL.
+
+- ``TEST_DATABASE_URL`` unset: every test gets a fresh SQLite file.
+- ``TEST_DATABASE_URL=postgresql://…``: each test worker gets its own database, created once from
+  that server; tables are emptied after every test.
+- Tests that need PostgreSQL whatever the main engine is (migrations, concurrency) use the
+  ``postgres_url`` fixture; it skips when no server answers, except under ``CI=true``, where it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import stamp
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from surveys.config import normalise_database_url
+from surveys.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _test_database_url() -> str | None:
+    raw = os.environ.get("TEST_DATABASE_URL", "").strip()
+    return normalise_database_url(raw, "TEST_DATABASE_URL") if raw else None
+
+
+def _server_answers(url: str) -> str | None:
+    """None if a PostgreSQL server answers at ``url``, else the reason."""
+    engine = sa.create_engine(url, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as error:
+        return str(error.orig).strip().splitlines()[0]
+    finally:
+        engine.dispose()
+    return None
+
+
+def unreachable(reason: str):
+    """Skip on a newcomer's machine; fail in CI, where the service must run."""
+    if IN_CI:
+        pytest.fail(f"CI=true but PostgreSQL is not reachable: {reason}")
+    pytest.skip(f"PostgreSQL is not reachable ({reason}); CI starts it")
+
+
+class PostgresServer:
+    """Creates and drops scratch databases on one PostgreSQL server."""
+
+    def __init__(self, url: str):
+        self.url = make_url(url)
+        self.admin = sa.create_engine(self.url, isolation_level="AUTOCOMMIT")
+
+    def create(self, name: str) -> str:
+        """Create an empty database ``name`` (dropping any leftover) and return its URL."""
+        with self.admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def drop(self, name: str) -> None:
+        """Drop database ``name``."""
+        with self.admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """The PostgreSQL server of TEST_DATABASE_URL, or the local default one."""
+    url = _test_database_url() or DEFAULT_POSTGRES
+    reason = _server_answers(url)
+    if reason:
+        unreachable(reason)
+    server = PostgresServer(url)
+    yield server
+    server.admin.dispose()
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """An empty PostgreSQL database for one test, dropped afterwards."""
+    name = f"coachlab_t_{uuid.uuid4().hex[:12]}"
+    url = postgres_server.create(name)
+    yield url
+    postgres_server.drop(name)
+
+
+@pytest.fixture(scope="session")
+def main_database(request, tmp_path_factory):
+    """The URL every ``app`` of this worker uses: a per-worker PostgreSQL database, or None for SQLite."""
+    url = _test_database_url()
+    if url is None:
+        yield None
+        return
+    if not url.startswith("postgresql"):
+        pytest.fail("TEST_DATABASE_URL must point at PostgreSQL; SQLite is the default without it")
+    reason = _server_answers(url)
+    if reason:
+        unreachable(reason)
+    server = PostgresServer(url)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"coachlab_test_{worker}"
+    database = server.create(name)
+    # Build the schema once; tests empty the tables afterwards instead of rebuilding them.
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": database})
+    with app.app_context():
+        build_schema(app)
+        db.engine.dispose()
+    yield database
+    server.drop(name)
+    server.admin.dispose()
+
+
+def build_schema(application) -> None:
+    """Create the tables from the models and mark them as migrated to the newest revision."""
+    db.create_all()
+    stamp(directory=application.extensions["migrate"].directory)
+
+
+def _empty_tables(url: str) -> None:
+    """Delete every row of the shared PostgreSQL test database (fast, keeps the schema)."""
+    names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def make_app(main_database, tmp_path):
+    """Factory for apps sharing this test's clean database, with config overrides."""
+    created = []
+    database = main_database or f"sqlite:///{tmp_path / 'test.sqlite'}"
+
+    def factory(**overrides):
+        config = {"TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": database,
+                  "WTF_CSRF_ENABLED": False, "PUBLIC_BASE_URL": "http://localhost"}
+        config.update(overrides)
+        application = create_app(config)
+        created.append(application)
+        return application
+
+    yield factory
+    for application in created:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    if main_database:
+        _empty_tables(main_database)
+
+
+@pytest.fixture
+def app(make_app, main_database):
+    """An app on a clean database with the schema built."""
+    application = make_app()
+    if main_database is None:
+        with application.app_context():
+            build_schema(application)
+    return application
+
+
+@pytest.fixture
+def client(app):
+    """A test client of ``app``."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner of ``app``."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def app_context(app):
+    """Run the test inside ``app``'s context."""
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def repo_copy(tmp_path):
+    """A copy of the code in a temporary folder, for commands that write under ``instance/``."""
+    target = tmp_path / "repo"
+    shutil.copytree(ROOT, target, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "instance", "__pycache__", ".pytest_cache", ".hypothesis", "node_modules"))
+    return target

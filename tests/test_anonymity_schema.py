@@ -1,0 +1,60 @@
+"""The schema itself proves that a response cannot be joined to the rep or invitation it came from."""
+
+import pytest
+from sqlalchemy import Date, DateTime, Time, inspect
+
+from surveys.extensions import db
+
+IDENTIFYING_TABLES = {"rep", "invitation", "survey_draft", "user", "membership", "performance_record",
+                      "coaching_session"}
+ANONYMOUS_TABLES = ("response", "answer")
+
+
+@pytest.fixture
+def inspector(app_context):
+    return inspect(db.engine)
+
+
+@pytest.mark.parametrize("table", ANONYMOUS_TABLES)
+def test_no_foreign_key_of_responses_or_answers_reaches_a_rep_or_an_invitation(inspector, table):
+    reachable = set()
+    frontier = [table]
+    # Follow foreign keys transitively, except through team (teams are part of the design: clustering).
+    while frontier:
+        current = frontier.pop()
+        for fk in inspector.get_foreign_keys(current):
+            target = fk["referred_table"]
+            if target not in reachable and target != "team":
+                reachable.add(target)
+                frontier.append(target)
+    assert not reachable & IDENTIFYING_TABLES, reachable
+
+
+@pytest.mark.parametrize("table", ANONYMOUS_TABLES)
+def test_responses_and_answers_store_no_time_address_agent_or_person(inspector, table):
+    for column in inspector.get_columns(table):
+        name = column["name"].lower()
+        assert not isinstance(column["type"], (DateTime, Time)), f"{table}.{name} stores a time of day"
+        for word in ("rep", "invitation", "token", "ip", "agent", "user", "email", "time", "_at"):
+            assert word not in name.split("_") and not name.endswith(word), f"{table}.{name}"
+
+
+def test_a_response_carries_only_study_wave_model_team_and_date(inspector):
+    columns = {c["name"]: c for c in inspector.get_columns("response")}
+    assert set(columns) == {"id", "study_id", "wave_id", "coaching_model", "team_id", "submitted_on"}
+    assert isinstance(columns["submitted_on"]["type"], Date)
+    assert not isinstance(columns["submitted_on"]["type"], DateTime)
+
+
+def test_no_table_refers_to_a_response_except_answers(inspector):
+    for table in inspector.get_table_names():
+        if table == "answer":
+            continue
+        targets = {fk["referred_table"] for fk in inspector.get_foreign_keys(table)}
+        assert "response" not in targets, table
+
+
+def test_invitations_record_whether_not_when_a_link_was_used(inspector):
+    columns = {c["name"] for c in inspector.get_columns("invitation")}
+    assert "used" in columns
+    assert not {"used_at", "used_on", "answered_at", "response_id"} & columns
