@@ -1,0 +1,36 @@
+"""Who may see what: every id from a URL is checked against the user's organisations."""
+
+from __future__ import annotations
+
+from flask import abort
+from sqlalchemy import select
+
+from .extensions import db
+from .models import Organisation, Study, User, membership
+
+
+def organisation_ids(user: User) -> list[int]:
+    """Ids of the organisations ``user`` belongs to."""
+    return list(db.session.scalars(select(membership.c.organisation_id).where(membership.c.user_id == user.id)))
+
+
+def visible_studies(user: User) -> list[Study]:
+    """Studies of the user's organisations, newest first."""
+    return list(db.session.scalars(
+        select(Study).where(Study.organisation_id.in_(organisation_ids(user)))
+        .order_by(Study.created_at.desc(), Study.id.desc())))
+
+
+def study_or_404(user: User, study_id: int) -> Study:
+    """The study, if it belongs to one of the user's organisations; 404 otherwise (same page either way)."""
+    study = db.session.get(Study, study_id)
+    if study is None or study.organisation_id not in organisation_ids(user):
+        abort(404)
+    return study
+
+
+def organisation_or_404(user: User, organisation_id: int) -> Organisation:
+    """The organisation, if the user belongs to it; 404 otherwise."""
+    if organisation_id not in organisation_ids(user):
+        abort(404)
+    return db.get_or_404(Organisation, organisation_id)

@@ -1,0 +1,107 @@
+"""Command-line commands, registered on the app by ``init_app``.
+
+Bad input exits with status 2 and one line on standard error; nothing is half-written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from flask_migrate import upgrade
+
+from . import accounts
+from .database import delete_all_data, has_data
+from .demo import seed_demo
+from .extensions import db
+
+
+class UsageError(click.ClickException):
+    """Bad input to a command: one line, exit status 2."""
+
+    exit_code = 2
+
+    def format_message(self):
+        return self.message
+
+
+def upgrade_schema() -> None:
+    """Bring the schema to the newest migration (creates it on an empty database)."""
+    upgrade(directory=current_app.extensions["migrate"].directory)
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db_command():
+    """Create or upgrade the database schema."""
+    upgrade_schema()
+    click.echo("Database ready.")
+
+
+@click.command("create-org")
+@with_appcontext
+@click.argument("name")
+def create_org_command(name):
+    """Create a client organisation called NAME."""
+    try:
+        organisation = accounts.create_organisation(name)
+    except accounts.AccountError as error:
+        db.session.rollback()
+        raise UsageError(f"create-org: {error}") from None
+    click.echo(f"Created organisation {organisation.name!r} (id {organisation.id}).")
+
+
+@click.command("create-user")
+@with_appcontext
+@click.argument("email")
+@click.option("--role", required=True, help="consultant or leader")
+@click.option("--org", "orgs", multiple=True, help="organisation the user may see (repeatable; one for leaders)")
+def create_user_command(email, role, orgs):
+    """Create a user; the password comes from COACHLAB_PASSWORD or a prompt."""
+    try:
+        # Check what can be checked before asking for a password.
+        accounts.normalise_email(email)
+        if role not in ("consultant", "leader"):
+            raise accounts.AccountError(f"unknown role {role!r}: choose consultant or leader")
+        password = os.environ.get("COACHLAB_PASSWORD")
+        if password is None:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        user = accounts.create_user(email, role, password, list(orgs))
+    except accounts.AccountError as error:
+        db.session.rollback()
+        raise UsageError(f"create-user: {error}") from None
+    click.echo(f"Created {user.role.value} {user.email}.")
+
+
+@click.command("demo")
+@with_appcontext
+@click.option("--reset", is_flag=True, help="delete all existing data first")
+@click.option("--json", "as_json", is_flag=True, help="print logins, study id and links as JSON")
+def demo_command(reset, as_json):
+    """Seed a realistic demo pilot and print how to use it."""
+    upgrade_schema()
+    if has_data():
+        if not reset:
+            raise UsageError("demo: the database already holds data; run `flask --app app demo --reset` "
+                             "to delete it and seed the demo")
+        delete_all_data()
+    result = seed_demo(current_app.config["PUBLIC_BASE_URL"])
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    click.echo(f"CoachLab demo ready: {result.organisation}, study {result.study_id}.")
+    click.echo(f"  consultant  {result.consultant.email}  password {result.consultant.password}")
+    click.echo(f"  leader      {result.leader.email}  password {result.leader.password}")
+    click.echo(f"  log in at   {current_app.config['PUBLIC_BASE_URL']}/login")
+    click.echo(f"  {len(result.survey_links)} unused survey links for the open follow-up wave, for example:")
+    for link in result.survey_links[:5]:
+        click.echo(f"    {link}")
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands."""
+    for command in (init_db_command, create_org_command, create_user_command, demo_command):
+        app.cli.add_command(command)

@@ -1,0 +1,246 @@
+"""The demo pilot: one client organisation, a randomised three-arm study, two waves, CRM data.
+
+All numbers come from :func:`analysis.simulate.simulate_pilot`, so the differences between the
+coaching models are planted and known (see that module); this module only stores them the way
+the platform would have collected them.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+
+import numpy as np
+from sqlalchemy import insert
+
+from analysis.simulate import SimulatedPilot, simulate_pilot
+
+from .accounts import create_user
+from .extensions import db
+from .instruments import builtin
+from .models import (
+    Answer,
+    Assignment,
+    CoachingModel,
+    CoachingSession,
+    Invitation,
+    Organisation,
+    PerformanceRecord,
+    Rep,
+    Response,
+    StudyStatus,
+    Team,
+    Wave,
+)
+from .studies import create_study
+from .tokens import hash_token, new_token, survey_link
+
+ORGANISATION = "Northwind Sales (demo)"
+CONSULTANT_EMAIL = "consultant@northwind.example.com"
+LEADER_EMAIL = "leader@northwind.example.com"
+DEMO_SEED = 2026
+
+# Free-text comments a rep might leave, by who coaches them. Used for about a quarter of responses.
+COMMENTS = {
+    "manager": [
+        "My manager knows exactly where my numbers are, but our one-to-ones keep getting moved.",
+        "Clear expectations every week. I would like more time on actual calls, though.",
+        "Hard to be fully open about a deal that is slipping when the same person does my review.",
+        "Good at bringing new people up to speed; the team feels well run.",
+        "Coaching happens when there is time, which is not often at quarter end.",
+    ],
+    "peer": [
+        "Easy to admit what went wrong on a call. Nobody is keeping score.",
+        "My peer coach has been in my shoes last year, so the advice is practical.",
+        "Friendly and open, but follow-up on what we agreed is loose.",
+        "I can ask the questions I would not ask my manager.",
+        "Sometimes it is more of a chat than coaching.",
+    ],
+    "external": [
+        "The coach brought a discovery framework that changed how I run first meetings.",
+        "Sharp on technique, less on how our accounts actually work.",
+        "Sessions are well prepared; booking them takes some planning.",
+        "Learned more about negotiation in six weeks than in the last two years.",
+        "Useful, but it feels separate from the rest of my week.",
+    ],
+}
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    """A demo account."""
+
+    email: str
+    password: str
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What ``flask demo`` prints."""
+
+    consultant: DemoLogin
+    leader: DemoLogin
+    organisation: str
+    study_id: int
+    survey_links: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """The JSON form promised in DESIGN.md section 6."""
+        return asdict(self)
+
+
+def quarter_start(day: date) -> date:
+    """First day of the quarter containing ``day``."""
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def previous_quarter(start: date) -> date:
+    """First day of the quarter before the one starting on ``start``."""
+    return quarter_start(start - timedelta(days=1))
+
+
+def quarter_label(start: date) -> str:
+    """``2026-Q3`` for a quarter starting on ``start``."""
+    return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+
+
+def seed_demo(base_url: str, today: date | None = None, seed: int = DEMO_SEED) -> DemoResult:
+    """Seed the demo pilot into an empty database and return the logins and unused links.
+
+    The quarter after = the last complete quarter before ``today``; the quarter before = the
+    one before that. The baseline wave ran in the quarter before; the follow-up wave opened two
+    weeks ago and closes in two weeks, so some links are still unused.
+    """
+    today = today or date.today()
+    rng = np.random.default_rng(seed)
+    instrument = builtin()
+    pilot = simulate_pilot(seed=seed, items=[
+        {"key": i.key, "dimension": i.dimension, "reverse": i.reverse,
+         "scale_min": i.scale_min, "scale_max": i.scale_max} for i in instrument.items])
+
+    after_start = previous_quarter(quarter_start(today))
+    before_start = previous_quarter(after_start)
+    consultant_password = secrets.token_urlsafe(9)
+    leader_password = secrets.token_urlsafe(9)
+
+    organisation = Organisation(name=ORGANISATION)
+    db.session.add(organisation)
+    db.session.flush()
+    teams, reps = _roster(organisation, pilot)
+
+    study = create_study(organisation, "Who should coach? Pilot " + quarter_label(after_start),
+                         [CoachingModel(a) for a in pilot.arms], seed=seed)
+    study.status = StudyStatus.RUNNING
+    baseline = Wave(label="baseline", opens_on=before_start + timedelta(days=60),
+                    closes_on=before_start + timedelta(days=74))
+    follow_up = Wave(label="follow-up", opens_on=today - timedelta(days=14), closes_on=today + timedelta(days=14))
+    study.waves = [baseline, follow_up]
+    study.assignments = [
+        Assignment(team=teams[row.team], coaching_model=CoachingModel(row.coaching_model),
+                   assigned_at=_at(baseline.opens_on - timedelta(days=7)))
+        for row in pilot.teams.itertuples()]
+    study.assignments_locked_at = _at(baseline.opens_on)
+    db.session.flush()
+
+    links = _invitations_and_responses(study, {"baseline": baseline, "follow-up": follow_up},
+                                       pilot, teams, reps, today, base_url, rng)
+    _performance(pilot, reps, before_start, after_start)
+    _sessions(organisation, pilot, reps, after_start)
+    db.session.commit()
+
+    create_user(CONSULTANT_EMAIL, "consultant", consultant_password, [ORGANISATION])
+    create_user(LEADER_EMAIL, "leader", leader_password, [ORGANISATION])
+    return DemoResult(consultant=DemoLogin(CONSULTANT_EMAIL, consultant_password),
+                      leader=DemoLogin(LEADER_EMAIL, leader_password),
+                      organisation=ORGANISATION, study_id=study.id, survey_links=links)
+
+
+def _at(day: date) -> datetime:
+    """Nine o'clock on ``day``, as a naive UTC datetime."""
+    return datetime(day.year, day.month, day.day, 9)
+
+
+def _roster(organisation: Organisation, pilot: SimulatedPilot) -> tuple[dict[int, Team], dict[int, Rep]]:
+    """Teams and reps from the simulated roster, keyed by the simulator's numbers."""
+    teams = {}
+    for row in pilot.teams.itertuples():
+        team = Team(organisation=organisation, name=f"{row.region} {row.team:02d}", region=row.region)
+        teams[row.team] = team
+    reps = {}
+    for row in pilot.reps.itertuples():
+        rep = Rep(organisation_id=organisation.id, team=teams[row.team], name=row.name, email=row.email,
+                  crm_id=row.crm_id)
+        reps[row.rep] = rep
+    db.session.add_all(teams.values())
+    db.session.add_all(reps.values())
+    db.session.flush()
+    return teams, reps
+
+
+def _invitations_and_responses(study, waves, pilot, teams, reps, today, base_url, rng) -> list[str]:
+    """One invitation per rep and wave (used by those who answered), and the anonymous responses.
+
+    Responses are written without any reference to the invitation or rep, exactly as a real
+    submission is; the link between them exists only inside the simulator.
+    """
+    questions = {q.key: q for q in study.questions}
+    comment_question = questions["comment"]
+    links: list[str] = []
+    invitation_rows = []
+    for label, wave in waves.items():
+        answered = set(pilot.responses.loc[pilot.responses["wave"] == label, "rep"])
+        for sim_rep, rep in reps.items():
+            token = new_token()
+            used = sim_rep in answered
+            invitation_rows.append({"wave_id": wave.id, "rep_id": rep.id, "token_hash": hash_token(token),
+                                    "issued_at": _at(wave.opens_on - timedelta(days=1)),
+                                    "sent_at": _at(wave.opens_on), "used": used, "reminder_count": 0})
+            if not used and wave.is_open(today):
+                links.append(survey_link(base_url, token))
+    db.session.execute(insert(Invitation), invitation_rows)
+
+    response_rows, answer_rows = [], []
+    answers = pilot.answers.merge(pilot.responses[["response", "wave"]], on="response")
+    by_response = {key: group for key, group in answers.groupby("response")}
+    for row in pilot.responses.itertuples():
+        wave = waves[row.wave]
+        last_day = min(wave.closes_on, today)
+        span = (last_day - wave.opens_on).days
+        response_id = secrets.token_hex(16)
+        response_rows.append({"id": response_id, "study_id": study.id, "wave_id": wave.id,
+                              "coaching_model": CoachingModel(row.coaching_model), "team_id": teams[row.team].id,
+                              "submitted_on": wave.opens_on + timedelta(days=int(rng.integers(0, span + 1)))})
+        for item in by_response[row.response].itertuples():
+            value = None if np.isnan(item.value) else float(item.value)
+            answer_rows.append({"response_id": response_id, "question_id": questions[item.item].id,
+                                "value_num": value, "value_text": None})
+        if rng.random() < 0.25:
+            comment = str(rng.choice(COMMENTS[row.coaching_model]))
+            answer_rows.append({"response_id": response_id, "question_id": comment_question.id,
+                                "value_num": None, "value_text": comment})
+    db.session.execute(insert(Response), response_rows)
+    db.session.execute(insert(Answer), answer_rows)
+    return links
+
+
+def _performance(pilot: SimulatedPilot, reps: dict[int, Rep], before_start: date, after_start: date) -> None:
+    """Quota attainment, win rate, revenue and deals for the quarter before and after, per rep."""
+    starts = {"before": before_start, "after": after_start}
+    rows = [{"rep_id": reps[row.rep].id, "period": quarter_label(starts[row.period]),
+             "period_start": starts[row.period], "quota_attainment": float(row.quota_attainment),
+             "win_rate": float(row.win_rate), "revenue": float(row.revenue), "deals_won": int(row.deals_won)}
+            for row in pilot.performance.itertuples()]
+    db.session.execute(insert(PerformanceRecord), rows)
+
+
+def _sessions(organisation: Organisation, pilot: SimulatedPilot, reps: dict[int, Rep], after_start: date) -> None:
+    """The coaching-session log of the three months after the pilot started."""
+    rows = []
+    for row in pilot.sessions.itertuples():
+        month_index = after_start.month - 1 + int(row.month)
+        session_day = date(after_start.year + month_index // 12, month_index % 12 + 1, int(row.day))
+        rows.append({"organisation_id": organisation.id, "rep_id": reps[row.rep].id, "team_id": None,
+                     "coach_model": CoachingModel(row.coach_model), "session_date": session_day,
+                     "minutes": int(row.minutes)})
+    db.session.execute(insert(CoachingSession), rows)

@@ -1,0 +1,43 @@
+"""Error pages: every error a user can cause gets a page in the site's layout, never a traceback."""
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+MESSAGES = {
+    400: ("Bad request", "The request could not be understood. Please go back and try again."),
+    403: ("Not allowed", "You do not have access to this page."),
+    404: ("Not found", "There is no page at this address. Check the link, or start from the home page."),
+    405: ("Method not allowed", "This page cannot be used that way."),
+    410: ("No longer available", "This link has already been used or is no longer valid."),
+    413: ("Too large", "The file or form is larger than CoachLab accepts (10 MB)."),
+    429: ("Too many requests", "Too many attempts in a short time. Please wait a minute and try again."),
+    500: ("Something went wrong", "Sorry — something went wrong on our side. Nothing you did caused it; "
+                                  "please try again in a moment."),
+}
+
+
+def render_error(code: int, title: str | None = None, message: str | None = None):
+    """Render the error page for ``code`` with an optional specific title and message."""
+    default_title, default_message = MESSAGES.get(code, (str(code), ""))
+    return render_template("errors/error.html", code=code, title=title or default_title,
+                           message=message or default_message), code
+
+
+def init_app(app: Flask) -> None:
+    """Register handlers for HTTP errors, CSRF failures and unexpected exceptions."""
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(400, "Form expired", "This form has expired or was not sent from CoachLab. "
+                                                 "Please go back, reload the page and try again.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code is None or error.code < 400:
+            return error
+        return render_error(error.code)
+
+    @app.errorhandler(InternalServerError)
+    def internal_error(error):
+        return render_error(500)
