@@ -1,0 +1,44 @@
+# CoachLab: `make demo` starts the platform with a demo pilot; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV   ?= .venv
+PORT   ?= 5000
+BIN    := $(VENV)/bin
+FLASK  := env -u DATABASE_URL PORT=$(PORT) $(BIN)/flask --app app
+PYTEST_WORKERS ?= 2
+
+.PHONY: demo test test-slow install install-dev clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall only when the requirement files change.
+$(VENV)/.installed: requirements.txt $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## demo: fresh demo pilot in instance/coachlab.sqlite (replaces its data), served on 127.0.0.1:$(PORT)
+demo: install
+	$(FLASK) db upgrade
+	$(FLASK) demo --reset
+	@echo "Serving CoachLab on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
+	env -u DATABASE_URL PORT=$(PORT) $(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) \
+		--access-logfile - 'app:create_app()'
+
+## test: the whole suite except the long simulations (SQLite; TEST_DATABASE_URL=postgresql://… for PostgreSQL)
+test: install-dev
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+## test-slow: the long simulations (false-positive rates, power), run once by .ci/run
+test-slow: install-dev
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m slow $(PYTEST_ARGS) || [ $$? -eq 5 ]  # 5: none collected
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis
