@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from surveys import auth, commands, errors, pilots, public, security
+from surveys import auth, commands, errors, pilots, public, respond, security
 from surveys.config import ConfigurationError, database_url, public_base_url, secret_key
 from surveys.database import check_database
 from surveys.extensions import csrf, db, login_manager, migrate
@@ -66,3 +66,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(public.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(pilots.bp)
+    app.register_blueprint(respond.bp)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from functools import wraps
+
 from flask import abort
+from flask_login import current_user
 from sqlalchemy import select
 
 from .extensions import db
-from .models import Organisation, Study, User, membership
+from .models import Organisation, Role, Study, User, membership
 
 
 def organisation_ids(user: User) -> list[int]:
@@ -34,3 +37,15 @@ def organisation_or_404(user: User, organisation_id: int) -> Organisation:
     if organisation_id not in organisation_ids(user):
         abort(404)
     return db.get_or_404(Organisation, organisation_id)
+
+
+def consultant_required(view):
+    """Only consultants may change things; leaders read. Use after ``login_required``."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if current_user.role is not Role.CONSULTANT:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped

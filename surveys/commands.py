@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import date
 
 import click
 from flask import Flask, current_app
@@ -17,6 +18,7 @@ from . import accounts
 from .database import delete_all_data, has_data
 from .demo import seed_demo
 from .extensions import db
+from .responding import purge_expired_drafts
 
 
 class UsageError(click.ClickException):
@@ -101,7 +103,15 @@ def demo_command(reset, as_json):
         click.echo(f"    {link}")
 
 
+@click.command("purge-drafts")
+@with_appcontext
+def purge_drafts_command():
+    """Delete saved partial answers of closed waves and of used or replaced links (run daily)."""
+    removed = purge_expired_drafts(date.today())
+    click.echo(f"Deleted {removed} expired draft(s).")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
-    for command in (init_db_command, create_org_command, create_user_command, demo_command):
+    for command in (init_db_command, create_org_command, create_user_command, demo_command, purge_drafts_command):
         app.cli.add_command(command)

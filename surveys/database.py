@@ -42,3 +42,15 @@ def has_data() -> bool:
     from .models import Organisation, User
 
     return db.session.query(Organisation.id).first() is not None or db.session.query(User.id).first() is not None
+
+
+def insert_or_ignore(model):
+    """An INSERT that skips rows whose key already exists (``ON CONFLICT DO NOTHING``), on either engine.
+
+    Call ``.values(...)`` and ``.on_conflict_do_nothing(index_elements=[…])`` on the result.
+    """
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(model)

@@ -45,3 +45,46 @@ def study(org: Organisation, models=("manager", "peer", "external"), teams: list
         result.assignments.append(Assignment(team=team, coaching_model=CoachingModel(models[i % len(models)])))
     db.session.commit()
     return result
+
+
+def invite(wave, rep) -> str:
+    """Issue a survey link to ``rep`` for ``wave`` and return its token."""
+    from surveys.tokens import issue_invitation
+
+    _, token = issue_invitation(wave, rep)
+    db.session.commit()
+    return token
+
+
+def running_survey(org_name: str = "Acme Sales", model: str = "peer", reps: int = 6, today: date | None = None):
+    """A running study with one open wave and one team assigned to ``model``; returns (study, team)."""
+    from surveys.models import StudyStatus
+
+    org = organisation(org_name)
+    team = team_with_reps(org, reps=reps)
+    result = study(org, models=(model, *[m for m in ("manager", "peer", "external") if m != model]),
+                   teams=[team], today=today)
+    result.status = StudyStatus.RUNNING
+    db.session.commit()
+    return result, team
+
+
+def valid_answers(questions) -> dict[str, str]:
+    """A plausible answer for every question, as the form would post it (field name -> value)."""
+    from surveys.models import QuestionKind
+
+    values = {}
+    for position, question in enumerate(questions):
+        kind = question.kind
+        if kind in (QuestionKind.AGREE5, QuestionKind.AGREE7):
+            value = str(1 + position % 5)
+        elif kind is QuestionKind.SCALE0_10:
+            value = "8"
+        elif kind is QuestionKind.NUMBER:
+            value = "3"
+        elif kind is QuestionKind.CHOICE:
+            value = question.options.splitlines()[0]
+        else:
+            value = "Helpful coaching."
+        values[f"q_{question.key}"] = value
+    return values

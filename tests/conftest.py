@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import uuid
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 from flask_migrate import stamp
 from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
 
 from app import create_app
 from surveys.config import normalise_database_url
@@ -196,3 +198,54 @@ def repo_copy(tmp_path):
     shutil.copytree(ROOT, target, ignore=shutil.ignore_patterns(
         ".git", ".venv", "instance", "__pycache__", ".pytest_cache", ".hypothesis", "node_modules"))
     return target
+
+
+@pytest.fixture
+def live_app(make_app, main_database):
+    """An app configured as in production (CSRF on, errors handled), schema built."""
+    application = make_app(TESTING=False, WTF_CSRF_ENABLED=True, PROPAGATE_EXCEPTIONS=False)
+    if main_database is None:
+        with application.app_context():
+            build_schema(application)
+    return application
+
+
+@pytest.fixture
+def live_server(live_app):
+    """``live_app`` served over real HTTP by a threaded server on a free port; yields the base URL."""
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's chromium driven by Playwright; skips without it, fails under CI=true."""
+    if not os.path.exists(CHROMIUM):
+        if IN_CI:
+            pytest.fail("CI=true but chromium is not installed (apt-get install chromium)")
+        pytest.skip("chromium is not installed; `apt-get install chromium` (CI installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def phone(chromium):
+    """A fresh page in a 375-px-wide phone viewport with touch."""
+    context = chromium.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True,
+                                   device_scale_factor=2)
+    page = context.new_page()
+    yield page
+    context.close()

@@ -1,0 +1,154 @@
+"""The rep's survey: ``/s/<token>`` exchanges the link for a session, then ``/survey/<page>``."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
+
+from . import responding
+from .access import study_or_404
+from .extensions import csrf
+from .forms import field_name, survey_page_form
+from .instruments import builtin
+from .models import Study
+
+bp = Blueprint("respond", __name__)
+csrf.exempt(bp)  # every survey POST goes through a FlaskForm, which checks the CSRF token itself
+
+SESSION_KEY = "survey_invitation"
+ALWAYS_ALLOWED_FIELDS = {"csrf_token", "action"}
+
+
+@bp.after_request
+def private_headers(response):
+    """Survey pages leak nothing through the Referer header or caches."""
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.errorhandler(responding.SurveyUnavailable)
+def unavailable(error: responding.SurveyUnavailable):
+    """A link that cannot be used now gets a page that says why."""
+    return render_template("respond/unavailable.html", title=error.title, message=error.message), error.status
+
+
+def today() -> date:
+    """The date submissions are recorded under."""
+    return date.today()
+
+
+@bp.route("/s/<token>")
+def redeem(token: str):
+    """Exchange the token for a session cookie and continue at a URL without the token."""
+    if len(token) > 200:
+        raise responding.UnknownLink("This survey link is not known. Check that you copied the whole link.")
+    invitation = responding.redeem(token, today())
+    session[SESSION_KEY] = invitation.id
+    return redirect(url_for("respond.resume"))
+
+
+@bp.route("/survey")
+def resume():
+    """Continue where the rep stopped."""
+    invitation = _current_invitation()
+    page, _ = responding.load_draft(invitation.id)
+    return redirect(url_for("respond.page", number=page + 1))
+
+
+@bp.route("/survey/<int:number>", methods=["GET", "POST"])
+def page(number: int):
+    """One page of the survey; the last one submits."""
+    invitation = _current_invitation()
+    study = invitation.wave.study
+    pages = responding.paginate(list(study.questions))
+    index = _page_index(number, pages)
+    _, saved = responding.load_draft(invitation.id)
+    questions = pages[index].questions
+    form = survey_page_form(questions, request.form if request.method == "POST" else None, data=saved)
+    if request.method == "GET":
+        return _render(study, pages, index, form)
+
+    _refuse_unknown_fields(questions)
+    action = request.form.get("action", "next")
+    if not form.validate():
+        if action == "back" and "csrf_token" not in form.errors:
+            responding.save_draft(invitation.id, max(index - 1, 0), form.valid_answers())
+            return redirect(url_for("respond.page", number=max(index, 1)))
+        return _render(study, pages, index, form, status=400)
+    if action == "back":
+        responding.save_draft(invitation.id, max(index - 1, 0), form.answers())
+        return redirect(url_for("respond.page", number=max(index, 1)))
+    if index < len(pages) - 1:
+        responding.save_draft(invitation.id, index + 1, form.answers())
+        return redirect(url_for("respond.page", number=index + 2))
+    try:
+        responding.submit(invitation.id, form.answers(), today())
+    except responding.Incomplete as missing:
+        responding.save_draft(invitation.id, missing.page, form.answers())
+        return redirect(url_for("respond.page", number=missing.page + 1, missing=1))
+    session.pop(SESSION_KEY, None)
+    return redirect(url_for("respond.thanks"))
+
+
+@bp.route("/survey/thanks")
+def thanks():
+    """Shown once the response is stored."""
+    return render_template("respond/thanks.html")
+
+
+@bp.route("/studies/<int:study_id>/preview/<int:number>", methods=["GET", "POST"])
+@login_required
+def preview(study_id: int, number: int):
+    """The survey exactly as a rep sees it, without a token; nothing is stored."""
+    study = study_or_404(current_user, study_id)
+    pages = responding.paginate(list(study.questions))
+    index = _page_index(number, pages)
+    form = survey_page_form(pages[index].questions, request.form if request.method == "POST" else None)
+    if request.method == "POST":
+        _refuse_unknown_fields(pages[index].questions)
+        action = request.form.get("action", "next")
+        if action == "back":
+            return redirect(url_for("respond.preview", study_id=study.id, number=max(index, 1)))
+        if not form.validate():
+            return _render(study, pages, index, form, status=400, preview=True)
+        if index < len(pages) - 1:
+            return redirect(url_for("respond.preview", study_id=study.id, number=index + 2))
+        return render_template("respond/thanks.html", preview=True, study=study)
+    return _render(study, pages, index, form, preview=True)
+
+
+def _current_invitation():
+    """The invitation this browser redeemed, if still usable; a clear page otherwise."""
+    invitation_id = session.get(SESSION_KEY)
+    if not isinstance(invitation_id, int):
+        raise responding.SurveyUnavailable("Please open the personal link from your invitation to start or "
+                                           "continue the survey.")
+    try:
+        return responding.usable_invitation(invitation_id, today())
+    except responding.SurveyUnavailable:
+        session.pop(SESSION_KEY, None)
+        raise
+
+
+def _page_index(number: int, pages: list) -> int:
+    if not 1 <= number <= len(pages):
+        abort(404)
+    return number - 1
+
+
+def _refuse_unknown_fields(questions) -> None:
+    """A POST naming a field this page does not have is forged or stale: 400, nothing stored."""
+    allowed = {field_name(q) for q in questions} | ALWAYS_ALLOWED_FIELDS
+    if set(request.form.keys()) - allowed:
+        abort(400)
+
+
+def _render(study: Study, pages, index: int, form, status: int = 200, preview: bool = False):
+    csrf_expired = bool(form.errors.get("csrf_token"))
+    return render_template(
+        "respond/page.html", study=study, pages=pages, index=index, page=pages[index], form=form,
+        field_name=field_name, instrument=builtin(), preview=preview, csrf_expired=csrf_expired,
+        missing=request.args.get("missing") == "1"), status

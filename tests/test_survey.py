@@ -1,0 +1,341 @@
+"""A rep answers the survey through a personal link: round trip, resume, closed links and bad input."""
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from surveys import responding
+from surveys.extensions import db
+from surveys.models import (
+    Answer,
+    Invitation,
+    Question,
+    QuestionKind,
+    Response,
+    StudyStatus,
+    SurveyDraft,
+)
+from surveys.questions import NewQuestion, add_question
+from tests import builders
+
+pytestmark = pytest.mark.usefixtures("app_context")
+
+
+@pytest.fixture
+def survey():
+    """A running peer-coached team with an open wave; returns (study, team, token of the first rep)."""
+    study, team = builders.running_survey(model="peer")
+    token = builders.invite(study.waves[0], team.reps[0])
+    return study, team, token
+
+
+def pages_of(study):
+    return responding.paginate(list(study.questions))
+
+
+def page_fields(page, answers):
+    return {f"q_{q.key}": answers[f"q_{q.key}"] for q in page.questions if f"q_{q.key}" in answers}
+
+
+def answer_pages(client, study, answers, upto=None):
+    """Post ``answers`` page by page (the last page submits); return the last response."""
+    pages = pages_of(study)
+    upto = len(pages) if upto is None else upto
+    response = None
+    for number, page in enumerate(pages[:upto], start=1):
+        action = "submit" if number == len(pages) else "next"
+        response = client.post(f"/survey/{number}", data={**page_fields(page, answers), "action": action})
+        assert response.status_code == 302, (number, response.get_data(as_text=True)[:2000])
+    return response
+
+
+def count(model):
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_link_is_exchanged_for_a_session_and_a_url_without_the_token(client, survey):
+    _, _, token = survey
+    response = client.get(f"/s/{token}")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/survey"
+    assert token not in response.headers["Location"]
+    assert "session" in response.headers["Set-Cookie"].split("=")[0]
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    page = client.get("/survey", follow_redirects=True)
+    assert page.status_code == 200
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert "Page 1 of" in page.get_data(as_text=True)
+
+
+def test_round_trip_stores_exactly_the_values_submitted(client, survey):
+    study, team, token = survey
+    answers = builders.valid_answers(study.questions)
+    answers["q_coaching_1"] = "na"  # prefer not to say
+    answers["q_recommend"] = "0"
+    answers["q_comment"] = "  Peer coaching <b>works</b> & I'd say so.  "
+    client.get(f"/s/{token}")
+    final = answer_pages(client, study, answers)
+    assert final.headers["Location"] == "/survey/thanks"
+
+    response = db.session.scalar(select(Response))
+    assert (response.study_id, response.wave_id, response.team_id) == (study.id, study.waves[0].id, team.id)
+    assert response.coaching_model.value == "peer"
+    assert response.submitted_on == date.today()
+    stored = {q.key: (a.value_num, a.value_text) for a, q in db.session.execute(
+        select(Answer, Question).join(Question, Question.id == Answer.question_id))}
+    expected = {}
+    for question in study.questions:
+        raw = answers[f"q_{question.key}"]
+        if raw == "na":
+            expected[question.key] = (None, None)
+        elif question.kind is QuestionKind.TEXT:
+            expected[question.key] = (None, raw.strip())
+        else:
+            expected[question.key] = (float(raw), None)
+    assert stored == expected
+    assert db.session.scalar(select(Invitation.used)) is True
+    assert count(SurveyDraft) == 0
+
+
+def test_second_submit_with_the_same_link_is_refused(client, survey, app):
+    study, _, token = survey
+    answers = builders.valid_answers(study.questions)
+    client.get(f"/s/{token}")
+    answer_pages(client, study, answers)
+    again = app.test_client().get(f"/s/{token}")
+    assert again.status_code == 410
+    assert "already been answered" in again.get_data(as_text=True)
+    last = pages_of(study)[-1]
+    replay = client.post(f"/survey/{len(pages_of(study))}", data={**page_fields(last, answers), "action": "submit"})
+    assert replay.status_code in (400, 410)
+    assert count(Response) == 1
+
+
+def test_rep_who_closes_the_browser_resumes_where_they_stopped(client, survey, app):
+    study, _, token = survey
+    answers = builders.valid_answers(study.questions)
+    client.get(f"/s/{token}")
+    answer_pages(client, study, answers, upto=2)
+    other_browser = app.test_client()
+    response = other_browser.get(f"/s/{token}", follow_redirects=False)
+    assert other_browser.get(response.headers["Location"]).headers["Location"] == "/survey/3"
+    first_page = other_browser.get("/survey/1").get_data(as_text=True)
+    assert _is_checked(first_page, "q_coaching_1", answers["q_coaching_1"])
+
+
+def test_answers_are_kept_when_a_page_fails_validation(client, survey):
+    study, _, token = survey
+    client.get(f"/s/{token}")
+    first = pages_of(study)[0]
+    answers = page_fields(first, builders.valid_answers(study.questions))
+    missing = first.questions[1].key
+    del answers[f"q_{missing}"]
+    response = client.post("/survey/1", data={**answers, "action": "next"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Please answer this question" in page
+    kept = first.questions[0].key
+    assert _is_checked(page, f"q_{kept}", answers[f"q_{kept}"])
+    assert count(SurveyDraft) == 0
+
+
+def _is_checked(page: str, name: str, value: str) -> bool:
+    """Whether the radio ``name`` = ``value`` is rendered checked."""
+    for tag in re.findall(r"<input[^>]*>", page):
+        if f'name="{name}"' in tag and f'value="{value}"' in tag:
+            return "checked" in tag
+    return False
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("q_coaching_1", "6", "Not a valid choice"),          # outside the 1-5 scale
+    ("q_coaching_1", "abc", "Not a valid choice"),        # wrong type
+    ("q_coaching_1", "", "Please answer this question"),  # missing required answer
+])
+def test_bad_answers_on_a_page_are_refused_with_a_message_and_nothing_stored(client, survey, field, value, message):
+    study, _, token = survey
+    client.get(f"/s/{token}")
+    answers = page_fields(pages_of(study)[0], builders.valid_answers(study.questions))
+    answers[field] = value
+    response = client.post("/survey/1", data={**answers, "action": "next"})
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert count(SurveyDraft) == 0 and count(Response) == 0
+
+
+def _last_page_post(client, study, token, **changes):
+    answers = builders.valid_answers(study.questions)
+    client.get(f"/s/{token}")
+    pages = pages_of(study)
+    answer_pages(client, study, answers, upto=len(pages) - 1)
+    data = {**page_fields(pages[-1], answers), "action": "submit", **changes}
+    return client.post(f"/survey/{len(pages)}", data=data)
+
+
+@pytest.mark.parametrize("changes, status, words", [
+    ({"q_recommend": "11"}, 400, "Not a valid choice"),
+    ({"q_recommend": "-1"}, 400, "Not a valid choice"),
+    ({"q_comment": "x" * 2001}, 400, "2000 characters or fewer"),
+    ({"q_not_a_question": "1"}, 400, "Bad request"),
+    ({"rep_id": "5"}, 400, "Bad request"),
+])
+def test_bad_final_page_is_refused_and_nothing_is_stored(client, survey, changes, status, words):
+    study, _, token = survey
+    response = _last_page_post(client, study, token, **changes)
+    assert response.status_code == status
+    assert words in response.get_data(as_text=True)
+    assert count(Response) == 0 and count(Answer) == 0
+    assert db.session.scalar(select(Invitation.used)) is False
+
+
+def test_comment_is_stored_as_plain_text_and_escaped_when_shown_again(client, survey):
+    study, _, token = survey
+    hostile = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    response = _last_page_post(client, study, token, q_comment=hostile, q_recommend="")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "<script>alert" not in page and "&lt;script&gt;" in page
+    fixed = _last_page_post(client, study, token, q_comment=hostile)
+    assert fixed.status_code == 302
+    assert db.session.scalar(select(Answer.value_text).where(Answer.value_text.is_not(None))) == hostile
+
+
+def test_submit_with_a_required_answer_missing_on_an_earlier_page_goes_back_to_it(client, survey):
+    study, _, token = survey
+    pages = pages_of(study)
+    answers = builders.valid_answers(study.questions)
+    client.get(f"/s/{token}")
+    answer_pages(client, study, answers, upto=len(pages) - 1)
+    draft = db.session.get(SurveyDraft, db.session.scalar(select(Invitation.id)))
+    draft.answers_json = "{}"  # as if page 1 had never been saved
+    db.session.commit()
+    response = client.post(f"/survey/{len(pages)}", data={**page_fields(pages[-1], answers), "action": "submit"})
+    assert response.headers["Location"].startswith("/survey/1")
+    assert count(Response) == 0
+    assert db.session.scalar(select(Invitation.used)) is False
+
+
+def test_back_keeps_what_was_entered(client, survey):
+    study, _, token = survey
+    answers = builders.valid_answers(study.questions)
+    client.get(f"/s/{token}")
+    answer_pages(client, study, answers, upto=1)
+    second = page_fields(pages_of(study)[1], answers)
+    response = client.post("/survey/2", data={**second, "action": "back"})
+    assert response.headers["Location"] == "/survey/1"
+    key = pages_of(study)[1].questions[0].key
+    assert _is_checked(client.get("/survey/2").get_data(as_text=True), f"q_{key}", answers[f"q_{key}"])
+
+
+def test_unknown_link_gets_404(client, survey):
+    response = client.get("/s/not-a-real-token")
+    assert response.status_code == 404
+    assert "not known" in response.get_data(as_text=True)
+    assert client.get("/s/" + "x" * 5000).status_code == 404
+
+
+def test_a_replaced_link_stops_working(client, survey):
+    study, team, token = survey
+    newer = builders.invite(study.waves[0], team.reps[0])
+    assert client.get(f"/s/{token}").status_code == 410
+    assert client.get(f"/s/{newer}").status_code == 302
+
+
+def test_wave_not_open_yet_shows_the_dates(client, survey):
+    study, _, token = survey
+    wave = study.waves[0]
+    wave.opens_on, wave.closes_on = date.today() + timedelta(days=3), date.today() + timedelta(days=10)
+    db.session.commit()
+    response = client.get(f"/s/{token}")
+    assert response.status_code == 403
+    assert f"{wave.opens_on:%d %B %Y}" in response.get_data(as_text=True)
+
+
+def test_closed_wave_shows_when_it_closed_and_drops_the_draft(client, survey):
+    study, _, token = survey
+    client.get(f"/s/{token}")
+    answer_pages(client, study, builders.valid_answers(study.questions), upto=1)
+    wave = study.waves[0]
+    wave.opens_on, wave.closes_on = date.today() - timedelta(days=10), date.today() - timedelta(days=1)
+    db.session.commit()
+    response = client.get("/survey/2")
+    assert response.status_code == 410
+    assert f"{wave.closes_on:%d %B %Y}" in response.get_data(as_text=True)
+    assert count(SurveyDraft) == 0
+
+
+def test_closed_study_refuses_the_link(client, survey):
+    study, _, token = survey
+    study.status = StudyStatus.CLOSED
+    db.session.commit()
+    response = client.get(f"/s/{token}")
+    assert response.status_code == 410
+    assert "has ended" in response.get_data(as_text=True)
+
+
+def test_survey_pages_without_a_redeemed_link_explain_what_to_do(client, survey):
+    response = client.get("/survey/1")
+    assert response.status_code == 400
+    assert "personal link" in response.get_data(as_text=True)
+
+
+def test_pages_beyond_the_survey_are_not_found(client, survey):
+    _, _, token = survey
+    client.get(f"/s/{token}")
+    assert client.get("/survey/0").status_code == 404
+    assert client.get("/survey/99").status_code == 404
+
+
+def test_study_questions_appear_and_their_answers_are_stored(client, app):
+    study, team = builders.running_survey(today=date.today() + timedelta(days=5))
+    add_question(study, NewQuestion("How many coaching sessions did you have last month?", QuestionKind.NUMBER,
+                                    required=True, minimum=0, maximum=50), date.today())
+    add_question(study, NewQuestion("Which channel do you mostly sell through?", QuestionKind.CHOICE,
+                                    options=("Phone", "Video", "In person")), date.today())
+    add_question(study, NewQuestion("My coach helps me prioritise accounts.", QuestionKind.AGREE7,
+                                    dimension="prioritising"), date.today())
+    wave = study.waves[0]
+    wave.opens_on = date.today()
+    db.session.commit()
+    token = builders.invite(wave, team.reps[0])
+    pages = pages_of(study)
+    assert pages[-2].title == responding.EXTRA_PAGE_TITLE and len(pages[-2].questions) == 3
+    answers = builders.valid_answers(study.questions)
+    answers.update({"q_custom_1": "2.5", "q_custom_2": "Video", "q_custom_3": "7"})
+    client.get(f"/s/{token}")
+    answer_pages(client, study, answers)
+    stored = dict(db.session.execute(select(Question.key, Answer.value_num).join(Answer)).all())
+    texts = dict(db.session.execute(select(Question.key, Answer.value_text).join(Answer)).all())
+    assert stored["custom_1"] == 2.5 and texts["custom_2"] == "Video" and stored["custom_3"] == 7.0
+
+
+@pytest.mark.parametrize("value, message", [("many", "Please enter a number"), ("nan", "Please enter a number"),
+                                            ("51", "from 0 to 50"), ("inf", "Please enter a number")])
+def test_number_questions_refuse_words_and_out_of_range(client, value, message):
+    study, team = builders.running_survey(today=date.today() + timedelta(days=5))
+    add_question(study, NewQuestion("Sessions last month?", QuestionKind.NUMBER, required=True, minimum=0,
+                                    maximum=50), date.today())
+    study.waves[0].opens_on = date.today()
+    db.session.commit()
+    token = builders.invite(study.waves[0], team.reps[0])
+    client.get(f"/s/{token}")
+    pages = pages_of(study)
+    answers = builders.valid_answers(study.questions)
+    answer_pages(client, study, answers, upto=len(pages) - 2)
+    response = client.post(f"/survey/{len(pages) - 1}", data={"q_custom_1": value, "action": "next"})
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+
+
+def test_purge_drafts_removes_drafts_of_closed_waves_only(client, survey, runner):
+    study, team, token = survey
+    client.get(f"/s/{token}")
+    answer_pages(client, study, builders.valid_answers(study.questions), upto=1)
+    assert runner.invoke(args=["purge-drafts"]).output.startswith("Deleted 0")
+    study.waves[0].closes_on = date.today() - timedelta(days=1)
+    study.waves[0].opens_on = date.today() - timedelta(days=5)
+    db.session.commit()
+    assert runner.invoke(args=["purge-drafts"]).output.startswith("Deleted 1")
+    assert count(SurveyDraft) == 0
