@@ -8,11 +8,14 @@ from __future__ import annotations
 import json
 import os
 from datetime import date
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
+
+from analysis import cli as analysis_cli
 
 from . import accounts
 from .database import delete_all_data, has_data
@@ -111,7 +114,32 @@ def purge_drafts_command():
     click.echo(f"Deleted {removed} expired draft(s).")
 
 
+@click.command("analyze")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--group", required=True, help="column with the coaching model of each row")
+@click.option("--outcome", "outcomes", multiple=True, help="outcome column (repeatable; default: every numeric one)")
+@click.option("--levels", help="group order, comma-separated; the first is the reference")
+@click.option("--cluster", help="team column: fits a random-intercept mixed model")
+@click.option("--baseline", help="baseline column: ANCOVA (and a covariate of the mixed model)")
+@click.option("--primary", help="the primary outcome (default: the first); the others are Holm-corrected")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="write here instead of stdout")
+def analyze_command(file, group, outcomes, levels, cluster, baseline, primary, output_format, output):
+    """Compare the coaching models in a CSV or XLSX file (no database needed)."""
+    try:
+        analysis = analysis_cli.run(file, group, outcomes, levels, cluster, baseline, primary)
+    except ValueError as error:
+        raise UsageError(f"analyze: {error}") from None
+    text = analysis_cli.to_json(analysis) if output_format == "json" else analysis_cli.to_text(analysis)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {output}.", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
-    for command in (init_db_command, create_org_command, create_user_command, demo_command, purge_drafts_command):
+    for command in (init_db_command, create_org_command, create_user_command, demo_command, purge_drafts_command,
+                    analyze_command):
         app.cli.add_command(command)

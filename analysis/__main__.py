@@ -1,0 +1,36 @@
+"""``python -m analysis FILE --group COL …``: the comparison without a server (same options as ``flask analyze``)."""
+
+import argparse
+import sys
+
+from .cli import run, to_json, to_text
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__)
+    parser.add_argument("file")
+    parser.add_argument("--group", required=True)
+    parser.add_argument("--outcome", action="append", default=[])
+    parser.add_argument("--levels")
+    parser.add_argument("--cluster")
+    parser.add_argument("--baseline")
+    parser.add_argument("--primary")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("-o", "--output")
+    args = parser.parse_args(argv)
+    try:
+        analysis = run(args.file, args.group, args.outcome, args.levels, args.cluster, args.baseline, args.primary)
+    except (ValueError, OSError) as error:
+        print(f"analyze: {error}", file=sys.stderr)
+        return 2
+    text = to_json(analysis) if args.format == "json" else to_text(analysis)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

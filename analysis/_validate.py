@@ -1,0 +1,104 @@
+"""Input checks shared by every analysis function: one place that says what is wrong, by name."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Groups:
+    """An outcome split by group, missing values dropped, in level order."""
+
+    dv: str
+    between: str
+    levels: tuple[str, ...]
+    values: tuple[np.ndarray, ...]
+    n_missing: int
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return np.array([len(v) for v in self.values])
+
+    @property
+    def n(self) -> int:
+        return int(self.sizes.sum())
+
+    @property
+    def k(self) -> int:
+        return len(self.levels)
+
+    def pairs(self):
+        """(i, j) index pairs with i before j in level order."""
+        return [(i, j) for i in range(self.k) for j in range(i + 1, self.k)]
+
+
+def require_columns(data: pd.DataFrame, *columns: str | None) -> None:
+    """Raise ``ValueError`` naming the first column that is not in ``data``."""
+    if not isinstance(data, pd.DataFrame):
+        raise ValueError("data: expected a pandas DataFrame")
+    for column in columns:
+        if column is not None and column not in data.columns:
+            raise ValueError(f"column {column!r} not found (columns: {', '.join(map(str, data.columns))})")
+
+
+def numeric_column(data: pd.DataFrame, column: str) -> pd.Series:
+    """The column as floats; raise ``ValueError`` naming it when a value is not a number."""
+    series = data[column]
+    if pd.api.types.is_bool_dtype(series):
+        return series.astype(float)
+    converted = pd.to_numeric(series, errors="coerce")
+    bad = series.notna() & converted.isna()
+    if bad.any():
+        example = series[bad].iloc[0]
+        raise ValueError(f"column {column!r} has non-numeric values (for example {example!r} in row "
+                         f"{int(np.flatnonzero(bad.to_numpy())[0]) + 1})")
+    converted = converted.astype(float)
+    if np.isinf(converted.to_numpy()).any():
+        raise ValueError(f"column {column!r} has infinite values")
+    return converted
+
+
+def level_order(data: pd.DataFrame, between: str, levels: Sequence[str] | None) -> tuple[str, ...]:
+    """The group levels: as given, or sorted; raise if a given level is absent or duplicated."""
+    present = set(data[between].dropna().astype(str).unique())
+    if levels is None:
+        return tuple(sorted(present))
+    levels = tuple(str(level) for level in levels)
+    if len(set(levels)) != len(levels):
+        raise ValueError(f"levels: {', '.join(levels)} names a group twice")
+    missing = [level for level in levels if level not in present]
+    if missing:
+        raise ValueError(f"group {missing[0]!r} has no rows in column {between!r}")
+    return levels
+
+
+def split_groups(data: pd.DataFrame, dv: str, between: str, levels: Sequence[str] | None = None,
+                 min_per_group: int = 2) -> Groups:
+    """Check ``data`` and split ``dv`` by ``between``; rows of other levels are ignored.
+
+    Raises ``ValueError`` for a missing column, non-numeric values, fewer than two groups, a
+    group with fewer than ``min_per_group`` values, or an outcome whose values are all equal.
+    """
+    require_columns(data, dv, between)
+    y = numeric_column(data, dv)
+    order = level_order(data, between, levels)
+    if len(order) < 2:
+        raise ValueError(f"column {between!r} has fewer than two groups ({', '.join(order) or 'none'})")
+    group = data[between].astype(str).where(data[between].notna())
+    selected = group.isin(order)
+    missing = int((selected & y.isna()).sum())
+    values = []
+    for level in order:
+        v = y[(group == level) & y.notna()].to_numpy(dtype=float)
+        if len(v) < min_per_group:
+            raise ValueError(f"group {level!r} of {between!r} has {len(v)} value(s) of {dv!r}; "
+                             f"at least {min_per_group} are needed")
+        values.append(v)
+    pooled = np.concatenate(values)
+    if np.ptp(pooled) == 0:
+        raise ValueError(f"column {dv!r}: all values are equal ({pooled[0]:g}); there is nothing to compare")
+    return Groups(dv=dv, between=between, levels=order, values=tuple(values), n_missing=missing)

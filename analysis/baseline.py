@@ -1,0 +1,154 @@
+"""Baseline adjustment: ANCOVA (outcome ~ model + baseline) and difference in differences."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ._result import Result
+from ._validate import level_order, numeric_column, require_columns
+from .clustered import ArmEffect, Coefficient
+from .compare import FTest
+from .contrasts import Contrast, model_contrasts
+from .describe import GroupDescriptives, describe_group
+
+
+@dataclass(frozen=True)
+class AdjustedMean(Result):
+    """A group's mean at the average baseline, with its SE (as ``emmeans``)."""
+
+    group: str
+    mean: float
+    se: float
+
+
+@dataclass(frozen=True)
+class AncovaResult:
+    """``outcome ~ arm + baseline`` by least squares."""
+
+    arm_effects: tuple[ArmEffect, ...]
+    arm_test: FTest
+    adjusted_means: tuple[AdjustedMean, ...]
+    baseline: Coefficient
+    n: int
+    contrasts: tuple[Contrast, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"arm_effects": [e.to_dict() for e in self.arm_effects], "arm_test": self.arm_test.to_dict(),
+                "adjusted_means": [m.to_dict() for m in self.adjusted_means], "baseline": self.baseline.to_dict(),
+                "n": self.n, "contrasts": [c.to_dict() for c in self.contrasts]}
+
+
+def _complete(data, columns, between, levels):
+    frame = data[columns].copy()
+    for column in columns:
+        if column != between:
+            frame[column] = numeric_column(data, column)
+    frame[between] = frame[between].astype(str).where(frame[between].notna())
+    return frame[frame[between].isin(levels)].dropna()
+
+
+def ancova(data: pd.DataFrame, dv: str, between: str, baseline: str,
+           levels: tuple[str, ...] | None = None) -> AncovaResult:
+    """Analysis of covariance: the arm effects adjusted for the baseline.
+
+    Parameters
+    ----------
+    data : DataFrame
+    dv, between, baseline : str
+        Outcome, coaching model and covariate columns; rows missing any of them are dropped.
+    levels : tuple of str, optional
+        Level order; the first is the reference.
+
+    Returns
+    -------
+    AncovaResult
+        Arm coefficients against the reference (t tests on N − k − 1 df), the F test of the arm
+        factor given the baseline (type II; no interaction in the model), and adjusted means
+        at the mean baseline with SEs from the coefficient covariance.
+    """
+    require_columns(data, dv, between, baseline)
+    levels = level_order(data, between, levels)
+    frame = _complete(data, [dv, between, baseline], between, levels)
+    y = frame[dv].to_numpy(float)
+    dummies = [(frame[between] == level).to_numpy(float) for level in levels[1:]]
+    x = np.column_stack([np.ones(len(frame)), *dummies, frame[baseline].to_numpy(float)])
+    n, p = x.shape
+    if n <= p:
+        raise ValueError(f"too few complete rows ({n}) of {dv!r} and {baseline!r} for an ANCOVA")
+    # Least squares via QR for stability; covariance σ² (XᵀX)⁻¹.
+    coef, _, rank, _ = np.linalg.lstsq(x, y, rcond=None)
+    if rank < p:
+        raise ValueError(f"column {baseline!r} is collinear with the groups; the ANCOVA cannot separate them")
+    residual = y - x @ coef
+    df_resid = n - p
+    sigma2 = float(residual @ residual) / df_resid
+    cov = sigma2 * np.linalg.inv(x.T @ x)
+    se = np.sqrt(np.diag(cov))
+    effects = tuple(
+        ArmEffect(level, levels[0], float(coef[i]), float(se[i]),
+                  float(2 * stats.t.sf(abs(coef[i] / se[i]), df_resid)), float(df_resid))
+        for i, level in enumerate(levels[1:], start=1))
+    arm = list(range(1, len(levels)))
+    beta = coef[arm]
+    f = float(beta @ np.linalg.solve(cov[np.ix_(arm, arm)], beta)) / len(arm)
+    arm_test = FTest(f, float(len(arm)), float(df_resid), float(stats.f.sf(f, len(arm), df_resid)))
+    mean_baseline = float(frame[baseline].mean())
+    adjusted = []
+    for i, level in enumerate(levels):
+        row = np.zeros(p)
+        row[0] = 1
+        if i > 0:
+            row[i] = 1
+        row[-1] = mean_baseline
+        adjusted.append(AdjustedMean(level, float(row @ coef), float(np.sqrt(row @ cov @ row))))
+    contrasts = model_contrasts(levels, beta, cov[np.ix_(arm, arm)], df_resid)
+    return AncovaResult(effects, arm_test, tuple(adjusted), Coefficient(float(coef[-1]), float(se[-1])), n,
+                        contrasts)
+
+
+@dataclass(frozen=True)
+class DidPair(Result):
+    """Difference in differences of two models: mean change of ``b`` minus mean change of ``a`` (Welch)."""
+
+    a: str
+    b: str
+    did: float
+    ci_low: float
+    ci_high: float
+    p: float
+
+
+@dataclass(frozen=True)
+class DidResult:
+    """Change from before to after per model, and pairwise differences of those changes."""
+
+    changes: tuple[GroupDescriptives, ...]
+    pairs: tuple[DidPair, ...]
+
+    def to_dict(self) -> dict:
+        return {"changes": [c.to_dict() for c in self.changes], "pairs": [p.to_dict() for p in self.pairs]}
+
+
+def difference_in_differences(data: pd.DataFrame, before: str, after: str, between: str,
+                              levels: tuple[str, ...] | None = None) -> DidResult:
+    """Per model, the mean change ``after − before`` with its t CI; per pair, the DiD with a Welch t test."""
+    require_columns(data, before, after, between)
+    levels = level_order(data, between, levels)
+    frame = _complete(data, [before, after, between], between, levels)
+    change = {level: (frame.loc[frame[between] == level, after] - frame.loc[frame[between] == level, before])
+              .to_numpy(float) for level in levels}
+    for level, values in change.items():
+        if len(values) < 2:
+            raise ValueError(f"group {level!r} has fewer than two reps with {before!r} and {after!r}")
+    pairs = []
+    for i, a in enumerate(levels):
+        for b in levels[i + 1:]:
+            result = stats.ttest_ind(change[b], change[a], equal_var=False)
+            interval = result.confidence_interval(0.95)
+            pairs.append(DidPair(a, b, float(change[b].mean() - change[a].mean()), float(interval.low),
+                                 float(interval.high), float(result.pvalue)))
+    return DidResult(tuple(describe_group(level, change[level]) for level in levels), tuple(pairs))

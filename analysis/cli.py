@@ -1,0 +1,133 @@
+"""Run the comparison on a consultant's own CSV or XLSX file: reading, JSON and a readable text report.
+
+Used by ``flask --app app analyze`` and by ``python -m analysis`` (no server needed).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from .comparison import Analysis, OutcomeComparison, compare_models
+from .verdict import format_p, model_name
+
+METHOD_NAMES = {"welch": "Welch ANOVA", "anova": "one-way ANOVA", "kruskal": "Kruskal–Wallis",
+                "ancova": "ANCOVA (adjusted for baseline)", "mixed_model": "mixed model (teams as random effect)"}
+POSTHOC_FOR = {"welch": "Games–Howell", "anova": "Tukey HSD", "kruskal": "Dunn (Holm)",
+               "ancova": "model contrasts (Holm)", "mixed_model": "model contrasts (Holm)"}
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV (UTF-8, comma or semicolon separated) or an XLSX file; ``ValueError`` says what is wrong."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path.name}: the file is empty")
+    try:
+        if suffix == ".xlsx" or zipfile.is_zipfile(path):
+            frame = pd.read_excel(path, engine="openpyxl")
+        else:
+            frame = pd.read_csv(path, sep=None, engine="python", encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path.name}: not UTF-8 text; save the file as CSV UTF-8 or XLSX") from None
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path.name}: the file is empty") from None
+    except (pd.errors.ParserError, csv.Error, zipfile.BadZipFile, KeyError, OSError) as error:
+        raise ValueError(f"{path.name}: not a readable CSV or XLSX file ({str(error).splitlines()[0]})") from None
+    if frame.empty:
+        raise ValueError(f"{path.name}: the file has a header but no rows")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def parse_levels(text: str | None) -> list[str] | None:
+    """``"manager,peer,external"`` → a list; None stays None."""
+    if text is None:
+        return None
+    levels = [part.strip() for part in text.split(",") if part.strip()]
+    if len(levels) < 2:
+        raise ValueError("--levels: name at least two groups, separated by commas")
+    return levels
+
+
+def run(path: str | Path, group: str, outcomes: Sequence[str] = (), levels: str | None = None,
+        cluster: str | None = None, baseline: str | None = None, primary: str | None = None) -> Analysis:
+    """Read ``path`` and compare the groups; raises ``ValueError`` with a one-line message on bad input."""
+    frame = read_table(path)
+    return compare_models(frame, group, list(outcomes) or None, parse_levels(levels), cluster, baseline, primary)
+
+
+def _clean(value):
+    """JSON cannot carry NaN or infinity: they become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def to_json(analysis: Analysis) -> str:
+    """The JSON of DESIGN.md section 6."""
+    return json.dumps(_clean(analysis.to_dict()), indent=2, ensure_ascii=False, allow_nan=False)
+
+
+def _number(value: float | None, digits: int = 2) -> str:
+    return "–" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+def _outcome_text(o: OutcomeComparison) -> list[str]:
+    lines = [f"{o.label}" + (" (primary outcome)" if o.primary else ""), "-" * len(o.label)]
+    lines.append(f"{'model':<12}{'n':>6}{'mean':>8}{'sd':>8}{'median':>8}   95% CI")
+    for d in o.descriptives:
+        lines.append(f"{d.group:<12}{d.n:>6}{_number(d.mean):>8}{_number(d.sd):>8}{_number(d.median):>8}   "
+                     f"{_number(d.ci_low)} to {_number(d.ci_high)}")
+    if o.n_missing:
+        lines.append(f"({o.n_missing} missing value(s) left out)")
+    adjusted = "" if o.primary else f", Holm-adjusted {format_p(o.p_adjusted)}"
+    lines.append(f"Headline test: {METHOD_NAMES[o.chosen]} — {format_p(o.p)}{adjusted}. Why: {o.chosen_reason}.")
+    welch = f"Welch F({_number(o.welch.df1, 0)}, {_number(o.welch.df2, 1)}) = {_number(o.welch.statistic)}, " \
+            f"{format_p(o.welch.p)}; " if o.welch else ""
+    lines.append(f"All tests: ANOVA F({o.anova.df1:g}, {o.anova.df2:g}) = {_number(o.anova.statistic)}, "
+                 f"{format_p(o.anova.p)}; {welch}Kruskal–Wallis H({o.kruskal.df:g}) = "
+                 f"{_number(o.kruskal.statistic)}, {format_p(o.kruskal.p)}; Brown–Forsythe "
+                 f"F = {_number(o.levene.statistic)}, {format_p(o.levene.p)}.")
+    e = o.effect_sizes
+    lines.append(f"Effect sizes: η² = {_number(e.eta_squared, 3)}, ω² = {_number(e.omega_squared, 3)}, "
+                 f"ε² = {_number(e.epsilon_squared, 3)}.")
+    lines.append(f"Pairs ({POSTHOC_FOR[o.chosen]}):")
+    for pair in o.headline_pairs():
+        effect = o.pair_effect(pair["a"], pair["b"])
+        g = f", g = {_number(effect.hedges_g)} [{_number(effect.g_ci_low)}, {_number(effect.g_ci_high)}], " \
+            f"Cliff's δ = {_number(effect.cliffs_delta)}" if effect else ""
+        lines.append(f"  {model_name(pair['b'])} − {model_name(pair['a'])}: {_number(pair['diff'])}, "
+                     f"adjusted {format_p(pair['p_adj'])}{g}")
+    if o.mixed_model is not None and o.mixed_model.converged:
+        m = o.mixed_model
+        lines.append(f"Mixed model: {m.n_clusters} teams, ICC = {_number(m.icc, 3)}, design effect = "
+                     f"{_number(m.design_effect)}, team variance {_number(m.var_cluster, 4)}, residual "
+                     f"{_number(m.var_residual, 4)}.")
+    if o.ancova is not None:
+        means = ", ".join(f"{a.group} {_number(a.mean)} (SE {_number(a.se)})" for a in o.ancova.adjusted_means)
+        lines.append(f"ANCOVA: F({o.ancova.arm_test.df1:g}, {o.ancova.arm_test.df2:g}) = "
+                     f"{_number(o.ancova.arm_test.statistic)}, {format_p(o.ancova.arm_test.p)}; "
+                     f"adjusted means {means}.")
+    return lines
+
+
+def to_text(analysis: Analysis) -> str:
+    """A readable report: the verdict first, then one section per outcome."""
+    lines = ["VERDICT", "=======", analysis.verdict.text, ""]
+    for outcome in analysis.outcomes:
+        lines += _outcome_text(outcome) + [""]
+    other = [w for w in analysis.warnings if w not in analysis.verdict.caveats]
+    if other:
+        lines += ["Warnings", "--------"] + [f"- {w}" for w in other]
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,304 @@
+"""Reps nested in teams: a random-intercept mixed model, ICC, design effect, and team-level links.
+
+References
+----------
+Pinheiro, J. C. & Bates, D. M. (2000). Mixed-effects models in S and S-PLUS, sec. 2.4.2
+    (the between/within denominator degrees of freedom used for the t and F tests here).
+Donner, A. & Klar, N. (2000). Design and analysis of cluster randomization trials (design effect).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from ._result import Result
+from ._validate import level_order, numeric_column, require_columns
+from .contrasts import Contrast, model_contrasts
+
+GAMMA_GRID = np.concatenate([[0.0], np.logspace(-6, 3, 46)])  # τ²/σ² values scanned before refining
+FLATNESS = 1e-6  # |dℓ/dlog γ| below this (relative to |ℓ|) counts as the optimum
+
+
+@dataclass(frozen=True)
+class ArmEffect(Result):
+    """A coaching model's effect against the reference level: estimate, SE, p (and df of the t test)."""
+
+    level: str
+    vs: str
+    estimate: float
+    se: float
+    p: float
+    df: float | None = None
+
+
+@dataclass(frozen=True)
+class Coefficient(Result):
+    """A covariate's coefficient and SE."""
+
+    estimate: float
+    se: float
+
+
+@dataclass(frozen=True)
+class MixedModelResult:
+    """A random-intercept model fitted by REML.
+
+    ``converged`` is False when no optimiser reached a proper optimum; the estimates are then
+    kept for diagnosis but must not be reported as findings (``warnings`` says so).
+    """
+
+    converged: bool
+    optimiser: str | None
+    arm_effects: tuple[ArmEffect, ...]
+    baseline: Coefficient | None
+    var_cluster: float
+    var_residual: float
+    icc: float
+    design_effect: float
+    n: int
+    n_clusters: int
+    mean_cluster_size: float
+    arm_test: dict | None
+    contrasts: tuple[Contrast, ...] = field(default=())
+    warnings: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict:
+        result = asdict(self)
+        result["arm_effects"] = [effect.to_dict() for effect in self.arm_effects]
+        result["contrasts"] = [c.to_dict() for c in self.contrasts]
+        result["baseline"] = self.baseline.to_dict() if self.baseline else None
+        result["warnings"] = list(self.warnings)
+        return result
+
+
+def _design(data: pd.DataFrame, dv: str, between: str, cluster: str, baseline: str | None,
+            levels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Response, fixed-effects design (intercept, arm dummies, baseline) and cluster codes, complete cases."""
+    columns = [dv, between, cluster] + ([baseline] if baseline else [])
+    frame = data[columns].copy()
+    frame[dv] = numeric_column(data, dv)
+    if baseline:
+        frame[baseline] = numeric_column(data, baseline)
+    frame[between] = frame[between].astype(str).where(frame[between].notna())
+    frame = frame[frame[between].isin(levels)].dropna()
+    names = ["intercept"] + [f"arm[{level}]" for level in levels[1:]] + ([baseline] if baseline else [])
+    exog = [np.ones(len(frame))] + [(frame[between] == level).to_numpy(float) for level in levels[1:]]
+    if baseline:
+        exog.append(frame[baseline].to_numpy(float))
+    groups = pd.factorize(frame[cluster])[0]
+    return frame[dv].to_numpy(float), np.column_stack(exog), groups, names
+
+
+class _ProfileReml:
+    """The REML criterion of ``y = Xβ + u_team + e`` profiled over β and σ², as a function of γ = τ²/σ².
+
+    With W_j = I − c_j 11ᵀ and c_j = γ / (1 + n_j γ) (so V_j⁻¹ = W_j / σ²), only per-team sums
+    are needed::
+
+        XᵀWX = XᵀX − Sᵀ diag(c) S,   XᵀWy = Xᵀy − Sᵀ (c ⊙ s_y),   yᵀWy = yᵀy − Σ c_j s_y,j²
+        β̂ = (XᵀWX)⁻¹ XᵀWy,   σ̂² = (yᵀWy − β̂ᵀ XᵀWy) / (N − p)
+        ℓ(γ) = −½ [(N − p) log σ̂² + Σ log(1 + n_j γ) + log det XᵀWX]      (constants dropped)
+    """
+
+    def __init__(self, y: np.ndarray, exog: np.ndarray, groups: np.ndarray):
+        self.n, self.p = exog.shape
+        n_groups = int(groups.max()) + 1
+        self.sizes = np.bincount(groups, minlength=n_groups).astype(float)
+        self.sums_x = np.zeros((n_groups, self.p))
+        np.add.at(self.sums_x, groups, exog)
+        self.sums_y = np.bincount(groups, weights=y, minlength=n_groups)
+        self.xtx, self.xty, self.yty = exog.T @ exog, exog.T @ y, float(y @ y)
+
+    def solve(self, gamma: float) -> tuple[np.ndarray, float, np.ndarray, float]:
+        """β̂, σ̂², (XᵀWX)⁻¹ and ℓ at ``gamma``."""
+        c = gamma / (1 + self.sizes * gamma)
+        xwx = self.xtx - self.sums_x.T @ (c[:, None] * self.sums_x)
+        xwy = self.xty - self.sums_x.T @ (c * self.sums_y)
+        ywy = self.yty - float(c @ self.sums_y ** 2)
+        inverse = np.linalg.inv(xwx)
+        beta = inverse @ xwy
+        sigma2 = (ywy - float(beta @ xwy)) / (self.n - self.p)
+        sign, logdet = np.linalg.slogdet(xwx)
+        if sign <= 0 or sigma2 <= 0:
+            return beta, sigma2, inverse, -np.inf
+        loglik = -0.5 * ((self.n - self.p) * np.log(sigma2) + np.log1p(self.sizes * gamma).sum() + logdet)
+        return beta, sigma2, inverse, float(loglik)
+
+    def loglik(self, gamma: float) -> float:
+        return self.solve(max(gamma, 0.0))[3]
+
+
+def _maximise(profile: _ProfileReml) -> tuple[float | None, str | None, list[str]]:
+    """Maximise ℓ(γ) over γ ≥ 0.
+
+    A grid scan finds the basin; Brent's method refines it, with golden-section search as the
+    second optimiser. A point is accepted only where ℓ is flat in log γ, or at γ = 0 when ℓ
+    falls away from there (the boundary: teams do not differ).
+    """
+    values = np.array([profile.loglik(g) for g in GAMMA_GRID])
+    if not np.all(np.isfinite(values)):
+        return None, None, ["the REML criterion is not finite"]
+    best = int(np.argmax(values))
+    if best == 0:
+        if profile.loglik(1e-9) <= values[0]:
+            return 0.0, "boundary (γ = 0)", []
+        best = 1
+    low, high = GAMMA_GRID[best - 1], GAMMA_GRID[min(best + 1, len(GAMMA_GRID) - 1)]
+    notes = []
+    attempts = (("brent", {"method": "bounded", "bounds": (low, high), "options": {"xatol": 1e-14}}),
+                ("golden-section", {"method": "golden", "bracket": (low, GAMMA_GRID[best], high), "tol": 1e-12}))
+    for name, options in attempts:
+        result = optimize.minimize_scalar(lambda g: -profile.loglik(g), **options)
+        gamma = float(result.x)
+        if not getattr(result, "success", True) or not low <= gamma <= high:
+            notes.append(f"{name} did not converge")
+            continue
+        step = 1e-4
+        slope = (profile.loglik(gamma * np.exp(step)) - profile.loglik(gamma * np.exp(-step))) / (2 * step)
+        if abs(slope) < FLATNESS * max(1.0, abs(float(result.fun))):
+            return gamma, name, notes
+        notes.append(f"{name} stopped where the REML criterion is not flat (slope {slope:.2g})")
+    return None, None, notes
+
+
+def mixed_model(data: pd.DataFrame, dv: str, between: str, cluster: str, baseline: str | None = None,
+                levels: tuple[str, ...] | None = None) -> MixedModelResult:
+    """Random-intercept linear mixed model ``dv ~ arm [+ baseline] + (1 | cluster)`` fitted by REML.
+
+    Parameters
+    ----------
+    data : DataFrame
+    dv, between, cluster : str
+        Outcome, coaching-model and team columns.
+    baseline : str, optional
+        A covariate (the same measure before the pilot).
+    levels : tuple of str, optional
+        Level order; the first is the reference the arm effects are measured against.
+
+    Returns
+    -------
+    MixedModelResult
+
+    Notes
+    -----
+    The REML criterion is profiled down to one parameter, γ = τ²/σ² (see ``_ProfileReml``),
+    scanned on a grid and maximised by Brent's method, with golden-section search as the second
+    optimiser. A fit counts as converged only where the criterion is flat at the optimum, or at
+    γ = 0 when it falls away from there (a boundary fit: teams do not differ). Fixed-effect SEs
+    are the GLS ones, σ̂² (Xᵀ Ŵ X)⁻¹, as in ``nlme`` and ``lme4``. Arm effects are tested with t on the between-cluster
+    degrees of freedom (J − number of cluster-level coefficients, as ``nlme::lme``), the arm factor
+    with a Wald F on the same df; the baseline, varying within teams, gets N − J − 1 df.
+    """
+    require_columns(data, dv, between, cluster, baseline)
+    levels = level_order(data, between, levels)
+    y, exog, groups, names = _design(data, dv, between, cluster, baseline, levels)
+    n, n_clusters = len(y), int(groups.max()) + 1 if len(groups) else 0
+    if n_clusters < len(levels) + 1:
+        raise ValueError(f"column {cluster!r}: {n_clusters} clusters are too few for a mixed model "
+                         f"with {len(levels)} groups")
+    if np.linalg.matrix_rank(exog) < exog.shape[1]:
+        raise ValueError(f"column {baseline or between!r}: the design is collinear; the mixed model cannot "
+                         "separate the groups")
+    profile = _ProfileReml(y, exog, groups)
+    gamma, optimiser, notes = _maximise(profile)
+    mean_size = float(np.bincount(groups).mean())
+    notes_out = [f"mixed model for {dv!r}: {note}" for note in notes]
+    if gamma is None:
+        notes_out.append(f"mixed model for {dv!r} did not converge with any optimiser; "
+                         "its estimates are not reliable and are not used")
+        return MixedModelResult(False, None, (), None, float("nan"), float("nan"), float("nan"), float("nan"),
+                                n, n_clusters, mean_size, None, (), tuple(notes_out))
+    fe, var_residual, inverse, _ = profile.solve(gamma)
+    var_cluster = gamma * var_residual
+    icc = var_cluster / (var_cluster + var_residual)
+    fe_covariance = var_residual * inverse
+    se = np.sqrt(np.diag(fe_covariance))
+    # Between-cluster df (nlme): the arm dummies and intercept are constant within a team.
+    n_between = 1 + len(levels) - 1
+    df_between = n_clusters - n_between
+    effects = []
+    for index, level in enumerate(levels[1:], start=1):
+        t = fe[index] / se[index]
+        effects.append(ArmEffect(level, levels[0], float(fe[index]), float(se[index]),
+                                 float(2 * stats.t.sf(abs(t), df_between)), float(df_between)))
+    arm_indices = list(range(1, len(levels)))
+    covariance = fe_covariance[np.ix_(arm_indices, arm_indices)]
+    beta = fe[arm_indices]
+    try:
+        wald = float(beta @ np.linalg.solve(covariance, beta)) / len(arm_indices)
+        arm_test = {"statistic": wald, "df1": float(len(arm_indices)), "df2": float(df_between),
+                    "p": float(stats.f.sf(wald, len(arm_indices), df_between))}
+        contrasts = model_contrasts(levels, beta, covariance, df_between)
+    except np.linalg.LinAlgError:
+        arm_test, contrasts = None, ()
+    coefficient = Coefficient(float(fe[-1]), float(se[-1])) if baseline else None
+    if gamma == 0.0:
+        notes_out.append(f"mixed model for {dv!r}: the team variance is estimated as zero (singular fit); "
+                         "teams do not differ beyond chance")
+    return MixedModelResult(
+        converged=True, optimiser=optimiser, arm_effects=tuple(effects), baseline=coefficient,
+        var_cluster=var_cluster, var_residual=var_residual, icc=float(icc),
+        design_effect=float(1 + (mean_size - 1) * icc), n=n, n_clusters=n_clusters, mean_cluster_size=mean_size,
+        arm_test=arm_test, contrasts=contrasts, warnings=tuple(notes_out))
+
+
+@dataclass(frozen=True)
+class Correlation(Result):
+    """Pearson's r (with Fisher-z 95 % CI and p) and Spearman's ρ (with p) of n pairs."""
+
+    n: int
+    r: float
+    ci_low: float
+    ci_high: float
+    p: float
+    rho: float
+    rho_p: float
+
+
+def correlation(x: np.ndarray, y: np.ndarray) -> Correlation | None:
+    """Correlation of paired values; None with fewer than four pairs or no spread."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    keep = ~(np.isnan(x) | np.isnan(y))
+    x, y = x[keep], y[keep]
+    n = len(x)
+    if n < 4 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return None
+    r, p = stats.pearsonr(x, y)
+    z, half = np.arctanh(r), stats.norm.ppf(0.975) / np.sqrt(n - 3)
+    rho, rho_p = stats.spearmanr(x, y)
+    return Correlation(n, float(r), float(np.tanh(z - half)), float(np.tanh(z + half)), float(p),
+                       float(rho), float(rho_p))
+
+
+@dataclass(frozen=True)
+class TeamLink:
+    """How team-mean satisfaction goes with team-mean performance, overall and within each model."""
+
+    x: str
+    y: str
+    overall: Correlation | None
+    by_group: dict[str, Correlation | None]
+    n_teams: int
+
+    def to_dict(self) -> dict:
+        return {"x": self.x, "y": self.y, "n_teams": self.n_teams,
+                "overall": self.overall.to_dict() if self.overall else None,
+                "by_group": {k: (v.to_dict() if v else None) for k, v in self.by_group.items()}}
+
+
+def team_link(teams: pd.DataFrame, x: str, y: str, between: str, levels: tuple[str, ...] | None = None) -> TeamLink:
+    """Correlate two team-level means (one row per team), overall and per coaching model.
+
+    Responses cannot be linked to reps, so satisfaction and performance meet only here, as
+    team means.
+    """
+    require_columns(teams, x, y, between)
+    levels = level_order(teams, between, levels)
+    xs, ys = numeric_column(teams, x), numeric_column(teams, y)
+    group = teams[between].astype(str)
+    by_group = {level: correlation(xs[group == level], ys[group == level]) for level in levels}
+    return TeamLink(x, y, correlation(xs, ys), by_group, int((xs.notna() & ys.notna()).sum()))

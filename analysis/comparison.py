@@ -1,0 +1,324 @@
+"""Compare the coaching models on each outcome: every test, the headline choice, and the verdict.
+
+This is the entry point of the library: :func:`compare_models` takes a tidy DataFrame (one row
+per respondent or rep) and returns an :class:`Analysis`, the object behind the web report, the
+``analyze`` command's JSON and text, and the charts.
+
+The headline test of an outcome is chosen by a fixed rule, recorded with its reason:
+
+1. teams given (``cluster``) and the mixed model converged → ``mixed_model`` (the only choice
+   whose p-values respect that reps in one team are alike);
+2. a baseline given → ``ancova``;
+3. a single rating item (whole numbers, at most 11 distinct values) or heavy outliers
+   (more than 2 % of values beyond 3 IQR of their group's quartiles) → ``kruskal``;
+4. otherwise → ``welch`` (jamovi's default; no equal-variance assumption);
+5. when Welch cannot be computed (a group without spread) → ``kruskal``.
+
+Each headline has its matched pairwise comparisons: Games–Howell ↔ Welch, Tukey ↔ ANOVA,
+Dunn (Holm) ↔ Kruskal–Wallis, and Holm-adjusted contrasts of the model coefficients ↔ mixed
+model and ANCOVA. Holm's correction runs across the secondary outcomes; the primary outcome
+named by the caller keeps its own p-value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from ._validate import Groups, level_order, require_columns, split_groups
+from .baseline import AncovaResult, ancova
+from .clustered import MixedModelResult, mixed_model
+from .compare import ChiSquareTest, FTest, LeveneTest, anova_oneway, anova_table, brown_forsythe, kruskal_wallis
+from .compare import welch_anova as welch
+from .contrasts import Contrast
+from .describe import AnswerShares, GroupDescriptives, answer_distribution, describe, is_ordinal_item
+from .effects import OmnibusEffects, PairEffect, omnibus_effects, pairwise_effects
+from .multiplicity import holm
+from .posthoc import MeanDifference, PairTest, dunn, games_howell, mann_whitney, tukey_hsd
+
+OUTLIER_SHARE = 0.02
+OUTLIER_IQR = 3.0
+ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class OutcomeComparison:
+    """Everything computed for one outcome across the coaching models."""
+
+    outcome: str
+    label: str
+    levels: tuple[str, ...]
+    n: int
+    n_missing: int
+    descriptives: tuple[GroupDescriptives, ...]
+    anova: FTest
+    welch: FTest | None
+    kruskal: ChiSquareTest
+    levene: LeveneTest
+    chosen: str
+    chosen_reason: str
+    p: float
+    effect_sizes: OmnibusEffects
+    tukey: tuple[MeanDifference, ...]
+    games_howell: tuple[MeanDifference, ...] | None
+    dunn: tuple[PairTest, ...]
+    mann_whitney: tuple[PairTest, ...]
+    pairwise_effects: tuple[PairEffect, ...]
+    distribution: tuple[AnswerShares, ...] | None = None
+    mixed_model: MixedModelResult | None = None
+    ancova: AncovaResult | None = None
+    model_contrasts: tuple[Contrast, ...] | None = None
+    p_adjusted: float = float("nan")
+    primary: bool = False
+    warnings: tuple[str, ...] = field(default=())
+
+    def headline_pairs(self) -> list[dict]:
+        """The pairwise comparisons matched to the headline test: a, b, diff, p_adj."""
+        if self.chosen in ("mixed_model", "ancova") and self.model_contrasts is not None:
+            return [{"a": c.a, "b": c.b, "diff": c.diff, "p_adj": c.p_adj} for c in self.model_contrasts]
+        means = {d.group: d.mean for d in self.descriptives}
+        if self.chosen == "kruskal":
+            return [{"a": t.a, "b": t.b, "diff": means[t.b] - means[t.a], "p_adj": t.p_adj} for t in self.dunn]
+        source = self.games_howell if self.chosen == "welch" and self.games_howell else self.tukey
+        return [{"a": d.a, "b": d.b, "diff": d.diff, "p_adj": d.p_adj} for d in source]
+
+    def pair_effect(self, a: str, b: str) -> PairEffect | None:
+        """The effect sizes of the pair, whichever order it is asked in (sign as stored: b − a)."""
+        for effect in self.pairwise_effects:
+            if {effect.a, effect.b} == {a, b}:
+                return effect
+        return None
+
+    def to_dict(self) -> dict:
+        """The JSON shape of DESIGN.md section 6 (plus label, reasons and warnings)."""
+        result = {
+            "outcome": self.outcome, "label": self.label, "n": self.n, "n_missing": self.n_missing,
+            "primary": self.primary,
+            "descriptives": [d.to_dict() for d in self.descriptives],
+            "tests": {"anova": self.anova.to_dict(), "welch": self.welch.to_dict() if self.welch else None,
+                      "kruskal": self.kruskal.to_dict(), "levene": self.levene.to_dict()},
+            "chosen": self.chosen, "chosen_reason": self.chosen_reason, "p": _finite(self.p),
+            "p_adjusted": _finite(self.p_adjusted),
+            "effect_sizes": self.effect_sizes.to_dict(),
+            "posthoc": {"tukey": [d.to_dict() for d in self.tukey],
+                        "games_howell": [d.to_dict() for d in self.games_howell] if self.games_howell else None,
+                        "dunn": [t.to_dict() for t in self.dunn],
+                        "mann_whitney": [t.to_dict() for t in self.mann_whitney]},
+            "pairwise_effects": [e.to_dict() for e in self.pairwise_effects],
+            "warnings": list(self.warnings),
+        }
+        if self.distribution is not None:
+            result["distribution"] = [d.to_dict() for d in self.distribution]
+        if self.mixed_model is not None:
+            result["mixed_model"] = self.mixed_model.to_dict()
+        if self.ancova is not None:
+            result["ancova"] = self.ancova.to_dict()
+        if self.model_contrasts is not None:
+            result["model_contrasts"] = [c.to_dict() for c in self.model_contrasts]
+        return result
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if value is not None and np.isfinite(value) else None
+
+
+def heavy_outliers(groups: Groups) -> bool:
+    """More than 2 % of values lie beyond 3 IQR of their group's quartiles (Tukey's far-out values)."""
+    far = 0
+    for values in groups.values:
+        q1, q3 = np.percentile(values, [25, 75])
+        spread = OUTLIER_IQR * (q3 - q1)
+        far += int(((values < q1 - spread) | (values > q3 + spread)).sum()) if spread > 0 else 0
+    return far >= 2 and far > OUTLIER_SHARE * groups.n
+
+
+def compare_outcome(data: pd.DataFrame, outcome: str, group: str, levels: Sequence[str] | None = None,
+                    cluster: str | None = None, baseline: str | None = None, label: str | None = None,
+                    scale: tuple[float, ...] | None = None) -> OutcomeComparison:
+    """Compare the groups on one outcome with every test of DESIGN.md section 5.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per respondent (or rep).
+    outcome, group : str
+        The outcome column and the coaching-model column.
+    levels : sequence of str, optional
+        Level order (default: sorted); the first is the reference of model-based effects.
+    cluster : str, optional
+        Team column: fits the random-intercept mixed model.
+    baseline : str, optional
+        Baseline column: fits the ANCOVA (and enters the mixed model).
+    label : str, optional
+        Readable name of the outcome for text.
+    scale : tuple of float, optional
+        Possible answers of a rating item, for its answer distribution.
+
+    Returns
+    -------
+    OutcomeComparison
+
+    Raises
+    ------
+    ValueError
+        Missing column, non-numeric values, fewer than two groups, a group with fewer than two
+        values, or all values equal — the message names the column or group.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"arm": ["a"] * 3 + ["b"] * 3, "y": [1, 2, 3, 4, 5, 6]})
+    >>> compare_outcome(frame, "y", "arm").chosen
+    'kruskal'
+    """
+    groups = split_groups(data, outcome, group, levels)
+    table = anova_table(groups)
+    notes: list[str] = []
+    welch_result = welch(groups)
+    gh = games_howell(groups)
+    if welch_result is None:
+        notes.append(f"{outcome}: a group has no spread, so Welch's test and Games–Howell are not defined")
+    mw = mann_whitney(groups)
+    u_values = {pair: test.statistic for pair, test in zip(groups.pairs(), mw, strict=True)}
+    ordinal = is_ordinal_item(groups)
+    mixed = None
+    contrasts = None
+    ancova_result = None
+    if baseline is not None:
+        ancova_result = ancova(data, outcome, group, baseline, groups.levels)
+    if cluster is not None:
+        mixed = mixed_model(data, outcome, group, cluster, baseline, groups.levels)
+        notes.extend(mixed.warnings)
+
+    if mixed is not None and mixed.converged and mixed.arm_test is not None:
+        chosen, reason = "mixed_model", "reps are nested in teams; the mixed model accounts for teams being alike"
+        p = mixed.arm_test["p"]
+        contrasts = mixed.contrasts
+    elif ancova_result is not None:
+        chosen, reason = "ancova", "a baseline was measured; adjusting for it removes noise"
+        p = ancova_result.arm_test.p
+        contrasts = ancova_result.contrasts
+        if mixed is not None:
+            reason += " (the mixed model did not converge, so teams are not accounted for)"
+    elif ordinal:
+        chosen, reason = "kruskal", "a single rating item: ranks, not means"
+        p = kruskal_wallis(groups).p
+    elif heavy_outliers(groups):
+        chosen, reason = "kruskal", "heavy outliers: a rank test is not swayed by them"
+        p = kruskal_wallis(groups).p
+    elif welch_result is not None:
+        chosen, reason = "welch", "scores compared without assuming equal spread (Welch)"
+        p = welch_result.p
+    else:
+        chosen, reason = "kruskal", "a group has no spread, so Welch's test is undefined"
+        p = kruskal_wallis(groups).p
+    if cluster is not None and chosen not in ("mixed_model",):
+        notes.append(f"{outcome}: teams were given but the mixed model is not usable; the p-values treat "
+                     "reps as independent and are too small")
+    return OutcomeComparison(
+        outcome=outcome, label=label or outcome.replace("_", " "), levels=groups.levels, n=groups.n,
+        n_missing=groups.n_missing, descriptives=describe(groups), anova=anova_oneway(groups, table),
+        welch=welch_result, kruskal=kruskal_wallis(groups), levene=brown_forsythe(groups), chosen=chosen,
+        chosen_reason=reason, p=float(p), effect_sizes=omnibus_effects(groups, table),
+        tukey=tukey_hsd(groups, table), games_howell=gh, dunn=dunn(groups), mann_whitney=mw,
+        pairwise_effects=pairwise_effects(groups, u_values),
+        distribution=answer_distribution(groups, scale) if ordinal else None,
+        mixed_model=mixed, ancova=ancova_result, model_contrasts=contrasts, warnings=tuple(notes))
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A comparison of the coaching models on several outcomes, with the verdict."""
+
+    group: str
+    levels: tuple[str, ...]
+    outcomes: tuple[OutcomeComparison, ...]
+    verdict: object
+    warnings: tuple[str, ...]
+    cluster: str | None = None
+    baseline: str | None = None
+
+    def outcome(self, name: str) -> OutcomeComparison:
+        """The comparison of outcome ``name``."""
+        for comparison in self.outcomes:
+            if comparison.outcome == name:
+                return comparison
+        raise KeyError(name)
+
+    def to_dict(self) -> dict:
+        return {"group": self.group, "levels": list(self.levels),
+                "outcomes": [o.to_dict() for o in self.outcomes],
+                "verdict": self.verdict.to_dict(), "warnings": list(self.warnings)}
+
+
+def adjust_secondary(comparisons: list[OutcomeComparison], primary: str | None) -> list[OutcomeComparison]:
+    """Holm across the secondary outcomes; the primary keeps its own p-value."""
+    secondary = [c for c in comparisons if c.outcome != primary]
+    adjusted = dict(zip([c.outcome for c in secondary], holm([c.p for c in secondary]), strict=True))
+    return [replace(c, primary=c.outcome == primary,
+                    p_adjusted=c.p if c.outcome == primary else adjusted[c.outcome]) for c in comparisons]
+
+
+def compare_models(data: pd.DataFrame, group: str, outcomes: Sequence[str] | None = None,
+                   levels: Sequence[str] | None = None, cluster: str | None = None,
+                   baseline: str | Mapping[str, str] | None = None, primary: str | None = None,
+                   labels: Mapping[str, str] | None = None, scales: Mapping[str, tuple[float, ...]] | None = None,
+                   design=None) -> Analysis:
+    """Compare the coaching models on every outcome and write the verdict.
+
+    Parameters
+    ----------
+    data : DataFrame
+    group : str
+        Coaching-model column.
+    outcomes : sequence of str, optional
+        Outcome columns (default: every numeric column except group, cluster and baseline).
+    levels : sequence of str, optional
+        Level order (default sorted).
+    cluster : str, optional
+        Team column for the mixed model.
+    baseline : str or mapping, optional
+        One baseline column for every outcome, or a mapping outcome → its baseline column.
+    primary : str, optional
+        The primary outcome of the study design (default: the first outcome); it is not
+        corrected for multiplicity, the others are (Holm).
+    labels : mapping, optional
+        Readable names of outcomes.
+    scales : mapping, optional
+        Possible answers per rating item (for answer distributions).
+    design : analysis.verdict.DesignFacts, optional
+        Facts about the study for the verdict's caveats (allocation check, reliability, ...).
+
+    Returns
+    -------
+    Analysis
+    """
+    from .verdict import write_verdict
+
+    require_columns(data, group, cluster)
+    levels = level_order(data, group, levels)
+    if outcomes is None:
+        skip = {group, cluster} | (set(baseline.values()) if isinstance(baseline, Mapping) else {baseline})
+        candidates = [c for c in data.columns if c not in skip]
+        outcomes = [c for c in candidates if pd.api.types.is_numeric_dtype(data[c])]
+        if not outcomes:
+            raise ValueError("no numeric outcome columns found (columns: " + ", ".join(map(str, candidates))
+                             + "); name the outcomes with --outcome")
+    outcomes = list(dict.fromkeys(outcomes))
+    primary = primary or outcomes[0]
+    if primary not in outcomes:
+        raise ValueError(f"primary outcome {primary!r} is not among the outcomes")
+    comparisons = []
+    for outcome in outcomes:
+        base = baseline.get(outcome) if isinstance(baseline, Mapping) else baseline
+        comparisons.append(compare_outcome(data, outcome, group, levels, cluster, base,
+                                           (labels or {}).get(outcome), (scales or {}).get(outcome)))
+    comparisons = adjust_secondary(comparisons, primary)
+    notes = tuple(note for c in comparisons for note in c.warnings)
+    verdict = write_verdict(comparisons, levels, primary, design)
+    return Analysis(group=group, levels=levels, outcomes=tuple(comparisons), verdict=verdict,
+                    warnings=notes + tuple(verdict.caveats), cluster=cluster,
+                    baseline=baseline if isinstance(baseline, str) else None)

@@ -1,0 +1,44 @@
+"""Pairwise contrasts between coaching models estimated by a regression model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from ._result import Result
+from .multiplicity import holm
+
+
+@dataclass(frozen=True)
+class Contrast(Result):
+    """A pairwise difference ``b − a`` estimated by a model (mixed model or ANCOVA), Holm-adjusted."""
+
+    a: str
+    b: str
+    diff: float
+    se: float
+    p: float
+    p_adj: float
+
+
+def model_contrasts(levels: Sequence[str], estimates: Sequence[float], covariance: np.ndarray,
+                    df: float) -> tuple[Contrast, ...]:
+    """Every pairwise difference of arm effects (reference level = 0), t tests on ``df``, Holm-adjusted.
+
+    ``estimates`` and ``covariance`` are the coefficients of the non-reference levels and their
+    covariance matrix; ``se(b − a) = √(V_aa + V_bb − 2 V_ab)``.
+    """
+    beta = np.concatenate([[0.0], np.asarray(estimates, float)])
+    cov = np.zeros((len(levels), len(levels)))
+    cov[1:, 1:] = np.asarray(covariance, float)
+    raw = []
+    for i in range(len(levels)):
+        for j in range(i + 1, len(levels)):
+            diff = beta[j] - beta[i]
+            se = float(np.sqrt(cov[i, i] + cov[j, j] - 2 * cov[i, j]))
+            raw.append((levels[i], levels[j], float(diff), se, float(2 * stats.t.sf(abs(diff / se), df))))
+    adjusted = holm([r[4] for r in raw])
+    return tuple(Contrast(a, b, d, se, p, pa) for (a, b, d, se, p), pa in zip(raw, adjusted, strict=True))

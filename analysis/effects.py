@@ -1,0 +1,133 @@
+"""Effect sizes: η², ω², ε² for the omnibus comparison; Hedges' g and Cliff's δ for pairs.
+
+References
+----------
+Hays, W. L. (1963). Statistics for psychologists (ω²).
+Kelley, T. L. (1935). An unbiased correlation ratio measure. PNAS 21, 554–559 (ε²).
+Hedges, L. V. (1981). Distribution theory for Glass's estimator of effect size and related
+    estimators. Journal of Educational Statistics 6, 107–128.
+Steiger, J. H. & Fouladi, R. T. (1997). Noncentrality interval estimation and the evaluation of
+    statistical models (CI of a standardised difference by inverting the noncentral t).
+Cliff, N. (1993). Dominance statistics: ordinal analyses to answer ordinal questions.
+    Psychological Bulletin 114, 494–509.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize, special, stats
+
+from ._distributions import nct_cdf
+from ._result import Result
+from ._validate import Groups
+from .compare import AnovaTable, anova_table
+
+
+@dataclass(frozen=True)
+class OmnibusEffects(Result):
+    """Share of variance explained by the grouping (raw values; ω² and ε² can be slightly negative)."""
+
+    eta_squared: float
+    omega_squared: float
+    epsilon_squared: float
+
+
+@dataclass(frozen=True)
+class PairEffect(Result):
+    """Standardised difference ``b − a`` (Hedges' g, 95 % CI) and Cliff's δ = P(b > a) − P(b < a)."""
+
+    a: str
+    b: str
+    hedges_g: float
+    g_ci_low: float
+    g_ci_high: float
+    cliffs_delta: float
+
+
+def omnibus_effects(groups: Groups, table: AnovaTable | None = None) -> OmnibusEffects:
+    """η² = SSb/SSt; ω² = (SSb − dfb·MSw)/(SSt + MSw); ε² = (SSb − dfb·MSw)/SSt."""
+    table = table or anova_table(groups)
+    corrected = table.ss_between - table.df_between * table.ms_within
+    return OmnibusEffects(eta_squared=table.ss_between / table.ss_total,
+                          omega_squared=corrected / (table.ss_total + table.ms_within),
+                          epsilon_squared=corrected / table.ss_total)
+
+
+def hedges_correction(df: float) -> float:
+    """Exact small-sample correction J(df) = Γ(df/2) / (√(df/2) Γ((df − 1)/2))."""
+    return float(np.exp(special.gammaln(df / 2) - np.log(np.sqrt(df / 2)) - special.gammaln((df - 1) / 2)))
+
+
+def _ncp_interval(t: float, df: float, confidence: float) -> tuple[float, float]:
+    """Noncentrality parameters whose t distributions put ``t`` at the upper and lower tail quantiles."""
+    alpha = 1 - confidence
+
+    def at(ncp: float, target: float) -> float:
+        return nct_cdf(t, df, ncp) - target
+
+    def solve(target: float) -> float:
+        span = 4 * np.sqrt(1 + t * t / (2 * df)) + 1
+        low, high = t - span, t + span
+        while at(low, target) < 0:
+            low -= span
+        while at(high, target) > 0:
+            high += span
+        return float(optimize.brentq(at, low, high, args=(target,), xtol=1e-12))
+
+    return solve(1 - alpha / 2), solve(alpha / 2)
+
+
+def hedges_g(a: np.ndarray, b: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float]:
+    """Hedges' g for ``b − a`` with the pooled SD, and its CI.
+
+    Returns
+    -------
+    (g, ci_low, ci_high)
+
+    Notes
+    -----
+    ``d = (mean_b − mean_a) / s_pooled``; the CI of d inverts the noncentral t of
+    ``t = d · √(n_a n_b / (n_a + n_b))``; g and its bounds are d and its bounds times J(df).
+    """
+    n_a, n_b = len(a), len(b)
+    df = n_a + n_b - 2
+    pooled = np.sqrt(((n_a - 1) * np.var(a, ddof=1) + (n_b - 1) * np.var(b, ddof=1)) / df)
+    if pooled == 0:
+        return float("nan"), float("nan"), float("nan")
+    d = (np.mean(b) - np.mean(a)) / pooled
+    scale = np.sqrt(n_a * n_b / (n_a + n_b))
+    ncp_low, ncp_high = _ncp_interval(d * scale, df, confidence)
+    j = hedges_correction(df)
+    return float(d * j), float(ncp_low / scale * j), float(ncp_high / scale * j)
+
+
+def cliffs_delta_from_u(u_a: float, n_a: int, n_b: int) -> float:
+    """Cliff's δ = P(b > a) − P(b < a) from the Mann–Whitney U of ``a`` (ties count half)."""
+    return float(1 - 2 * u_a / (n_a * n_b))
+
+
+def pairwise_effects(groups: Groups,
+                     u_statistics: dict[tuple[int, int], float] | None = None) -> tuple[PairEffect, ...]:
+    """Hedges' g (with CI) and Cliff's δ for every pair; ``u_statistics`` reuses Mann–Whitney U values."""
+    result = []
+    for i, j in groups.pairs():
+        a, b = groups.values[i], groups.values[j]
+        g, low, high = hedges_g(a, b)
+        u = u_statistics[(i, j)] if u_statistics else float(stats.mannwhitneyu(a, b, method="asymptotic").statistic)
+        result.append(PairEffect(groups.levels[i], groups.levels[j], g, low, high,
+                                 cliffs_delta_from_u(u, len(a), len(b))))
+    return tuple(result)
+
+
+def magnitude(g: float) -> str:
+    """Cohen's words for a standardised difference: negligible, small, medium or large."""
+    size = abs(g)
+    if not np.isfinite(size) or size < 0.2:
+        return "negligible"
+    if size < 0.5:
+        return "small"
+    if size < 0.8:
+        return "medium"
+    return "large"

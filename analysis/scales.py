@@ -1,0 +1,88 @@
+"""Scale scores from items, and their reliability (Cronbach's α).
+
+References
+----------
+Cronbach, L. J. (1951). Coefficient alpha and the internal structure of tests. Psychometrika 16, 297–334.
+Nunnally, J. C. (1978). Psychometric theory, 2nd ed. (α ≥ 0.7 as the usual floor for group comparisons).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ._validate import level_order, numeric_column, require_columns
+
+ALPHA_FLOOR = 0.7
+
+
+def reverse_score(values: pd.Series, scale_min: float, scale_max: float) -> pd.Series:
+    """Mirror a negatively worded item onto the positive direction: ``min + max − value``."""
+    return scale_min + scale_max - values
+
+
+def score_scale(items: pd.DataFrame, reverse: Sequence[str] = (), scale_min: float = 1, scale_max: float = 5,
+                min_share: float = 0.5) -> pd.Series:
+    """Mean of the items per row after reverse scoring; missing when fewer than ``min_share`` were answered."""
+    scored = items.apply(lambda column: numeric_column(items, column.name))
+    for name in reverse:
+        require_columns(items, name)
+        scored[name] = reverse_score(scored[name], scale_min, scale_max)
+    answered = scored.notna().sum(axis=1)
+    return scored.mean(axis=1).where(answered >= min_share * scored.shape[1])
+
+
+def cronbach_alpha(items: pd.DataFrame) -> tuple[float, int]:
+    """Cronbach's α of already reverse-scored items over complete rows; returns (alpha, n rows).
+
+    ``α = k/(k − 1) · (1 − Σ var(item) / var(total))`` with sample variances.
+    """
+    complete = items.dropna()
+    k, n = complete.shape[1], len(complete)
+    if k < 2 or n < 3:
+        return float("nan"), n
+    total_variance = complete.sum(axis=1).var(ddof=1)
+    if total_variance == 0:
+        return float("nan"), n
+    return float(k / (k - 1) * (1 - complete.var(ddof=1).sum() / total_variance)), n
+
+
+@dataclass(frozen=True)
+class Reliability:
+    """α of one scale overall and per group, and which of them fall below the floor."""
+
+    scale: str
+    items: tuple[str, ...]
+    alpha: float
+    n: int
+    by_group: dict[str, float]
+    n_by_group: dict[str, int]
+    low: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict:
+        result = asdict(self)
+        result["items"], result["low"] = list(self.items), list(self.low)
+        return result
+
+
+def reliability(data: pd.DataFrame, scale: str, items: Sequence[str], reverse: Sequence[str] = (),
+                between: str | None = None, levels: Sequence[str] | None = None, scale_min: float = 1,
+                scale_max: float = 5) -> Reliability:
+    """Cronbach's α of a scale, overall and per group; ``low`` names "overall" and groups below 0.7."""
+    require_columns(data, *items, between)
+    scored = pd.DataFrame({item: numeric_column(data, item) for item in items})
+    for item in reverse:
+        if item not in scored:
+            raise ValueError(f"reverse-keyed item {item!r} is not one of the items of {scale!r}")
+        scored[item] = reverse_score(scored[item], scale_min, scale_max)
+    alpha, n = cronbach_alpha(scored)
+    by_group, n_by_group = {}, {}
+    if between is not None:
+        for level in level_order(data, between, levels):
+            by_group[level], n_by_group[level] = cronbach_alpha(scored[data[between].astype(str) == level])
+    low = tuple(name for name, value in [("overall", alpha), *by_group.items()]
+                if np.isfinite(value) and value < ALPHA_FLOOR)
+    return Reliability(scale, tuple(items), alpha, n, by_group, n_by_group, low)
