@@ -62,9 +62,18 @@ def numeric_column(data: pd.DataFrame, column: str) -> pd.Series:
     return converted
 
 
+def group_labels(series: pd.Series) -> pd.Series:
+    """Group labels as text, missing kept missing; whole numbers read "1", not "1.0"."""
+    if pd.api.types.is_float_dtype(series):
+        present = series.dropna()
+        if (present == present.round()).all():
+            return series.map(lambda value: None if pd.isna(value) else str(int(value)))
+    return series.astype(str).where(series.notna())
+
+
 def level_order(data: pd.DataFrame, between: str, levels: Sequence[str] | None) -> tuple[str, ...]:
     """The group levels: as given, or sorted; raise if a given level is absent or duplicated."""
-    present = set(data[between].dropna().astype(str).unique())
+    present = set(group_labels(data[between]).dropna().unique())
     if levels is None:
         return tuple(sorted(present))
     levels = tuple(str(level) for level in levels)
@@ -88,7 +97,7 @@ def split_groups(data: pd.DataFrame, dv: str, between: str, levels: Sequence[str
     order = level_order(data, between, levels)
     if len(order) < 2:
         raise ValueError(f"column {between!r} has fewer than two groups ({', '.join(order) or 'none'})")
-    group = data[between].astype(str).where(data[between].notna())
+    group = group_labels(data[between])
     selected = group.isin(order)
     missing = int((selected & y.isna()).sum())
     values = []

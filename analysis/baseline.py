@@ -9,7 +9,7 @@ import pandas as pd
 from scipy import stats
 
 from ._result import Result
-from ._validate import level_order, numeric_column, require_columns
+from ._validate import group_labels, level_order, numeric_column, require_columns
 from .clustered import ArmEffect, Coefficient
 from .compare import FTest
 from .contrasts import Contrast, model_contrasts
@@ -35,11 +35,12 @@ class AncovaResult:
     baseline: Coefficient
     n: int
     contrasts: tuple[Contrast, ...] = ()
+    residual_sd: float = float("nan")
 
     def to_dict(self) -> dict:
         return {"arm_effects": [e.to_dict() for e in self.arm_effects], "arm_test": self.arm_test.to_dict(),
                 "adjusted_means": [m.to_dict() for m in self.adjusted_means], "baseline": self.baseline.to_dict(),
-                "n": self.n, "contrasts": [c.to_dict() for c in self.contrasts]}
+                "n": self.n, "contrasts": [c.to_dict() for c in self.contrasts], "residual_sd": self.residual_sd}
 
 
 def _complete(data, columns, between, levels):
@@ -47,7 +48,7 @@ def _complete(data, columns, between, levels):
     for column in columns:
         if column != between:
             frame[column] = numeric_column(data, column)
-    frame[between] = frame[between].astype(str).where(frame[between].notna())
+    frame[between] = group_labels(frame[between])
     return frame[frame[between].isin(levels)].dropna()
 
 
@@ -107,7 +108,7 @@ def ancova(data: pd.DataFrame, dv: str, between: str, baseline: str,
         adjusted.append(AdjustedMean(level, float(row @ coef), float(np.sqrt(row @ cov @ row))))
     contrasts = model_contrasts(levels, beta, cov[np.ix_(arm, arm)], df_resid)
     return AncovaResult(effects, arm_test, tuple(adjusted), Coefficient(float(coef[-1]), float(se[-1])), n,
-                        contrasts)
+                        contrasts, float(np.sqrt(sigma2)))
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from ._validate import group_labels
 from .comparison import Analysis, OutcomeComparison, compare_models
-from .verdict import format_p, model_name
+from .planning import sample_ratio_check
+from .verdict import DesignFacts, format_p, model_name
 
 METHOD_NAMES = {"welch": "Welch ANOVA", "anova": "one-way ANOVA", "kruskal": "Kruskal–Wallis",
-                "ancova": "ANCOVA (adjusted for baseline)", "mixed_model": "mixed model (teams as random effect)"}
+                "ancova": "ANCOVA (adjusted for baseline)", "mixed_model": "mixed model (teams as random effect)",
+                "team_means": "Welch ANOVA on team means"}
 POSTHOC_FOR = {"welch": "Games–Howell", "anova": "Tukey HSD", "kruskal": "Dunn (Holm)",
-               "ancova": "model contrasts (Holm)", "mixed_model": "model contrasts (Holm)"}
+               "ancova": "model contrasts (Holm)", "mixed_model": "model contrasts (Holm)",
+               "team_means": "Games–Howell on team means"}
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -60,7 +64,16 @@ def run(path: str | Path, group: str, outcomes: Sequence[str] = (), levels: str 
         cluster: str | None = None, baseline: str | None = None, primary: str | None = None) -> Analysis:
     """Read ``path`` and compare the groups; raises ``ValueError`` with a one-line message on bad input."""
     frame = read_table(path)
-    return compare_models(frame, group, list(outcomes) or None, parse_levels(levels), cluster, baseline, primary)
+    design = None
+    if cluster is not None and cluster in frame.columns and group in frame.columns:
+        # With teams, check the allocation of teams to models against an equal split.
+        teams = frame[[cluster, group]].dropna().drop_duplicates(cluster)
+        counts = group_labels(teams[group]).value_counts()
+        wanted = parse_levels(levels) or sorted(counts.index)
+        if len(wanted) >= 2 and all(level in counts for level in wanted):
+            design = DesignFacts(allocation=sample_ratio_check({level: int(counts[level]) for level in wanted}))
+    return compare_models(frame, group, list(outcomes) or None, parse_levels(levels), cluster, baseline, primary,
+                          design=design)
 
 
 def _clean(value):
@@ -107,7 +120,9 @@ def _outcome_text(o: OutcomeComparison) -> list[str]:
         effect = o.pair_effect(pair["a"], pair["b"])
         g = f", g = {_number(effect.hedges_g)} [{_number(effect.g_ci_low)}, {_number(effect.g_ci_high)}], " \
             f"Cliff's δ = {_number(effect.cliffs_delta)}" if effect else ""
-        lines.append(f"  {model_name(pair['b'])} − {model_name(pair['a'])}: {_number(pair['diff'])}, "
+        amount = _number(pair["diff"]) if pair["diff"] is not None else ("ranks higher" if pair["direction"] > 0
+                                                                          else "ranks lower")
+        lines.append(f"  {model_name(pair['b'])} − {model_name(pair['a'])}: {amount}, "
                      f"adjusted {format_p(pair['p_adj'])}{g}")
     if o.mixed_model is not None and o.mixed_model.converged:
         m = o.mixed_model

@@ -16,10 +16,10 @@ import pandas as pd
 from scipy import optimize, stats
 
 from ._result import Result
-from ._validate import level_order, numeric_column, require_columns
+from ._validate import group_labels, level_order, numeric_column, require_columns
 from .contrasts import Contrast, model_contrasts
 
-GAMMA_GRID = np.concatenate([[0.0], np.logspace(-6, 3, 46)])  # τ²/σ² values scanned before refining
+GAMMA_GRID = np.concatenate([[0.0], np.logspace(-6, 6, 61)])  # τ²/σ² values scanned before refining
 FLATNESS = 1e-6  # |dℓ/dlog γ| below this (relative to |ℓ|) counts as the optimum
 
 
@@ -83,7 +83,7 @@ def _design(data: pd.DataFrame, dv: str, between: str, cluster: str, baseline: s
     frame[dv] = numeric_column(data, dv)
     if baseline:
         frame[baseline] = numeric_column(data, baseline)
-    frame[between] = frame[between].astype(str).where(frame[between].notna())
+    frame[between] = group_labels(frame[between])
     frame = frame[frame[between].isin(levels)].dropna()
     names = ["intercept"] + [f"arm[{level}]" for level in levels[1:]] + ([baseline] if baseline else [])
     exog = [np.ones(len(frame))] + [(frame[between] == level).to_numpy(float) for level in levels[1:]]
@@ -147,12 +147,19 @@ def _maximise(profile: _ProfileReml) -> tuple[float | None, str | None, list[str
         if profile.loglik(1e-9) <= values[0]:
             return 0.0, "boundary (γ = 0)", []
         best = 1
-    low, high = GAMMA_GRID[best - 1], GAMMA_GRID[min(best + 1, len(GAMMA_GRID) - 1)]
+    if best == len(GAMMA_GRID) - 1:
+        return None, None, ["the team variance swamps the variation within teams (ICC near 1); "
+                            "the outcome is really a team-level measure"]
+    low, high = GAMMA_GRID[best - 1], GAMMA_GRID[best + 1]
     notes = []
     attempts = (("brent", {"method": "bounded", "bounds": (low, high), "options": {"xatol": 1e-14}}),
                 ("golden-section", {"method": "golden", "bracket": (low, GAMMA_GRID[best], high), "tol": 1e-12}))
     for name, options in attempts:
-        result = optimize.minimize_scalar(lambda g: -profile.loglik(g), **options)
+        try:
+            result = optimize.minimize_scalar(lambda g: -profile.loglik(g), **options)
+        except (ValueError, FloatingPointError) as error:
+            notes.append(f"{name} failed: {error}")
+            continue
         gamma = float(result.x)
         if not getattr(result, "success", True) or not low <= gamma <= high:
             notes.append(f"{name} did not converge")
@@ -217,22 +224,29 @@ def mixed_model(data: pd.DataFrame, dv: str, between: str, cluster: str, baselin
     icc = var_cluster / (var_cluster + var_residual)
     fe_covariance = var_residual * inverse
     se = np.sqrt(np.diag(fe_covariance))
-    # Between-cluster df (nlme): the arm dummies and intercept are constant within a team.
-    n_between = 1 + len(levels) - 1
-    df_between = n_clusters - n_between
+    # Denominator df as nlme: coefficients constant within every team are tested on J − p_between,
+    # the others on N − J − p_within. Arms are team-level when whole teams were randomised.
+    between = pd.DataFrame(exog).groupby(groups).nunique().max().to_numpy() <= 1
+    df_between = n_clusters - int(between.sum())
+    df_within = n - n_clusters - int((~between).sum())
+    arm_indices = list(range(1, len(levels)))
+    arm_df = float(df_between if between[arm_indices].all() else df_within)
+    if not between[arm_indices].all():
+        notes_out.append(f"mixed model for {dv!r}: some teams contain reps of several coaching models, so the "
+                         "model effects are estimated within teams; if team ids were reused across models, "
+                         "make them unique")
     effects = []
     for index, level in enumerate(levels[1:], start=1):
         t = fe[index] / se[index]
         effects.append(ArmEffect(level, levels[0], float(fe[index]), float(se[index]),
-                                 float(2 * stats.t.sf(abs(t), df_between)), float(df_between)))
-    arm_indices = list(range(1, len(levels)))
+                                 float(2 * stats.t.sf(abs(t), arm_df)), arm_df))
     covariance = fe_covariance[np.ix_(arm_indices, arm_indices)]
     beta = fe[arm_indices]
     try:
         wald = float(beta @ np.linalg.solve(covariance, beta)) / len(arm_indices)
-        arm_test = {"statistic": wald, "df1": float(len(arm_indices)), "df2": float(df_between),
-                    "p": float(stats.f.sf(wald, len(arm_indices), df_between))}
-        contrasts = model_contrasts(levels, beta, covariance, df_between)
+        arm_test = {"statistic": wald, "df1": float(len(arm_indices)), "df2": arm_df,
+                    "p": float(stats.f.sf(wald, len(arm_indices), arm_df))}
+        contrasts = model_contrasts(levels, beta, covariance, arm_df)
     except np.linalg.LinAlgError:
         arm_test, contrasts = None, ()
     coefficient = Coefficient(float(fe[-1]), float(se[-1])) if baseline else None
@@ -299,6 +313,6 @@ def team_link(teams: pd.DataFrame, x: str, y: str, between: str, levels: tuple[s
     require_columns(teams, x, y, between)
     levels = level_order(teams, between, levels)
     xs, ys = numeric_column(teams, x), numeric_column(teams, y)
-    group = teams[between].astype(str)
+    group = group_labels(teams[between])
     by_group = {level: correlation(xs[group == level], ys[group == level]) for level in levels}
     return TeamLink(x, y, correlation(xs, ys), by_group, int((xs.notna() & ys.notna()).sum()))

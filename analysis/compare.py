@@ -117,9 +117,10 @@ def kruskal_wallis(groups: Groups) -> ChiSquareTest:
 
 def brown_forsythe(groups: Groups) -> LeveneTest:
     """Levene's test centred on the group medians (Brown–Forsythe), as ``car::leveneTest``."""
-    result = stats.levene(*groups.values, center="median")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result = stats.levene(*groups.values, center="median")
     statistic = float(result.statistic)
     p = float(result.pvalue)
-    if not np.isfinite(statistic):  # every group has zero spread around its median
+    if not np.isfinite(statistic):  # no spread of the deviations within groups: the test is undefined
         statistic, p = float("nan"), float("nan")
     return LeveneTest(statistic, float(groups.k - 1), float(groups.n - groups.k), p, center="median")

@@ -9,6 +9,7 @@ The headline test of an outcome is chosen by a fixed rule, recorded with its rea
 1. teams given (``cluster``) and the mixed model converged → ``mixed_model`` (the only choice
    whose p-values respect that reps in one team are alike);
 2. a baseline given → ``ancova``;
+   … when the mixed model cannot be used, the teams' means are compared instead (``team_means``);
 3. a single rating item (whole numbers, at most 11 distinct values) or heavy outliers
    (more than 2 % of values beyond 3 IQR of their group's quartiles) → ``kruskal``;
 4. otherwise → ``welch`` (jamovi's default; no equal-variance assumption);
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from ._validate import Groups, level_order, require_columns, split_groups
+from ._validate import Groups, group_labels, level_order, require_columns, split_groups
 from .baseline import AncovaResult, ancova
 from .clustered import MixedModelResult, mixed_model
 from .compare import ChiSquareTest, FTest, LeveneTest, anova_oneway, anova_table, brown_forsythe, kruskal_wallis
@@ -71,19 +72,31 @@ class OutcomeComparison:
     mixed_model: MixedModelResult | None = None
     ancova: AncovaResult | None = None
     model_contrasts: tuple[Contrast, ...] | None = None
+    team_means: tuple[MeanDifference, ...] | None = None
     p_adjusted: float = float("nan")
     primary: bool = False
+    alpha: float = ALPHA
+    trustworthy: bool = True
     warnings: tuple[str, ...] = field(default=())
 
     def headline_pairs(self) -> list[dict]:
-        """The pairwise comparisons matched to the headline test: a, b, diff, p_adj."""
+        """The pairwise comparisons matched to the headline test.
+
+        Each pair has ``a``, ``b``, ``direction`` (+1 when b is higher, −1 when a is, 0 for a tie),
+        ``diff`` (b − a in outcome units, None for rank tests) and ``p_adj``. Rank tests take their
+        direction from the ranks (Dunn's z), never from the means, which outliers can reverse.
+        """
         if self.chosen in ("mixed_model", "ancova") and self.model_contrasts is not None:
-            return [{"a": c.a, "b": c.b, "diff": c.diff, "p_adj": c.p_adj} for c in self.model_contrasts]
-        means = {d.group: d.mean for d in self.descriptives}
-        if self.chosen == "kruskal":
-            return [{"a": t.a, "b": t.b, "diff": means[t.b] - means[t.a], "p_adj": t.p_adj} for t in self.dunn]
-        source = self.games_howell if self.chosen == "welch" and self.games_howell else self.tukey
-        return [{"a": d.a, "b": d.b, "diff": d.diff, "p_adj": d.p_adj} for d in source]
+            pairs = [(c.a, c.b, c.diff, c.p_adj) for c in self.model_contrasts]
+        elif self.chosen == "team_means" and self.team_means is not None:
+            pairs = [(d.a, d.b, d.diff, d.p_adj) for d in self.team_means]
+        elif self.chosen == "kruskal":
+            return [{"a": t.a, "b": t.b, "direction": int(np.sign(t.statistic)), "diff": None, "p_adj": t.p_adj}
+                    for t in self.dunn]
+        else:
+            source = self.games_howell if self.chosen == "welch" and self.games_howell else self.tukey
+            pairs = [(d.a, d.b, d.diff, d.p_adj) for d in source]
+        return [{"a": a, "b": b, "direction": int(np.sign(diff)), "diff": diff, "p_adj": p} for a, b, diff, p in pairs]
 
     def pair_effect(self, a: str, b: str) -> PairEffect | None:
         """The effect sizes of the pair, whichever order it is asked in (sign as stored: b − a)."""
@@ -96,7 +109,7 @@ class OutcomeComparison:
         """The JSON shape of DESIGN.md section 6 (plus label, reasons and warnings)."""
         result = {
             "outcome": self.outcome, "label": self.label, "n": self.n, "n_missing": self.n_missing,
-            "primary": self.primary,
+            "primary": self.primary, "pair_alpha": self.alpha, "trustworthy": self.trustworthy,
             "descriptives": [d.to_dict() for d in self.descriptives],
             "tests": {"anova": self.anova.to_dict(), "welch": self.welch.to_dict() if self.welch else None,
                       "kruskal": self.kruskal.to_dict(), "levene": self.levene.to_dict()},
@@ -118,6 +131,8 @@ class OutcomeComparison:
             result["ancova"] = self.ancova.to_dict()
         if self.model_contrasts is not None:
             result["model_contrasts"] = [c.to_dict() for c in self.model_contrasts]
+        if self.team_means is not None:
+            result["team_means"] = [d.to_dict() for d in self.team_means]
         return result
 
 
@@ -187,16 +202,25 @@ def compare_outcome(data: pd.DataFrame, outcome: str, group: str, levels: Sequen
     mixed = None
     contrasts = None
     ancova_result = None
+    team_pairs = None
+    trustworthy = True
     if baseline is not None:
         ancova_result = ancova(data, outcome, group, baseline, groups.levels)
     if cluster is not None:
-        mixed = mixed_model(data, outcome, group, cluster, baseline, groups.levels)
-        notes.extend(mixed.warnings)
+        try:
+            mixed = mixed_model(data, outcome, group, cluster, baseline, groups.levels)
+            notes.extend(mixed.warnings)
+        except ValueError as error:
+            notes.append(f"{outcome}: no mixed model: {error}")
 
     if mixed is not None and mixed.converged and mixed.arm_test is not None:
         chosen, reason = "mixed_model", "reps are nested in teams; the mixed model accounts for teams being alike"
         p = mixed.arm_test["p"]
         contrasts = mixed.contrasts
+    elif cluster is not None and (team_test := _team_means_test(data, outcome, group, cluster, groups.levels)):
+        chosen, reason = "team_means", ("the mixed model was not usable, so the teams' means were compared "
+                                        "(Welch), one value per team")
+        p, team_pairs = team_test
     elif ancova_result is not None:
         chosen, reason = "ancova", "a baseline was measured; adjusting for it removes noise"
         p = ancova_result.arm_test.p
@@ -215,9 +239,10 @@ def compare_outcome(data: pd.DataFrame, outcome: str, group: str, levels: Sequen
     else:
         chosen, reason = "kruskal", "a group has no spread, so Welch's test is undefined"
         p = kruskal_wallis(groups).p
-    if cluster is not None and chosen not in ("mixed_model",):
-        notes.append(f"{outcome}: teams were given but the mixed model is not usable; the p-values treat "
-                     "reps as independent and are too small")
+    if cluster is not None and chosen not in ("mixed_model", "team_means"):
+        trustworthy = False
+        notes.append(f"{outcome}: teams were given but neither the mixed model nor a comparison of team means "
+                     "was possible; the p-values treat reps as independent and are too small, so no model is named")
     return OutcomeComparison(
         outcome=outcome, label=label or outcome.replace("_", " "), levels=groups.levels, n=groups.n,
         n_missing=groups.n_missing, descriptives=describe(groups), anova=anova_oneway(groups, table),
@@ -226,7 +251,27 @@ def compare_outcome(data: pd.DataFrame, outcome: str, group: str, levels: Sequen
         tukey=tukey_hsd(groups, table), games_howell=gh, dunn=dunn(groups), mann_whitney=mw,
         pairwise_effects=pairwise_effects(groups, u_values),
         distribution=answer_distribution(groups, scale) if ordinal else None,
-        mixed_model=mixed, ancova=ancova_result, model_contrasts=contrasts, warnings=tuple(notes))
+        mixed_model=mixed, ancova=ancova_result, model_contrasts=contrasts, team_means=team_pairs,
+        trustworthy=trustworthy, warnings=tuple(notes))
+
+
+def _team_means_test(data, outcome, group, cluster, levels) -> tuple[float, tuple[MeanDifference, ...]] | None:
+    """Welch's ANOVA and Games–Howell on team means, when every team sits in one model and it is computable."""
+    frame = data[[outcome, group, cluster]].copy()
+    frame[group] = group_labels(frame[group])
+    frame[outcome] = pd.to_numeric(frame[outcome], errors="coerce")
+    frame = frame[frame[group].isin(levels)].dropna()
+    if frame.groupby(cluster)[group].nunique().max() > 1:
+        return None
+    means = frame.groupby(cluster).agg(**{outcome: (outcome, "mean"), group: (group, "first")}).reset_index()
+    try:
+        teams = split_groups(means, outcome, group, levels)
+    except ValueError:
+        return None
+    test, pairs = welch(teams), games_howell(teams)
+    if test is None or pairs is None:
+        return None
+    return test.p, pairs
 
 
 @dataclass(frozen=True)
@@ -255,11 +300,18 @@ class Analysis:
 
 
 def adjust_secondary(comparisons: list[OutcomeComparison], primary: str | None) -> list[OutcomeComparison]:
-    """Holm across the secondary outcomes; the primary keeps its own p-value."""
+    """Holm across the secondary outcomes; the primary keeps its own p-value.
+
+    Pairwise differences of a secondary outcome must also pass ``alpha`` = 0.05 / (number of
+    secondary outcomes), so that naming pairs stays protected across outcomes (Bonferroni on top
+    of each outcome's own pairwise correction).
+    """
     secondary = [c for c in comparisons if c.outcome != primary]
     adjusted = dict(zip([c.outcome for c in secondary], holm([c.p for c in secondary]), strict=True))
+    pair_alpha = ALPHA / max(len(secondary), 1)
     return [replace(c, primary=c.outcome == primary,
-                    p_adjusted=c.p if c.outcome == primary else adjusted[c.outcome]) for c in comparisons]
+                    p_adjusted=c.p if c.outcome == primary else adjusted[c.outcome],
+                    alpha=ALPHA if c.outcome == primary else pair_alpha) for c in comparisons]
 
 
 def compare_models(data: pd.DataFrame, group: str, outcomes: Sequence[str] | None = None,

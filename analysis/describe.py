@@ -9,7 +9,7 @@ import pandas as pd
 from scipy import stats
 
 from ._result import Result
-from ._validate import Groups
+from ._validate import Groups, group_labels
 
 
 @dataclass(frozen=True)
@@ -73,3 +73,30 @@ def is_ordinal_item(groups: Groups, max_levels: int = 11) -> bool:
     """Whether the outcome looks like a single rating item: whole numbers with few distinct values."""
     pooled = np.concatenate(groups.values)
     return bool(np.all(pooled == np.round(pooled)) and len(np.unique(pooled)) <= max_levels)
+
+
+@dataclass(frozen=True)
+class SessionRates(Result):
+    """Coaching received per rep per month in one group: the "manager too busy" evidence."""
+
+    group: str
+    reps: int
+    sessions_per_rep_month: float
+    minutes_per_rep_month: float
+    share_without_session: float
+
+
+def session_rates(reps: pd.DataFrame, between: str = "coaching_model",
+                  levels: tuple[str, ...] | None = None) -> tuple[SessionRates, ...]:
+    """Mean sessions and minutes per rep per month by group, from one row per rep (sessions, minutes, months)."""
+    levels = levels or tuple(sorted(group_labels(reps[between]).dropna().unique()))
+    result = []
+    for level in levels:
+        group = reps[group_labels(reps[between]) == level]
+        months = group["months"].replace(0, np.nan)
+        result.append(SessionRates(
+            group=level, reps=len(group),
+            sessions_per_rep_month=float((group["sessions"] / months).mean()) if len(group) else float("nan"),
+            minutes_per_rep_month=float((group["minutes"] / months).mean()) if len(group) else float("nan"),
+            share_without_session=float((group["sessions"] == 0).mean()) if len(group) else float("nan")))
+    return tuple(result)

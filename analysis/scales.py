@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from ._validate import level_order, numeric_column, require_columns
+from ._validate import group_labels, level_order, numeric_column, require_columns
 
 ALPHA_FLOOR = 0.7
 
@@ -82,7 +82,7 @@ def reliability(data: pd.DataFrame, scale: str, items: Sequence[str], reverse: S
     by_group, n_by_group = {}, {}
     if between is not None:
         for level in level_order(data, between, levels):
-            by_group[level], n_by_group[level] = cronbach_alpha(scored[data[between].astype(str) == level])
+            by_group[level], n_by_group[level] = cronbach_alpha(scored[group_labels(data[between]) == level])
     low = tuple(name for name, value in [("overall", alpha), *by_group.items()]
                 if np.isfinite(value) and value < ALPHA_FLOOR)
     return Reliability(scale, tuple(items), alpha, n, by_group, n_by_group, low)

@@ -35,6 +35,23 @@ def model_name(level: str) -> str:
     return KNOWN_MODELS.get(level, str(level))
 
 
+def opening(text: str) -> str:
+    """Capitalise the first letter only ("CoachAI" stays "CoachAI")."""
+    return text[:1].upper() + text[1:]
+
+
+def delta_magnitude(delta: float) -> str:
+    """Words for Cliff's δ (Romano et al. 2006): < 0.147 negligible, < 0.33 small, < 0.474 medium, else large."""
+    size = abs(delta)
+    if not np.isfinite(size) or size < 0.147:
+        return "negligible"
+    if size < 0.33:
+        return "small"
+    if size < 0.474:
+        return "medium"
+    return "large"
+
+
 def format_p(p: float) -> str:
     """p-values as people read them."""
     if p is None or not np.isfinite(p):
@@ -75,17 +92,28 @@ class DesignFacts:
 
 @dataclass(frozen=True)
 class Difference:
-    """A difference that survived correction: ``higher`` beat ``lower`` by ``diff`` units."""
+    """A difference that survived correction: ``higher`` beat ``lower``.
+
+    ``diff`` is in outcome units (None after a rank test), ``g`` the standardised difference and
+    ``delta`` Cliff's δ, both oriented so that positive means ``higher`` is higher.
+    """
 
     higher: str
     lower: str
-    diff: float
+    diff: float | None
     g: float | None
+    delta: float | None
     p_adj: float
 
+    @property
+    def rank_based(self) -> bool:
+        return self.diff is None
+
     def to_dict(self) -> dict:
-        return {"higher": self.higher, "lower": self.lower, "diff": self.diff, "g": self.g, "p_adj": self.p_adj,
-                "magnitude": magnitude(self.g) if self.g is not None else None}
+        size = (delta_magnitude(self.delta) if self.delta is not None else None) if self.rank_based else (
+            magnitude(self.g) if self.g is not None else None)
+        return {"higher": self.higher, "lower": self.lower, "diff": self.diff, "g": self.g, "cliffs_delta": self.delta,
+                "p_adj": self.p_adj, "magnitude": size}
 
 
 @dataclass(frozen=True)
@@ -151,20 +179,27 @@ def _units(value: float) -> str:
 
 
 def detectable_difference(comparison) -> float | None:
-    """Smallest pairwise difference (outcome units) detectable with 80 % power in this data."""
+    """Smallest pairwise difference (outcome units) detectable with 80 % power at the outcome's pairwise alpha.
+
+    The SD is the one the headline test works with: total (team + residual) for the mixed model,
+    residual for the ANCOVA, pooled within groups otherwise; teams inflate it by the design effect.
+    """
     k = len(comparison.levels)
     sizes = np.array([d.n for d in comparison.descriptives], dtype=float)
-    pooled_sd = float(np.sqrt(_pooled_variance(comparison)))
-    if not np.isfinite(pooled_sd) or pooled_sd == 0:
-        return None
     mixed = comparison.mixed_model
+    alpha = comparison.alpha  # Design splits it over the pairs (Bonferroni), as the pairwise tests do
     if comparison.chosen == "mixed_model" and mixed is not None and np.isfinite(mixed.icc):
-        teams = max(mixed.n_clusters / k, 2.0)
-        design = Design(k, teams, mixed.mean_cluster_size, min(max(mixed.icc, 0.0), 0.99))
+        sd = float(np.sqrt(mixed.var_cluster + mixed.var_residual))
+        design = Design(k, max(mixed.n_clusters / k, 2.0), mixed.mean_cluster_size,
+                        min(max(mixed.icc, 0.0), 0.99), alpha=alpha)
     else:
+        sd = float(comparison.ancova.residual_sd) if comparison.chosen == "ancova" and comparison.ancova \
+            else float(np.sqrt(_pooled_variance(comparison)))
         harmonic = len(sizes) / float(np.sum(1 / sizes))
-        design = Design(k, max(harmonic, 2.0), 1, 0.0)
-    return minimum_detectable_effect(design) * pooled_sd
+        design = Design(k, max(harmonic, 2.0), 1, 0.0, alpha=alpha)
+    if not np.isfinite(sd) or sd == 0:
+        return None
+    return minimum_detectable_effect(design) * sd
 
 
 def _pooled_variance(comparison) -> float:
@@ -177,17 +212,18 @@ def summarise_outcome(comparison) -> Finding:
     p = comparison.p_adjusted if np.isfinite(comparison.p_adjusted) else comparison.p
     label = comparison.label
     method = {"welch": "Welch ANOVA", "anova": "ANOVA", "kruskal": "Kruskal–Wallis", "ancova": "ANCOVA",
-              "mixed_model": "mixed model"}[comparison.chosen]
+              "mixed_model": "mixed model", "team_means": "team means"}[comparison.chosen]
     differences = []
-    if p < ALPHA:
+    if p < ALPHA and comparison.trustworthy:
         for pair in comparison.headline_pairs():
-            if pair["p_adj"] < ALPHA and pair["diff"] != 0:
-                higher, lower = (pair["b"], pair["a"]) if pair["diff"] > 0 else (pair["a"], pair["b"])
+            if pair["p_adj"] < comparison.alpha and pair["direction"] != 0:
+                higher, lower = (pair["b"], pair["a"]) if pair["direction"] > 0 else (pair["a"], pair["b"])
                 effect = comparison.pair_effect(higher, lower)
-                g = None
-                if effect is not None and np.isfinite(effect.hedges_g):
-                    g = abs(effect.hedges_g)
-                differences.append(Difference(higher, lower, abs(pair["diff"]), g, pair["p_adj"]))
+                sign = 1 if effect is not None and effect.b == higher else -1
+                g = sign * effect.hedges_g if effect is not None and np.isfinite(effect.hedges_g) else None
+                delta = sign * effect.cliffs_delta if effect is not None else None
+                diff = None if pair["diff"] is None else abs(pair["diff"])
+                differences.append(Difference(higher, lower, diff, g, delta, pair["p_adj"]))
     levels = comparison.levels
     beats = {level: {d.lower for d in differences if d.higher == level} for level in levels}
     loses = {level: {d.higher for d in differences if d.lower == level} for level in levels}
@@ -196,6 +232,14 @@ def summarise_outcome(comparison) -> Finding:
     detectable = None
     if not differences:
         detectable = detectable_difference(comparison)
+        if p < ALPHA and comparison.trustworthy:
+            text = (f"The coaching models differ on {label} ({format_p(p)}, {method}), but no pair of them "
+                    "can be told apart with confidence.")
+            return Finding(comparison.outcome, label, True, (), None, None, detectable, text)
+        if p < ALPHA:
+            text = (f"The coaching models seem to differ on {label}, but teams could not be accounted for, "
+                    "so no model is named.")
+            return Finding(comparison.outcome, label, False, (), None, None, None, text)
         text = (f"No clear difference between the coaching models on {label} ({format_p(p)}, {method})")
         text += (f"; this study could have detected a difference of about {detectable:.2f} points."
                  if detectable is not None else ".")
@@ -204,23 +248,28 @@ def summarise_outcome(comparison) -> Finding:
     if best is not None:
         against = [d for d in differences if d.higher == best]
         detail = " and ".join(_difference_phrase(d, with_higher=False) for d in against)
-        parts.append(f"{model_name(best).capitalize()} scored highest on {label}: {detail}")
+        parts.append(f"{opening(model_name(best))} scored highest on {label}: {detail}")
         others = [d for d in differences if d.higher != best]
     elif worst is not None:
         against = [d for d in differences if d.lower == worst]
-        detail = " and ".join(f"{_units(d.diff)} points below {model_name(d.higher)} ({_size(d)})" for d in against)
-        parts.append(f"{model_name(worst).capitalize()} scored lowest on {label}: {detail}")
+        detail = " and ".join(_below_phrase(d) for d in against)
+        parts.append(f"{opening(model_name(worst))} scored lowest on {label}: {detail}")
         others = [d for d in differences if d.lower != worst]
     else:
         others = differences
     for d in others:
-        parts.append(f"{model_name(d.higher).capitalize()} scored {_units(d.diff)} points higher than "
-                     f"{model_name(d.lower)} on {label} ({_size(d)})")
+        amount = "higher" if d.rank_based else f"{_units(d.diff)} points higher"
+        parts.append(f"{opening(model_name(d.higher))} scored {amount} than {model_name(d.lower)} on {label} "
+                     f"({_size(d)})")
     text = "; ".join(parts) + f" ({format_p(p)}, {method})."
     return Finding(comparison.outcome, label, True, tuple(differences), best, worst, None, text)
 
 
 def _size(d: Difference) -> str:
+    if d.rank_based:
+        if d.delta is None:
+            return "size not available"
+        return f"a {delta_magnitude(d.delta)} effect, Cliff's δ = {d.delta:.2f}"
     if d.g is None:
         return "size not available"
     return f"a {magnitude(d.g)} effect, g = {d.g:.2f}"
@@ -228,7 +277,13 @@ def _size(d: Difference) -> str:
 
 def _difference_phrase(d: Difference, with_higher: bool = True) -> str:
     lead = f"{model_name(d.higher)} " if with_higher else ""
-    return f"{lead}{_units(d.diff)} points above {model_name(d.lower)} ({_size(d)})"
+    amount = "ranked above" if d.rank_based else f"{_units(d.diff)} points above"
+    return f"{lead}{amount} {model_name(d.lower)} ({_size(d)})"
+
+
+def _below_phrase(d: Difference) -> str:
+    amount = "ranked below" if d.rank_based else f"{_units(d.diff)} points below"
+    return f"{amount} {model_name(d.higher)} ({_size(d)})"
 
 
 def judge_claim(claim: Claim, findings: dict[str, Finding], levels: Sequence[str]) -> ClaimVerdict:

@@ -95,6 +95,20 @@ def test_an_unconverged_mixed_model_is_never_reported_as_fine(monkeypatch):
     data = follow_up(simulate_pilot(n_teams=30, icc=0.3, seed=4))
     result = compare_outcome(data, "candour", "coaching_model", LEVELS, cluster="team")
     assert result.mixed_model.converged is False
-    assert result.chosen != "mixed_model"
+    assert result.chosen == "team_means"  # the fallback that still respects teams
     assert any("did not converge" in w for w in result.warnings)
-    assert any("treat reps as independent" in w for w in result.warnings)
+
+
+def test_without_a_usable_team_analysis_no_model_is_named(monkeypatch):
+    """Teams that mix models and a mixed model that fails: the p-values are unsafe, so nothing is named."""
+    import analysis.clustered as clustered
+
+    monkeypatch.setattr(clustered, "FLATNESS", 0.0)
+    rng = np.random.default_rng(5)
+    data = pd.DataFrame({"team": np.repeat(np.arange(12), 30), "arm": np.tile(LEVELS, 120)})
+    data["score"] = 3 + 0.8 * (data["arm"] == "peer") + rng.normal(0, 0.5, 12)[data["team"]] + rng.normal(0, 0.5, 360)
+    result = compare_models(data, "arm", ["score"], LEVELS, cluster="team")
+    outcome = result.outcome("score")
+    assert outcome.trustworthy is False and outcome.p < 0.05
+    assert result.verdict.findings[0].differences == () and result.verdict.findings[0].best is None
+    assert "no model is named" in result.verdict.findings[0].text
