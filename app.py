@@ -8,8 +8,8 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from surveys import auth, commands, errors, pilots, public, respond, security
-from surveys.config import ConfigurationError, database_url, public_base_url, secret_key
+from surveys import auth, commands, errors, organisations, pilots, public, respond, security
+from surveys.config import ConfigurationError, database_url, mail_settings, public_base_url, secret_key
 from surveys.database import check_database
 from surveys.extensions import csrf, db, login_manager, migrate
 
@@ -34,6 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         REMEMBER_COOKIE_SAMESITE="Lax",
         PUBLIC_BASE_URL=public_base_url(),
         WTF_CSRF_TIME_LIMIT=3600 * 4,
+        **mail_settings(),
     )
     if test_config is not None:
         app.config.from_mapping(test_config)
@@ -65,5 +66,6 @@ def register_blueprints(app: Flask) -> None:
     """One blueprint per audience."""
     app.register_blueprint(public.bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(organisations.bp)
     app.register_blueprint(pilots.bp)
     app.register_blueprint(respond.bp)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import abort
-from flask_login import current_user
 from sqlalchemy import select
 
 from .extensions import db
@@ -24,28 +21,29 @@ def visible_studies(user: User) -> list[Study]:
         .order_by(Study.created_at.desc(), Study.id.desc())))
 
 
-def study_or_404(user: User, study_id: int) -> Study:
-    """The study, if it belongs to one of the user's organisations; 404 otherwise (same page either way)."""
+def study_or_404(user: User, study_id: int, consultant: bool = False) -> Study:
+    """The study, if it belongs to one of the user's organisations; 404 otherwise (same page either way).
+
+    With ``consultant=True`` a leader of the organisation then gets 403: leaders only read.
+    """
     study = db.session.get(Study, study_id)
     if study is None or study.organisation_id not in organisation_ids(user):
         abort(404)
+    if consultant:
+        require_consultant(user)
     return study
 
 
-def organisation_or_404(user: User, organisation_id: int) -> Organisation:
-    """The organisation, if the user belongs to it; 404 otherwise."""
+def organisation_or_404(user: User, organisation_id: int, consultant: bool = False) -> Organisation:
+    """The organisation, if the user belongs to it; 404 otherwise; 403 for leaders where ``consultant``."""
     if organisation_id not in organisation_ids(user):
         abort(404)
+    if consultant:
+        require_consultant(user)
     return db.get_or_404(Organisation, organisation_id)
 
 
-def consultant_required(view):
-    """Only consultants may change things; leaders read. Use after ``login_required``."""
-
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        if current_user.role is not Role.CONSULTANT:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
+def require_consultant(user: User) -> None:
+    """Only consultants change things; leaders read (403)."""
+    if user.role is not Role.CONSULTANT:
+        abort(403)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -17,11 +19,14 @@ from flask_migrate import upgrade
 
 from analysis import cli as analysis_cli
 
-from . import accounts
+from . import accounts, invitations, uploads
 from .database import delete_all_data, has_data
 from .demo import seed_demo
 from .extensions import db
+from .imports import ImportRejected
+from .models import Study
 from .responding import purge_expired_drafts
+from .tabular import MAX_BYTES, TableError, parse_map_options, read_table
 
 
 class UsageError(click.ClickException):
@@ -138,8 +143,120 @@ def analyze_command(file, group, outcomes, levels, cluster, baseline, primary, o
         click.echo(text, nl=False)
 
 
+PROGRESS_THRESHOLD = 2000  # rows; below this a progress bar would only flicker
+
+
+@contextmanager
+def progress_bar(total: int, label: str):
+    """Yield a ``progress(done)`` callback drawing click's bar on stderr, or None for small jobs."""
+    if total < PROGRESS_THRESHOLD:
+        yield None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        shown = [0]
+
+        def advance(done: int) -> None:
+            bar.update(done - shown[0])
+            shown[0] = done
+
+        yield advance
+
+
+def _organisation(name: str):
+    organisation = accounts.organisation_by_name(name)
+    if organisation is None:
+        raise UsageError(f"no organisation called {name!r}; create it with `flask --app app create-org`")
+    return organisation
+
+
+def _run_import(kind_name: str, org: str, file: str, maps: tuple[str, ...], options: dict) -> None:
+    """Read, map, import with a progress bar for big files; print every problem and exit 2 when refused."""
+    kind = uploads.KINDS[kind_name]
+    organisation = _organisation(org)
+    path = Path(file)
+    if path.stat().st_size > MAX_BYTES:
+        raise UsageError(f"{path.name}: larger than {MAX_BYTES // (1024 * 1024)} MB")
+    content = path.read_bytes()
+    try:
+        mapping = parse_map_options(maps, kind.fields)
+        rows = len(read_table(content, path.name))
+        with progress_bar(rows, f"Importing {kind.title.lower()}") as progress:
+            report = uploads.run(organisation, kind, content, path.name, mapping, options, progress)
+    except ImportRejected as rejected:
+        db.session.rollback()
+        for problem in rejected.problems:
+            click.echo(f"{path.name}: {problem}", err=True)
+        raise UsageError(f"{path.name}: {len(rejected.problems)} problem(s); nothing was imported") from None
+    except TableError as error:
+        db.session.rollback()
+        raise UsageError(f"{path.name}: {error}") from None
+    click.echo(f"{kind.title}: {report.summary()}")
+
+
+MAP_HELP = 'map a header of the file to ours: --map "Their header=canonical" (repeatable)'
+
+
+@click.command("import-roster")
+@click.option("--org", required=True, help="organisation name")
+@click.option("--map", "maps", multiple=True, help=MAP_HELP)
+@click.option("--deactivate-missing", is_flag=True, help="mark reps who are not in the file as having left")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def import_roster_command(org, maps, deactivate_missing, file):
+    """Import teams and reps (team, region, name, email, crm_id) from CSV or XLSX: all or nothing."""
+    _run_import("roster", org, file, maps, {"deactivate_missing": deactivate_missing})
+
+
+@click.command("import-performance")
+@click.option("--org", required=True, help="organisation name")
+@click.option("--map", "maps", multiple=True, help=MAP_HELP)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def import_performance_command(org, maps, file):
+    """Import CRM performance (crm_id or email, period, quota_attainment, win_rate, revenue, deals_won)."""
+    _run_import("performance", org, file, maps, {})
+
+
+@click.command("import-sessions")
+@click.option("--org", required=True, help="organisation name")
+@click.option("--map", "maps", multiple=True, help=MAP_HELP)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def import_sessions_command(org, maps, file):
+    """Import a coaching-session log (crm_id, email or team; coach_model; date; minutes)."""
+    _run_import("sessions", org, file, maps, {})
+
+
+@click.command("invitations")
+@click.option("--study", "study_id", required=True, type=int, help="study id")
+@click.option("--wave", "label", required=True, help="wave label, e.g. baseline")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="CSV file to write (one row per rep with the link)")
+@with_appcontext
+def invitations_command(study_id, label, output):
+    """Issue a fresh link to every active rep of the study who has not answered the wave, as a mail-merge CSV."""
+    study = db.session.get(Study, study_id)
+    if study is None:
+        raise UsageError(f"invitations: no study with id {study_id}")
+    wave = next((w for w in study.waves if w.label == label), None)
+    if wave is None:
+        labels = ", ".join(w.label for w in study.waves) or "none yet"
+        raise UsageError(f"invitations: study {study_id} has no wave {label!r} (waves: {labels})")
+    reps = len(invitations.participating_reps(study))
+    try:
+        with progress_bar(reps, "Issuing links") as progress:
+            issued = invitations.issue_links(study, wave, current_app.config["PUBLIC_BASE_URL"], date.today(),
+                                             progress=progress)
+    except invitations.InvitationError as error:
+        db.session.rollback()
+        raise UsageError(f"invitations: {error}") from None
+    Path(output).write_text(invitations.links_csv(issued), encoding="utf-8")
+    click.echo(f"Issued {len(issued)} link(s) for wave {label!r} of study {study_id}; wrote {output}.")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
     for command in (init_db_command, create_org_command, create_user_command, demo_command, purge_drafts_command,
-                    analyze_command):
+                    analyze_command, import_roster_command, import_performance_command, import_sessions_command,
+                    invitations_command):
         app.cli.add_command(command)

@@ -70,3 +70,23 @@ def public_base_url() -> str:
     if explicit:
         return explicit
     return f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def mail_settings() -> dict:
+    """SMTP settings from ``MAIL_*`` environment variables (no server: CoachLab sends no e-mail)."""
+    settings = {"MAIL_SERVER": os.environ.get("MAIL_SERVER", "").strip() or None,
+                "MAIL_USE_TLS": _flag("MAIL_USE_TLS"), "MAIL_USE_SSL": _flag("MAIL_USE_SSL"),
+                "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+                "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None}
+    port = os.environ.get("MAIL_PORT", "").strip()
+    if port:
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigurationError(f"MAIL_PORT: {port!r} is not a port number")
+        settings["MAIL_PORT"] = int(port)
+    if os.environ.get("MAIL_FROM", "").strip():
+        settings["MAIL_FROM"] = os.environ["MAIL_FROM"].strip()
+    return settings

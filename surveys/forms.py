@@ -3,18 +3,23 @@
 import math
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField,
+    DateField,
     EmailField,
     FloatField,
+    IntegerField,
     PasswordField,
     RadioField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from .accounts import PASSWORD_MAX
 from .models import QuestionKind
@@ -151,3 +156,98 @@ def _range_message(low, high) -> str:
     if low is not None:
         return f"Please enter a number of at least {low:g}."
     return f"Please enter a number of at most {high:g}."
+
+
+class OrganisationForm(FlaskForm):
+    """A new client organisation."""
+
+    name = StringField("Organisation name", validators=[DataRequired(), Length(max=120)])
+
+
+class UploadForm(FlaskForm):
+    """A CSV or XLSX file to import."""
+
+    file = FileField("CSV or XLSX file", validators=[FileRequired(message="Choose a file to import."),
+                                                     FileAllowed(["csv", "xlsx", "txt"], "Only CSV or XLSX files.")])
+    deactivate_missing = BooleanField("Mark reps who are not in this file as having left")
+
+
+def mapping_form(fields, headers: list[str], guessed: dict[str, str | None], formdata=None) -> FlaskForm:
+    """One select per field we understand, listing the file's headers (pre-selected where we could tell)."""
+
+    class MappingForm(FlaskForm):
+        pass
+
+    for field in fields:
+        choices = [SelectChoice("", "— not in the file —")] + [SelectChoice(h, h) for h in headers]
+        label = field.label + (" (required)" if field.required else "")
+        setattr(MappingForm, f"map_{field.name}", SelectField(label, choices=choices, default=guessed.get(field.name)
+                                                              or "", validate_choice=True))
+    return MappingForm(formdata=formdata)
+
+
+MODEL_CHOICES = [SelectChoice("manager", "Manager (front-line manager coaches)"),
+                 SelectChoice("peer", "Peer (a fellow rep coaches)"),
+                 SelectChoice("external", "External (an outside coach)")]
+
+
+class StudyForm(FlaskForm):
+    """The design of a pilot study."""
+
+    name = StringField("Study name", validators=[DataRequired(), Length(max=200)])
+    models = SelectMultipleField("Coaching models compared (two or three)", choices=MODEL_CHOICES,
+                                 default=["manager", "peer", "external"], validators=[DataRequired()],
+                                 widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+    unit = RadioField("Randomise", choices=[SelectChoice("team", "whole teams (recommended)"),
+                                            SelectChoice("rep", "individual reps")], default="team")
+    stratify_by = SelectField("Stratify by", choices=[SelectChoice("", "nothing"), SelectChoice("region", "region"),
+                                                      SelectChoice("team_size", "team size")], default="")
+    seed = IntegerField("Random seed", validators=[Optional(), NumberRange(min=0, max=2**31 - 1)])
+    primary_outcome = SelectField("Primary outcome", validators=[DataRequired()])
+    k_threshold = IntegerField("Anonymity threshold k (smallest group shown)", default=5,
+                               validators=[DataRequired(), NumberRange(min=3, max=100,
+                                                                       message="k is between 3 and 100")])
+
+    def validate_models(self, field):
+        if len(set(field.data or [])) < 2:
+            raise ValidationError("Choose at least two coaching models.")
+
+
+class WaveForm(FlaskForm):
+    """A survey wave."""
+
+    label = StringField("Label", validators=[DataRequired(), Length(max=40)], default="baseline")
+    opens_on = DateField("Opens on", validators=[DataRequired(message="Enter a date like 2026-12-01.")])
+    closes_on = DateField("Closes on", validators=[DataRequired(message="Enter a date like 2026-12-14.")])
+
+    def validate_closes_on(self, field):
+        if self.opens_on.data and field.data and field.data < self.opens_on.data:
+            raise ValidationError("The wave must close on or after the day it opens.")
+
+
+class RandomiseForm(FlaskForm):
+    """Draw (or redraw) the assignment."""
+
+    seed = IntegerField("Seed", validators=[Optional(), NumberRange(min=0, max=2**31 - 1)])
+
+
+class AssignmentChangeForm(FlaskForm):
+    """Move one team or rep to another coaching model, with a reason."""
+
+    assignment_id = SelectField("Team or rep", coerce=int, validate_choice=True)
+    model = SelectField("New coaching model", choices=MODEL_CHOICES)
+    reason = TextAreaField("Why", validators=[DataRequired(message="Say why the assignment is changed."),
+                                              Length(max=2000)], render_kw={"rows": 2})
+
+
+class SessionForm(FlaskForm):
+    """One coaching session entered by hand."""
+
+    who = SelectField("Rep or team", validate_choice=True)
+    coach_model = SelectField("Coach's model", choices=MODEL_CHOICES)
+    session_date = DateField("Date", validators=[DataRequired(message="Enter a date like 2026-09-30.")])
+    minutes = IntegerField("Minutes", validators=[DataRequired(), NumberRange(min=1, max=480)])
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""

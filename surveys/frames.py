@@ -57,3 +57,48 @@ def response_scores(study_id: int, wave_id: int | None = None) -> pd.DataFrame:
     scores.columns.name = None
     meta = long[keys].drop_duplicates("response")
     return meta.merge(scores, left_on="response", right_index=True).reset_index(drop=True)
+
+
+def assigned_reps(study_id: int) -> pd.DataFrame:
+    """Active reps of a study with their team, region and coaching model (team- or rep-level assignment)."""
+    from .models import Assignment, RandomisationUnit, Rep, Study
+
+    study = db.session.get(Study, study_id)
+    join_on = (Assignment.team_id == Rep.team_id) if study.randomisation_unit is RandomisationUnit.TEAM \
+        else (Assignment.rep_id == Rep.id)
+    rows = db.session.execute(
+        select(Rep.id, Rep.team_id, Team.name, Team.region, Assignment.coaching_model)
+        .join(Team, Team.id == Rep.team_id).join(Assignment, join_on)
+        .where(Assignment.study_id == study_id, Rep.active.is_(True))).all()
+    frame = pd.DataFrame(rows, columns=["rep", "team", "team_name", "region", "coaching_model"])
+    frame["coaching_model"] = frame["coaching_model"].map(lambda m: getattr(m, "value", m))
+    return frame
+
+
+def rep_sessions(study_id: int) -> pd.DataFrame:
+    """Per assigned rep: coaching sessions and minutes received, counting team sessions for every team member.
+
+    Adds ``months``: the number of calendar months from the first to the last logged session of
+    the organisation (the same for every rep), so rates per month compare fairly.
+    """
+    from .models import CoachingSession, Study
+
+    reps = assigned_reps(study_id)
+    study = db.session.get(Study, study_id)
+    rows = db.session.execute(select(CoachingSession.rep_id, CoachingSession.team_id, CoachingSession.session_date,
+                                     CoachingSession.minutes)
+                              .where(CoachingSession.organisation_id == study.organisation_id)).all()
+    sessions = pd.DataFrame(rows, columns=["rep", "team", "date", "minutes"])
+    result = reps.assign(sessions=0, minutes=0, months=0)
+    if sessions.empty or reps.empty:
+        return result
+    dates = pd.to_datetime(sessions["date"])
+    months = (dates.max().year - dates.min().year) * 12 + dates.max().month - dates.min().month + 1
+    direct = sessions.dropna(subset=["rep"]).astype({"rep": int})[["rep", "minutes"]]
+    team_level = sessions[sessions["rep"].isna()].dropna(subset=["team"]).astype({"team": int})
+    expanded = team_level[["team", "minutes"]].merge(reps[["rep", "team"]], on="team")[["rep", "minutes"]]
+    received = pd.concat([direct, expanded]).groupby("rep")["minutes"].agg(["size", "sum"])
+    result["sessions"] = result["rep"].map(received["size"]).fillna(0).astype(int)
+    result["minutes"] = result["rep"].map(received["sum"]).fillna(0).astype(int)
+    result["months"] = months
+    return result

@@ -24,6 +24,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -439,3 +440,18 @@ class CoachingSession(db.Model):
         CheckConstraint("rep_id IS NOT NULL OR team_id IS NOT NULL", name="rep_or_team"),
         CheckConstraint("minutes > 0 AND minutes <= 480", name="minutes_range"),
     )
+
+
+class PendingUpload(db.Model):
+    """An uploaded file waiting for the consultant to map its columns; deleted when imported or after a day."""
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_response_id)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    filename: Mapped[str] = mapped_column(String(200))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    options_json: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (CheckConstraint("kind IN ('roster', 'performance', 'sessions')", name="kind_known"),)

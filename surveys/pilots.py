@@ -2,14 +2,30 @@
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
-from .access import consultant_required, study_or_404, visible_studies
-from .forms import QuestionForm
-from .models import QuestionKind
+from .access import require_consultant, study_or_404, visible_studies
+from .exports import XLSX_TYPE, codebook_frame, performance_frame, responses_frame, to_csv, to_xlsx
+from .extensions import db
+from .forms import ActionForm, AssignmentChangeForm, QuestionForm, RandomiseForm, StudyForm, WaveForm
+from .invitations import InvitationError, issue_links, links_csv, send_links
+from .mail import MailError, mail_configured
+from .models import Assignment, AssignmentChange, CoachingModel, QuestionKind, RandomisationUnit, Wave
+from .planning_panel import planning_panel
 from .questions import NewQuestion, QuestionError, add_question, instrument_locked, remove_question
-from .studies import study_overview
+from .randomisation import AssignmentError, balance, change_assignment, is_locked, randomise
+from .studies import (
+    StudyError,
+    add_wave,
+    close,
+    launch,
+    outcome_choices,
+    response_rates,
+    study_overview,
+    update_design,
+)
 
 bp = Blueprint("pilots", __name__)
 
@@ -26,7 +42,9 @@ def studies():
 def study(study_id: int):
     """One study: design, waves and progress."""
     study = study_or_404(current_user, study_id)
-    return render_template("pilots/study.html", study=study, overview=study_overview(study))
+    return render_template("pilots/study.html", study=study, overview=study_overview(study), wave_form=WaveForm(),
+                           action_form=ActionForm(), locked=is_locked(study, date.today()),
+                           balance=balance(study), planning=planning_panel(study, request.args))
 
 
 @bp.route("/studies/<int:study_id>/questions", methods=["GET", "POST"])
@@ -37,8 +55,7 @@ def questions(study_id: int):
     form = QuestionForm()
     status = 200
     if form.is_submitted():
-        if current_user.role.value != "consultant":
-            abort(403)
+        require_consultant(current_user)
         if form.validate():
             try:
                 add_question(study, NewQuestion(
@@ -58,10 +75,9 @@ def questions(study_id: int):
 
 @bp.route("/studies/<int:study_id>/questions/<int:question_id>/delete", methods=["POST"])
 @login_required
-@consultant_required
 def delete_question(study_id: int, question_id: int):
     """Remove one of the study's own questions."""
-    study = study_or_404(current_user, study_id)
+    study = study_or_404(current_user, study_id, consultant=True)
     try:
         remove_question(study, question_id, date.today())
     except LookupError:
@@ -71,3 +87,219 @@ def delete_question(study_id: int, question_id: int):
         return redirect(url_for("pilots.questions", study_id=study.id)), 409
     flash("Question removed.", "info")
     return redirect(url_for("pilots.questions", study_id=study.id))
+
+
+@bp.route("/studies/<int:study_id>/design", methods=["GET", "POST"])
+@login_required
+def design(study_id: int):
+    """Change the study's design (models, unit, strata, seed, primary outcome, k)."""
+    study = study_or_404(current_user, study_id, consultant=True)
+    form = StudyForm(obj=None)
+    form.primary_outcome.choices = outcome_choices()
+    if request.method == "GET":
+        form.name.data, form.models.data = study.name, [m.value for m in study.coaching_models]
+        form.unit.data, form.stratify_by.data = study.randomisation_unit.value, study.stratify_by or ""
+        form.seed.data, form.primary_outcome.data = study.seed, study.primary_outcome
+        form.k_threshold.data = study.k_threshold
+    if form.validate_on_submit():
+        try:
+            update_design(study, form.name.data, [CoachingModel(m) for m in form.models.data],
+                          RandomisationUnit(form.unit.data), form.stratify_by.data or None,
+                          form.seed.data if form.seed.data is not None else study.seed, form.primary_outcome.data,
+                          form.k_threshold.data, date.today())
+        except StudyError as error:
+            db.session.rollback()
+            form.name.errors.append(f"Not saved: {error}.")
+        else:
+            flash("Design saved.", "info")
+            return redirect(url_for("pilots.study", study_id=study.id))
+    return render_template("pilots/study_form.html", organisation=study.organisation, form=form, study=study), (
+        400 if form.errors else 200)
+
+
+def _change_form(study) -> AssignmentChangeForm:
+    form = AssignmentChangeForm()
+    form.assignment_id.choices = [
+        (a.id, (a.team.name if a.team else f"{a.rep.name}") + f" — now {a.coaching_model.value}")
+        for a in sorted(study.assignments, key=lambda a: (a.team.name if a.team else a.rep.name))]
+    form.model.choices = [(m.value, m.value) for m in study.coaching_models]
+    return form
+
+
+@bp.route("/studies/<int:study_id>/assignment", methods=["GET", "POST"])
+@login_required
+def assignment(study_id: int):
+    """The allocation: balance table, sample-ratio check, the units, and the log of manual changes."""
+    study = study_or_404(current_user, study_id, consultant=True)
+    randomise_form = RandomiseForm()
+    status = 200
+    if randomise_form.validate_on_submit():
+        try:
+            drawn = randomise(study, date.today(), randomise_form.seed.data)
+        except AssignmentError as error:
+            db.session.rollback()
+            flash(f"Not randomised: {error}.", "error")
+            status = 409
+        else:
+            flash(f"Randomised {len(drawn)} {study.randomisation_unit.value}s with seed {study.seed}.", "info")
+            return redirect(url_for("pilots.assignment", study_id=study.id))
+    elif randomise_form.errors:
+        status = 400
+    changes = db.session.scalars(select(AssignmentChange).join(Assignment).where(Assignment.study_id == study.id)
+                                 .order_by(AssignmentChange.changed_at.desc())).all()
+    return render_template("pilots/assignment.html", study=study, balance=balance(study),
+                           locked=is_locked(study, date.today()), randomise_form=randomise_form,
+                           change_form=_change_form(study), changes=changes,
+                           planning=planning_panel(study, request.args)), status
+
+
+@bp.route("/studies/<int:study_id>/assignment/change", methods=["POST"])
+@login_required
+def change(study_id: int):
+    """Move one unit to another model before the lock, with a reason."""
+    study = study_or_404(current_user, study_id, consultant=True)
+    form = _change_form(study)
+    if not form.validate_on_submit():
+        flash("Not changed: " + " ".join(e for errors in form.errors.values() for e in errors), "error")
+        return redirect(url_for("pilots.assignment", study_id=study.id)), 400
+    try:
+        change_assignment(study, form.assignment_id.data, CoachingModel(form.model.data), current_user,
+                          form.reason.data, date.today())
+    except AssignmentError as error:
+        db.session.rollback()
+        flash(f"Not changed: {error}.", "error")
+        return redirect(url_for("pilots.assignment", study_id=study.id)), 409
+    flash("Assignment changed and recorded.", "info")
+    return redirect(url_for("pilots.assignment", study_id=study.id))
+
+
+@bp.route("/studies/<int:study_id>/waves", methods=["POST"])
+@login_required
+def add_wave_view(study_id: int):
+    """Add a survey wave."""
+    study = study_or_404(current_user, study_id, consultant=True)
+    form = WaveForm()
+    if form.validate_on_submit():
+        try:
+            add_wave(study, form.label.data, form.opens_on.data, form.closes_on.data)
+        except StudyError as error:
+            db.session.rollback()
+            flash(f"Wave not added: {error}.", "error")
+            return redirect(url_for("pilots.study", study_id=study.id)), 409
+        flash(f"Wave {form.label.data!r} added.", "info")
+        return redirect(url_for("pilots.study", study_id=study.id))
+    flash("Wave not added: " + " ".join(e for errors in form.errors.values() for e in errors), "error")
+    return redirect(url_for("pilots.study", study_id=study.id)), 400
+
+
+def _wave_or_404(study, wave_id: int) -> Wave:
+    wave = db.session.get(Wave, wave_id)
+    if wave is None or wave.study_id != study.id:
+        abort(404)
+    return wave
+
+
+@bp.route("/studies/<int:study_id>/waves/<int:wave_id>")
+@login_required
+def wave(study_id: int, wave_id: int):
+    """A wave: response counts per model and team (only where at least k reps were invited), and invitations."""
+    study = study_or_404(current_user, study_id)
+    wave = _wave_or_404(study, wave_id)
+    per_model, per_team = response_rates(study, wave)
+    return render_template("pilots/wave.html", study=study, wave=wave, per_model=per_model, per_team=per_team,
+                           mail=mail_configured(), form=ActionForm(), today=date.today())
+
+
+@bp.route("/studies/<int:study_id>/waves/<int:wave_id>/links.csv", methods=["POST"])
+@login_required
+def wave_links(study_id: int, wave_id: int):
+    """Issue a fresh link to every rep who has not answered, as a CSV for mail merge (shown once)."""
+    study = study_or_404(current_user, study_id, consultant=True)
+    wave = _wave_or_404(study, wave_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        issued = issue_links(study, wave, current_app.config["PUBLIC_BASE_URL"], date.today())
+    except InvitationError as error:
+        db.session.rollback()
+        flash(f"No links issued: {error}.", "error")
+        return redirect(url_for("pilots.wave", study_id=study.id, wave_id=wave.id)), 409
+    filename = f"links-study{study.id}-{wave.label}.csv".replace(" ", "_")
+    return Response(links_csv(issued), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename={filename}", "Cache-Control": "no-store"})
+
+
+@bp.route("/studies/<int:study_id>/waves/<int:wave_id>/send", methods=["POST"])
+@login_required
+def wave_send(study_id: int, wave_id: int):
+    """E-mail invitations (or, with ``reminder=1``, reminders) through the configured SMTP server."""
+    study = study_or_404(current_user, study_id, consultant=True)
+    wave = _wave_or_404(study, wave_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if not mail_configured():
+        flash("No mail server is configured (MAIL_SERVER); download the links for a mail merge instead.", "error")
+        return redirect(url_for("pilots.wave", study_id=study.id, wave_id=wave.id)), 409
+    reminder = request.form.get("reminder") == "1"
+    try:
+        run = send_links(study, wave, current_app.config["PUBLIC_BASE_URL"], date.today(), reminder=reminder)
+    except (InvitationError, MailError) as error:
+        db.session.rollback()
+        flash(f"Nothing sent: {error}.", "error")
+        return redirect(url_for("pilots.wave", study_id=study.id, wave_id=wave.id)), 409
+    what = "Reminders" if reminder else "Invitations"
+    text = f"{what} sent: {run.sent}."
+    if run.failed:
+        text += f" {run.failed} could not be delivered."
+    if run.without_email:
+        text += f" {run.without_email} rep(s) have no e-mail address; use the mail-merge file for them."
+    flash(text, "info")
+    return redirect(url_for("pilots.wave", study_id=study.id, wave_id=wave.id))
+
+
+@bp.route("/studies/<int:study_id>/launch", methods=["POST"])
+@login_required
+def launch_view(study_id: int):
+    """Draft → running."""
+    return _lifecycle(study_id, launch, "The study is running.")
+
+
+@bp.route("/studies/<int:study_id>/close", methods=["POST"])
+@login_required
+def close_view(study_id: int):
+    """Running → closed."""
+    return _lifecycle(study_id, close, "The study is closed; its links no longer work.")
+
+
+def _lifecycle(study_id, action, message):
+    study = study_or_404(current_user, study_id, consultant=True)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        action(study)
+    except StudyError as error:
+        db.session.rollback()
+        flash(f"Not done: {error}.", "error")
+        return redirect(url_for("pilots.study", study_id=study.id)), 409
+    flash(message, "info")
+    return redirect(url_for("pilots.study", study_id=study.id))
+
+
+@bp.route("/studies/<int:study_id>/exports/<name>.<fmt>")
+@login_required
+def export(study_id: int, name: str, fmt: str):
+    """Row-level anonymous responses (with codebook) or performance by rep, as CSV or XLSX."""
+    study = study_or_404(current_user, study_id, consultant=True)
+    if fmt not in ("csv", "xlsx") or name not in ("responses", "codebook", "performance"):
+        abort(404)
+    if name == "responses":
+        sheets = {"responses": responses_frame(study), "codebook": codebook_frame(study)}
+    elif name == "codebook":
+        sheets = {"codebook": codebook_frame(study)}
+    else:
+        sheets = {"performance": performance_frame(study)}
+    filename = f"study{study.id}-{name}.{fmt}"
+    headers = {"Content-Disposition": f"attachment; filename={filename}", "Cache-Control": "no-store"}
+    if fmt == "xlsx":
+        return Response(to_xlsx(sheets), mimetype=XLSX_TYPE, headers=headers)
+    return Response(to_csv(next(iter(sheets.values()))), mimetype="text/csv", headers=headers)

@@ -17,9 +17,12 @@ from .models import (
     Question,
     QuestionKind,
     RandomisationUnit,
+    Rep,
     Response,
     Study,
     StudyArm,
+    StudyStatus,
+    Team,
     Wave,
 )
 
@@ -79,3 +82,134 @@ def study_overview(study: Study, today: date | None = None) -> StudyOverview:
         units_per_model={model.value: units.get(model, 0) for model in study.coaching_models},
         waves=[WaveProgress(w, invited.get(w.id, 0), answered.get(w.id, 0), w.is_open(today)) for w in study.waves],
     )
+
+
+class StudyError(ValueError):
+    """A change to a study that is not allowed now; the message says why."""
+
+
+PERFORMANCE_OUTCOMES = ("quota_attainment", "win_rate", "revenue")
+
+
+def outcome_choices(instrument: Instrument | None = None) -> list[tuple[str, str]]:
+    """(key, label) of everything a study can name as its primary outcome."""
+    instrument = instrument or builtin()
+    choices = [("satisfaction", "Overall satisfaction"), ("recommend", "Would recommend (0–10)")]
+    choices += [(d.key, d.label) for d in instrument.dimensions]
+    choices += [("quota_attainment", "Quota attainment (CRM)"), ("win_rate", "Win rate (CRM)"),
+                ("revenue", "Revenue (CRM)")]
+    return choices
+
+
+def update_design(study: Study, name: str, models: list[CoachingModel], unit: RandomisationUnit,
+                  stratify_by: str | None, seed: int, primary_outcome: str, k_threshold: int, today: date) -> None:
+    """Change a study's design; the models and unit only while nothing is assigned or locked."""
+    from .randomisation import is_locked
+
+    if len(set(models)) < 2:
+        raise StudyError("choose at least two coaching models")
+    if k_threshold < 3:
+        raise StudyError("the anonymity threshold k can never be below 3")
+    if primary_outcome not in dict(outcome_choices()):
+        raise StudyError(f"unknown primary outcome {primary_outcome!r}")
+    design_changes = (set(models) != set(study.coaching_models) or unit is not study.randomisation_unit
+                      or stratify_by != study.stratify_by or seed != study.seed)
+    if design_changes and is_locked(study, today):
+        raise StudyError("the randomisation design is locked: the first wave has opened")
+    if design_changes and study.assignments:
+        study.assignments.clear()  # the old draw no longer matches the design
+    study.name = name.strip()[:200]
+    if set(models) != set(study.coaching_models):
+        study.arms = [StudyArm(coaching_model=model, position=i) for i, model in enumerate(models)]
+    study.randomisation_unit, study.stratify_by, study.seed = unit, stratify_by, seed
+    study.primary_outcome, study.k_threshold = primary_outcome, k_threshold
+    study.comment_threshold = max(study.comment_threshold, k_threshold, 10)
+    db.session.commit()
+
+
+def add_wave(study: Study, label: str, opens_on: date, closes_on: date) -> Wave:
+    """Add a survey wave; labels are unique within the study and dates in order."""
+    label = (label or "").strip()
+    if not label or len(label) > 40:
+        raise StudyError("a wave needs a label of at most 40 characters")
+    if closes_on < opens_on:
+        raise StudyError("the wave must close on or after the day it opens")
+    if study.status is StudyStatus.CLOSED:
+        raise StudyError("the study is closed")
+    if any(w.label.lower() == label.lower() for w in study.waves):
+        raise StudyError(f"the study already has a wave called {label!r}")
+    wave = Wave(study_id=study.id, label=label, opens_on=opens_on, closes_on=closes_on)
+    db.session.add(wave)
+    db.session.commit()
+    return wave
+
+
+def launch(study: Study) -> None:
+    """Draft → running: needs waves and a complete assignment."""
+    if study.status is not StudyStatus.DRAFT:
+        raise StudyError(f"the study is {study.status.value}, not a draft")
+    if not study.waves:
+        raise StudyError("add at least one wave before launching")
+    counts = {a.coaching_model for a in study.assignments}
+    if set(study.coaching_models) - counts:
+        raise StudyError("every coaching model needs teams assigned; randomise first")
+    study.status = StudyStatus.RUNNING
+    db.session.commit()
+
+
+def close(study: Study) -> None:
+    """Running → closed: links stop working; results stay."""
+    if study.status is not StudyStatus.RUNNING:
+        raise StudyError(f"the study is {study.status.value}, not running")
+    study.status = StudyStatus.CLOSED
+    db.session.commit()
+
+
+@dataclass(frozen=True)
+class RateRow:
+    """Invited reps and responses of one group — shown only when at least k reps were invited."""
+
+    name: str
+    invited: int
+    responses: int | None
+
+    @property
+    def rate(self) -> float | None:
+        return None if self.responses is None or not self.invited else self.responses / self.invited
+
+
+def response_rates(study: Study, wave: Wave) -> tuple[list[RateRow], list[RateRow]]:
+    """Per model and per team: reps invited and responses, with the counts hidden below k invited."""
+    invited = db.session.execute(
+        select(Rep.team_id, func.count(func.distinct(Invitation.rep_id)))
+        .join(Rep, Rep.id == Invitation.rep_id).where(Invitation.wave_id == wave.id)
+        .group_by(Rep.team_id)).all()
+    responses = dict(db.session.execute(select(Response.team_id, func.count()).where(
+        Response.wave_id == wave.id).group_by(Response.team_id)).all())
+    teams = dict(db.session.execute(select(Team.id, Team.name).where(
+        Team.organisation_id == study.organisation_id)).all())
+    team_model = {a.team_id: a.coaching_model.value for a in study.assignments if a.team_id}
+    k = study.k_threshold
+    per_team, per_model_invited, per_model_responses = [], {}, {}
+    for team_id, count in sorted(invited, key=lambda row: teams.get(row[0], "")):
+        answered = responses.get(team_id, 0)
+        per_team.append(RateRow(teams.get(team_id, "?"), count, answered if count >= k else None))
+        model = team_model.get(team_id)
+        if model:
+            per_model_invited[model] = per_model_invited.get(model, 0) + count
+            per_model_responses[model] = per_model_responses.get(model, 0) + answered
+    if study.randomisation_unit is RandomisationUnit.REP:
+        by_model = dict(db.session.execute(
+            select(Assignment.coaching_model, func.count(func.distinct(Invitation.rep_id)))
+            .join(Invitation, Invitation.rep_id == Assignment.rep_id)
+            .where(Assignment.study_id == study.id, Invitation.wave_id == wave.id)
+            .group_by(Assignment.coaching_model)).all())
+        per_model_invited = {m.value: n for m, n in by_model.items()}
+        per_model_responses = {m.value: n for m, n in db.session.execute(
+            select(Response.coaching_model, func.count()).where(Response.wave_id == wave.id)
+            .group_by(Response.coaching_model)).all()}
+        per_team = [RateRow(row.name, row.invited, None) for row in per_team]  # teams mix models: counts only
+    per_model = [RateRow(m.value, per_model_invited.get(m.value, 0),
+                         per_model_responses.get(m.value, 0) if per_model_invited.get(m.value, 0) >= k else None)
+                 for m in study.coaching_models]
+    return per_model, per_team

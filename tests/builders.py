@@ -47,13 +47,12 @@ def study(org: Organisation, models=("manager", "peer", "external"), teams: list
     return result
 
 
-def invite(wave, rep) -> str:
-    """Issue a survey link to ``rep`` for ``wave`` and return its token."""
-    from surveys.tokens import issue_invitation
+def invite(wave, rep, today: date | None = None) -> str:
+    """Issue a survey link to ``rep`` for ``wave`` (through the real service) and return its token."""
+    from surveys.invitations import issue_links
 
-    _, token = issue_invitation(wave, rep)
-    db.session.commit()
-    return token
+    [link] = issue_links(wave.study, wave, "http://localhost", today or date.today(), only={rep.id})
+    return link.link.rsplit("/", 1)[1]
 
 
 def running_survey(org_name: str = "Acme Sales", model: str = "peer", reps: int = 6, today: date | None = None):

@@ -90,3 +90,23 @@ def test_unusable_database_url_gives_one_line_and_a_non_zero_exit(repo_copy, url
     assert len(lines) == 1, result.stderr
     assert "DATABASE_URL" in lines[0] and words in lines[0]
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_mail_settings_come_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("MAIL_SERVER", "smtp.example.com")
+    monkeypatch.setenv("MAIL_PORT", "587")
+    monkeypatch.setenv("MAIL_USE_TLS", "true")
+    monkeypatch.setenv("MAIL_FROM", "Pilot <pilot@example.com>")
+    app = create_app({"TESTING": True, "SECRET_KEY": "x",
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'm.sqlite'}"})
+    assert (app.config["MAIL_SERVER"], app.config["MAIL_PORT"], app.config["MAIL_USE_TLS"]) == (
+        "smtp.example.com", 587, True)
+    assert app.config["MAIL_FROM"] == "Pilot <pilot@example.com>"
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_a_bad_mail_port_is_named(monkeypatch):
+    monkeypatch.setenv("MAIL_PORT", "smtp")
+    with pytest.raises(ConfigurationError, match="MAIL_PORT"):
+        create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": "sqlite://"})

@@ -1,0 +1,156 @@
+"""Issuing survey links for a wave, exporting them for mail merge, and sending them by e-mail.
+
+Tokens are stored hashed, so a link exists in clear only at the moment it is issued: the CSV
+(or the e-mail) is made then. Issuing again gives the rep a new link and revokes the old unused
+one; answers saved for resume move to the new link. Nothing here ever shows who has not
+answered — the pages only get counts.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import insert, select, update
+
+from .extensions import db
+from .mail import compose, send_all
+from .models import Assignment, Invitation, RandomisationUnit, Rep, Study, StudyStatus, SurveyDraft, Team, Wave, utcnow
+from .tabular import escape_cell
+from .tokens import hash_token, new_token, survey_link
+
+CHUNK = 500
+
+
+class InvitationError(ValueError):
+    """Links cannot be issued now; the message says why."""
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    """A freshly issued link, for the mail merge file or an e-mail."""
+
+    rep_id: int
+    name: str
+    email: str | None
+    team: str
+    link: str
+
+
+def participating_reps(study: Study) -> list[tuple[Rep, str]]:
+    """Active reps in the study's assigned teams (or assigned reps), with their team's name."""
+    query = select(Rep, Team.name).join(Team, Team.id == Rep.team_id).where(
+        Rep.organisation_id == study.organisation_id, Rep.active.is_(True))
+    assigned = select(Assignment.team_id if study.randomisation_unit is RandomisationUnit.TEAM
+                      else Assignment.rep_id).where(Assignment.study_id == study.id)
+    column = Rep.team_id if study.randomisation_unit is RandomisationUnit.TEAM else Rep.id
+    return [tuple(row) for row in db.session.execute(query.where(column.in_(assigned)).order_by(Team.name, Rep.name))]
+
+
+def _chunks(items: list, size: int = CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def issue_links(study: Study, wave: Wave, base_url: str, today: date, only: set[int] | None = None,
+                progress: Callable[[int], None] | None = None) -> list[IssuedLink]:
+    """Issue a new link to every participating rep who has not answered ``wave`` (or to ``only`` of them)."""
+    if wave.study_id != study.id:
+        raise LookupError(wave.id)
+    if study.status is StudyStatus.CLOSED:
+        raise InvitationError("the study is closed")
+    if wave.closes_on < today:
+        raise InvitationError(f"the wave closed on {wave.closes_on.isoformat()}")
+    reps = participating_reps(study)
+    if not reps:
+        raise InvitationError("no active reps are assigned to a coaching model yet; randomise first")
+    answered = set(db.session.scalars(select(Invitation.rep_id).where(Invitation.wave_id == wave.id,
+                                                                      Invitation.used.is_(True))))
+    targets = [(rep, team) for rep, team in reps if rep.id not in answered and (only is None or rep.id in only)]
+    target_ids = [rep.id for rep, _ in targets]
+    now = utcnow()
+    old_drafts: dict[int, int] = {}  # rep id -> invitation id holding a draft
+    for chunk in _chunks(target_ids):
+        old_drafts.update({rep_id: invitation_id for invitation_id, rep_id in db.session.execute(
+            select(SurveyDraft.invitation_id, Invitation.rep_id).join(Invitation)
+            .where(Invitation.wave_id == wave.id, Invitation.rep_id.in_(chunk),
+                   Invitation.used.is_(False), Invitation.revoked_at.is_(None)))})
+        db.session.execute(update(Invitation).where(
+            Invitation.wave_id == wave.id, Invitation.rep_id.in_(chunk), Invitation.used.is_(False),
+            Invitation.revoked_at.is_(None)).values(revoked_at=now))
+    issued, rows, hashes = [], [], {}
+    for position, (rep, team) in enumerate(targets, start=1):
+        token = new_token()
+        rows.append({"wave_id": wave.id, "rep_id": rep.id, "token_hash": hash_token(token), "issued_at": now,
+                     "used": False, "reminder_count": 0})
+        hashes[rep.id] = rows[-1]["token_hash"]
+        issued.append(IssuedLink(rep.id, rep.name, rep.email, team, survey_link(base_url, token)))
+        if progress:
+            progress(position)
+    for chunk in _chunks(rows):
+        db.session.execute(insert(Invitation), chunk)
+    for rep_id, old_invitation in old_drafts.items():
+        new_id = db.session.scalar(select(Invitation.id).where(Invitation.token_hash == hashes[rep_id]))
+        db.session.execute(update(SurveyDraft).where(SurveyDraft.invitation_id == old_invitation)
+                           .values(invitation_id=new_id))
+    db.session.commit()
+    return issued
+
+
+def links_csv(issued: list[IssuedLink]) -> str:
+    """The mail-merge file: one row per rep with the link; cells escaped against formulas."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["name", "email", "team", "link"])
+    for link in issued:
+        writer.writerow([escape_cell(link.name), escape_cell(link.email or ""), escape_cell(link.team), link.link])
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class MailRun:
+    """Counts of an e-mail run, never names."""
+
+    sent: int
+    failed: int
+    without_email: int
+
+
+def _message(study: Study, wave: Wave, link: IssuedLink, reminder: bool):
+    subject = ("Reminder: " if reminder else "") + f"Your coaching feedback survey — {study.name}"
+    body = (
+        f"Hello {link.name},\n\n"
+        f"{'A reminder: ' if reminder else ''}we would like to hear about the coaching you receive. "
+        "The survey takes about five minutes and works on your phone.\n\n"
+        f"Your personal link: {link.link}\n\n"
+        f"It is open until {wave.closes_on:%d %B %Y}. Your answers are stored without your name, e-mail "
+        "or link, and results are only shown for groups of several people.\n\n"
+        "Please do not forward this link: it can be used once.\n"
+    )
+    return compose(link.email, subject, body)
+
+
+def send_links(study: Study, wave: Wave, base_url: str, today: date, reminder: bool = False) -> MailRun:
+    """E-mail fresh links: invitations to reps never sent one, or reminders to reps sent one who have not answered."""
+    sent_before = set(db.session.scalars(select(Invitation.rep_id).where(
+        Invitation.wave_id == wave.id, Invitation.sent_at.is_not(None))))
+    reps = {rep.id: rep for rep, _ in participating_reps(study)}
+    wanted = {rep_id for rep_id in reps if (rep_id in sent_before) == reminder}
+    with_email = {rep_id for rep_id in wanted if reps[rep_id].email}
+    issued = issue_links(study, wave, base_url, today, only=with_email)
+    sent, failed = send_all(_message(study, wave, link, reminder) for link in issued)
+    failed_addresses = {address.lower() for address in failed}
+    delivered = [link.rep_id for link in issued if (link.email or "").lower() not in failed_addresses]
+    now = utcnow()
+    for chunk in _chunks(delivered):
+        values = {"sent_at": now}
+        if reminder:
+            values = {"sent_at": now, "reminded_at": now, "reminder_count": Invitation.reminder_count + 1}
+        db.session.execute(update(Invitation).where(
+            Invitation.wave_id == wave.id, Invitation.rep_id.in_(chunk), Invitation.revoked_at.is_(None),
+            Invitation.used.is_(False)).values(**values))
+    db.session.commit()
+    return MailRun(sent=sent, failed=len(failed), without_email=len(wanted) - len(with_email))

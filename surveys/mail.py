@@ -1,0 +1,56 @@
+"""Sending e-mail through the SMTP server named in the configuration (``MAIL_*``)."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from collections.abc import Iterable
+from email.message import EmailMessage
+
+from flask import current_app
+
+
+class MailError(RuntimeError):
+    """The mail server could not be used; the message says why."""
+
+
+def mail_configured() -> bool:
+    """Whether an SMTP server is configured (``MAIL_SERVER``)."""
+    return bool(current_app.config.get("MAIL_SERVER"))
+
+
+def compose(to: str, subject: str, body: str) -> EmailMessage:
+    """A plain-text message from the configured sender."""
+    message = EmailMessage()
+    message["From"] = current_app.config.get("MAIL_FROM", "CoachLab <no-reply@coachlab.invalid>")
+    message["To"] = to
+    message["Subject"] = subject
+    message.set_content(body)
+    return message
+
+
+def send_all(messages: Iterable[EmailMessage]) -> tuple[int, list[str]]:
+    """Send over one connection; return (number sent, addresses that failed). Raises ``MailError`` if no connection."""
+    config = current_app.config
+    host, port = config["MAIL_SERVER"], int(config.get("MAIL_PORT", 25))
+    timeout = float(config.get("MAIL_TIMEOUT", 20))
+    try:
+        if config.get("MAIL_USE_SSL"):
+            server = smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
+        else:
+            server = smtplib.SMTP(host, port, timeout=timeout)
+            if config.get("MAIL_USE_TLS"):
+                server.starttls(context=ssl.create_default_context())
+        if config.get("MAIL_USERNAME"):
+            server.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD", ""))
+    except (OSError, smtplib.SMTPException) as error:
+        raise MailError(f"cannot use the mail server {host}:{port}: {error}") from None
+    sent, failed = 0, []
+    with server:
+        for message in messages:
+            try:
+                server.send_message(message)
+                sent += 1
+            except smtplib.SMTPException:
+                failed.append(message["To"])
+    return sent, failed

@@ -1,0 +1,170 @@
+"""Reading uploaded CSV and XLSX files safely, and mapping their headers to ours.
+
+Every problem a user can cause becomes a ``TableError`` with a sentence that says what is wrong:
+a file that is neither CSV nor XLSX, a zip bomb, a wrong encoding, no rows, too many rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import pandas as pd
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 200_000
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 200
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+class TableError(ValueError):
+    """The file cannot be read as a table; the message says why."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """A column we understand: its canonical name, other names it goes by, and whether it must be there."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    required: bool = False
+    label: str = ""
+
+
+def normalise_header(header: str) -> str:
+    """``" Quota Attainment (%) "`` → ``"quota_attainment"``: lowercase, words joined by underscores."""
+    text = re.sub(r"\(.*?\)|%", " ", str(header)).strip().lower()
+    return re.sub(r"[^a-z0-9]+", "_", text).strip("_")
+
+
+def _check_zip(data: bytes) -> None:
+    """Refuse archives that unpack to far more than they weigh (zip bombs) before opening them."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise TableError("the file looks like an XLSX workbook but is damaged") from None
+    total = 0
+    for info in archive.infolist():
+        total += info.file_size
+        ratio = info.file_size / max(info.compress_size, 1)
+        if total > MAX_UNPACKED_BYTES or (info.file_size > 1_000_000 and ratio > MAX_COMPRESSION_RATIO):
+            raise TableError("the workbook unpacks to far more data than it contains; it is refused as unsafe")
+    if "xl/workbook.xml" not in archive.namelist():
+        raise TableError("the file is a ZIP archive but not an XLSX workbook")
+
+
+def _cell_text(value) -> str:
+    """A spreadsheet cell as text: dates as YYYY-MM-DD, whole numbers without ".0"."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if isinstance(value, datetime | pd.Timestamp):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def read_table(data: bytes, filename: str = "upload") -> pd.DataFrame:
+    """Read CSV (UTF-8; comma, semicolon or tab) or XLSX bytes into a DataFrame of strings.
+
+    Empty cells are empty strings. Raises ``TableError`` with a plain-language reason.
+    """
+    if not data:
+        raise TableError("the file is empty")
+    if len(data) > MAX_BYTES:
+        raise TableError(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")
+    if data.startswith(ZIP_MAGIC):
+        _check_zip(data)
+        try:
+            frame = pd.read_excel(io.BytesIO(data), dtype=object, engine="openpyxl")
+        except Exception as error:  # openpyxl raises many types for malformed workbooks
+            raise TableError(f"the workbook cannot be read ({type(error).__name__})") from None
+        frame = frame.map(_cell_text)
+    else:
+        if b"\x00" in data[:4096]:
+            raise TableError("the file is neither a CSV text file nor an XLSX workbook")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise TableError("the file is not UTF-8 text; save it as “CSV UTF-8” or as XLSX") from None
+        first_line = text.split("\n", 1)[0]
+        delimiter = max((",", ";", "\t"), key=first_line.count)
+        try:
+            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=delimiter,
+                                skipinitialspace=True)
+        except (pd.errors.ParserError, csv.Error) as error:
+            raise TableError(f"the CSV cannot be read: {str(error).splitlines()[0]}") from None
+        except pd.errors.EmptyDataError:
+            raise TableError("the file has no header row") from None
+        frame = frame.map(lambda v: v.strip() if isinstance(v, str) else _cell_text(v))
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if any(c.startswith("Unnamed:") for c in frame.columns) and frame.empty:
+        raise TableError("the file has no header row")
+    frame = frame[~(frame == "").all(axis=1)].reset_index(drop=True)  # blank lines do not count
+    if frame.empty:
+        raise TableError("the file has a header but no rows")
+    if len(frame) > MAX_ROWS:
+        raise TableError(f"the file has {len(frame):,} rows; at most {MAX_ROWS:,} are accepted at once")
+    return frame
+
+
+def guess_mapping(headers: list[str], fields: list[Field]) -> dict[str, str | None]:
+    """For each field, the file header that names it (canonical name or alias), or None."""
+    by_normal = {}
+    for header in headers:
+        by_normal.setdefault(normalise_header(header), header)
+    mapping = {}
+    for field in fields:
+        mapping[field.name] = next((by_normal[n] for n in (field.name, *field.aliases) if n in by_normal), None)
+    return mapping
+
+
+def parse_map_options(options: list[str] | tuple[str, ...], fields: list[Field]) -> dict[str, str]:
+    """``--map "Their header=canonical"`` options → {canonical: their header}; ``TableError`` if malformed."""
+    names = {f.name for f in fields}
+    result = {}
+    for option in options:
+        if "=" not in option:
+            raise TableError(f"--map {option!r}: write it as \"Their header=canonical\"")
+        header, canonical = (part.strip() for part in option.rsplit("=", 1))
+        if canonical not in names:
+            raise TableError(f"--map {option!r}: {canonical!r} is not one of {', '.join(sorted(names))}")
+        result[canonical] = header
+    return result
+
+
+def apply_mapping(frame: pd.DataFrame, fields: list[Field], chosen: dict[str, str | None]) -> pd.DataFrame:
+    """Rename the file's columns to canonical names; ``TableError`` lists required fields left unmapped."""
+    mapping = guess_mapping(list(frame.columns), fields)
+    mapping.update({k: v for k, v in chosen.items() if k in mapping})
+    for canonical, header in mapping.items():
+        if header is not None and header not in frame.columns:
+            raise TableError(f"the file has no column {header!r} (for {canonical})")
+    used = [h for h in mapping.values() if h]
+    if len(used) != len(set(used)):
+        raise TableError("one column of the file is mapped to two fields")
+    missing = [f.name for f in fields if f.required and not mapping.get(f.name)]
+    if missing:
+        raise TableError("missing column(s): " + ", ".join(missing) + " — map the file's headers to them")
+    result = pd.DataFrame({name: frame[header] for name, header in mapping.items() if header})
+    for field in fields:
+        if field.name not in result:
+            result[field.name] = ""
+    return result
+
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_cell(value):
+    """Neutralise text that a spreadsheet would run as a formula (OWASP CSV injection)."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value

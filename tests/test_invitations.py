@@ -1,0 +1,204 @@
+"""Invitations: mail-merge links (page and command), e-mail through a real SMTP server on loopback,
+reminders to non-responders without showing who they are, and response counts that respect k."""
+
+import csv
+import io
+import re
+import socket
+from datetime import date, timedelta
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import func, select
+
+from surveys.extensions import db
+from surveys.models import Invitation, Response, SurveyDraft
+from tests import builders
+
+pytestmark = pytest.mark.usefixtures("app_context")
+
+
+class Inbox:
+    """aiosmtpd handler that keeps every message it receives."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.rcpt_tos, envelope.content.decode("utf-8", "replace")))
+        return "250 Message accepted"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, inbox
+    controller.stop()
+
+
+@pytest.fixture
+def pilot(client):
+    """A running study: two teams (6 and 3 reps) assigned to two models, an open wave; a logged-in consultant."""
+    study, team = builders.running_survey(model="peer", reps=6)
+    small = builders.team_with_reps(study.organisation, name="Small", reps=3)
+    from surveys.models import Assignment, CoachingModel
+
+    study.assignments.append(Assignment(team=small, coaching_model=CoachingModel.MANAGER))
+    db.session.commit()
+    builders.user("c@acme.example.com", orgs=[study.organisation.name])
+    client.post("/login", data={"email": "c@acme.example.com", "password": builders.PASSWORD})
+    return study
+
+
+def answer_all(browser, study):
+    """Answer every page of the survey in ``browser`` (which has redeemed a link)."""
+    from surveys import responding
+
+    pages = responding.paginate(list(study.questions))
+    answers = builders.valid_answers(study.questions)
+    for number, page in enumerate(pages, start=1):
+        data = {f"q_{q.key}": answers[f"q_{q.key}"] for q in page.questions}
+        action = "submit" if number == len(pages) else "next"
+        assert browser.post(f"/survey/{number}", data={**data, "action": action}).status_code == 302
+
+
+def links_from_csv(text):
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def token_of(link):
+    return link.rsplit("/", 1)[1]
+
+
+def test_issuing_links_downloads_one_row_per_rep_and_the_links_work(client, app, pilot):
+    wave = pilot.waves[0]
+    response = client.post(f"/studies/{pilot.id}/waves/{wave.id}/links.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = links_from_csv(response.get_data(as_text=True))
+    assert len(rows) == 9 and {"name", "email", "team", "link"} == set(rows[0])
+    assert app.test_client().get("/s/" + token_of(rows[0]["link"])).status_code == 302
+
+
+def test_issuing_again_replaces_unused_links_and_moves_saved_answers(client, app, pilot):
+    wave = pilot.waves[0]
+    first = links_from_csv(client.post(f"/studies/{pilot.id}/waves/{wave.id}/links.csv").get_data(as_text=True))
+    rep_browser = app.test_client()
+    old_token = token_of(first[0]["link"])
+    rep_browser.get(f"/s/{old_token}")
+    from surveys import responding
+
+    page_one = responding.paginate(list(pilot.questions))[0]
+    answers = {f"q_{q.key}": "4" for q in page_one.questions}
+    assert rep_browser.post("/survey/1", data={**answers, "action": "next"}).status_code == 302
+    second = links_from_csv(client.post(f"/studies/{pilot.id}/waves/{wave.id}/links.csv").get_data(as_text=True))
+    assert app.test_client().get(f"/s/{old_token}").status_code == 410
+    new_link = next(r["link"] for r in second if r["email"] == first[0]["email"])
+    fresh = app.test_client()
+    assert fresh.get("/s/" + token_of(new_link)).status_code == 302
+    assert fresh.get("/survey").headers["Location"] == "/survey/2"  # the saved page came along
+    assert db.session.scalar(select(func.count()).select_from(SurveyDraft)) == 1
+
+
+def test_reps_who_answered_get_no_new_link(client, app, pilot):
+    wave = pilot.waves[0]
+    token = builders.invite(wave, pilot.assignments[0].team.reps[0])
+    rep_browser = app.test_client()
+    rep_browser.get(f"/s/{token}")
+    answer_all(rep_browser, pilot)
+    rows = links_from_csv(client.post(f"/studies/{pilot.id}/waves/{wave.id}/links.csv").get_data(as_text=True))
+    assert len(rows) == 8
+    assert app.test_client().get(f"/s/{token}").status_code == 410
+
+
+def test_invitations_command_writes_the_mail_merge_file(runner, pilot, tmp_path):
+    target = tmp_path / "links.csv"
+    result = runner.invoke(args=["invitations", "--study", str(pilot.id), "--wave", "baseline", "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    rows = links_from_csv(target.read_text())
+    assert len(rows) == 9 and all(r["link"].startswith("http://localhost/s/") for r in rows)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--study", "999", "--wave", "baseline"], "no study with id 999"),
+    (["--wave", "follow-up"], "has no wave 'follow-up' (waves: baseline)"),
+])
+def test_invitations_command_bad_input_exits_2(runner, pilot, tmp_path, args, words):
+    args = ["--study", str(pilot.id), *args] if args[0] != "--study" else args
+    result = runner.invoke(args=["invitations", *args, "-o", str(tmp_path / "x.csv")])
+    assert result.exit_code == 2 and words in result.output
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_no_links_for_a_closed_wave(client, pilot):
+    wave = pilot.waves[0]
+    wave.opens_on, wave.closes_on = date.today() - timedelta(days=9), date.today() - timedelta(days=1)
+    db.session.commit()
+    assert client.post(f"/studies/{pilot.id}/waves/{wave.id}/links.csv").status_code == 409
+    assert db.session.scalar(select(func.count()).select_from(Invitation)) == 0
+
+
+def test_invitations_and_reminders_by_email_through_a_real_smtp_server(client, app, pilot, smtp):
+    controller, inbox = smtp
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_FROM="CoachLab <pilot@acme.example.com>")
+    wave = pilot.waves[0]
+    response = client.post(f"/studies/{pilot.id}/waves/{wave.id}/send")
+    assert response.status_code == 302
+    assert len(inbox.messages) == 9
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Invitations sent: 9." in page
+    recipients = {rcpt for rcpts, _ in inbox.messages for rcpt in rcpts}
+    assert len(recipients) == 9
+    # One rep answers through the link from their e-mail.
+    link = re.search(r"http://localhost/s/\S+", inbox.messages[0][1]).group(0)
+    answered_by = inbox.messages[0][0][0]
+    rep_browser = app.test_client()
+    assert rep_browser.get("/s/" + token_of(link)).status_code == 302
+    answer_all(rep_browser, pilot)
+    # Invitations again: nobody new to invite.
+    client.post(f"/studies/{pilot.id}/waves/{wave.id}/send")
+    assert len(inbox.messages) == 9
+    reminder = client.post(f"/studies/{pilot.id}/waves/{wave.id}/send", data={"reminder": "1"})
+    page = client.get(reminder.headers["Location"]).get_data(as_text=True)
+    assert "Reminders sent: 8." in page
+    reminders = inbox.messages[9:]
+    assert len(reminders) == 8 and all("Subject: Reminder:" in body for _, body in reminders)
+    assert answered_by not in {rcpt for rcpts, _ in reminders for rcpt in rcpts}
+    for name in (r.name for r in pilot.assignments[0].team.reps):
+        assert name not in page  # the wave page never says who has not answered
+    assert db.session.scalar(select(func.count()).select_from(Invitation).where(
+        Invitation.reminder_count == 1, Invitation.revoked_at.is_(None))) == 8
+
+
+def test_an_unreachable_mail_server_sends_nothing_and_says_so(client, app, pilot):
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_TIMEOUT=2)
+    wave = pilot.waves[0]
+    response = client.post(f"/studies/{pilot.id}/waves/{wave.id}/send")
+    assert response.status_code == 409
+    assert "cannot use the mail server" in client.get(f"/studies/{pilot.id}/waves/{wave.id}").get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Invitation).where(
+        Invitation.sent_at.is_not(None))) == 0
+
+
+def test_response_counts_are_shown_only_where_k_reps_were_invited(client, pilot):
+    wave = pilot.waves[0]
+    client.post(f"/studies/{pilot.id}/waves/{wave.id}/links.csv")
+    big = next(a.team for a in pilot.assignments if len(a.team.reps) == 6)
+    for _ in range(4):
+        db.session.add(Response(study_id=pilot.id, wave_id=wave.id, coaching_model=pilot.assignments[0].coaching_model,
+                                team_id=big.id, submitted_on=date.today()))
+    db.session.commit()
+    page = client.get(f"/studies/{pilot.id}/waves/{wave.id}").get_data(as_text=True)
+    rows = re.findall(r"<tr><td>([^<]+)</td><td>(\d+)</td><td>([^<]+)</td>", page)
+    by_name = {name: (invited, shown) for name, invited, shown in rows}
+    assert by_name[big.name] == ("6", "4")
+    assert by_name["Small"] == ("3", "hidden")  # 3 invited < k = 5
+    assert by_name["manager"] == ("3", "hidden") and by_name["peer"] == ("6", "4")
