@@ -302,16 +302,18 @@ class Analysis:
 def adjust_secondary(comparisons: list[OutcomeComparison], primary: str | None) -> list[OutcomeComparison]:
     """Holm across the secondary outcomes; the primary keeps its own p-value.
 
-    Pairwise differences of a secondary outcome must also pass ``alpha`` = 0.05 / (number of
-    secondary outcomes), so that naming pairs stays protected across outcomes (Bonferroni on top
-    of each outcome's own pairwise correction).
+    Pairwise differences of a secondary outcome must pass that outcome's Holm level,
+    0.05 / (m − r + 1) for the outcome ranked r-th by p among the m secondary ones, on top of
+    their own pairwise correction — a gatekeeping scheme that keeps naming pairs protected
+    across outcomes.
     """
     secondary = [c for c in comparisons if c.outcome != primary]
     adjusted = dict(zip([c.outcome for c in secondary], holm([c.p for c in secondary]), strict=True))
-    pair_alpha = ALPHA / max(len(secondary), 1)
+    order = sorted(secondary, key=lambda c: (np.nan_to_num(c.p, nan=1.0), c.outcome))
+    level = {c.outcome: ALPHA / (len(secondary) - rank) for rank, c in enumerate(order)}
     return [replace(c, primary=c.outcome == primary,
                     p_adjusted=c.p if c.outcome == primary else adjusted[c.outcome],
-                    alpha=ALPHA if c.outcome == primary else pair_alpha) for c in comparisons]
+                    alpha=ALPHA if c.outcome == primary else level[c.outcome]) for c in comparisons]
 
 
 def compare_models(data: pd.DataFrame, group: str, outcomes: Sequence[str] | None = None,
@@ -348,8 +350,6 @@ def compare_models(data: pd.DataFrame, group: str, outcomes: Sequence[str] | Non
     -------
     Analysis
     """
-    from .verdict import write_verdict
-
     require_columns(data, group, cluster)
     levels = level_order(data, group, levels)
     if outcomes is None:
@@ -368,9 +368,21 @@ def compare_models(data: pd.DataFrame, group: str, outcomes: Sequence[str] | Non
         base = baseline.get(outcome) if isinstance(baseline, Mapping) else baseline
         comparisons.append(compare_outcome(data, outcome, group, levels, cluster, base,
                                            (labels or {}).get(outcome), (scales or {}).get(outcome)))
-    comparisons = adjust_secondary(comparisons, primary)
-    notes = tuple(note for c in comparisons for note in c.warnings)
-    verdict = write_verdict(comparisons, levels, primary, design)
-    return Analysis(group=group, levels=levels, outcomes=tuple(comparisons), verdict=verdict,
-                    warnings=notes + tuple(verdict.caveats), cluster=cluster,
+    return assemble(comparisons, group, levels, primary, design, cluster=cluster,
                     baseline=baseline if isinstance(baseline, str) else None)
+
+
+def assemble(comparisons: Sequence[OutcomeComparison], group: str, levels: Sequence[str], primary: str,
+             design=None, cluster: str | None = None, baseline: str | None = None) -> Analysis:
+    """Correct for multiplicity across outcomes compared separately and write the verdict.
+
+    For callers that compare outcomes from different tables (survey responses, CRM figures per
+    rep) with :func:`compare_outcome` and want one verdict over all of them.
+    """
+    from .verdict import write_verdict
+
+    comparisons = adjust_secondary(list(comparisons), primary)
+    notes = tuple(note for c in comparisons for note in c.warnings)
+    verdict = write_verdict(comparisons, tuple(levels), primary, design)
+    return Analysis(group=group, levels=tuple(levels), outcomes=tuple(comparisons), verdict=verdict,
+                    warnings=notes + tuple(verdict.caveats), cluster=cluster, baseline=baseline)

@@ -14,7 +14,8 @@ from .multiplicity import holm
 
 @dataclass(frozen=True)
 class Contrast(Result):
-    """A pairwise difference ``b − a`` estimated by a model (mixed model or ANCOVA), Holm-adjusted."""
+    """A pairwise difference ``b − a`` estimated by a model (mixed model or ANCOVA), Holm-adjusted,
+    with its unadjusted 95 % CI."""
 
     a: str
     b: str
@@ -22,6 +23,8 @@ class Contrast(Result):
     se: float
     p: float
     p_adj: float
+    ci_low: float = float("nan")
+    ci_high: float = float("nan")
 
 
 def model_contrasts(levels: Sequence[str], estimates: Sequence[float], covariance: np.ndarray,
@@ -41,4 +44,6 @@ def model_contrasts(levels: Sequence[str], estimates: Sequence[float], covarianc
             se = float(np.sqrt(cov[i, i] + cov[j, j] - 2 * cov[i, j]))
             raw.append((levels[i], levels[j], float(diff), se, float(2 * stats.t.sf(abs(diff / se), df))))
     adjusted = holm([r[4] for r in raw])
-    return tuple(Contrast(a, b, d, se, p, pa) for (a, b, d, se, p), pa in zip(raw, adjusted, strict=True))
+    half = float(stats.t.ppf(0.975, df))  # unadjusted 95 % interval, for charts
+    return tuple(Contrast(a, b, d, se, p, pa, d - half * se, d + half * se)
+                 for (a, b, d, se, p), pa in zip(raw, adjusted, strict=True))

@@ -42,21 +42,22 @@ OUTCOME_SCALE: dict[str, float] = {"recommend": 2.5}
 #: Planted follow-up shifts per outcome and arm, in answer-scale points. Outcomes not listed
 #: (coaching, mentoring, motivating, satisfaction, recommend) have no difference at all.
 SURVEY_EFFECTS: dict[str, dict[str, float]] = {
-    "accountability": {"manager": 0.5},   # the integrated manager leads on accountability …
-    "onboarding": {"manager": 0.5},       # … and on onboarding / team-building
-    "candour": {"peer": 0.5},             # reps are more candid with a peer
-    "expertise": {"external": 0.6},       # outside coaches bring skills the organisation lacks
-    "availability": {"manager": -0.6},    # the manager is too busy
+    "accountability": {"manager": 0.7},   # the integrated manager leads on accountability …
+    "onboarding": {"manager": 0.7},       # … and on onboarding / team-building
+    "candour": {"peer": 0.7},             # reps are more candid with a peer
+    "expertise": {"external": 0.8},       # outside coaches bring skills the organisation lacks
+    "availability": {"manager": -0.8},    # the manager is too busy
 }
 
 #: Planted shifts of performance in the quarter after (quota attainment in percentage points,
 #: win rate as a proportion).
 PERFORMANCE_EFFECTS: dict[str, dict[str, float]] = {
-    "quota_attainment": {"manager": 8.0},
+    "quota_attainment": {"manager": 10.0},
 }
 
-#: Mean coaching sessions per rep per month, and mean minutes per session, by coach's model.
-SESSION_RATES: dict[str, float] = {"manager": 1.2, "peer": 2.6, "external": 2.0}
+#: Mean coaching sessions per rep per month, and mean minutes per session, by coach's model
+#: (peer and external coaches meet their reps equally often; managers less).
+SESSION_RATES: dict[str, float] = {"manager": 1.0, "peer": 2.4, "external": 2.4}
 SESSION_MINUTES: dict[str, float] = {"manager": 25.0, "peer": 35.0, "external": 50.0}
 
 REGIONS: tuple[str, ...] = ("North", "South", "East", "West")
@@ -117,11 +118,13 @@ class SimulatedPilot:
     icc: float
     seed: int
     outcomes: tuple[str, ...] = field(default=tuple(BASE_MEANS))
+    waves: tuple[str, ...] = ("baseline", "follow-up")
 
     def planted_differences(self) -> list[PlantedDifference]:
-        """Every pair of arms whose true follow-up means differ, on every outcome."""
+        """Every pair of arms whose true follow-up means differ, on every outcome (sessions included)."""
         found = []
-        for effects in (self.survey_effects, self.performance_effects):
+        sessions = {"sessions_per_rep_month": {arm: SESSION_RATES.get(arm, 1.5) for arm in self.arms}}
+        for effects in (self.survey_effects, self.performance_effects, sessions):
             for outcome, by_arm in effects.items():
                 for a_pos, a in enumerate(self.arms):
                     for b in self.arms[a_pos + 1:]:
@@ -133,7 +136,7 @@ class SimulatedPilot:
 
     def true_mean(self, outcome: str, arm: str, wave: str = "follow-up") -> float:
         """Population mean of a survey outcome for an arm in a wave (before rounding to items)."""
-        shift = self.survey_effects.get(outcome, {}).get(arm, 0.0) if wave == "follow-up" else 0.0
+        shift = self.survey_effects.get(outcome, {}).get(arm, 0.0) if wave != self.waves[0] else 0.0
         return BASE_MEANS[outcome] + shift
 
 
@@ -146,7 +149,8 @@ def simulate_pilot(
     icc: float = 0.10,
     rep_correlation: float = 0.45,
     sd_total: float = 0.8,
-    response_rate: float = 0.8,
+    response_rate: float | Mapping[str, float] = 0.8,
+    waves: Sequence[str] = ("baseline", "follow-up"),
     items: Iterable[Mapping] | None = None,
     item_noise: float = 0.55,
     prefer_not_to_say: float = 0.02,
@@ -173,8 +177,10 @@ def simulate_pilot(
         correlation of a rep's baseline and follow-up scores within a team.
     sd_total : float
         Total standard deviation of a latent 1-5 score at baseline.
-    response_rate : float
-        Probability that a rep answers a wave (independently per wave).
+    response_rate : float or mapping
+        Probability that a rep answers a wave (independently per wave), or one per wave label.
+    waves : sequence of str
+        Wave labels in order; the first is the baseline (no arm effects), later ones carry them.
     items : iterable of mappings, optional
         Items to answer, each with ``key, dimension, reverse, scale_min, scale_max``; items
         whose dimension is not simulated (free text, say) are skipped.
@@ -198,7 +204,11 @@ def simulate_pilot(
         raise ValueError(f"n_teams: {n_teams} teams cannot cover {len(arms)} arms")
     if not 0 <= icc < 1:
         raise ValueError("icc: must be in [0, 1)")
-    if not 0 < response_rate <= 1:
+    waves = tuple(waves)
+    rates = dict(response_rate) if isinstance(response_rate, Mapping) else {w: response_rate for w in waves}
+    if len(waves) < 1 or set(rates) != set(waves):
+        raise ValueError("response_rate: give one rate, or one per wave")
+    if not all(0 < rate <= 1 for rate in rates.values()):
         raise ValueError("response_rate: must be in (0, 1]")
     survey_effects = dict(SURVEY_EFFECTS if survey_effects is None else survey_effects)
     performance_effects = dict(PERFORMANCE_EFFECTS if performance_effects is None else performance_effects)
@@ -221,13 +231,13 @@ def simulate_pilot(
     rep_r = {o: rng.normal(0, sd_rep * OUTCOME_SCALE.get(o, 1.0), n_reps) for o in outcomes}
 
     frames = []
-    for wave in ("baseline", "follow-up"):
-        answered = rng.random(n_reps) < response_rate
+    for position, wave in enumerate(waves):
+        answered = rng.random(n_reps) < rates[wave]
         scores = {}
         for o in outcomes:
             scale = OUTCOME_SCALE.get(o, 1.0)
             shift = np.zeros(n_reps)
-            if wave == "follow-up":
+            if position > 0:
                 for arm, size in survey_effects.get(o, {}).items():
                     shift[arm_of_rep == arm] = size
             noise = rng.normal(0, sd_occasion * scale, n_reps)
@@ -246,7 +256,7 @@ def simulate_pilot(
     return SimulatedPilot(teams=teams, reps=reps, responses=responses, answers=answers,
                           performance=performance, sessions=sessions, arms=arms,
                           survey_effects=survey_effects, performance_effects=performance_effects,
-                          icc=icc, seed=seed, outcomes=outcomes)
+                          icc=icc, seed=seed, outcomes=outcomes, waves=waves)
 
 
 def _teams(rng: np.random.Generator, n_teams: int, team_size: tuple[int, int], arms: tuple[str, ...]) -> pd.DataFrame:

@@ -150,11 +150,24 @@ def test_session_rates_depend_on_who_coaches(big):
 def test_planted_differences_lists_every_differing_pair():
     pilot = simulate_pilot(n_teams=6, seed=1)
     found = set(pilot.planted_differences())
-    assert PlantedDifference("candour", "peer", "manager", 0.5) in found
-    assert PlantedDifference("availability", "peer", "manager", 0.6) in found
-    assert PlantedDifference("quota_attainment", "manager", "external", 8.0) in found
+    assert PlantedDifference("candour", "peer", "manager", SURVEY_EFFECTS["candour"]["peer"]) in found
+    assert PlantedDifference("availability", "peer", "manager", -SURVEY_EFFECTS["availability"]["manager"]) in found
+    assert PlantedDifference("quota_attainment", "manager", "external",
+                             PERFORMANCE_EFFECTS["quota_attainment"]["manager"]) in found
+    sessions = [d for d in found if d.outcome == "sessions_per_rep_month"]
+    assert {(d.higher, d.lower) for d in sessions} == {("peer", "manager"), ("external", "manager")}
     assert not [d for d in found if d.outcome in ("coaching", "satisfaction")]
     assert not [d for d in found if d.outcome == "candour" and {d.higher, d.lower} == {"manager", "external"}]
+
+
+def test_more_waves_carry_the_planted_effects_after_the_first():
+    pilot = simulate_pilot(n_teams=300, waves=("baseline", "follow-up", "pulse"),
+                           response_rate={"baseline": 0.8, "follow-up": 0.8, "pulse": 0.4}, seed=21)
+    per_wave = pilot.responses.groupby("wave").size() / len(pilot.reps)
+    assert per_wave["pulse"] == pytest.approx(0.4, abs=0.03)
+    means = pilot.responses.groupby(["wave", "coaching_model"])["candour"].mean()
+    assert means["pulse"]["peer"] - means["baseline"]["peer"] == pytest.approx(SURVEY_EFFECTS["candour"]["peer"],
+                                                                              abs=0.2)
 
 
 @pytest.mark.parametrize("kwargs, word", [
