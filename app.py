@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Flask
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from werkzeug.routing import IntegerConverter
 
 from surveys import auth, commands, errors, organisations, pilots, public, respond, security
 from surveys.config import ConfigurationError, database_url, mail_settings, public_base_url, secret_key
@@ -42,11 +43,20 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = secret_key(app.instance_path)
 
     register_extensions(app)
+    app.url_map.converters["int"] = DatabaseId
     register_blueprints(app)
     errors.init_app(app)
     security.init_app(app)
     commands.init_app(app)
     return app
+
+
+class DatabaseId(IntegerConverter):
+    """``<int:…>`` in URLs: ids that fit a 64-bit column; anything larger is simply not found (404)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def register_extensions(app: Flask) -> None:

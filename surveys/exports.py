@@ -2,7 +2,8 @@
 
 Every text cell that a spreadsheet would take for a formula is escaped. Responses leave
 without their submit date and in random order (their ids are random), so the file does not
-betray when — or in which order — anybody answered.
+betray when — or in which order — anybody answered; teams with fewer than k responses in a
+wave are pooled under one label.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .models import Answer, PerformanceRecord, Rep, Response, Study, Team, Wave
 from .tabular import escape_cell
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SMALL_TEAMS = "(teams with fewer than {k} responses)"
 
 
 def responses_frame(study: Study) -> pd.DataFrame:
@@ -31,6 +33,9 @@ def responses_frame(study: Study) -> pd.DataFrame:
         .where(Response.study_id == study.id).order_by(Response.id)).all(),
         columns=["response_id", "wave", "coaching_model", "team"])
     meta["coaching_model"] = meta["coaching_model"].map(lambda m: getattr(m, "value", m))
+    # A team with fewer than k responses in a wave would let its members' answers be read as theirs.
+    sizes = meta.groupby(["wave", "team"])["response_id"].transform("size")
+    meta["team"] = meta["team"].where(sizes >= study.k_threshold, SMALL_TEAMS.format(k=study.k_threshold))
     answers = pd.DataFrame(db.session.execute(
         select(Answer.response_id, Answer.question_id, Answer.value_num, Answer.value_text)
         .join(Response, Response.id == Answer.response_id).where(Response.study_id == study.id)).all(),
@@ -52,7 +57,8 @@ def codebook_frame(study: Study) -> pd.DataFrame:
             ("wave", "Survey wave", "text", "", "", "", "", ""),
             ("coaching_model", "Coaching model of the respondent's team (or the respondent)", "text", "", "", "",
              "", ""),
-            ("team", "Team of the respondent", "text", "", "", "", "", "")]
+            ("team", f"Team of the respondent; teams with fewer than {study.k_threshold} responses in a wave are "
+                     "pooled", "text", "", "", "", "", "")]
     for q in study.questions:
         low = "" if q.scale_min is None else f"{q.scale_min:g}"
         high = "" if q.scale_max is None else f"{q.scale_max:g}"

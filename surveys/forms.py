@@ -18,7 +18,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .accounts import PASSWORD_MAX
@@ -216,7 +216,8 @@ class StudyForm(FlaskForm):
 class WaveForm(FlaskForm):
     """A survey wave."""
 
-    label = StringField("Label", validators=[DataRequired(), Length(max=40)], default="baseline")
+    label = StringField("Label", validators=[DataRequired(), Length(max=40), Regexp(
+        r"^[^\x00-\x1f\x7f]+$", message="Use letters, digits, spaces and punctuation only.")], default="baseline")
     opens_on = DateField("Opens on", validators=[DataRequired(message="Enter a date like 2026-12-01.")])
     closes_on = DateField("Closes on", validators=[DataRequired(message="Enter a date like 2026-12-14.")])
 

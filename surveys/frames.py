@@ -9,7 +9,7 @@ import pandas as pd
 from sqlalchemy import Float, and_, case, cast, func, select
 
 from .extensions import db
-from .models import Answer, Question, Response, Team, Wave
+from .models import Answer, Question, Rep, Response, Team, Wave
 
 # A scale score needs answers to at least half of its items ("prefer not to say" is missing).
 MIN_SHARE_OF_ITEMS = 0.5
@@ -61,7 +61,7 @@ def response_scores(study_id: int, wave_id: int | None = None) -> pd.DataFrame:
 
 def assigned_reps(study_id: int) -> pd.DataFrame:
     """Active reps of a study with their team, region and coaching model (team- or rep-level assignment)."""
-    from .models import Assignment, RandomisationUnit, Rep, Study
+    from .models import Assignment, RandomisationUnit, Study
 
     study = db.session.get(Study, study_id)
     join_on = (Assignment.team_id == Rep.team_id) if study.randomisation_unit is RandomisationUnit.TEAM \
@@ -101,4 +101,62 @@ def rep_sessions(study_id: int) -> pd.DataFrame:
     result["sessions"] = result["rep"].map(received["size"]).fillna(0).astype(int)
     result["minutes"] = result["rep"].map(received["sum"]).fillna(0).astype(int)
     result["months"] = months
+    return result
+
+
+def item_answers(study_id: int, wave_id: int) -> pd.DataFrame:
+    """One row per response of a wave: ``response`` and one column per scale item (NaN = not answered)."""
+    rows = db.session.execute(
+        select(Answer.response_id, Question.key, Answer.value_num)
+        .join(Question, Question.id == Answer.question_id).join(Response, Response.id == Answer.response_id)
+        .where(Response.study_id == study_id, Response.wave_id == wave_id, Question.scale_min.is_not(None),
+               Answer.value_num.is_not(None))).all()
+    long = pd.DataFrame(rows, columns=["response", "item", "value"])
+    if long.empty:
+        return pd.DataFrame(columns=["response"])
+    wide = long.pivot(index="response", columns="item", values="value")
+    wide.columns.name = None
+    return wide.reset_index()
+
+
+def comments(study_id: int, wave_id: int) -> pd.DataFrame:
+    """Free-text answers of a wave with the respondent's model and team (never a date)."""
+    from .models import QuestionKind
+
+    rows = db.session.execute(
+        select(Response.coaching_model, Response.team_id, Answer.value_text)
+        .join(Answer, Answer.response_id == Response.id).join(Question, Question.id == Answer.question_id)
+        .where(Response.study_id == study_id, Response.wave_id == wave_id, Question.kind == QuestionKind.TEXT,
+               Answer.value_text.is_not(None), Answer.value_text != "")).all()
+    frame = pd.DataFrame(rows, columns=["coaching_model", "team", "text"])
+    frame["coaching_model"] = frame["coaching_model"].map(lambda m: getattr(m, "value", m))
+    return frame
+
+
+def team_sizes(organisation_id: int) -> dict[int, int]:
+    """Active reps per team."""
+    return dict(db.session.execute(select(Rep.team_id, func.count()).where(
+        Rep.organisation_id == organisation_id, Rep.active.is_(True)).group_by(Rep.team_id)).all())
+
+
+PERFORMANCE_METRICS = ("quota_attainment", "win_rate", "revenue")
+
+
+def rep_performance(study_id: int, before: str, after: str) -> pd.DataFrame:
+    """Per assigned rep: ``<metric>_before`` and ``<metric>_after`` for the two periods (NaN when missing)."""
+    from .models import PerformanceRecord, Study
+
+    reps = assigned_reps(study_id)
+    rows = db.session.execute(
+        select(PerformanceRecord.rep_id, PerformanceRecord.period, PerformanceRecord.quota_attainment,
+               PerformanceRecord.win_rate, PerformanceRecord.revenue)
+        .join(Rep, Rep.id == PerformanceRecord.rep_id)
+        .where(Rep.organisation_id == select(Study.organisation_id).where(Study.id == study_id).scalar_subquery(),
+               PerformanceRecord.period.in_([before, after]))).all() if not reps.empty else []
+    records = pd.DataFrame(rows, columns=["rep", "period", *PERFORMANCE_METRICS])
+    result = reps.copy()
+    for label, period in (("before", before), ("after", after)):
+        part = records[records["period"] == period].set_index("rep")
+        for metric in PERFORMANCE_METRICS:
+            result[f"{metric}_{label}"] = result["rep"].map(part[metric]) if not part.empty else float("nan")
     return result

@@ -179,7 +179,7 @@ def import_roster(organisation: Organisation, frame: pd.DataFrame, mapping: dict
     reps = list(db.session.scalars(select(Rep).where(Rep.organisation_id == organisation.id)))
     by_crm = {r.crm_id.lower(): r for r in reps if r.crm_id}
     by_email = {r.email.lower(): r for r in reps if r.email}
-    touched = set()
+    applied: dict[int, int] = {}  # id(rep) -> spreadsheet row that set it
     conflicts: list[Problem] = []
     for position, (team_name, region, name, email, crm_id) in enumerate(clean, start=1):
         team = teams.get(team_name.lower())
@@ -197,19 +197,31 @@ def import_roster(organisation: Organisation, frame: pd.DataFrame, mapping: dict
                                                             f"e-mail {email} to {by_mail.name}"))
             continue
         rep = by_id or by_mail
+        if rep is not None and id(rep) in applied:
+            conflicts.append(Problem(position + 1, "crm_id", f"refers to the same rep as row {applied[id(rep)]} "
+                                                             "(same CRM id or e-mail)"))
+            continue
         if rep is None:
             rep = Rep(organisation_id=organisation.id, team=team, name=name, email=email, crm_id=crm_id, active=True)
             db.session.add(rep)
             report.created += 1
         else:
             before = (rep.team, rep.name, rep.email, rep.crm_id, rep.active)
+            old_keys = ((rep.crm_id or "").lower(), (rep.email or "").lower())
             rep.team, rep.name, rep.active = team, name, True
             rep.email = email or rep.email
             rep.crm_id = crm_id or rep.crm_id
             changed = before != (rep.team, rep.name, rep.email, rep.crm_id, rep.active)
             report.updated += changed
             report.unchanged += not changed
-        touched.add(id(rep))
+            by_crm.pop(old_keys[0], None)
+            by_email.pop(old_keys[1], None)
+        # Later rows must find the rep under its new keys, and only once.
+        if rep.crm_id:
+            by_crm[rep.crm_id.lower()] = rep
+        if rep.email:
+            by_email[rep.email.lower()] = rep
+        applied[id(rep)] = position + 1
         if progress:
             progress(position)
     if conflicts:
@@ -217,7 +229,7 @@ def import_roster(organisation: Organisation, frame: pd.DataFrame, mapping: dict
         raise ImportRejected(conflicts)
     if deactivate_missing:
         for rep in reps:
-            if id(rep) not in touched and rep.active:
+            if id(rep) not in applied and rep.active:
                 rep.active = False
                 report.deactivated += 1
     _commit_or_reject()

@@ -17,7 +17,7 @@ from datetime import date
 from sqlalchemy import insert, select, update
 
 from .extensions import db
-from .mail import compose, send_all
+from .mail import compose, connection, send_each
 from .models import Assignment, Invitation, RandomisationUnit, Rep, Study, StudyStatus, SurveyDraft, Team, Wave, utcnow
 from .tabular import escape_cell
 from .tokens import hash_token, new_token, survey_link
@@ -134,14 +134,19 @@ def _message(study: Study, wave: Wave, link: IssuedLink, reminder: bool):
 
 
 def send_links(study: Study, wave: Wave, base_url: str, today: date, reminder: bool = False) -> MailRun:
-    """E-mail fresh links: invitations to reps never sent one, or reminders to reps sent one who have not answered."""
+    """E-mail fresh links: invitations to reps never sent one, or reminders to reps sent one who have not answered.
+
+    A rep whose message fails keeps the new link unsent; sending invitations again retries them.
+    """
     sent_before = set(db.session.scalars(select(Invitation.rep_id).where(
         Invitation.wave_id == wave.id, Invitation.sent_at.is_not(None))))
     reps = {rep.id: rep for rep, _ in participating_reps(study)}
     wanted = {rep_id for rep_id in reps if (rep_id in sent_before) == reminder}
     with_email = {rep_id for rep_id in wanted if reps[rep_id].email}
-    issued = issue_links(study, wave, base_url, today, only=with_email)
-    sent, failed = send_all(_message(study, wave, link, reminder) for link in issued)
+    # Connect before issuing: when the server cannot be reached, no link is replaced.
+    with connection() as server:
+        issued = issue_links(study, wave, base_url, today, only=with_email)
+        sent, failed = send_each(server, (_message(study, wave, link, reminder) for link in issued))
     failed_addresses = {address.lower() for address in failed}
     delivered = [link.rep_id for link in issued if (link.email or "").lower() not in failed_addresses]
     now = utcnow()

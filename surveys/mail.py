@@ -5,6 +5,7 @@ from __future__ import annotations
 import smtplib
 import ssl
 from collections.abc import Iterable
+from contextlib import contextmanager
 from email.message import EmailMessage
 
 from flask import current_app
@@ -29,8 +30,9 @@ def compose(to: str, subject: str, body: str) -> EmailMessage:
     return message
 
 
-def send_all(messages: Iterable[EmailMessage]) -> tuple[int, list[str]]:
-    """Send over one connection; return (number sent, addresses that failed). Raises ``MailError`` if no connection."""
+@contextmanager
+def connection():
+    """An open, logged-in SMTP connection; ``MailError`` when there is none to be had."""
     config = current_app.config
     host, port = config["MAIL_SERVER"], int(config.get("MAIL_PORT", 25))
     timeout = float(config.get("MAIL_TIMEOUT", 20))
@@ -45,12 +47,17 @@ def send_all(messages: Iterable[EmailMessage]) -> tuple[int, list[str]]:
             server.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD", ""))
     except (OSError, smtplib.SMTPException) as error:
         raise MailError(f"cannot use the mail server {host}:{port}: {error}") from None
-    sent, failed = 0, []
     with server:
-        for message in messages:
-            try:
-                server.send_message(message)
-                sent += 1
-            except smtplib.SMTPException:
-                failed.append(message["To"])
+        yield server
+
+
+def send_each(server, messages: Iterable[EmailMessage]) -> tuple[int, list[str]]:
+    """Send every message over ``server``; return (number sent, addresses that failed)."""
+    sent, failed = 0, []
+    for message in messages:
+        try:
+            server.send_message(message)
+            sent += 1
+        except (OSError, smtplib.SMTPException):
+            failed.append(message["To"])
     return sent, failed

@@ -205,8 +205,9 @@ def wave(study_id: int, wave_id: int):
     """A wave: response counts per model and team (only where at least k reps were invited), and invitations."""
     study = study_or_404(current_user, study_id)
     wave = _wave_or_404(study, wave_id)
-    per_model, per_team = response_rates(study, wave)
+    per_model, per_team, total = response_rates(study, wave)
     return render_template("pilots/wave.html", study=study, wave=wave, per_model=per_model, per_team=per_team,
+                           total=total,
                            mail=mail_configured(), form=ActionForm(), today=date.today())
 
 
@@ -224,7 +225,7 @@ def wave_links(study_id: int, wave_id: int):
         db.session.rollback()
         flash(f"No links issued: {error}.", "error")
         return redirect(url_for("pilots.wave", study_id=study.id, wave_id=wave.id)), 409
-    filename = f"links-study{study.id}-{wave.label}.csv".replace(" ", "_")
+    filename = f"links-study{study.id}-wave{wave.id}.csv"  # ASCII only: labels may hold any character
     return Response(links_csv(issued), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename={filename}", "Cache-Control": "no-store"})
 

@@ -1,6 +1,6 @@
 """Security headers on every response."""
 
-from flask import Flask, request
+from flask import Flask, abort, request
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -10,7 +10,17 @@ CONTENT_SECURITY_POLICY = (
 
 
 def init_app(app: Flask) -> None:
-    """Add the headers after every request."""
+    """Refuse NUL characters in input; add the headers after every request."""
+
+    @app.before_request
+    def refuse_nul_characters():
+        # No text field has a use for NUL, and PostgreSQL cannot store it: refuse it at the door.
+        values = list(request.args.values())
+        if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
+                "application/x-www-form-urlencoded", "multipart/form-data"):
+            values += list(request.form.values())
+        if any("\x00" in value for value in values) or "\x00" in request.path:
+            abort(400)
 
     @app.after_request
     def add_security_headers(response):

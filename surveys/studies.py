@@ -53,7 +53,7 @@ class WaveProgress:
 
     wave: Wave
     invited: int
-    responses: int
+    responses: int | None  # None: hidden, because it could identify people
     is_open: bool
 
 
@@ -66,22 +66,17 @@ class StudyOverview:
 
 
 def study_overview(study: Study, today: date | None = None) -> StudyOverview:
-    """Count assigned units per model, and invitations and responses per wave (three queries)."""
+    """Count assigned units per model, and invitations and responses per wave (hidden below k)."""
     today = today or date.today()
     units = dict(db.session.execute(
         select(Assignment.coaching_model, func.count()).where(Assignment.study_id == study.id)
         .group_by(Assignment.coaching_model)).all())
-    invited = dict(db.session.execute(
-        select(Invitation.wave_id, func.count(func.distinct(Invitation.rep_id)))
-        .join(Wave, Wave.id == Invitation.wave_id).where(Wave.study_id == study.id)
-        .group_by(Invitation.wave_id)).all())
-    answered = dict(db.session.execute(
-        select(Response.wave_id, func.count()).where(Response.study_id == study.id)
-        .group_by(Response.wave_id)).all())
-    return StudyOverview(
-        units_per_model={model.value: units.get(model, 0) for model in study.coaching_models},
-        waves=[WaveProgress(w, invited.get(w.id, 0), answered.get(w.id, 0), w.is_open(today)) for w in study.waves],
-    )
+    progress = []
+    for wave in study.waves:
+        *_, total = response_rates(study, wave)
+        progress.append(WaveProgress(wave, total.invited, total.responses, wave.is_open(today)))
+    return StudyOverview(units_per_model={model.value: units.get(model, 0) for model in study.coaching_models},
+                         waves=progress)
 
 
 class StudyError(ValueError):
@@ -178,8 +173,14 @@ class RateRow:
         return None if self.responses is None or not self.invited else self.responses / self.invited
 
 
-def response_rates(study: Study, wave: Wave) -> tuple[list[RateRow], list[RateRow]]:
-    """Per model and per team: reps invited and responses, with the counts hidden below k invited."""
+def response_rates(study: Study, wave: Wave) -> tuple[list[RateRow], list[RateRow], RateRow]:
+    """Per model, per team and in all: reps invited and responses, hidden where they could identify people.
+
+    A team's count shows only where at least k reps were invited. A model's count shows only where
+    at least k were invited and the hidden teams inside it hold 0 or at least k responses (else the
+    model total minus the shown teams would reveal them); the wave total only when every model's
+    count shows.
+    """
     invited = db.session.execute(
         select(Rep.team_id, func.count(func.distinct(Invitation.rep_id)))
         .join(Rep, Rep.id == Invitation.rep_id).where(Invitation.wave_id == wave.id)
@@ -188,28 +189,39 @@ def response_rates(study: Study, wave: Wave) -> tuple[list[RateRow], list[RateRo
         Response.wave_id == wave.id).group_by(Response.team_id)).all())
     teams = dict(db.session.execute(select(Team.id, Team.name).where(
         Team.organisation_id == study.organisation_id)).all())
-    team_model = {a.team_id: a.coaching_model.value for a in study.assignments if a.team_id}
     k = study.k_threshold
-    per_team, per_model_invited, per_model_responses = [], {}, {}
+    by_team = study.randomisation_unit is RandomisationUnit.TEAM
+    team_model = {a.team_id: a.coaching_model.value for a in study.assignments if a.team_id}
+    per_team = []
+    model_invited: dict[str, int] = {}
+    model_responses: dict[str, int] = {}
+    model_hidden: dict[str, int] = {}
     for team_id, count in sorted(invited, key=lambda row: teams.get(row[0], "")):
         answered = responses.get(team_id, 0)
-        per_team.append(RateRow(teams.get(team_id, "?"), count, answered if count >= k else None))
+        shown = count >= k and by_team  # teams mix models under rep randomisation: counts only in all
+        per_team.append(RateRow(teams.get(team_id, "?"), count, answered if shown else None))
         model = team_model.get(team_id)
         if model:
-            per_model_invited[model] = per_model_invited.get(model, 0) + count
-            per_model_responses[model] = per_model_responses.get(model, 0) + answered
-    if study.randomisation_unit is RandomisationUnit.REP:
-        by_model = dict(db.session.execute(
+            model_invited[model] = model_invited.get(model, 0) + count
+            model_responses[model] = model_responses.get(model, 0) + answered
+            if not shown:
+                model_hidden[model] = model_hidden.get(model, 0) + answered
+    if not by_team:
+        model_invited = {m.value: n for m, n in db.session.execute(
             select(Assignment.coaching_model, func.count(func.distinct(Invitation.rep_id)))
             .join(Invitation, Invitation.rep_id == Assignment.rep_id)
             .where(Assignment.study_id == study.id, Invitation.wave_id == wave.id)
-            .group_by(Assignment.coaching_model)).all())
-        per_model_invited = {m.value: n for m, n in by_model.items()}
-        per_model_responses = {m.value: n for m, n in db.session.execute(
+            .group_by(Assignment.coaching_model)).all()}
+        model_responses = {m.value: n for m, n in db.session.execute(
             select(Response.coaching_model, func.count()).where(Response.wave_id == wave.id)
             .group_by(Response.coaching_model)).all()}
-        per_team = [RateRow(row.name, row.invited, None) for row in per_team]  # teams mix models: counts only
-    per_model = [RateRow(m.value, per_model_invited.get(m.value, 0),
-                         per_model_responses.get(m.value, 0) if per_model_invited.get(m.value, 0) >= k else None)
-                 for m in study.coaching_models]
-    return per_model, per_team
+        model_hidden = {}
+    per_model = []
+    for model in (m.value for m in study.coaching_models):
+        invited_n, hidden = model_invited.get(model, 0), model_hidden.get(model, 0)
+        shown = invited_n >= k and not 0 < hidden < k
+        per_model.append(RateRow(model, invited_n, model_responses.get(model, 0) if shown else None))
+    total_invited = sum(count for _, count in invited)
+    total_shown = total_invited >= k and all(row.responses is not None or row.invited == 0 for row in per_model)
+    total = RateRow("all", total_invited, sum(responses.values()) if total_shown else None)
+    return per_model, per_team, total

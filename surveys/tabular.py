@@ -17,6 +17,8 @@ import pandas as pd
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 200_000
+MAX_COLUMNS = 200
+MAX_BLANK_ROWS = 1000
 MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 200
 ZIP_MAGIC = b"PK\x03\x04"
@@ -71,6 +73,40 @@ def _cell_text(value) -> str:
     return str(value).strip()
 
 
+def _read_workbook(data: bytes) -> pd.DataFrame:
+    """The first sheet of an XLSX, streamed with caps on rows and columns (a tiny file can claim a huge grid)."""
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        sheet = workbook.worksheets[0]
+        rows, blank_run = [], 0
+        for row in sheet.iter_rows(max_row=MAX_ROWS + 2, max_col=MAX_COLUMNS + 1, values_only=True):
+            values = [_cell_text(value) for value in row]
+            blank_run = blank_run + 1 if not any(values) else 0
+            if blank_run > MAX_BLANK_ROWS:  # the sheet claims a huge grid but its data have ended
+                break
+            rows.append(values)
+        workbook.close()
+    except Exception as error:  # openpyxl raises many types for malformed workbooks
+        raise TableError(f"the workbook cannot be read ({type(error).__name__})") from None
+    while rows and not any(rows[-1]):
+        rows.pop()
+    if not rows:
+        raise TableError("the workbook's first sheet is empty")
+    header = rows[0]
+    while header and header[-1] == "":
+        header = header[:-1]
+    if len(header) > MAX_COLUMNS:
+        raise TableError(f"the file has more than {MAX_COLUMNS} columns")
+    if len(rows) > MAX_ROWS + 1:
+        raise TableError(f"the file has more than {MAX_ROWS:,} rows; at most {MAX_ROWS:,} are accepted at once")
+    if any(not name for name in header):
+        raise TableError("the header row has an empty column name")
+    body = [(list(r) + [""] * len(header))[:len(header)] for r in rows[1:]]
+    return pd.DataFrame(body, columns=header, dtype=object)
+
+
 def read_table(data: bytes, filename: str = "upload") -> pd.DataFrame:
     """Read CSV (UTF-8; comma, semicolon or tab) or XLSX bytes into a DataFrame of strings.
 
@@ -82,13 +118,9 @@ def read_table(data: bytes, filename: str = "upload") -> pd.DataFrame:
         raise TableError(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")
     if data.startswith(ZIP_MAGIC):
         _check_zip(data)
-        try:
-            frame = pd.read_excel(io.BytesIO(data), dtype=object, engine="openpyxl")
-        except Exception as error:  # openpyxl raises many types for malformed workbooks
-            raise TableError(f"the workbook cannot be read ({type(error).__name__})") from None
-        frame = frame.map(_cell_text)
+        frame = _read_workbook(data)
     else:
-        if b"\x00" in data[:4096]:
+        if b"\x00" in data:
             raise TableError("the file is neither a CSV text file nor an XLSX workbook")
         try:
             text = data.decode("utf-8-sig")
@@ -96,6 +128,8 @@ def read_table(data: bytes, filename: str = "upload") -> pd.DataFrame:
             raise TableError("the file is not UTF-8 text; save it as “CSV UTF-8” or as XLSX") from None
         first_line = text.split("\n", 1)[0]
         delimiter = max((",", ";", "\t"), key=first_line.count)
+        if first_line.count(delimiter) >= MAX_COLUMNS:
+            raise TableError(f"the file has more than {MAX_COLUMNS} columns")
         try:
             frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=delimiter,
                                 skipinitialspace=True)
@@ -107,6 +141,12 @@ def read_table(data: bytes, filename: str = "upload") -> pd.DataFrame:
     frame.columns = [str(c).strip() for c in frame.columns]
     if any(c.startswith("Unnamed:") for c in frame.columns) and frame.empty:
         raise TableError("the file has no header row")
+    seen = set()
+    for column in frame.columns:
+        key = column.lower()
+        if key in seen:
+            raise TableError(f"the file has two columns called {column!r}")
+        seen.add(key)
     frame = frame[~(frame == "").all(axis=1)].reset_index(drop=True)  # blank lines do not count
     if frame.empty:
         raise TableError("the file has a header but no rows")

@@ -94,3 +94,24 @@ def test_leaders_cannot_export_row_level_data(client, study):
 def test_unknown_export_names_are_not_found(client, study):
     assert client.get(f"/studies/{study.id}/exports/passwords.csv").status_code == 404
     assert client.get(f"/studies/{study.id}/exports/responses.pdf").status_code == 404
+
+
+def test_teams_with_fewer_than_k_responses_are_pooled_in_the_export(client, study):
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/studies/{study.id}/exports/responses.csv")
+                                           .get_data(as_text=True))))
+    assert {row["team"] for row in rows} == {"North 1"}  # 6 responses >= k
+    satisfaction = db.session.scalar(select(Question).where(Question.study_id == study.id,
+                                                            Question.key == "satisfaction"))
+    from surveys.models import Team
+
+    small = builders.team_with_reps(study.organisation, name="Tiny", reps=2)
+    response = Response(study_id=study.id, wave_id=study.waves[0].id, team_id=small.id,
+                        coaching_model=study.assignments[0].coaching_model, submitted_on=date(2026, 11, 3))
+    db.session.add(response)
+    db.session.flush()
+    db.session.add(Answer(response_id=response.id, question_id=satisfaction.id, value_num=2.0))
+    db.session.commit()
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/studies/{study.id}/exports/responses.csv")
+                                           .get_data(as_text=True))))
+    assert {row["team"] for row in rows} == {"North 1", "(teams with fewer than 5 responses)"}
+    assert db.session.scalar(select(Team.name).where(Team.id == small.id)) == "Tiny"

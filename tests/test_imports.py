@@ -319,3 +319,37 @@ def test_large_imports_show_a_progress_bar_and_a_count(runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert "Importing roster" in result.output and "2,500 rows read, 2,500 added" in result.output
     assert count(Rep) == 2500
+
+
+def test_a_crm_id_moving_to_another_rep_never_merges_two_reps(client, org):
+    upload(client, org, "roster", "team,region,name,email,crm_id\nA,North,Ada,ada@acme.example.com,CRM-1\n")
+    content = ("team,region,name,email,crm_id\nA,North,Ada,ada@acme.example.com,CRM-9\n"
+               "A,North,Zed,zed@acme.example.com,CRM-1\n")
+    assert upload(client, org, "roster", content).status_code == 302
+    reps = {r.name: r.crm_id for r in db.session.scalars(select(Rep))}
+    assert reps == {"Ada": "CRM-9", "Zed": "CRM-1"}
+    again = upload(client, org, "roster", content)
+    assert "0 added, 0 updated, 2 unchanged" in client.get(again.headers["Location"]).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("content, words", [
+    ("team ,team,name\nX,Y,Z\n", "two columns called"),
+    ("a," * 250 + "team\n" + "1," * 250 + "x\n", "more than 200 columns"),
+    ("team,name\nA,Ann\x00\n", "neither a CSV"),
+])
+def test_odd_headers_and_bytes_are_refused(client, org, content, words):
+    response = upload(client, org, "roster", content)
+    assert response.status_code == 400
+    assert words in response.get_data(as_text=True)
+
+
+def test_a_workbook_claiming_a_huge_grid_is_read_quickly(client, org):
+    workbook = Workbook()
+    sheet = workbook.active
+    for row in ([["team", "region", "name", "email", "crm_id"], ["East", "East", "Ivy", "", "I-1"]]):
+        sheet.append(row)
+    sheet["XFD1048576"] = "far away"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    assert upload(client, org, "roster", buffer.getvalue(), "grid.xlsx").status_code == 302
+    assert count(Rep) == 1

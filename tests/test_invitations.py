@@ -178,14 +178,16 @@ def test_invitations_and_reminders_by_email_through_a_real_smtp_server(client, a
         Invitation.reminder_count == 1, Invitation.revoked_at.is_(None))) == 8
 
 
-def test_an_unreachable_mail_server_sends_nothing_and_says_so(client, app, pilot):
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_TIMEOUT=2)
+def test_an_unreachable_mail_server_sends_nothing_says_so_and_keeps_the_old_links(client, app, pilot):
     wave = pilot.waves[0]
+    rows = links_from_csv(client.post(f"/studies/{pilot.id}/waves/{wave.id}/links.csv").get_data(as_text=True))
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_TIMEOUT=2)
     response = client.post(f"/studies/{pilot.id}/waves/{wave.id}/send")
     assert response.status_code == 409
     assert "cannot use the mail server" in client.get(f"/studies/{pilot.id}/waves/{wave.id}").get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Invitation).where(
         Invitation.sent_at.is_not(None))) == 0
+    assert app.test_client().get("/s/" + token_of(rows[0]["link"])).status_code == 302  # still works
 
 
 def test_response_counts_are_shown_only_where_k_reps_were_invited(client, pilot):
@@ -202,3 +204,28 @@ def test_response_counts_are_shown_only_where_k_reps_were_invited(client, pilot)
     assert by_name[big.name] == ("6", "4")
     assert by_name["Small"] == ("3", "hidden")  # 3 invited < k = 5
     assert by_name["manager"] == ("3", "hidden") and by_name["peer"] == ("6", "4")
+
+
+def test_a_hidden_team_cannot_be_recovered_from_the_model_total(client, pilot):
+    """Team A (6 invited, 5 answered) and Small (3 invited, 2 answered) both on manager: 7 − 5 would reveal 2."""
+    from surveys.models import CoachingModel
+
+    wave = pilot.waves[0]
+    for assignment in pilot.assignments:
+        assignment.coaching_model = CoachingModel.MANAGER
+    db.session.commit()
+    client.post(f"/studies/{pilot.id}/waves/{wave.id}/links.csv")
+    teams = {a.team.name: a.team for a in pilot.assignments}
+    for name, answered in (("North 1", 5), ("Small", 2)):
+        for _ in range(answered):
+            db.session.add(Response(study_id=pilot.id, wave_id=wave.id, coaching_model=CoachingModel.MANAGER,
+                                    team_id=teams[name].id, submitted_on=date.today()))
+    db.session.commit()
+    page = client.get(f"/studies/{pilot.id}/waves/{wave.id}").get_data(as_text=True)
+    rows = dict((name, shown) for name, _, shown in re.findall(r"<tr><td>([^<]+)</td><td>(\d+)</td><td>([^<]+)</td>",
+                                                                page))
+    assert rows["North 1"] == "5" and rows["Small"] == "hidden"
+    assert rows["manager"] == "hidden"
+    assert re.search(r"<th scope=\"row\">All</th><td>9</td><td>hidden</td>", page)
+    overview = client.get(f"/studies/{pilot.id}").get_data(as_text=True)
+    assert "<td>9</td><td>hidden</td>" in overview

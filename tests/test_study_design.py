@@ -182,3 +182,19 @@ def test_design_changes_clear_an_unlocked_draw_and_are_refused_once_locked(clien
     refused = client.post(f"/studies/{study.id}/design", data={**data, "models": ["manager", "external"]})
     assert refused.status_code == 400 and "locked" in refused.get_data(as_text=True)
     assert len(study.assignments) == 12
+
+
+def test_a_wave_label_with_control_characters_is_refused(client, org):
+    new_study(client, org)
+    study = db.session.scalar(select(Study))
+    response = client.post(f"/studies/{study.id}/waves", data={
+        "label": "base\nline", "opens_on": date.today().isoformat(), "closes_on": date.today().isoformat()})
+    assert response.status_code == 400
+    assert study.waves == []
+
+
+def test_huge_ids_and_nul_characters_get_4xx_not_500(client, org):
+    assert client.get("/studies/99999999999999999999999999").status_code == 404
+    assert client.get("/organisations/1?x=%00").status_code == 400
+    assert new_study(client, org, name="Pilot\x00").status_code == 400
+    assert db.session.scalar(select(func.count()).select_from(Study)) == 0
