@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from werkzeug.routing import IntegerConverter
 
-from surveys import auth, commands, errors, organisations, pilots, public, respond, security
+from surveys import auth, commands, errors, organisations, pilots, public, reports, respond, security
 from surveys.config import ConfigurationError, database_url, mail_settings, public_base_url, secret_key
 from surveys.database import check_database
 from surveys.extensions import csrf, db, login_manager, migrate
@@ -79,3 +79,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(organisations.bp)
     app.register_blueprint(pilots.bp)
     app.register_blueprint(respond.bp)
+    app.register_blueprint(reports.bp)

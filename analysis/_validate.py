@@ -63,7 +63,14 @@ def numeric_column(data: pd.DataFrame, column: str) -> pd.Series:
 
 
 def group_labels(series: pd.Series) -> pd.Series:
-    """Group labels as text, missing kept missing; whole numbers read "1", not "1.0"."""
+    """Group labels as text, missing kept missing; whole numbers read "1", not "1.0".
+
+    Categorical columns stay categorical (with text categories): comparing them is much faster.
+    """
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        if all(isinstance(c, str) for c in series.cat.categories):
+            return series
+        return series.cat.rename_categories([str(c) for c in series.cat.categories])
     if pd.api.types.is_float_dtype(series):
         present = series.dropna()
         if (present == present.round()).all():

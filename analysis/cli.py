@@ -76,20 +76,20 @@ def run(path: str | Path, group: str, outcomes: Sequence[str] = (), levels: str 
                           design=design)
 
 
-def _clean(value):
-    """JSON cannot carry NaN or infinity: they become null."""
+def json_safe(value):
+    """JSON cannot carry NaN or infinity: they become null (recursively)."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
 def to_json(analysis: Analysis) -> str:
     """The JSON of DESIGN.md section 6."""
-    return json.dumps(_clean(analysis.to_dict()), indent=2, ensure_ascii=False, allow_nan=False)
+    return json.dumps(json_safe(analysis.to_dict()), indent=2, ensure_ascii=False, allow_nan=False)
 
 
 def _number(value: float | None, digits: int = 2) -> str:

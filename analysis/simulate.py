@@ -61,6 +61,9 @@ SESSION_RATES: dict[str, float] = {"manager": 1.0, "peer": 2.4, "external": 2.4}
 SESSION_MINUTES: dict[str, float] = {"manager": 25.0, "peer": 35.0, "external": 50.0}
 
 REGIONS: tuple[str, ...] = ("North", "South", "East", "West")
+QUOTA_REVENUES = (200_000.0, 250_000.0, 300_000.0)  # quarterly quota per rep, drawn evenly
+MEAN_QUOTA_REVENUE = sum(QUOTA_REVENUES) / len(QUOTA_REVENUES)
+WIN_RATE_PER_POINT = 0.002  # win rate rises 0.2 points per point of quota attainment
 
 _FIRST = ("Alex", "Sam", "Jordan", "Taylor", "Morgan", "Casey", "Jamie", "Riley", "Avery", "Quinn",
           "Robin", "Charlie", "Dana", "Eli", "Frankie", "Harper", "Jesse", "Kai", "Lee", "Noa",
@@ -72,12 +75,17 @@ _LAST = ("Berg", "Costa", "Dubois", "Eriksen", "Fischer", "Garcia", "Hansen", "I
 
 @dataclass(frozen=True)
 class PlantedDifference:
-    """A true difference the simulator built in: ``higher`` beats ``lower`` on ``outcome`` by ``size``."""
+    """A true difference the simulator built in: ``higher`` beats ``lower`` on ``outcome`` by ``size``.
+
+    ``derived`` marks differences that follow from another one by construction (revenue and win
+    rate move with quota attainment); they are true, but smaller and not always detectable.
+    """
 
     outcome: str
     higher: str
     lower: str
     size: float
+    derived: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,14 +132,24 @@ class SimulatedPilot:
         """Every pair of arms whose true follow-up means differ, on every outcome (sessions included)."""
         found = []
         sessions = {"sessions_per_rep_month": {arm: SESSION_RATES.get(arm, 1.5) for arm in self.arms}}
-        for effects in (self.survey_effects, self.performance_effects, sessions):
+        quota = self.performance_effects.get("quota_attainment", {})
+        derived = {  # revenue and win rate are computed from quota attainment (see _performance)
+            "revenue": {arm: shift * MEAN_QUOTA_REVENUE / 100 for arm, shift in quota.items()},
+            "win_rate": {arm: quota.get(arm, 0.0) * WIN_RATE_PER_POINT
+                         + self.performance_effects.get("win_rate", {}).get(arm, 0.0)
+                         for arm in set(quota) | set(self.performance_effects.get("win_rate", {}))},
+        }
+        for effects, is_derived in ((self.survey_effects, False), (self.performance_effects, False),
+                                    (sessions, False), (derived, True)):
             for outcome, by_arm in effects.items():
+                if is_derived is False and outcome == "win_rate":
+                    continue  # reported with the derived part included
                 for a_pos, a in enumerate(self.arms):
                     for b in self.arms[a_pos + 1:]:
                         diff = by_arm.get(a, 0.0) - by_arm.get(b, 0.0)
                         if abs(diff) > 1e-12:
                             higher, lower = (a, b) if diff > 0 else (b, a)
-                            found.append(PlantedDifference(outcome, higher, lower, abs(diff)))
+                            found.append(PlantedDifference(outcome, higher, lower, abs(diff), is_derived))
         return found
 
     def true_mean(self, outcome: str, arm: str, wave: str = "follow-up") -> float:
@@ -326,7 +344,7 @@ def _performance(rng, reps, teams, arm_of_rep, effects) -> pd.DataFrame:
     team_index = reps["team"].to_numpy() - 1
     team_effect = rng.normal(0, 7.0, len(teams))[team_index]
     ability = rng.normal(0, 15.0, n)
-    quota_revenue = rng.choice([200_000.0, 250_000.0, 300_000.0], n)
+    quota_revenue = rng.choice(QUOTA_REVENUES, n)
     rows = []
     for period in ("before", "after"):
         shift_quota = np.zeros(n)
@@ -337,7 +355,7 @@ def _performance(rng, reps, teams, arm_of_rep, effects) -> pd.DataFrame:
             for arm, size in effects.get("win_rate", {}).items():
                 shift_win[arm_of_rep == arm] = size
         quota = np.clip(95 + team_effect + ability + shift_quota + rng.normal(0, 10.0, n), 0, 400)
-        win = np.clip(0.25 + 0.002 * (quota - 95) + shift_win + rng.normal(0, 0.04, n), 0.02, 0.95)
+        win = np.clip(0.25 + WIN_RATE_PER_POINT * (quota - 95) + shift_win + rng.normal(0, 0.04, n), 0.02, 0.95)
         revenue = np.round(quota_revenue * quota / 100, -2)
         deals = rng.poisson(np.maximum(revenue, 0) / 25_000.0)
         rows.append(pd.DataFrame({"rep": reps["rep"].to_numpy(), "team": reps["team"].to_numpy(),

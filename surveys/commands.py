@@ -254,9 +254,30 @@ def invitations_command(study_id, label, output):
     click.echo(f"Issued {len(issued)} link(s) for wave {label!r} of study {study_id}; wrote {output}.")
 
 
+@click.command("report")
+@click.argument("study_id", type=int)
+@click.option("--wave", help="wave label (default: the latest closed wave, else the latest open one)")
+@click.option("--format", "output_format", type=click.Choice(["json", "csv", "xlsx", "html"]), required=True)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+def report_command(study_id, wave, output_format, output):
+    """Write a study's comparison report as JSON, CSV, XLSX or a self-contained HTML file."""
+    from .reports import write_report
+
+    study = db.session.get(Study, study_id)
+    if study is None:
+        raise UsageError(f"report: no study with id {study_id}")
+    try:
+        content = write_report(study, {"wave": wave} if wave else {}, output_format)
+    except ValueError as error:
+        raise UsageError(f"report: {error}") from None
+    Path(output).write_bytes(content)
+    click.echo(f"Wrote the report of study {study_id} to {output}.")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
     for command in (init_db_command, create_org_command, create_user_command, demo_command, purge_drafts_command,
                     analyze_command, import_roster_command, import_performance_command, import_sessions_command,
-                    invitations_command):
+                    invitations_command, report_command):
         app.cli.add_command(command)

@@ -33,13 +33,18 @@ from .models import (
     Team,
     Wave,
 )
+from .scoring import rebuild_scores
 from .studies import create_study
 from .tokens import hash_token, new_token, survey_link
 
 ORGANISATION = "Northwind Sales (demo)"
 CONSULTANT_EMAIL = "consultant@northwind.example.com"
 LEADER_EMAIL = "leader@northwind.example.com"
-DEMO_SEED = 2026
+DEMO_SEED = 2027  # see README: the demo seed and how often other seeds show the planted picture
+DEMO_TEAMS = 45
+DEMO_ICC = 0.05
+WAVES = ("baseline", "follow-up", "pulse")
+RESPONSE_RATES = {"baseline": 0.8, "follow-up": 0.8, "pulse": 0.35}
 
 # Free-text comments a rep might leave, by who coaches them. Used for about a quarter of responses.
 COMMENTS = {
@@ -109,15 +114,16 @@ def seed_demo(base_url: str, today: date | None = None, seed: int = DEMO_SEED) -
     """Seed the demo pilot into an empty database and return the logins and unused links.
 
     The quarter after = the last complete quarter before ``today``; the quarter before = the
-    one before that. The baseline wave ran in the quarter before; the follow-up wave opened two
-    weeks ago and closes in two weeks, so some links are still unused.
+    one before that. The baseline wave ran in the quarter before; the follow-up wave closed a
+    week ago (so leaders can read its results); a short "pulse" wave opened three days ago and
+    is still open, so a third of its links are used and the rest are the demo's survey links.
     """
     today = today or date.today()
     rng = np.random.default_rng(seed)
     instrument = builtin()
-    pilot = simulate_pilot(seed=seed, items=[
-        {"key": i.key, "dimension": i.dimension, "reverse": i.reverse,
-         "scale_min": i.scale_min, "scale_max": i.scale_max} for i in instrument.items])
+    pilot = simulate_pilot(n_teams=DEMO_TEAMS, icc=DEMO_ICC, waves=WAVES, response_rate=RESPONSE_RATES, seed=seed,
+                           items=[{"key": i.key, "dimension": i.dimension, "reverse": i.reverse,
+                                   "scale_min": i.scale_min, "scale_max": i.scale_max} for i in instrument.items])
 
     after_start = previous_quarter(quarter_start(today))
     before_start = previous_quarter(after_start)
@@ -134,8 +140,9 @@ def seed_demo(base_url: str, today: date | None = None, seed: int = DEMO_SEED) -
     study.status = StudyStatus.RUNNING
     baseline = Wave(label="baseline", opens_on=before_start + timedelta(days=60),
                     closes_on=before_start + timedelta(days=74))
-    follow_up = Wave(label="follow-up", opens_on=today - timedelta(days=14), closes_on=today + timedelta(days=14))
-    study.waves = [baseline, follow_up]
+    follow_up = Wave(label="follow-up", opens_on=today - timedelta(days=35), closes_on=today - timedelta(days=7))
+    pulse = Wave(label="pulse", opens_on=today - timedelta(days=3), closes_on=today + timedelta(days=18))
+    study.waves = [baseline, follow_up, pulse]
     study.assignments = [
         Assignment(team=teams[row.team], coaching_model=CoachingModel(row.coaching_model),
                    assigned_at=_at(baseline.opens_on - timedelta(days=7)))
@@ -143,7 +150,7 @@ def seed_demo(base_url: str, today: date | None = None, seed: int = DEMO_SEED) -
     study.assignments_locked_at = _at(baseline.opens_on)
     db.session.flush()
 
-    links = _invitations_and_responses(study, {"baseline": baseline, "follow-up": follow_up},
+    links = _invitations_and_responses(study, {"baseline": baseline, "follow-up": follow_up, "pulse": pulse},
                                        pilot, teams, reps, today, base_url, rng)
     _performance(pilot, reps, before_start, after_start)
     _sessions(organisation, pilot, reps, after_start)
@@ -221,6 +228,7 @@ def _invitations_and_responses(study, waves, pilot, teams, reps, today, base_url
                                 "value_num": None, "value_text": comment})
     db.session.execute(insert(Response), response_rows)
     db.session.execute(insert(Answer), answer_rows)
+    rebuild_scores(study.id)
     return links
 
 

@@ -5,58 +5,69 @@ Per-respondent scale scores are computed by the database (GROUP BY), not by Pyth
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
-from sqlalchemy import Float, and_, case, cast, func, select
+from sqlalchemy import and_, case, func, select
 
 from .extensions import db
-from .models import Answer, Question, Rep, Response, Team, Wave
+from .models import Answer, Question, Rep, Response, ResponseScore, Team, Wave
 
 # A scale score needs answers to at least half of its items ("prefer not to say" is missing).
 MIN_SHARE_OF_ITEMS = 0.5
+
+
+def fetch_frame(statement, columns: list[str]) -> pd.DataFrame:
+    """Run a query and build a DataFrame from the driver's raw tuples.
+
+    Row objects cost about five times the query itself at 400,000 rows; the raw tuples hold the
+    stored values (enum columns as their text), which is all the frames need.
+    """
+    result = db.session.connection().execute(statement)  # Core result: the DB-API cursor is reachable
+    rows = result.cursor.fetchall() if result.cursor is not None else []
+    result.close()
+    return pd.DataFrame.from_records(rows, columns=columns)
 
 
 def response_scores(study_id: int, wave_id: int | None = None) -> pd.DataFrame:
     """One row per response: ``response, wave, coaching_model, team, region`` and one column per dimension.
 
     A dimension's score is the mean of its answered items after reverse scoring
-    (``min + max - value``); it is missing when fewer than half of its items were answered.
+    (``min + max - value``), written by the database when the response was stored
+    (``surveys.scoring``); it is missing when fewer than half of its items were answered.
     Single-item outcomes (satisfaction, recommend) are dimensions of one item.
     """
-    value = cast(Answer.value_num, Float)
-    scored = case((Question.reverse_scored, Question.scale_min + Question.scale_max - value), else_=value)
-    conditions = [Response.study_id == study_id, Question.dimension.is_not(None), Answer.value_num.is_not(None)]
+    conditions = [Response.study_id == study_id]
     if wave_id is not None:
         conditions.append(Response.wave_id == wave_id)
-    query = (
-        select(Response.id.label("response"), Wave.label.label("wave"), Response.coaching_model,
-               Response.team_id.label("team"), Team.region, Question.dimension,
-               func.avg(scored).label("score"), func.count().label("answered"))
-        .join(Answer, Answer.response_id == Response.id)
-        .join(Question, Question.id == Answer.question_id)
-        .join(Wave, Wave.id == Response.wave_id)
-        .join(Team, Team.id == Response.team_id)
-        .where(and_(*conditions))
-        .group_by(Response.id, Wave.label, Response.coaching_model, Response.team_id, Team.region,
-                  Question.dimension)
-    )
-    long = pd.DataFrame(db.session.execute(query).all(),
-                        columns=["response", "wave", "coaching_model", "team", "region", "dimension", "score",
-                                 "answered"])
+    meta = fetch_frame(
+        select(Response.id, Wave.label, Response.coaching_model, Response.team_id, Team.region)
+        .join(Wave, Wave.id == Response.wave_id).join(Team, Team.id == Response.team_id)
+        .where(*conditions), ["response", "wave", "coaching_model", "team", "region"])
     items = dict(db.session.execute(
         select(Question.dimension, func.count()).where(Question.study_id == study_id,
                                                        Question.dimension.is_not(None),
                                                        Question.scale_min.is_not(None))
         .group_by(Question.dimension)).all())
     keys = ["response", "wave", "coaching_model", "team", "region"]
-    if long.empty:
-        return pd.DataFrame(columns=keys + sorted(items))
-    long["coaching_model"] = long["coaching_model"].map(lambda m: getattr(m, "value", m))
-    enough = long["answered"] >= long["dimension"].map(items) * MIN_SHARE_OF_ITEMS
-    long.loc[~enough, "score"] = float("nan")
-    scores = long.pivot(index="response", columns="dimension", values="score").reindex(columns=sorted(items))
-    scores.columns.name = None
-    meta = long[keys].drop_duplicates("response")
-    return meta.merge(scores, left_on="response", right_index=True).reset_index(drop=True)
+    dimensions = sorted(items)
+    if meta.empty:
+        return pd.DataFrame(columns=keys + dimensions)
+    meta["coaching_model"] = meta["coaching_model"].map(lambda m: getattr(m, "value", m))
+    if not dimensions:
+        return meta
+    # The database pivots: one row per response, one column per dimension, a score only where at
+    # least half of the dimension's items were answered.
+    pivot = [func.max(case((and_(ResponseScore.dimension == dimension,
+                                 ResponseScore.answered >= math.ceil(items[dimension] * MIN_SHARE_OF_ITEMS)),
+                            ResponseScore.score))).label(f"d{position}")
+             for position, dimension in enumerate(dimensions)]
+    responses = select(Response.id).where(*conditions)
+    scores = fetch_frame(select(ResponseScore.response_id, *pivot)
+                         .where(ResponseScore.response_id.in_(responses)).group_by(ResponseScore.response_id),
+                         ["response", *dimensions])
+    scores[dimensions] = scores[dimensions].astype(float)
+    return meta.merge(scores, on="response", how="left")
 
 
 def assigned_reps(study_id: int) -> pd.DataFrame:
@@ -66,16 +77,16 @@ def assigned_reps(study_id: int) -> pd.DataFrame:
     study = db.session.get(Study, study_id)
     join_on = (Assignment.team_id == Rep.team_id) if study.randomisation_unit is RandomisationUnit.TEAM \
         else (Assignment.rep_id == Rep.id)
-    rows = db.session.execute(
+    frame = fetch_frame(
         select(Rep.id, Rep.team_id, Team.name, Team.region, Assignment.coaching_model)
         .join(Team, Team.id == Rep.team_id).join(Assignment, join_on)
-        .where(Assignment.study_id == study_id, Rep.active.is_(True))).all()
-    frame = pd.DataFrame(rows, columns=["rep", "team", "team_name", "region", "coaching_model"])
+        .where(Assignment.study_id == study_id, Rep.active.is_(True)),
+        ["rep", "team", "team_name", "region", "coaching_model"])
     frame["coaching_model"] = frame["coaching_model"].map(lambda m: getattr(m, "value", m))
     return frame
 
 
-def rep_sessions(study_id: int) -> pd.DataFrame:
+def rep_sessions(study_id: int, reps: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per assigned rep: coaching sessions and minutes received, counting team sessions for every team member.
 
     Adds ``months``: the number of calendar months from the first to the last logged session of
@@ -83,12 +94,12 @@ def rep_sessions(study_id: int) -> pd.DataFrame:
     """
     from .models import CoachingSession, Study
 
-    reps = assigned_reps(study_id)
+    reps = assigned_reps(study_id) if reps is None else reps
     study = db.session.get(Study, study_id)
-    rows = db.session.execute(select(CoachingSession.rep_id, CoachingSession.team_id, CoachingSession.session_date,
-                                     CoachingSession.minutes)
-                              .where(CoachingSession.organisation_id == study.organisation_id)).all()
-    sessions = pd.DataFrame(rows, columns=["rep", "team", "date", "minutes"])
+    sessions = fetch_frame(select(CoachingSession.rep_id, CoachingSession.team_id, CoachingSession.session_date,
+                                  CoachingSession.minutes)
+                           .where(CoachingSession.organisation_id == study.organisation_id),
+                           ["rep", "team", "date", "minutes"])
     result = reps.assign(sessions=0, minutes=0, months=0)
     if sessions.empty or reps.empty:
         return result
@@ -104,14 +115,19 @@ def rep_sessions(study_id: int) -> pd.DataFrame:
     return result
 
 
-def item_answers(study_id: int, wave_id: int) -> pd.DataFrame:
-    """One row per response of a wave: ``response`` and one column per scale item (NaN = not answered)."""
-    rows = db.session.execute(
-        select(Answer.response_id, Question.key, Answer.value_num)
-        .join(Question, Question.id == Answer.question_id).join(Response, Response.id == Answer.response_id)
-        .where(Response.study_id == study_id, Response.wave_id == wave_id, Question.scale_min.is_not(None),
-               Answer.value_num.is_not(None))).all()
-    long = pd.DataFrame(rows, columns=["response", "item", "value"])
+def item_answers(study_id: int, wave_id: int, responses: list[str] | None = None) -> pd.DataFrame:
+    """One row per response of a wave (or of ``responses`` only): ``response`` and one column per scale item."""
+    query = (select(Answer.response_id, Question.key, Answer.value_num)
+             .join(Question, Question.id == Answer.question_id).join(Response, Response.id == Answer.response_id)
+             .where(Response.study_id == study_id, Response.wave_id == wave_id, Question.scale_min.is_not(None),
+                    Answer.value_num.is_not(None)))
+    columns = ["response", "item", "value"]
+    if responses is None:
+        long = fetch_frame(query, columns)
+    else:
+        parts = [fetch_frame(query.where(Answer.response_id.in_(responses[start:start + 900])), columns)
+                 for start in range(0, len(responses), 900)]
+        long = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
     if long.empty:
         return pd.DataFrame(columns=["response"])
     wide = long.pivot(index="response", columns="item", values="value")
@@ -142,18 +158,17 @@ def team_sizes(organisation_id: int) -> dict[int, int]:
 PERFORMANCE_METRICS = ("quota_attainment", "win_rate", "revenue")
 
 
-def rep_performance(study_id: int, before: str, after: str) -> pd.DataFrame:
+def rep_performance(study_id: int, before: str, after: str, reps: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per assigned rep: ``<metric>_before`` and ``<metric>_after`` for the two periods (NaN when missing)."""
     from .models import PerformanceRecord, Study
 
-    reps = assigned_reps(study_id)
-    rows = db.session.execute(
+    reps = assigned_reps(study_id) if reps is None else reps
+    records = fetch_frame(
         select(PerformanceRecord.rep_id, PerformanceRecord.period, PerformanceRecord.quota_attainment,
                PerformanceRecord.win_rate, PerformanceRecord.revenue)
         .join(Rep, Rep.id == PerformanceRecord.rep_id)
         .where(Rep.organisation_id == select(Study.organisation_id).where(Study.id == study_id).scalar_subquery(),
-               PerformanceRecord.period.in_([before, after]))).all() if not reps.empty else []
-    records = pd.DataFrame(rows, columns=["rep", "period", *PERFORMANCE_METRICS])
+               PerformanceRecord.period.in_([before, after])), ["rep", "period", *PERFORMANCE_METRICS])
     result = reps.copy()
     for label, period in (("before", before), ("after", after)):
         part = records[records["period"] == period].set_index("rep")

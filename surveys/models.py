@@ -455,3 +455,18 @@ class PendingUpload(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     __table_args__ = (CheckConstraint("kind IN ('roster', 'performance', 'sessions')", name="kind_known"),)
+
+
+class ResponseScore(db.Model):
+    """A response's score on one dimension: the mean of its answered items after reverse scoring.
+
+    Written by the database (``INSERT … SELECT … GROUP BY``) when the response is stored, so a
+    report reads one row per response and dimension instead of re-aggregating every answer.
+    """
+
+    response_id: Mapped[str] = mapped_column(ForeignKey("response.id", ondelete="CASCADE"), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(64), primary_key=True)
+    score: Mapped[float] = mapped_column(Float)
+    answered: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = ({"sqlite_with_rowid": False},)

@@ -196,6 +196,14 @@ def balance(study: Study) -> Balance:
         rows.append(BalanceRow(model.value, model_units.get(model, 0), len(model_reps.get(model, [])),
                                float(np.mean(sizes)) if sizes else None,
                                float(np.mean(values)) if values else None, len(values)))
+    return Balance(rows, latest.period if latest else None, allocation_check(study))
+
+
+def allocation_check(study: Study) -> SampleRatioCheck | None:
+    """The sample-ratio check of the units assigned per model against the planned ratio (one grouped query)."""
+    counts = dict(db.session.execute(select(Assignment.coaching_model, func.count()).where(
+        Assignment.study_id == study.id).group_by(Assignment.coaching_model)).all())
+    if not counts:
+        return None
     ratios = {arm.coaching_model.value: arm.ratio for arm in study.arms}
-    check = sample_ratio_check({r.model: r.units for r in rows}, ratios) if sum(r.units for r in rows) else None
-    return Balance(rows, latest.period if latest else None, check)
+    return sample_ratio_check({m.value: int(counts.get(m, 0)) for m in study.coaching_models}, ratios)

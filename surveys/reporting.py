@@ -9,8 +9,6 @@ request for the same view costs a dictionary lookup.
 from __future__ import annotations
 
 import random
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -28,6 +26,7 @@ from analysis.scales import Reliability, reliability
 from analysis.verdict import DesignFacts
 
 from . import frames
+from .cache import BoundedCache
 from .extensions import db
 from .instruments import builtin
 from .models import (
@@ -43,7 +42,7 @@ from .models import (
     Study,
     Wave,
 )
-from .randomisation import balance
+from .randomisation import allocation_check
 from .studies import response_rates
 
 BANDS = (("up to 7 reps", 0, 7), ("8 to 10 reps", 8, 10), ("11 or more reps", 11, 10**9))
@@ -58,6 +57,7 @@ EXTRA_LABELS = {"satisfaction": "overall satisfaction", "recommend": "would reco
                 "quota_attainment": "quota attainment (%)", "win_rate": "win rate", "revenue": "revenue"}
 SCALES = {"satisfaction": (1.0, 2.0, 3.0, 4.0, 5.0), "recommend": tuple(float(i) for i in range(11))}
 CACHE_SIZE = 64
+ALPHA_SAMPLE = 1000  # responses per model for Cronbach's α: its standard error is then about 0.01
 
 
 class ReportUnavailable(Exception):
@@ -242,6 +242,8 @@ def data_version(study: Study) -> tuple:
         CoachingSession.organisation_id == org)).one()
     changes = db.session.scalar(select(func.count(AssignmentChange.id)).join(Assignment).where(
         Assignment.study_id == study.id))
+    assignments = db.session.execute(select(func.count(), func.sum(Assignment.id)).where(
+        Assignment.study_id == study.id)).one()
     invitations = db.session.scalar(select(func.count()).select_from(Invitation).join(Wave).where(
         Wave.study_id == study.id, Invitation.used.is_(True)))
     questions = db.session.scalar(select(func.count()).select_from(Question).where(Question.study_id == study.id))
@@ -249,12 +251,11 @@ def data_version(study: Study) -> tuple:
         Rep.organisation_id == org, Rep.active.is_(True))).one()
     waves = tuple((w.label, w.opens_on, w.closes_on) for w in study.waves)
     return (tuple(responses), tuple(performance), tuple(sessions), changes, invitations, questions, tuple(reps),
-            waves, len(study.assignments), study.status.value, study.primary_outcome, study.k_threshold,
+            waves, tuple(assignments), study.status.value, study.primary_outcome, study.k_threshold,
             date.today())
 
 
-_cache: OrderedDict = OrderedDict()
-_lock = threading.Lock()
+_cache = BoundedCache(CACHE_SIZE)
 
 
 def build_report(study: Study, args: Mapping, role: Role, today: date | None = None) -> Report:
@@ -283,17 +284,12 @@ def build_report(study: Study, args: Mapping, role: Role, today: date | None = N
         else:
             wave = match
     key = (study.id, wave.id, filters.region, filters.band, role.value, data_version(study))
-    with _lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            cached = _cache[key]
-            return _with_messages(cached, messages)
+    cached = _cache.get(key)
+    if cached is not None:
+        return _with_messages(cached, messages)
     report = _compute(study, wave, visible, filters, messages, role, today)
     report.version = key
-    with _lock:
-        _cache[key] = report
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
+    _cache.put(key, report)
     return report
 
 
@@ -303,15 +299,26 @@ def _with_messages(report: Report, messages: list[str]) -> Report:
 
 
 def clear_cache() -> None:
-    """Forget every cached report (tests, and after restoring a backup)."""
-    with _lock:
-        _cache.clear()
+    """Forget every cached report and chart (tests, and after restoring a backup)."""
+    from .report_charts import clear_charts
+    from .reports import clear_rendered
+
+    _cache.clear()
+    clear_charts()
+    clear_rendered()
+
+
+def _team_bands(sizes: dict[int, int]) -> dict[int, str]:
+    return {team: band_of(size) for team, size in sizes.items()}
 
 
 def _survey_frame(study: Study, wave: Wave, sizes: dict[int, int]) -> pd.DataFrame:
     scores = frames.response_scores(study.id, wave.id)
-    scores["band"] = scores["team"].map(lambda t: band_of(sizes.get(t, 0)))
+    scores["band"] = scores["team"].map(_team_bands(sizes)).fillna(band_of(0))
     scores["region"] = scores["region"].fillna("(no region)")
+    # Categories make the many group comparisons that follow cheap.
+    for column in ("coaching_model", "region", "band"):
+        scores[column] = scores[column].astype("category")
     return scores
 
 
@@ -329,6 +336,7 @@ def _compute(study, wave, visible, filters, messages, role, today) -> Report:
     k = study.k_threshold
     sizes = frames.team_sizes(study.organisation_id)
     survey = _survey_frame(study, wave, sizes)
+    reps = frames.assigned_reps(study.id)
     regions = sorted(survey["region"].unique()) if not survey.empty else []
     bands = [label for label, _, _ in BANDS if label in set(survey["band"])] if not survey.empty else []
     if filters.region is not None and filters.region not in regions:
@@ -348,9 +356,9 @@ def _compute(study, wave, visible, filters, messages, role, today) -> Report:
         shown = disclosure.shown_models(filters.view, key, models) if disclosure else []
         hidden = [m for m in models if m not in shown]
         rows.append(_compare(view, key, shown, hidden, k, cluster="team", scale=SCALES.get(key)))
-    performance, perf_rows, link = _performance(study, wave, filters, models, k, sizes, view)
+    performance, perf_rows, link = _performance(study, wave, filters, models, k, sizes, view, reps)
     rows += perf_rows
-    session_rows, sessions = _sessions(study, filters, models, k, sizes)
+    session_rows, sessions = _sessions(study, filters, models, k, sizes, reps)
     rows += session_rows
     compared = [row.comparison for row in rows if row.comparison is not None]
     analysis = None
@@ -361,7 +369,7 @@ def _compute(study, wave, visible, filters, messages, role, today) -> Report:
                             f"the verdict leads with {compared[0].label} instead.")
             primary = compared[0].outcome
         reliabilities = _reliability(study, wave, view, disclosure, filters, models)
-        allocation = balance(study).ratio_check
+        allocation = allocation_check(study)
         design = DesignFacts(allocation=allocation, reliability=tuple(reliabilities))
         analysis = assemble(compared, "coaching_model", models, primary, design, cluster="team")
         by_key = {c.outcome: c for c in analysis.outcomes}
@@ -378,7 +386,8 @@ def _compute(study, wave, visible, filters, messages, role, today) -> Report:
     comments, note = _comments(study, wave, filters, models)
     trend_outcome = study.primary_outcome if study.primary_outcome in dimensions else (
         "satisfaction" if "satisfaction" in dimensions else None)
-    trend = _trend(study, visible, filters, models, k, sizes, trend_outcome) if trend_outcome else {}
+    trend = _trend(study, visible, filters, models, k, sizes, trend_outcome, {wave.id: (survey, disclosure)}) \
+        if trend_outcome else {}
     return Report(study_id=study.id, study_name=study.name, organisation=study.organisation.name, wave=wave.label,
                   wave_closed=wave.closes_on < today, waves=[w.label for w in visible], filters=filters,
                   regions=regions, bands=bands, messages=messages, k=k, models=models, analysis=analysis, rows=rows,
@@ -414,16 +423,17 @@ def _periods(study: Study, wave: Wave) -> tuple[str | None, str | None]:
 
 
 def _rep_view(frame: pd.DataFrame, filters: Filters, sizes: dict[int, int]) -> pd.DataFrame:
-    frame = frame.assign(band=frame["team"].map(lambda t: band_of(sizes.get(t, 0))),
+    frame = frame.assign(band=frame["team"].map(_team_bands(sizes)).fillna(band_of(0)),
                          region=frame["region"].fillna("(no region)"))
+    frame["coaching_model"] = frame["coaching_model"].astype("category")
     return _in_view(frame, filters)
 
 
-def _performance(study, wave, filters, models, k, sizes, survey_view):
+def _performance(study, wave, filters, models, k, sizes, survey_view, assigned):
     before, after = _periods(study, wave)
     if before is None or after is None:
         return None, [], None
-    reps = _rep_view(frames.rep_performance(study.id, before, after), filters, sizes)
+    reps = _rep_view(frames.rep_performance(study.id, before, after, assigned), filters, sizes)
     rows, metrics, changes = [], {}, {}
     for metric in ("quota_attainment", "win_rate", "revenue"):
         data = reps.rename(columns={f"{metric}_after": metric})
@@ -465,8 +475,8 @@ def _performance(study, wave, filters, models, k, sizes, survey_view):
     return PerformanceSection(before, after, metrics, changes), rows, link
 
 
-def _sessions(study, filters, models, k, sizes):
-    reps = frames.rep_sessions(study.id)
+def _sessions(study, filters, models, k, sizes, assigned):
+    reps = frames.rep_sessions(study.id, assigned)
     if reps.empty or int(reps["months"].max()) == 0:
         return [], []
     reps = _rep_view(reps, filters, sizes)
@@ -482,10 +492,15 @@ def _sessions(study, filters, models, k, sizes):
 
 
 def _reliability(study, wave, view, disclosure, filters, models) -> list[Reliability]:
-    items = frames.item_answers(study.id, wave.id)
-    if items.empty or view.empty:
+    if view.empty:
         return []
-    data = view[["response", "coaching_model"]].merge(items, on="response")
+    # α from at most ALPHA_SAMPLE responses per model (a fixed random sample): precise, and fast at any size.
+    sample = view.groupby("coaching_model", group_keys=False)[["response", "coaching_model"]].apply(
+        lambda g: g.sample(n=min(len(g), ALPHA_SAMPLE), random_state=0))
+    items = frames.item_answers(study.id, wave.id, sample["response"].tolist())
+    if items.empty:
+        return []
+    data = sample.merge(items, on="response")
     questions = [q for q in study.questions if q.dimension and q.scale_min is not None]
     result = []
     for dimension in dict.fromkeys(q.dimension for q in questions):
@@ -526,18 +541,21 @@ def _comments(study, wave, filters, models) -> tuple[dict[str, list[str]] | None
     return shown, note
 
 
-def _trend(study, waves, filters, models, k, sizes, outcome) -> dict[str, dict[str, tuple[float, float, float]]]:
+def _trend(study, waves, filters, models, k, sizes, outcome, known) -> dict[str, dict[str, tuple[float, float, float]]]:
     """An outcome's mean per model in each visible wave, under each wave's own anonymity rules."""
     result: dict[str, dict[str, tuple[float, float, float]]] = {}
     for wave in sorted(waves, key=lambda w: w.opens_on):
-        frame = _survey_frame(study, wave, sizes)
+        frame, disclosure = known.get(wave.id, (None, None))
+        if frame is None:
+            frame = _survey_frame(study, wave, sizes)
         if frame.empty or outcome not in frame:
             continue
         regions = sorted(frame["region"].unique())
         bands = [label for label, _, _ in BANDS if label in set(frame["band"])]
         if (filters.region and filters.region not in regions) or (filters.band and filters.band not in bands):
             continue
-        disclosure = decide(frame, [outcome], k, regions=regions, bands=bands)
+        if disclosure is None:
+            disclosure = decide(frame, [outcome], k, regions=regions, bands=bands)
         view = _in_view(frame, filters)
         for model in disclosure.shown_models(filters.view, outcome, models):
             values = view.loc[view["coaching_model"] == model, outcome].dropna().to_numpy()

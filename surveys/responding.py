@@ -33,6 +33,7 @@ from .models import (
     new_response_id,
     utcnow,
 )
+from .scoring import store_scores
 from .tokens import hash_token
 
 PREFER_NOT_TO_SAY = "na"
@@ -271,6 +272,7 @@ def submit(invitation_id: int, last_page_answers: dict[str, str], today: date) -
             team_id=team_id, submitted_on=today))
         if rows:
             db.session.execute(insert(Answer), rows)
+        store_scores(response_id)
         db.session.execute(delete(SurveyDraft).where(SurveyDraft.invitation_id == invitation_id))
         db.session.commit()
     except BaseException:

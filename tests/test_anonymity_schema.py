@@ -7,7 +7,7 @@ from surveys.extensions import db
 
 IDENTIFYING_TABLES = {"rep", "invitation", "survey_draft", "user", "membership", "performance_record",
                       "coaching_session"}
-ANONYMOUS_TABLES = ("response", "answer")
+ANONYMOUS_TABLES = ("response", "answer", "response_score")
 
 
 @pytest.fixture
@@ -46,9 +46,9 @@ def test_a_response_carries_only_study_wave_model_team_and_date(inspector):
     assert not isinstance(columns["submitted_on"]["type"], DateTime)
 
 
-def test_no_table_refers_to_a_response_except_answers(inspector):
+def test_no_table_refers_to_a_response_except_its_answers_and_scores(inspector):
     for table in inspector.get_table_names():
-        if table == "answer":
+        if table in ("answer", "response_score"):
             continue
         targets = {fk["referred_table"] for fk in inspector.get_foreign_keys(table)}
         assert "response" not in targets, table

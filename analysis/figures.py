@@ -1,0 +1,188 @@
+"""Charts of a comparison, drawn with matplotlib's object API (no global pyplot state) as SVG text.
+
+Each function takes plain numbers and returns a :class:`Chart`: the SVG and an alternative text
+that says in words what the chart shows. Text stays text in the SVG (``svg.fonttype = none``), so
+it is searchable, accessible and small.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import matplotlib
+import numpy as np
+from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.figure import Figure
+
+matplotlib.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "coachlab", "font.size": 10,
+                            "axes.spines.top": False, "axes.spines.right": False})
+
+COLOURS = {"manager": "#1f5fbf", "peer": "#c2570c", "external": "#2f8f5b"}
+FALLBACK = ("#6f42c1", "#8c564b", "#17becf", "#7f7f7f")
+AGREEMENT_COLOURS = ("#b2182b", "#ef8a62", "#d9d9d9", "#67a9cf", "#2166ac")
+
+
+@dataclass(frozen=True)
+class Chart:
+    """An SVG chart and the words that describe it for people who cannot see it."""
+
+    svg: str
+    alt: str
+
+
+def colour(model: str, position: int = 0) -> str:
+    return COLOURS.get(model, FALLBACK[position % len(FALLBACK)])
+
+
+def _render(figure: Figure) -> str:
+    buffer = io.StringIO()
+    FigureCanvasSVG(figure).print_svg(buffer, metadata={"Date": None})
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]  # drop the XML prologue and DOCTYPE: the SVG can sit in a page
+
+
+def dimension_profile(dimensions: Sequence[str], models: Sequence[str],
+                      values: Mapping[str, Mapping[str, tuple[float, float, float]]],
+                      scale: tuple[float, float] = (1, 5), render: bool = True) -> Chart:
+    """Mean and 95 % CI per model across dimensions; ``values[dimension][model] = (mean, low, high)``."""
+    leaders = []
+    for dimension in dimensions:
+        shown = {m: v[0] for m, v in values.get(dimension, {}).items()}
+        if shown:
+            best = max(shown, key=shown.get)
+            leaders.append(f"{dimension}: {best} highest ({shown[best]:.2f})")
+    alt = "Mean score per coaching model on each dimension with 95 % confidence intervals. " + "; ".join(leaders) + "."
+    if not render:
+        return Chart("", alt)
+    height = 0.55 * len(dimensions) + 1.2
+    figure = Figure(figsize=(7, height))
+    axes = figure.add_subplot()
+    offsets = np.linspace(-0.22, 0.22, max(len(models), 1))
+    for position, model in enumerate(models):
+        ys, means, lows, highs = [], [], [], []
+        for row, dimension in enumerate(dimensions):
+            value = values.get(dimension, {}).get(model)
+            if value is None:
+                continue
+            ys.append(len(dimensions) - 1 - row + offsets[position])
+            means.append(value[0])
+            lows.append(value[0] - value[1])
+            highs.append(value[2] - value[0])
+        axes.errorbar(means, ys, xerr=[lows, highs], fmt="o", color=colour(model, position), label=model,
+                      capsize=2, markersize=5, linewidth=1.2)
+    axes.set_yticks(range(len(dimensions)), list(reversed(dimensions)))
+    axes.set_xlim(*scale)
+    axes.set_xlabel(f"Mean score ({scale[0]:g} = strongly disagree, {scale[1]:g} = strongly agree), 95 % CI")
+    axes.grid(axis="x", color="#e5e5e5")
+    axes.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(models), frameon=False)
+    figure.tight_layout()
+    return Chart(_render(figure), alt)
+
+
+def agreement_bars(models: Sequence[str], shares: Mapping[str, Mapping[str, float]], labels: Sequence[str],
+                   answers: Sequence[str], question: str, render: bool = True) -> Chart:
+    """Stacked horizontal bars: the share of each answer per model (``shares[model][answer]``)."""
+    parts = []
+    for model in models:
+        agree = sum(shares.get(model, {}).get(a, 0.0) for a in answers[-2:])
+        parts.append(f"{model}: {agree * 100:.0f}% agree")
+    alt = f"Answers to “{question}” by coaching model. " + "; ".join(parts) + "."
+    if not render:
+        return Chart("", alt)
+    figure = Figure(figsize=(7, 0.6 * len(models) + 1.4))
+    axes = figure.add_subplot()
+    for row, model in enumerate(models):
+        left = 0.0
+        for answer, label, tint in zip(answers, labels, AGREEMENT_COLOURS, strict=False):
+            share = shares.get(model, {}).get(answer, 0.0)
+            axes.barh(len(models) - 1 - row, share * 100, left=left, color=tint, edgecolor="white",
+                      label=label if row == 0 else None)
+            if share >= 0.07:
+                axes.text(left + share * 50, len(models) - 1 - row, f"{share * 100:.0f}%", ha="center",
+                          va="center", fontsize=8)
+            left += share * 100
+    axes.set_yticks(range(len(models)), list(reversed(models)))
+    axes.set_xlim(0, 100)
+    axes.set_xlabel("Share of answers (%)")
+    axes.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(len(labels), 5), frameon=False,
+                fontsize=8)
+    figure.tight_layout()
+    return Chart(_render(figure), alt)
+
+
+def forest_plot(rows: Sequence[tuple[str, float, float, float, bool]], unit: str = "points",
+                render: bool = True) -> Chart:
+    """Pairwise differences with CIs, one row each: (label, difference, low, high, significant)."""
+    named = [r[0] for r in rows if r[4]]
+    alt = (f"Pairwise differences between coaching models with 95 % confidence intervals, {len(rows)} in all. "
+           + (f"Differences that survive correction: {'; '.join(named)}." if named else
+              "None survives the correction."))
+    if not render:
+        return Chart("", alt)
+    figure = Figure(figsize=(7, 0.32 * len(rows) + 1.2))
+    axes = figure.add_subplot()
+    for row, (_, diff, low, high, significant) in enumerate(rows):
+        y = len(rows) - 1 - row
+        tint = "#1d2330" if significant else "#9aa3b2"
+        axes.errorbar([diff], [y], xerr=[[diff - low], [high - diff]], fmt="s" if significant else "o",
+                      color=tint, capsize=2, markersize=4)
+    axes.axvline(0, color="#b2182b", linewidth=1)
+    axes.set_yticks(range(len(rows)), [r[0] for r in reversed(rows)], fontsize=8)
+    axes.set_xlabel(f"Difference ({unit}), 95 % CI — dark squares survive the correction")
+    figure.tight_layout()
+    return Chart(_render(figure), alt)
+
+
+def before_after(models: Sequence[str], values: Mapping[str, tuple[tuple[float, float, float],
+                                                                   tuple[float, float, float]]],
+                 metric: str, periods: tuple[str, str], render: bool = True) -> Chart:
+    """Mean (95 % CI) of a metric before and after, one line per model: ``values[model] = (before, after)``."""
+    parts = [f"{m}: {values[m][0][0]:.1f} → {values[m][1][0]:.1f}" for m in models if m in values]
+    alt = f"{metric} before ({periods[0]}) and after ({periods[1]}) by coaching model: " + "; ".join(parts) + "."
+    if not render:
+        return Chart("", alt)
+    figure = Figure(figsize=(6, 3.6))
+    axes = figure.add_subplot()
+    for position, model in enumerate(models):
+        if model not in values:
+            continue
+        (b, bl, bh), (a, al, ah) = values[model]
+        x = np.array([0, 1]) + (position - 1) * 0.04
+        axes.errorbar(x, [b, a], yerr=[[b - bl, a - al], [bh - b, ah - a]], marker="o", capsize=3,
+                      color=colour(model, position), label=model)
+    axes.set_xticks([0, 1], list(periods))
+    axes.set_ylabel(metric)
+    axes.legend(frameon=False)
+    figure.tight_layout()
+    return Chart(_render(figure), alt)
+
+
+def trend(waves: Sequence[str], models: Sequence[str],
+          values: Mapping[str, Mapping[str, tuple[float, float, float]]], outcome: str,
+          render: bool = True) -> Chart:
+    """An outcome's mean (95 % CI) across waves, one line per model: ``values[model][wave]``."""
+    parts = []
+    for model in models:
+        series = [f"{values[model][w][0]:.2f}" for w in waves if w in values.get(model, {})]
+        if series:
+            parts.append(f"{model}: " + " → ".join(series))
+    alt = f"{outcome} across waves ({', '.join(waves)}) by coaching model: " + "; ".join(parts) + "."
+    if not render:
+        return Chart("", alt)
+    figure = Figure(figsize=(6, 3.6))
+    axes = figure.add_subplot()
+    for position, model in enumerate(models):
+        points = [(i, values[model][w]) for i, w in enumerate(waves) if w in values.get(model, {})]
+        if not points:
+            continue
+        xs = np.array([i for i, _ in points]) + (position - 1) * 0.04
+        means = [v[0] for _, v in points]
+        errors = [[v[0] - v[1] for _, v in points], [v[2] - v[0] for _, v in points]]
+        axes.errorbar(xs, means, yerr=errors, marker="o", capsize=3, color=colour(model, position), label=model)
+    axes.set_xticks(range(len(waves)), list(waves))
+    axes.set_ylabel(outcome)
+    axes.legend(frameon=False)
+    figure.tight_layout()
+    return Chart(_render(figure), alt)

@@ -1,0 +1,145 @@
+"""The report's charts: which numbers each one shows (from the report, so only shown numbers) and its caption."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from analysis import figures
+
+from .cache import BoundedCache
+from .forms import AGREE5_LABELS
+from .reporting import Report
+
+AGREEMENT = ("1", "2", "3", "4", "5")
+CHARTS = ("profile", "agreement", "forest", "performance", "trend")
+_svg_cache = BoundedCache(256)
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """A chart of the report: title, caption, alternative text, and how to draw it."""
+
+    name: str
+    title: str
+    caption: str
+    alt: str
+    draw: Callable[[], figures.Chart]
+
+
+def _profile(report: Report):
+    rows = [r for r in report.compared if r.section in ("responsibilities", "claims", "overall", "custom")
+            and r.key not in ("recommend", "sessions_per_rep_month")]
+    if not rows:
+        return None
+    labels = [r.label for r in rows]
+    values = {r.label: {d.group: (d.mean, d.ci_low, d.ci_high) for d in r.comparison.descriptives} for r in rows}
+
+    def draw(render=True):
+        return figures.dimension_profile(labels, report.models, values, render=render)
+
+    return ChartSpec("profile", "How the coaching models score, dimension by dimension",
+                     "Mean score (1–5) with its 95 % confidence interval for each coaching model. Intervals that "
+                     "barely overlap point to a real difference; the table below says which ones survive the "
+                     "multiplicity correction.", draw(False).alt, draw)
+
+
+def _agreement(report: Report):
+    row = report.row("satisfaction")
+    if row is None or row.comparison is None or not row.comparison.distribution:
+        return None
+    shares = {d.group: {answer.split(".")[0]: share for answer, share in d.shares.items()}
+              for d in row.comparison.distribution}
+    models = [d.group for d in row.comparison.distribution]
+    question = "Overall, I am satisfied with the coaching I receive."
+
+    def draw(render=True):
+        return figures.agreement_bars(models, shares, AGREE5_LABELS, AGREEMENT, question, render=render)
+
+    return ChartSpec("agreement", "Overall satisfaction, answer by answer",
+                     "Share of each answer to the overall-satisfaction item per coaching model (“prefer not to say” "
+                     "left out).", draw(False).alt, draw)
+
+
+def _forest(report: Report):
+    if report.analysis is None:
+        return None
+    named = {(f.outcome, d.higher, d.lower) for f in report.analysis.verdict.findings for d in f.differences}
+    rows = []
+    for row in report.compared:
+        if row.section == "performance" or row.key in ("recommend",):
+            continue
+        comparison = row.comparison
+        intervals = _intervals(comparison)
+        for a, b, diff, low, high in intervals:
+            significant = (row.key, b, a) in named or (row.key, a, b) in named
+            rows.append((f"{row.label}: {b} − {a}", diff, low, high, significant))
+    if not rows:
+        return None
+
+    def draw(render=True):
+        return figures.forest_plot(rows, render=render)
+
+    return ChartSpec("forest", "Every pairwise difference, with its uncertainty",
+                     "Difference between two coaching models (the second minus the first) with a 95 % confidence "
+                     "interval. Dark squares are differences that survive the correction for testing many outcomes.",
+                     draw(False).alt, draw)
+
+
+def _intervals(comparison) -> list[tuple[str, str, float, float, float]]:
+    if comparison.chosen in ("mixed_model", "ancova") and comparison.model_contrasts:
+        return [(c.a, c.b, c.diff, c.ci_low, c.ci_high) for c in comparison.model_contrasts]
+    if comparison.chosen == "team_means" and comparison.team_means:
+        return [(d.a, d.b, d.diff, d.ci_low, d.ci_high) for d in comparison.team_means]
+    source = comparison.games_howell if comparison.games_howell else comparison.tukey
+    return [(d.a, d.b, d.diff, d.ci_low, d.ci_high) for d in source]
+
+
+def _performance(report: Report):
+    if report.performance is None or "quota_attainment" not in report.performance.metrics:
+        return None
+    values = {m: (v[0], v[1]) for m, v in report.performance.metrics["quota_attainment"].items()}
+    if not values:
+        return None
+    periods = (report.performance.before, report.performance.after)
+
+    def draw(render=True):
+        return figures.before_after(report.models, values, "Quota attainment (%)", periods, render=render)
+
+    return ChartSpec("performance", "Quota attainment before and after the pilot started",
+                     f"Mean quota attainment of the reps of each coaching model in {periods[0]} (before) and "
+                     f"{periods[1]} (after), with 95 % confidence intervals.", draw(False).alt, draw)
+
+
+def _trend(report: Report):
+    if not report.trend or len(report.waves) < 2:
+        return None
+    label = report.row(report.trend_outcome).label if report.row(report.trend_outcome) else report.trend_outcome
+    waves = [w for w in report.waves if any(w in values for values in report.trend.values())]
+
+    def draw(render=True):
+        return figures.trend(waves, report.models, report.trend, label, render=render)
+
+    return ChartSpec("trend", f"{label.capitalize()} across the survey waves",
+                     f"Mean {label} per coaching model in each wave, with 95 % confidence intervals; the baseline "
+                     "was measured before the coaching models started.", draw(False).alt, draw)
+
+
+def chart_specs(report: Report) -> list[ChartSpec]:
+    """The charts this report can show (a chart without data is left out, never drawn empty)."""
+    specs = [_profile(report), _agreement(report), _forest(report), _performance(report), _trend(report)]
+    return [spec for spec in specs if spec is not None]
+
+
+def render(report: Report, name: str) -> str | None:
+    """The SVG of one chart (cached with the report's version); None when the report has no such chart."""
+    def make():
+        spec = next((s for s in chart_specs(report) if s.name == name), None)
+        return "" if spec is None else spec.draw().svg
+
+    return _svg_cache.get_or_make((report.version, report.filters, name), make) or None
+
+
+def clear_charts() -> None:
+    """Forget every cached SVG."""
+    _svg_cache.clear()

@@ -1,0 +1,73 @@
+"""The report as tables (for CSV/XLSX) and in words (the methods section)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .reporting import Report
+
+METHOD_WORDS = {
+    "mixed_model": "a linear mixed model with a random intercept per team (REML), because reps in one team are "
+                   "alike; model effects are tested on the between-team degrees of freedom",
+    "team_means": "Welch's ANOVA on team means (the mixed model could not be fitted)",
+    "ancova": "an analysis of covariance adjusting for the baseline",
+    "welch": "Welch's ANOVA (no equal-variance assumption) with Games–Howell pairwise comparisons",
+    "anova": "one-way ANOVA with Tukey's pairwise comparisons",
+    "kruskal": "the Kruskal–Wallis rank test with Dunn's pairwise comparisons (Holm)",
+}
+
+
+def aggregate_tables(report: Report) -> dict[str, pd.DataFrame]:
+    """Means per model and outcome, the tests, the pairs, performance, reliability and response rates."""
+    means, tests, pairs = [], [], []
+    for row in report.rows:
+        comparison = row.comparison
+        if comparison is None:
+            tests.append({"outcome": row.key, "label": row.label, "test": None, "p": None, "p_adjusted": None,
+                          "note": row.note})
+            continue
+        for d in comparison.descriptives:
+            means.append({"outcome": row.key, "label": row.label, "model": d.group, "n": d.n, "mean": d.mean,
+                          "sd": d.sd, "ci_low": d.ci_low, "ci_high": d.ci_high})
+        tests.append({"outcome": row.key, "label": row.label, "test": comparison.chosen, "p": comparison.p,
+                      "p_adjusted": comparison.p_adjusted, "eta_squared": comparison.effect_sizes.eta_squared,
+                      "omega_squared": comparison.effect_sizes.omega_squared, "note": row.note})
+        for pair in comparison.headline_pairs():
+            effect = comparison.pair_effect(pair["a"], pair["b"])
+            pairs.append({"outcome": row.key, "a": pair["a"], "b": pair["b"], "difference_b_minus_a": pair["diff"],
+                          "p_adjusted": pair["p_adj"], "hedges_g": effect.hedges_g if effect else None,
+                          "cliffs_delta": effect.cliffs_delta if effect else None})
+    sheets = {"outcomes": pd.DataFrame(means), "tests": pd.DataFrame(tests), "pairs": pd.DataFrame(pairs)}
+    if report.performance is not None:
+        sheets["performance"] = pd.DataFrame([
+            {"metric": metric, "model": model, "n": n, "before": before[0], "after": after[0],
+             "period_before": report.performance.before, "period_after": report.performance.after}
+            for metric, values in report.performance.metrics.items() for model, (before, after, n) in values.items()])
+    sheets["reliability"] = pd.DataFrame([{"scale": r.scale, "alpha": r.alpha, "n": r.n, **{
+        f"alpha_{m}": a for m, a in r.by_group.items()}} for r in report.reliabilities])
+    sheets["response_rates"] = pd.DataFrame(report.rates)
+    if report.analysis is not None:
+        sheets["verdict"] = pd.DataFrame({"verdict": report.analysis.verdict.text.splitlines()})
+    return sheets
+
+
+def methods_text(report: Report) -> list[str]:
+    """Which tests were used for what, and why — in sentences."""
+    used: dict[str, list[str]] = {}
+    for row in report.compared:
+        used.setdefault(row.comparison.chosen, []).append(row.label)
+    paragraphs = [f"{', '.join(labels).capitalize()}: {METHOD_WORDS.get(method, method)}."
+                  for method, labels in used.items()]
+    paragraphs.append(
+        "For every outcome all of one-way ANOVA, Welch's ANOVA, Kruskal–Wallis and the Brown–Forsythe test of "
+        "spread were computed (see the JSON); a fixed rule picks the headline test: teams known → mixed model; a "
+        "baseline → ANCOVA; a single rating item or heavy outliers → rank test; otherwise Welch.")
+    paragraphs.append(
+        "The primary outcome is tested on its own; the others are corrected with Holm's method, and a pair of "
+        "models is named only when its adjusted p-value also passes its outcome's Holm level. Effect sizes: "
+        "Hedges' g (0.2 small, 0.5 medium, 0.8 large) or Cliff's δ for rank tests.")
+    paragraphs.append(
+        f"Anonymity: no number rests on fewer than {report.k} responses, comments need "
+        "at least 10 per model, and a number is also hidden when it could be worked out from other views of the "
+        "report by subtraction. Performance (CRM) figures are joined to the survey only at team level.")
+    return paragraphs
