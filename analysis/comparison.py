@@ -77,7 +77,15 @@ class OutcomeComparison:
     primary: bool = False
     alpha: float = ALPHA
     trustworthy: bool = True
+    unit: str = "points"
+    unit_scale: float = 1.0
     warnings: tuple[str, ...] = field(default=())
+
+    def amount(self, value: float) -> str:
+        """A difference in the outcome's own words: "0.42 points", "3.1 percentage points", "19,470"."""
+        scaled = abs(value) * self.unit_scale
+        number = f"{scaled:,.0f}" if scaled >= 100 else f"{scaled:.2f}"
+        return f"{number} {self.unit}".strip()
 
     def headline_pairs(self) -> list[dict]:
         """The pairwise comparisons matched to the headline test.
@@ -152,7 +160,8 @@ def heavy_outliers(groups: Groups) -> bool:
 
 def compare_outcome(data: pd.DataFrame, outcome: str, group: str, levels: Sequence[str] | None = None,
                     cluster: str | None = None, baseline: str | None = None, label: str | None = None,
-                    scale: tuple[float, ...] | None = None) -> OutcomeComparison:
+                    scale: tuple[float, ...] | None = None, unit: str = "points",
+                    unit_scale: float = 1.0) -> OutcomeComparison:
     """Compare the groups on one outcome with every test of DESIGN.md section 5.
 
     Parameters
@@ -171,6 +180,8 @@ def compare_outcome(data: pd.DataFrame, outcome: str, group: str, levels: Sequen
         Readable name of the outcome for text.
     scale : tuple of float, optional
         Possible answers of a rating item, for its answer distribution.
+    unit, unit_scale : str, float
+        How differences are worded: ``unit_scale`` × difference, then ``unit`` (default "points").
 
     Returns
     -------
@@ -252,7 +263,7 @@ def compare_outcome(data: pd.DataFrame, outcome: str, group: str, levels: Sequen
         pairwise_effects=pairwise_effects(groups, u_values),
         distribution=answer_distribution(groups, scale) if ordinal else None,
         mixed_model=mixed, ancova=ancova_result, model_contrasts=contrasts, team_means=team_pairs,
-        trustworthy=trustworthy, warnings=tuple(notes))
+        trustworthy=trustworthy, unit=unit, unit_scale=unit_scale, warnings=tuple(notes))
 
 
 def _team_means_test(data, outcome, group, cluster, levels) -> tuple[float, tuple[MeanDifference, ...]] | None:

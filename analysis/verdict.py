@@ -174,10 +174,6 @@ class Verdict:
                 "claims": [c.to_dict() for c in self.claims], "caveats": list(self.caveats)}
 
 
-def _units(value: float) -> str:
-    return f"{abs(value):.2f}"
-
-
 def detectable_difference(comparison) -> float | None:
     """Smallest pairwise difference (outcome units) detectable with 80 % power at the outcome's pairwise alpha.
 
@@ -241,24 +237,24 @@ def summarise_outcome(comparison) -> Finding:
                     "so no model is named.")
             return Finding(comparison.outcome, label, False, (), None, None, None, text)
         text = (f"No clear difference between the coaching models on {label} ({format_p(p)}, {method})")
-        text += (f"; this study could have detected a difference of about {detectable:.2f} points."
+        text += (f"; this study could have detected a difference of about {comparison.amount(detectable)}."
                  if detectable is not None else ".")
         return Finding(comparison.outcome, label, False, (), None, None, detectable, text)
     parts = []
     if best is not None:
         against = [d for d in differences if d.higher == best]
-        detail = " and ".join(_difference_phrase(d, with_higher=False) for d in against)
+        detail = " and ".join(_difference_phrase(d, comparison, with_higher=False) for d in against)
         parts.append(f"{opening(model_name(best))} scored highest on {label}: {detail}")
         others = [d for d in differences if d.higher != best]
     elif worst is not None:
         against = [d for d in differences if d.lower == worst]
-        detail = " and ".join(_below_phrase(d) for d in against)
+        detail = " and ".join(_below_phrase(d, comparison) for d in against)
         parts.append(f"{opening(model_name(worst))} scored lowest on {label}: {detail}")
         others = [d for d in differences if d.lower != worst]
     else:
         others = differences
     for d in others:
-        amount = "higher" if d.rank_based else f"{_units(d.diff)} points higher"
+        amount = "higher" if d.rank_based else f"{comparison.amount(d.diff)} higher"
         parts.append(f"{opening(model_name(d.higher))} scored {amount} than {model_name(d.lower)} on {label} "
                      f"({_size(d)})")
     text = "; ".join(parts) + f" ({format_p(p)}, {method})."
@@ -275,14 +271,14 @@ def _size(d: Difference) -> str:
     return f"a {magnitude(d.g)} effect, g = {d.g:.2f}"
 
 
-def _difference_phrase(d: Difference, with_higher: bool = True) -> str:
+def _difference_phrase(d: Difference, comparison, with_higher: bool = True) -> str:
     lead = f"{model_name(d.higher)} " if with_higher else ""
-    amount = "ranked above" if d.rank_based else f"{_units(d.diff)} points above"
+    amount = "ranked above" if d.rank_based else f"{comparison.amount(d.diff)} above"
     return f"{lead}{amount} {model_name(d.lower)} ({_size(d)})"
 
 
-def _below_phrase(d: Difference) -> str:
-    amount = "ranked below" if d.rank_based else f"{_units(d.diff)} points below"
+def _below_phrase(d: Difference, comparison) -> str:
+    amount = "ranked below" if d.rank_based else f"{comparison.amount(d.diff)} below"
     return f"{amount} {model_name(d.higher)} ({_size(d)})"
 
 

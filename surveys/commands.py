@@ -21,6 +21,7 @@ from analysis import cli as analysis_cli
 
 from . import accounts, invitations, uploads
 from .database import delete_all_data, has_data
+from .demo import WAVES as DEMO_WAVES
 from .demo import seed_demo
 from .extensions import db
 from .imports import ImportRejected
@@ -106,7 +107,7 @@ def demo_command(reset, as_json):
     click.echo(f"  consultant  {result.consultant.email}  password {result.consultant.password}")
     click.echo(f"  leader      {result.leader.email}  password {result.leader.password}")
     click.echo(f"  log in at   {current_app.config['PUBLIC_BASE_URL']}/login")
-    click.echo(f"  {len(result.survey_links)} unused survey links for the open follow-up wave, for example:")
+    click.echo(f"  {len(result.survey_links)} unused survey links for the open {DEMO_WAVES[-1]!r} wave, for example:")
     for link in result.survey_links[:5]:
         click.echo(f"    {link}")
 

@@ -56,6 +56,8 @@ EXTRA_LABELS = {"satisfaction": "overall satisfaction", "recommend": "would reco
                 "sessions_per_rep_month": "coaching sessions per rep per month",
                 "quota_attainment": "quota attainment (%)", "win_rate": "win rate", "revenue": "revenue"}
 SCALES = {"satisfaction": (1.0, 2.0, 3.0, 4.0, 5.0), "recommend": tuple(float(i) for i in range(11))}
+UNITS = {"quota_attainment": ("percentage points", 1.0), "win_rate": ("percentage points", 100.0),
+         "revenue": ("", 1.0), "sessions_per_rep_month": ("sessions a month", 1.0)}
 CACHE_SIZE = 64
 ALPHA_SAMPLE = 1000  # responses per model for Cronbach's α: its standard error is then about 0.01
 
@@ -396,6 +398,7 @@ def _compute(study, wave, visible, filters, messages, role, today) -> Report:
 
 
 def _compare(frame, key, shown, hidden, k, cluster=None, baseline=None, scale=None, label=None) -> OutcomeRow:
+    unit, unit_scale = UNITS.get(key, ("points", 1.0))
     label = label or outcome_label(key)
     if len(shown) < 2:
         note = (f"Fewer than {k} responses (or a number that could be worked out from other views) for "
@@ -403,7 +406,7 @@ def _compare(frame, key, shown, hidden, k, cluster=None, baseline=None, scale=No
         return OutcomeRow(key, label, section_of(key), None, hidden, note)
     try:
         comparison = compare_outcome(frame, key, "coaching_model", shown, cluster=cluster, baseline=baseline,
-                                     label=label, scale=scale)
+                                     label=label, scale=scale, unit=unit, unit_scale=unit_scale)
     except ValueError as error:
         return OutcomeRow(key, label, section_of(key), None, hidden, f"Not compared: {error}.")
     note = (f"Not shown (fewer than {k} responses, or could be worked out from other views): "
