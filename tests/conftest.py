@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 from flask_migrate import stamp
 from sqlalchemy.engine import make_url
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from app import create_app
 from surveys.config import normalise_database_url
@@ -218,14 +218,24 @@ def live_app(make_app, main_database):
     return application
 
 
+class IdleTimeoutHandler(WSGIRequestHandler):
+    """Closes a keep-alive connection idle for 2 s, so that shutting the server down never waits long."""
+
+    timeout = 2
+
+
 @pytest.fixture
 def live_server(live_app):
     """``live_app`` served over real HTTP by a threaded server on a free port; yields the base URL."""
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    server = make_server("127.0.0.1", 0, live_app, threaded=True, request_handler=IdleTimeoutHandler)
+    # Track request threads so that closing the server waits for them: a request still running at
+    # teardown would return its database connection to a pool that has been disposed.
+    server.daemon_threads = False
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+    server.server_close()
     thread.join(timeout=10)
 
 
