@@ -7,12 +7,20 @@ from pathlib import Path
 
 from flask import Flask
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from surveys import auth, commands, errors, organisations, pilots, public, reports, respond, security
-from surveys.config import ConfigurationError, database_url, mail_settings, public_base_url, secret_key
+from surveys.config import (
+    ConfigurationError,
+    database_url,
+    mail_settings,
+    public_base_url,
+    secret_key,
+    security_settings,
+)
 from surveys.database import check_database
-from surveys.extensions import csrf, db, login_manager, migrate
+from surveys.extensions import csrf, db, limiter, login_manager, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).with_name("migrations"))
 
@@ -37,11 +45,17 @@ def create_app(test_config: dict | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=3600 * 4,
         **mail_settings(),
     )
+    app.config.from_mapping(security_settings(app.config["PUBLIC_BASE_URL"]))
     if test_config is not None:
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secret_key(app.instance_path)
 
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind a load balancer: trust its X-Forwarded-For/Proto so rate limits see the client and
+        # HTTPS is recognised (secure cookies, HSTS).
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     register_extensions(app)
     app.url_map.converters["int"] = DatabaseId
     register_blueprints(app)
@@ -68,6 +82,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)
     with app.app_context():
         check_database(app)
 

@@ -113,3 +113,19 @@ def load_user(session_id: str) -> User | None:
     if user is None or user.session_epoch != epoch or not user.active:
         return None
     return user
+
+
+def end_all_sessions(user: User) -> None:
+    """Invalidate every session of ``user``: session cookies carry the epoch, and it moves on."""
+    user.session_epoch += 1
+    db.session.commit()
+
+
+def disable_user(email: str) -> User:
+    """Stop a user from logging in and end their sessions."""
+    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        raise AccountError(f"no user with e-mail {email}")
+    user.active = False
+    end_all_sessions(user)
+    return user

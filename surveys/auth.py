@@ -1,12 +1,13 @@
-"""Log-in and log-out for consultants and leaders."""
+"""Log-in and log-out for consultants and leaders, with idle and absolute session timeouts."""
 
+import time
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from .accounts import authenticate, load_user
-from .extensions import login_manager
+from .accounts import authenticate, end_all_sessions, load_user
+from .extensions import limiter, login_manager
 from .forms import LoginForm
 
 bp = Blueprint("auth", __name__)
@@ -27,7 +28,28 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
+@bp.before_app_request
+def enforce_session_timeouts():
+    """A session ends after SESSION_IDLE_TIMEOUT without a request, and SESSION_ABSOLUTE_TIMEOUT after log-in."""
+    if "_user_id" not in session:  # this request's own session, not a user cached elsewhere
+        return None
+    now = time.time()
+    started, seen = session.get("auth_started"), session.get("auth_seen")
+    config = current_app.config
+    if started is None or now - started > config["SESSION_ABSOLUTE_TIMEOUT"] or (
+            seen is not None and now - seen > config["SESSION_IDLE_TIMEOUT"]):
+        logout_user()
+        for key in ("auth_started", "auth_seen"):
+            session.pop(key, None)
+        flash("Your session has expired. Please log in again.", "info")
+        return redirect(url_for("auth.login", next=request.path if request.method == "GET" else None))
+    session["auth_seen"] = now
+    return None
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"],
+               deduct_when=lambda response: response.status_code != 302)
 def login():
     """Show the log-in form and log the user in."""
     if current_user.is_authenticated:
@@ -37,6 +59,7 @@ def login():
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
             login_user(user)
+            session["auth_started"] = session["auth_seen"] = time.time()
             return redirect(_safe_next(request.args.get("next")) or url_for("pilots.studies"))
         flash("That e-mail and password do not match an active account.", "error")
     status = 400 if form.errors else 200
@@ -46,7 +69,8 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """End the session."""
+    """End the session — and every other session of this user (a copied cookie dies too)."""
+    end_all_sessions(current_user)
     logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("public.home"))

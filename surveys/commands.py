@@ -87,6 +87,19 @@ def create_user_command(email, role, orgs):
     click.echo(f"Created {user.role.value} {user.email}.")
 
 
+@click.command("disable-user")
+@click.argument("email")
+@with_appcontext
+def disable_user_command(email):
+    """Stop a user from logging in and end all their sessions."""
+    try:
+        user = accounts.disable_user(email)
+    except accounts.AccountError as error:
+        db.session.rollback()
+        raise UsageError(f"disable-user: {error}") from None
+    click.echo(f"Disabled {user.email}; their sessions have ended.")
+
+
 @click.command("demo")
 @with_appcontext
 @click.option("--reset", is_flag=True, help="delete all existing data first")
@@ -280,5 +293,5 @@ def init_app(app: Flask) -> None:
     """Register the commands."""
     for command in (init_db_command, create_org_command, create_user_command, demo_command, purge_drafts_command,
                     analyze_command, import_roster_command, import_performance_command, import_sessions_command,
-                    invitations_command, report_command):
+                    invitations_command, report_command, disable_user_command):
         app.cli.add_command(command)

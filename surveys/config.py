@@ -90,3 +90,23 @@ def mail_settings() -> dict:
     if os.environ.get("MAIL_FROM", "").strip():
         settings["MAIL_FROM"] = os.environ["MAIL_FROM"].strip()
     return settings
+
+
+def security_settings(base_url: str) -> dict:
+    """Cookie, session-timeout and rate-limit settings from the environment."""
+    https = base_url.startswith("https://") or _flag("COACHLAB_HTTPS")
+    try:
+        idle = int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
+        absolute = int(os.environ.get("SESSION_MAX_HOURS", "12"))
+        proxies = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    except ValueError:
+        raise ConfigurationError("SESSION_IDLE_MINUTES, SESSION_MAX_HOURS and TRUSTED_PROXIES must be whole "
+                                 "numbers") from None
+    return {
+        "SESSION_COOKIE_SECURE": https, "REMEMBER_COOKIE_SECURE": https,
+        "SESSION_IDLE_TIMEOUT": idle * 60, "SESSION_ABSOLUTE_TIMEOUT": absolute * 3600,
+        "TRUSTED_PROXIES": proxies,
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        "LINK_RATE_LIMIT": os.environ.get("LINK_RATE_LIMIT", "20 per minute"),
+    }

@@ -2,7 +2,10 @@
 
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .extensions import db
 
 MESSAGES = {
     400: ("Bad request", "The request could not be understood. Please go back and try again."),
@@ -12,6 +15,7 @@ MESSAGES = {
     410: ("No longer available", "This link has already been used or is no longer valid."),
     413: ("Too large", "The file or form is larger than CoachLab accepts (10 MB)."),
     429: ("Too many requests", "Too many attempts in a short time. Please wait a minute and try again."),
+    503: ("Please try again in a moment", "The service is busy or under maintenance."),
     500: ("Something went wrong", "Sorry — something went wrong on our side. Nothing you did caused it; "
                                   "please try again in a moment."),
 }
@@ -41,3 +45,12 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(InternalServerError)
     def internal_error(error):
         return render_error(500)
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error):
+        # Read-only, full or unreachable database: nothing was written (the transaction rolled back).
+        db.session.rollback()
+        app.logger.error("database unavailable: %s", str(getattr(error, "orig", error)).splitlines()[0])
+        return render_error(503, "Please try again in a moment",
+                            "We could not save or load your data just now. Nothing was lost, and your link "
+                            "still works: please try again in a few minutes.")

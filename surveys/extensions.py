@@ -5,6 +5,8 @@ Nothing here imports the application, so any module can import ``db`` without a 
 
 import sqlite3
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -34,6 +36,8 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
+# Counters in memory by default; RATELIMIT_STORAGE_URI (e.g. redis://…) shares them between instances.
+limiter = Limiter(key_func=get_remote_address, strategy="moving-window")
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
 from . import responding
 from .access import study_or_404
-from .extensions import csrf
+from .extensions import csrf, limiter
 from .forms import field_name, survey_page_form
 from .instruments import builtin
 from .models import Study
@@ -41,6 +41,7 @@ def today() -> date:
 
 
 @bp.route("/s/<token>")
+@limiter.limit(lambda: current_app.config["LINK_RATE_LIMIT"], deduct_when=lambda response: response.status_code >= 400)
 def redeem(token: str):
     """Exchange the token for a session cookie and continue at a URL without the token."""
     if len(token) > 200:

@@ -149,9 +149,13 @@ def fresh_report_cache():
 
 @pytest.fixture
 def make_app(main_database, tmp_path):
-    """Factory for apps sharing this test's clean database, with config overrides."""
+    """Factory for apps sharing this test's clean database (schema built), with config overrides.
+
+    An app given its own ``SQLALCHEMY_DATABASE_URI`` gets that database as it is (empty, say).
+    """
     created = []
     database = main_database or f"sqlite:///{tmp_path / 'test.sqlite'}"
+    built = [main_database is not None]
 
     def factory(**overrides):
         config = {"TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": database,
@@ -159,6 +163,10 @@ def make_app(main_database, tmp_path):
         config.update(overrides)
         application = create_app(config)
         created.append(application)
+        if config["SQLALCHEMY_DATABASE_URI"] == database and not built[0]:
+            with application.app_context():
+                build_schema(application)
+            built[0] = True
         return application
 
     yield factory
@@ -171,13 +179,9 @@ def make_app(main_database, tmp_path):
 
 
 @pytest.fixture
-def app(make_app, main_database):
+def app(make_app):
     """An app on a clean database with the schema built."""
-    application = make_app()
-    if main_database is None:
-        with application.app_context():
-            build_schema(application)
-    return application
+    return make_app()
 
 
 @pytest.fixture
@@ -209,13 +213,9 @@ def repo_copy(tmp_path):
 
 
 @pytest.fixture
-def live_app(make_app, main_database):
+def live_app(make_app):
     """An app configured as in production (CSRF on, errors handled), schema built."""
-    application = make_app(TESTING=False, WTF_CSRF_ENABLED=True, PROPAGATE_EXCEPTIONS=False)
-    if main_database is None:
-        with application.app_context():
-            build_schema(application)
-    return application
+    return make_app(TESTING=False, WTF_CSRF_ENABLED=True, PROPAGATE_EXCEPTIONS=False)
 
 
 class IdleTimeoutHandler(WSGIRequestHandler):

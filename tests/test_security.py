@@ -1,0 +1,204 @@
+"""Security essentials: headers, cookies, session timeouts, ending sessions, rate limits (memory and Redis)."""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from surveys.extensions import db
+from surveys.models import Invitation, Response, User
+from tests import builders
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def log_in(client, email="c@acme.example.com", password=builders.PASSWORD):
+    return client.post("/login", data={"email": email, "password": password})
+
+
+@pytest.fixture
+def consultant(app_context):
+    org = builders.organisation()
+    return builders.user("c@acme.example.com", orgs=[org.name])
+
+
+def test_headers_on_every_response(client, consultant):
+    for path in ("/", "/login", "/no/such/page", "/static/style.css"):
+        with client.get(path) as response:
+            headers = response.headers
+        policy = headers["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "style-src 'self'" in policy and "unsafe-inline" not in policy
+        assert "frame-ancestors 'none'" in policy
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert "Strict-Transport-Security" not in headers  # plain HTTP here
+
+
+def test_https_gets_hsts(make_app):
+    client = make_app().test_client()
+    response = client.get("/login", base_url="https://coachlab.example.com")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_session_cookie_is_httponly_samesite_lax_and_secure_behind_https(make_app, monkeypatch):
+    monkeypatch.setenv("COACHLAB_HTTPS", "1")
+    app = make_app()
+    with app.app_context():
+        builders.organisation()
+        builders.user("c@acme.example.com")
+    response = log_in(app.test_client())
+    cookie = next(v for k, v in response.headers.items() if k == "Set-Cookie" and "session" in v)
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+
+
+def test_behind_a_proxy_forwarded_https_is_recognised(make_app, monkeypatch):
+    monkeypatch.setenv("TRUSTED_PROXIES", "1")
+    app = make_app()
+    response = app.test_client().get("/", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"})
+    assert "Strict-Transport-Security" in response.headers
+
+
+def test_idle_session_ends(client, consultant):
+    log_in(client)
+    assert client.get("/studies").status_code == 200
+    with client.session_transaction() as session:
+        session["auth_seen"] = time.time() - 31 * 60
+    response = client.get("/studies")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert client.get("/studies").status_code == 302
+
+
+def test_absolute_session_timeout(client, consultant):
+    log_in(client)
+    with client.session_transaction() as session:
+        session["auth_started"] = time.time() - 13 * 3600
+    assert client.get("/studies").status_code == 302
+
+
+def test_logging_out_ends_every_session_of_the_user(app, consultant):
+    first, second = app.test_client(), app.test_client()
+    log_in(first)
+    log_in(second)
+    assert second.get("/studies").status_code == 200
+    first.post("/logout")
+    assert second.get("/studies").status_code == 302  # the copied / other session died too
+
+
+def test_disabling_a_user_ends_their_sessions(app, runner, consultant):
+    client = app.test_client()
+    log_in(client)
+    result = runner.invoke(args=["disable-user", "c@acme.example.com"])
+    assert result.exit_code == 0, result.output
+    assert client.get("/studies").status_code == 302
+    assert log_in(app.test_client()).status_code == 200  # refused: the form again
+    assert runner.invoke(args=["disable-user", "nobody@acme.example.com"]).exit_code == 2
+
+
+def test_repeated_failed_logins_get_429_but_successes_do_not_count(app, consultant):
+    client = app.test_client()
+    for _ in range(12):
+        assert log_in(client).status_code == 302
+        client.post("/logout")
+    statuses = [log_in(client, password="wrong password").status_code for _ in range(11)]
+    assert statuses[:10] == [200] * 10 and statuses[10] == 429
+    assert "Too many" in log_in(client).get_data(as_text=True)
+
+
+def test_repeated_unknown_survey_links_get_429(app):
+    client = app.test_client()
+    statuses = [client.get(f"/s/guess-{i}").status_code for i in range(21)]
+    assert statuses[:20] == [404] * 20 and statuses[20] == 429
+
+
+def test_rate_limits_count_per_client_address_behind_a_proxy(make_app, monkeypatch):
+    monkeypatch.setenv("TRUSTED_PROXIES", "1")
+    client = make_app().test_client()
+    for i in range(20):
+        client.get(f"/s/guess-{i}", headers={"X-Forwarded-For": "198.51.100.1"})
+    assert client.get("/s/x", headers={"X-Forwarded-For": "198.51.100.1"}).status_code == 429
+    assert client.get("/s/x", headers={"X-Forwarded-For": "198.51.100.2"}).status_code == 404
+
+
+@pytest.fixture
+def redis_uri():
+    """The local Redis; skips without it, fails under CI=true."""
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as error:
+        if IN_CI:
+            pytest.fail(f"CI=true but Redis is not reachable: {error}")
+        pytest.skip(f"Redis is not reachable ({error}); CI starts it")
+    prefix = f"coachlab-test-{uuid.uuid4().hex[:8]}"
+    yield "redis://127.0.0.1:6379", prefix, client
+    for key in client.scan_iter(f"*{prefix}*"):
+        client.delete(key)
+    client.close()
+
+
+def test_two_instances_share_rate_limits_through_redis(make_app, redis_uri):
+    uri, prefix, redis_client = redis_uri
+    first = make_app(RATELIMIT_STORAGE_URI=uri, RATELIMIT_KEY_PREFIX=prefix).test_client()
+    second = make_app(RATELIMIT_STORAGE_URI=uri, RATELIMIT_KEY_PREFIX=prefix).test_client()
+    for i in range(10):
+        assert first.get(f"/s/guess-{i}").status_code == 404
+    for i in range(10):
+        assert second.get(f"/s/guess-{i}").status_code == 404
+    assert second.get("/s/one-more").status_code == 429  # counted across both instances
+    assert any(prefix in key.decode() for key in redis_client.scan_iter(f"*{prefix}*"))
+
+
+def test_a_read_only_database_gets_a_try_again_page_and_keeps_the_link(make_app, tmp_path):
+    path = tmp_path / "small.sqlite"
+    writable = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}")
+    with writable.app_context():
+        db.create_all()
+        study, team = builders.running_survey()
+        token = builders.invite(study.waves[0], team.reps[0])
+        from surveys import responding
+
+        pages = responding.paginate(list(study.questions))
+        answers = builders.valid_answers(study.questions)
+    rep = writable.test_client()
+    rep.get(f"/s/{token}")
+    for number, page in enumerate(pages[:-1], start=1):
+        rep.post(f"/survey/{number}", data={**{f"q_{q.key}": answers[f"q_{q.key}"] for q in page.questions},
+                                             "action": "next"})
+    cookie = rep.get_cookie("coachlab_session").value
+    read_only = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///file:{path}?mode=ro&uri=true")
+    blocked = read_only.test_client()
+    blocked.set_cookie("coachlab_session", cookie)
+    last = {f"q_{q.key}": answers[f"q_{q.key}"] for q in pages[-1].questions}
+    response = blocked.post(f"/survey/{len(pages)}", data={**last, "action": "submit"})
+    assert response.status_code == 503
+    assert "try again" in response.get_data(as_text=True) and "Traceback" not in response.get_data(as_text=True)
+    with writable.app_context():
+        assert db.session.scalar(select(Invitation.used)) is False
+        assert db.session.scalar(select(Response.id)) is None
+    retry = rep.post(f"/survey/{len(pages)}", data={**last, "action": "submit"})
+    assert retry.status_code == 302 and retry.headers["Location"].endswith("/survey/thanks")
+    with writable.app_context():
+        assert db.session.scalar(select(Invitation.used)) is True
+
+
+def test_debug_is_off_by_default(app):
+    assert app.debug is False
+    assert app.test_client().get("/console").status_code == 404
+
+
+def test_bandit_finds_nothing_of_medium_severity_or_above():
+    completed = subprocess.run([sys.executable, "-m", "bandit", "-q", "-ll", "-r", "app.py", "surveys", "analysis"],
+                               cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def test_users_table_holds_no_plain_passwords(consultant):
+    user = db.session.scalar(select(User))
+    assert builders.PASSWORD not in user.password_hash and user.password_hash.startswith("scrypt:")
