@@ -5,6 +5,7 @@ import io
 from datetime import date, timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from tests import builders
 
@@ -42,7 +43,7 @@ def test_empty_organisation_to_running_pilot_with_invitations(desktop, live_app,
     roster.write_text(ROSTER)
     page.get_by_label("CSV or XLSX file").set_input_files(str(roster))
     page.get_by_role("button", name="Import").click()
-    assert "36 rows read, 36 added" in page.content()
+    expect(page.locator("body")).to_contain_text("36 rows read, 36 added")
 
     page.get_by_role("link", name="Initech Sales").click()
     page.get_by_role("link", name="Design a new study").click()
@@ -54,16 +55,17 @@ def test_empty_organisation_to_running_pilot_with_invitations(desktop, live_app,
 
     page.get_by_role("link", name="Assignment").click()
     page.get_by_role("button", name="Randomise").click()
-    assert "Randomised 6 teams with seed 2027" in page.content()
-    assert "consistent with the plan" in page.content()
+    expect(page.locator("body")).to_contain_text("Randomised 6 teams with seed 2027")
+    expect(page.locator("body")).to_contain_text("consistent with the plan")
 
     page.get_by_role("link", name="Coaching pilot 2027").click()
     page.get_by_label("Label").fill("baseline")
     page.get_by_label("Opens on").fill(date.today().isoformat())
     page.get_by_label("Closes on").fill((date.today() + timedelta(days=14)).isoformat())
     page.get_by_role("button", name="Add wave").click()
+    expect(page.locator("body")).to_contain_text("Wave 'baseline' added.")
     page.get_by_role("button", name="Launch the study").click()
-    assert "The study is running." in page.content()
+    expect(page.locator("body")).to_contain_text("The study is running.")
 
     page.get_by_role("link", name="baseline").click()
     with page.expect_download() as download:

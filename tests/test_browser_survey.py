@@ -1,6 +1,7 @@
 """A rep completes the survey in a real browser on a phone-sized screen (Playwright + Debian's chromium)."""
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from surveys.extensions import db
@@ -44,7 +45,7 @@ def test_rep_completes_the_survey_on_a_phone(phone, link, live_app):
     pages = 0
     while True:
         pages += 1
-        assert phone.locator("progress").is_visible()
+        expect(phone.locator("progress")).to_be_visible()  # waits for the new page to render
         assert no_sideways_scrolling(phone)
         answer_visible_questions(phone)
         button = phone.get_by_role("button", name="Send my answers")
@@ -52,7 +53,8 @@ def test_rep_completes_the_survey_on_a_phone(phone, link, live_app):
             button.click()
             break
         phone.get_by_role("button", name="Next").click()
-        assert phone.url.endswith(f"/survey/{pages + 1}")
+        phone.wait_for_url(f"**/survey/{pages + 1}")
+        phone.wait_for_load_state()
     phone.get_by_role("heading", name="Thank you").wait_for()
     assert dialogs == []
     with live_app.app_context():
