@@ -118,11 +118,8 @@ def _raw(value) -> str:
     return str(value)
 
 
-def survey_page_form(questions, formdata=None, data: dict[str, str] | None = None) -> SurveyPageForm:
-    """Build the WTForms form of one survey page from the study's questions.
-
-    ``data`` pre-fills answers (from the draft) by question key; ``formdata`` is a POST.
-    """
+def survey_page_form_class(questions) -> type[SurveyPageForm]:
+    """The WTForms form class of one survey page (immutable; one per page may serve every request)."""
     class PageForm(SurveyPageForm):
         pass
 
@@ -146,8 +143,18 @@ def survey_page_form(questions, formdata=None, data: dict[str, str] | None = Non
             field = RadioField(question.text, choices=_choices(question), validators=validators,
                                validate_choice=True)
         setattr(PageForm, field_name(question), field)
+    return PageForm
+
+
+def survey_page_form(questions, formdata=None, data: dict[str, str] | None = None,
+                     form_class: type[SurveyPageForm] | None = None) -> SurveyPageForm:
+    """The form of one survey page from the study's questions (``form_class``, when given, was built from them).
+
+    ``data`` pre-fills answers (from the draft) by question key; ``formdata`` is a POST.
+    """
+    form_class = form_class or survey_page_form_class(questions)
     prefill = {field_name(q): data[q.key] for q in questions if data and data.get(q.key) not in (None, "")}
-    return PageForm(formdata=formdata, data=prefill) if formdata is not None else PageForm(data=prefill)
+    return form_class(formdata=formdata, data=prefill) if formdata is not None else form_class(data=prefill)
 
 
 def _range_message(low, high) -> str:

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -196,6 +197,9 @@ class Study(db.Model):
     comment_threshold: Mapped[int] = mapped_column(Integer, default=10)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     assignments_locked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Bumped whenever a question is added or removed: running app processes key their cached copy
+    # of the survey (pages, forms) on it, so every process sees a change at its next request.
+    questions_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     organisation: Mapped[Organisation] = relationship(back_populates="studies")
     arms: Mapped[list[StudyArm]] = relationship(
@@ -394,7 +398,10 @@ class Answer(db.Model):
     question: Mapped[Question] = relationship()
 
     __table_args__ = (
-        Index("ix_answer_question", "question_id"),
+        # Only text answers are indexed by question (the report's comments). A full index on question
+        # made every submit write one more page per question, at random places: most of its cost.
+        Index("ix_answer_question_text", "question_id", sqlite_where=text("value_text IS NOT NULL"),
+              postgresql_where=text("value_text IS NOT NULL")),
         CheckConstraint("value_num IS NULL OR value_text IS NULL", name="one_value"),
         {"sqlite_with_rowid": False},
     )

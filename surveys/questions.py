@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from .extensions import db
 from .instruments import SCALE_RANGES
@@ -90,6 +90,7 @@ def add_question(study: Study, new: NewQuestion, today: date) -> Question:
                         scale_min=low, scale_max=high, options=options,
                         max_length=2000 if new.kind is QuestionKind.TEXT else None, instrument=None)
     db.session.add(question)
+    _bump_version(study)
     db.session.commit()
     return question
 
@@ -104,4 +105,11 @@ def remove_question(study: Study, question_id: int, today: date) -> None:
     if instrument_locked(study, today):
         raise QuestionError("the questions are fixed because a wave of this study has already opened")
     db.session.delete(question)
+    _bump_version(study)
     db.session.commit()
+
+
+def _bump_version(study: Study) -> None:
+    """Tell every process that its cached copy of this survey is stale (in the caller's transaction)."""
+    db.session.execute(update(Study).where(Study.id == study.id)
+                       .values(questions_version=Study.questions_version + 1))

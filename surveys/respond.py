@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from . import responding
 from .access import study_or_404
 from .extensions import csrf, limiter
-from .forms import field_name, survey_page_form
+from .forms import field_name, survey_page_form, survey_page_form_class
 from .instruments import builtin
 from .models import Study
 
@@ -46,49 +46,49 @@ def redeem(token: str):
     """Exchange the token for a session cookie and continue at a URL without the token."""
     if len(token) > 200:
         raise responding.UnknownLink("This survey link is not known. Check that you copied the whole link.")
-    invitation = responding.redeem(token, today())
-    session[SESSION_KEY] = invitation.id
+    link = responding.redeem(token, today())
+    session[SESSION_KEY] = link.invitation_id
     return redirect(url_for("respond.resume"))
 
 
 @bp.route("/survey")
 def resume():
     """Continue where the rep stopped."""
-    invitation = _current_invitation()
-    page, _ = responding.load_draft(invitation.id)
+    link = _current_link()
+    page, _ = link.draft()
     return redirect(url_for("respond.page", number=page + 1))
 
 
 @bp.route("/survey/<int:number>", methods=["GET", "POST"])
 def page(number: int):
     """One page of the survey; the last one submits."""
-    invitation = _current_invitation()
-    study = invitation.wave.study
-    pages = responding.paginate(list(study.questions))
+    link = _current_link()
+    plan = responding.survey_plan(link.study_id, link.questions_version)
+    pages = plan.pages
     index = _page_index(number, pages)
-    _, saved = responding.load_draft(invitation.id)
+    _, saved = link.draft()
     questions = pages[index].questions
-    form = survey_page_form(questions, request.form if request.method == "POST" else None, data=saved)
+    form = _page_form(plan, index, request.form if request.method == "POST" else None, saved)
     if request.method == "GET":
-        return _render(study, pages, index, form)
+        return _render(link, pages, index, form)
 
     _refuse_unknown_fields(questions)
     action = request.form.get("action", "next")
     if not form.validate():
         if action == "back" and "csrf_token" not in form.errors:
-            responding.save_draft(invitation.id, max(index - 1, 0), form.valid_answers())
+            responding.save_draft(link.invitation_id, max(index - 1, 0), form.valid_answers())
             return redirect(url_for("respond.page", number=max(index, 1)))
-        return _render(study, pages, index, form, status=400)
+        return _render(link, pages, index, form, status=400)
     if action == "back":
-        responding.save_draft(invitation.id, max(index - 1, 0), form.answers())
+        responding.save_draft(link.invitation_id, max(index - 1, 0), form.answers())
         return redirect(url_for("respond.page", number=max(index, 1)))
     if index < len(pages) - 1:
-        responding.save_draft(invitation.id, index + 1, form.answers())
+        responding.save_draft(link.invitation_id, index + 1, form.answers())
         return redirect(url_for("respond.page", number=index + 2))
     try:
-        responding.submit(invitation.id, form.answers(), today())
+        responding.submit(link, form.answers(), today())
     except responding.Incomplete as missing:
-        responding.save_draft(invitation.id, missing.page, form.answers())
+        responding.save_draft(link.invitation_id, missing.page, form.answers())
         return redirect(url_for("respond.page", number=missing.page + 1, missing=1))
     session.pop(SESSION_KEY, None)
     return redirect(url_for("respond.thanks"))
@@ -105,9 +105,10 @@ def thanks():
 def preview(study_id: int, number: int):
     """The survey exactly as a rep sees it, without a token; nothing is stored."""
     study = study_or_404(current_user, study_id)
-    pages = responding.paginate(list(study.questions))
+    plan = responding.survey_plan(study.id, study.questions_version)
+    pages = plan.pages
     index = _page_index(number, pages)
-    form = survey_page_form(pages[index].questions, request.form if request.method == "POST" else None)
+    form = _page_form(plan, index, request.form if request.method == "POST" else None)
     if request.method == "POST":
         _refuse_unknown_fields(pages[index].questions)
         action = request.form.get("action", "next")
@@ -121,17 +122,25 @@ def preview(study_id: int, number: int):
     return _render(study, pages, index, form, preview=True)
 
 
-def _current_invitation():
+def _current_link() -> responding.Link:
     """The invitation this browser redeemed, if still usable; a clear page otherwise."""
     invitation_id = session.get(SESSION_KEY)
     if not isinstance(invitation_id, int):
         raise responding.SurveyUnavailable("Please open the personal link from your invitation to start or "
                                            "continue the survey.")
     try:
-        return responding.usable_invitation(invitation_id, today())
+        return responding.open_link(invitation_id, today())
     except responding.SurveyUnavailable:
         session.pop(SESSION_KEY, None)
         raise
+
+
+def _page_form(plan: responding.SurveyPlan, index: int, formdata=None, saved: dict[str, str] | None = None):
+    """The form of page ``index``; its class is built once per survey version and process."""
+    form_class = plan.forms.get(index)
+    if form_class is None:
+        form_class = plan.forms.setdefault(index, survey_page_form_class(plan.pages[index].questions))
+    return survey_page_form(plan.pages[index].questions, formdata, data=saved, form_class=form_class)
 
 
 def _page_index(number: int, pages: list) -> int:
@@ -147,7 +156,7 @@ def _refuse_unknown_fields(questions) -> None:
         abort(400)
 
 
-def _render(study: Study, pages, index: int, form, status: int = 200, preview: bool = False):
+def _render(study: Study | responding.Link, pages, index: int, form, status: int = 200, preview: bool = False):
     csrf_expired = bool(form.errors.get("csrf_token"))
     return render_template(
         "respond/page.html", study=study, pages=pages, index=index, page=pages[index], form=form,

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import delete, insert, select, update
+from flask import current_app
+from sqlalchemy import bindparam, delete, insert, or_, select, update
 
+from .cache import BoundedCache
 from .database import insert_or_ignore
 from .extensions import db
 from .instruments import builtin
 from .models import (
     Answer,
     Assignment,
+    CoachingModel,
     Invitation,
     Question,
     QuestionKind,
@@ -93,7 +96,76 @@ class SurveyPage:
     """A page of the survey: a title and its questions."""
 
     title: str
-    questions: tuple[Question, ...]
+    questions: tuple[Question | QuestionSpec, ...]
+
+
+@dataclass(frozen=True)
+class QuestionSpec:
+    """What the survey needs of a question: a copy of its row, immutable, safe to share between requests."""
+
+    id: int
+    key: str
+    text: str
+    kind: QuestionKind
+    dimension: str | None
+    reverse_scored: bool
+    position: int
+    required: bool
+    scale_min: float | None
+    scale_max: float | None
+    options: str | None
+    max_length: int | None
+    instrument: str | None
+
+
+@dataclass(frozen=True)
+class SurveyPlan:
+    """A study's questions and pages at one ``questions_version``; ``forms`` memoises each page's form class."""
+
+    questions: tuple[QuestionSpec, ...]
+    pages: tuple[SurveyPage, ...]
+    forms: dict = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Link:
+    """An invitation that can be answered now, with what the survey needs of its wave, study, rep and draft."""
+
+    invitation_id: int
+    wave_id: int
+    study_id: int
+    study_name: str
+    k_threshold: int
+    questions_version: int
+    team_id: int | None
+    coaching_model: CoachingModel | None  # None: the rep's team (or the rep) is not assigned yet
+    draft_page: int
+    draft_json: str | None
+
+    def draft(self) -> tuple[int, dict[str, str]]:
+        """The saved page number and answers (question key -> raw value) when the link was read."""
+        return self.draft_page, json.loads(self.draft_json) if self.draft_json else {}
+
+
+_SPEC_COLUMNS = [getattr(Question, name) for name in QuestionSpec.__dataclass_fields__]
+PLAN_CACHE = "coachlab.survey_plans"
+
+
+def survey_plan(study_id: int, questions_version: int) -> SurveyPlan:
+    """The study's questions and pages, cached per process by ``(study, questions_version)``.
+
+    Every submit needs them; reading 31 questions through the ORM on each one cost more than the
+    rest of the submit. The version in the study row changes with any added or removed question.
+    """
+    cache = current_app.extensions.setdefault(PLAN_CACHE, BoundedCache(64))
+
+    def load() -> SurveyPlan:
+        rows = db.session.execute(select(*_SPEC_COLUMNS).where(Question.study_id == study_id)
+                                  .order_by(Question.position)).all()
+        questions = tuple(QuestionSpec(*row) for row in rows)
+        return SurveyPlan(questions, tuple(paginate(list(questions))))
+
+    return cache.get_or_make((study_id, questions_version), load)
 
 
 def paginate(questions: list[Question]) -> list[SurveyPage]:
@@ -113,46 +185,67 @@ def paginate(questions: list[Question]) -> list[SurveyPage]:
     return pages
 
 
-def check_open(study: Study, wave: Wave, today: date) -> None:
-    """Raise unless reps may answer ``wave`` on ``today``."""
-    if study.status is StudyStatus.CLOSED:
-        raise StudyClosed(f"The study “{study.name}” has ended. Thank you for your interest.")
-    if today < wave.opens_on or study.status is StudyStatus.DRAFT:
-        raise NotOpenYet(f"This survey opens on {wave.opens_on:%d %B %Y} and closes on {wave.closes_on:%d %B %Y}. "
+def check_open(status: StudyStatus, study_name: str, opens_on: date, closes_on: date, today: date) -> None:
+    """Raise unless reps may answer a wave open from ``opens_on`` to ``closes_on`` on ``today``."""
+    if status is StudyStatus.CLOSED:
+        raise StudyClosed(f"The study “{study_name}” has ended. Thank you for your interest.")
+    if today < opens_on or status is StudyStatus.DRAFT:
+        raise NotOpenYet(f"This survey opens on {opens_on:%d %B %Y} and closes on {closes_on:%d %B %Y}. "
                          "Please come back then.")
-    if today > wave.closes_on:
-        raise WaveClosed(f"This survey closed on {wave.closes_on:%d %B %Y}. Thank you all the same.")
+    if today > closes_on:
+        raise WaveClosed(f"This survey closed on {closes_on:%d %B %Y}. Thank you all the same.")
 
 
-def redeem(token: str, today: date) -> Invitation:
+def redeem(token: str, today: date) -> Link:
     """Find the invitation of ``token`` and check that it can still be used."""
-    invitation = db.session.scalar(select(Invitation).where(Invitation.token_hash == hash_token(token)))
-    if invitation is None:
+    invitation_id = db.session.scalar(select(Invitation.id).where(Invitation.token_hash == hash_token(token)))
+    if invitation_id is None:
         raise UnknownLink("This survey link is not known. Check that you copied the whole link.")
-    return usable_invitation(invitation.id, today)
+    return open_link(invitation_id, today)
 
 
-def usable_invitation(invitation_id: int, today: date) -> Invitation:
-    """The invitation, if it can still be answered; raise the reason otherwise."""
-    invitation = db.session.get(Invitation, invitation_id)
-    if invitation is None:
+# One query for everything a survey request needs: the link's state, its wave and study, the rep's
+# coaching model (through their team's assignment or their own) and the saved draft.
+_OPEN_LINK = (
+    select(Invitation.used, Invitation.revoked_at, Wave.id, Wave.opens_on, Wave.closes_on, Study.id,
+           Study.name, Study.status, Study.k_threshold, Study.questions_version, Rep.team_id,
+           Assignment.coaching_model, SurveyDraft.page, SurveyDraft.answers_json)
+    .join(Wave, Wave.id == Invitation.wave_id).join(Study, Study.id == Wave.study_id)
+    .join(Rep, Rep.id == Invitation.rep_id)
+    .outerjoin(Assignment, (Assignment.study_id == Study.id) & or_(
+        (Study.randomisation_unit == RandomisationUnit.REP) & (Assignment.rep_id == Rep.id),
+        (Study.randomisation_unit == RandomisationUnit.TEAM) & (Assignment.team_id == Rep.team_id)))
+    .outerjoin(SurveyDraft, SurveyDraft.invitation_id == Invitation.id)
+    .where(Invitation.id == bindparam("invitation_id")))
+
+
+def open_link(invitation_id: int, today: date) -> Link:
+    """The invitation, if it can still be answered (one query); raise the reason otherwise."""
+    row = db.session.connection().execute(_OPEN_LINK, {"invitation_id": invitation_id}).first()
+    if row is None:
         raise UnknownLink("This survey link is not known.")
-    if invitation.used:
+    (used, revoked_at, wave_id, opens_on, closes_on, study_id, name, status, k_threshold, version, team_id,
+     coaching_model, draft_page, draft_json) = row
+    if used:
         raise AlreadyAnswered("This survey has already been answered with this link. Each link can be used once.")
-    if invitation.revoked_at is not None:
+    if revoked_at is not None:
         raise LinkReplaced("A newer link was sent to you for this survey; please use the most recent one.")
-    wave = invitation.wave
     try:
-        check_open(wave.study, wave, today)
+        check_open(status, name, opens_on, closes_on, today)
     except (WaveClosed, StudyClosed):
-        discard_draft(invitation.id)  # drafts expire with the wave
+        discard_draft(invitation_id)  # drafts expire with the wave
         raise
-    return invitation
+    return Link(invitation_id, wave_id, study_id, name, k_threshold, version, team_id, coaching_model,
+                draft_page or 0, draft_json)
+
+
+_LOAD_DRAFT = select(SurveyDraft.page, SurveyDraft.answers_json).where(
+    SurveyDraft.invitation_id == bindparam("invitation_id"))
 
 
 def load_draft(invitation_id: int) -> tuple[int, dict[str, str]]:
     """The saved page number and answers (question key -> raw value) of an invitation."""
-    draft = db.session.get(SurveyDraft, invitation_id)
+    draft = db.session.connection().execute(_LOAD_DRAFT, {"invitation_id": invitation_id}).first()
     if draft is None:
         return 0, {}
     return draft.page, json.loads(draft.answers_json)
@@ -219,43 +312,42 @@ def missing_required(pages: list[SurveyPage], answers: dict[str, str]) -> Incomp
     return None
 
 
-def coaching_assignment(study: Study, rep: Rep) -> Assignment | None:
-    """The assignment that decides the rep's coaching model in ``study``."""
-    if study.randomisation_unit is RandomisationUnit.REP:
-        condition = Assignment.rep_id == rep.id
-    else:
-        condition = Assignment.team_id == rep.team_id
-    return db.session.scalar(select(Assignment).where(Assignment.study_id == study.id, condition))
+# The submit's statements, built once (building them per request cost more than running them).
+_invitation, _response, _answer, _draft = (Invitation.__table__, Response.__table__, Answer.__table__,
+                                           SurveyDraft.__table__)
+_MARK_USED = (update(_invitation).where(_invitation.c.id == bindparam("invitation_id"), _invitation.c.used.is_(False),
+                                        _invitation.c.revoked_at.is_(None)).values(used=True))
+_INSERT_RESPONSE = insert(_response)
+_INSERT_ANSWERS = insert(_answer)
+_TAKE_DRAFT = (delete(_draft).where(_draft.c.invitation_id == bindparam("invitation_id"))
+               .returning(_draft.c.answers_json))
 
 
-def submit(invitation_id: int, last_page_answers: dict[str, str], today: date) -> str:
+def submit(link: Link, last_page_answers: dict[str, str], today: date) -> str:
     """Store the response in one transaction and return its id.
 
-    Raises ``AlreadyAnswered`` when another submit used the link first, ``Incomplete`` when a
-    required answer is missing, and the ``SurveyUnavailable`` reasons of :func:`usable_invitation`.
-    Nothing is written unless everything is.
+    ``link`` comes from :func:`open_link`. Raises ``AlreadyAnswered`` when another submit used the
+    link first, ``Incomplete`` when a required answer is missing, and ``NotAssigned`` when the rep's
+    team has no coaching model yet. Nothing is written unless everything is.
+
+    The reads before the first write need no transaction of their own: on PostgreSQL they see
+    committed data, and SQLite's driver begins the transaction at the first write, so the write
+    lock is taken by a statement that can wait for it.
     """
-    invitation = usable_invitation(invitation_id, today)
-    wave, rep = invitation.wave, invitation.rep
-    study = wave.study
-    assignment = coaching_assignment(study, rep)
-    if assignment is None:
+    if link.coaching_model is None:
         raise NotAssigned("Your team is not assigned to a coaching model in this study yet. "
                           "Please contact the person running the study.")
-    questions = list(study.questions)
-    pages = paginate(questions)
-    coaching_model, team_id, study_id, wave_id = assignment.coaching_model, rep.team_id, study.id, wave.id
-    db.session.rollback()  # start the write transaction afresh, with nothing read inside it
-
+    plan = survey_plan(link.study_id, link.questions_version)
+    questions, pages = plan.questions, list(plan.pages)
+    invitation_id = link.invitation_id
     try:
-        marked = db.session.execute(
-            update(Invitation)
-            .where(Invitation.id == invitation_id, Invitation.used.is_(False), Invitation.revoked_at.is_(None))
-            .values(used=True))
+        connection = db.session.connection()
+        marked = connection.execute(_MARK_USED, {"invitation_id": invitation_id})
         if marked.rowcount != 1:
             raise AlreadyAnswered("This survey has already been answered with this link. Each link can be used once.")
-        # Read the draft inside the transaction that holds the invitation, so it is the final one.
-        _, answers = load_draft(invitation_id)
+        # Take the draft inside the transaction that holds the invitation, so it is the final one.
+        draft = connection.execute(_TAKE_DRAFT, {"invitation_id": invitation_id}).scalar()
+        answers = json.loads(draft) if draft else {}
         answers.update(last_page_answers)
         incomplete = missing_required(pages, answers)
         if incomplete is not None:
@@ -267,13 +359,12 @@ def submit(invitation_id: int, last_page_answers: dict[str, str], today: date) -
             if values is not None:
                 rows.append({"response_id": response_id, "question_id": question.id,
                              "value_num": values[0], "value_text": values[1]})
-        db.session.execute(insert(Response).values(
-            id=response_id, study_id=study_id, wave_id=wave_id, coaching_model=coaching_model,
-            team_id=team_id, submitted_on=today))
+        connection.execute(_INSERT_RESPONSE, {"id": response_id, "study_id": link.study_id, "wave_id": link.wave_id,
+                                              "coaching_model": link.coaching_model, "team_id": link.team_id,
+                                              "submitted_on": today})
         if rows:
-            db.session.execute(insert(Answer), rows)
+            connection.execute(_INSERT_ANSWERS, rows)
         store_scores(response_id)
-        db.session.execute(delete(SurveyDraft).where(SurveyDraft.invitation_id == invitation_id))
         db.session.commit()
     except BaseException:
         db.session.rollback()

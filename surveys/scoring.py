@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Float, case, cast, delete, func, insert, select
+from sqlalchemy import Float, bindparam, case, cast, delete, func, insert, select
 
 from .extensions import db
 from .models import Answer, Question, Response, ResponseScore
@@ -18,10 +18,14 @@ def _scores_query(*conditions):
             .group_by(Answer.response_id, Question.dimension))
 
 
+# Built once: every submit runs it, and building the statement cost more than running it.
+_STORE_SCORES = insert(ResponseScore.__table__).from_select(
+    ["response_id", "dimension", "score", "answered"], _scores_query(Answer.response_id == bindparam("response_id")))
+
+
 def store_scores(response_id: str) -> None:
     """Write the scores of one response (inside the caller's transaction)."""
-    db.session.execute(insert(ResponseScore).from_select(
-        ["response_id", "dimension", "score", "answered"], _scores_query(Answer.response_id == response_id)))
+    db.session.connection().execute(_STORE_SCORES, {"response_id": response_id})
 
 
 def rebuild_scores(study_id: int) -> None:

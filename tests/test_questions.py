@@ -102,3 +102,18 @@ def test_questions_of_another_organisations_study_are_not_found(client, draft_st
     question_id = other.questions[0].id
     assert client.post(f"/studies/{other.id}/questions/{question_id}/delete").status_code == 404
     assert client.post(f"/studies/{draft_study.id}/questions/{question_id}/delete").status_code == 404
+
+
+def test_every_app_process_sees_an_added_or_removed_question_at_its_next_request(client, draft_study, make_app):
+    # Each process caches a study's pages; a second app on the same database stands for another worker.
+    other = make_app().test_client()
+    other.post("/login", data={"email": "c@acme.example.com", "password": builders.PASSWORD})
+    preview = f"/studies/{draft_study.id}/preview"
+    assert other.get(f"{preview}/4").status_code == 200 and other.get(f"{preview}/5").status_code == 404
+    client.post(f"/studies/{draft_study.id}/questions", data={"text": "Is the new CRM helping?", "kind": "agree5"})
+    assert "Is the new CRM helping?" in other.get(f"{preview}/4").get_data(as_text=True)
+    assert other.get(f"{preview}/5").status_code == 200
+    [question] = custom_questions()
+    client.post(f"/studies/{draft_study.id}/questions/{question.id}/delete")
+    assert other.get(f"{preview}/5").status_code == 404
+    assert "Is the new CRM helping?" not in other.get(f"{preview}/4").get_data(as_text=True)
