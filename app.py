@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from flask import Flask
@@ -50,6 +51,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secret_key(app.instance_path)
+    if "gunicorn.arbiter" in sys.modules:
+        # Served by gunicorn, i.e. in production: debug stays off even if FLASK_DEBUG was left set.
+        app.debug = False
 
     if app.config["TRUSTED_PROXIES"]:
         # Behind a load balancer: trust its X-Forwarded-For/Proto so rate limits see the client and

@@ -193,6 +193,16 @@ def test_debug_is_off_by_default(app):
     assert app.test_client().get("/console").status_code == 404
 
 
+def test_debug_is_off_under_gunicorn_even_with_flask_debug_set(monkeypatch, tmp_path):
+    import gunicorn.arbiter  # noqa: F401 -- what a gunicorn worker has loaded when it builds the app
+
+    from app import create_app
+
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    config = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'debug.sqlite'}", "SECRET_KEY": "test"}
+    assert create_app(config).debug is False
+
+
 def test_bandit_finds_nothing_of_medium_severity_or_above():
     completed = subprocess.run([sys.executable, "-m", "bandit", "-q", "-ll", "-r", "app.py", "surveys", "analysis"],
                                cwd=ROOT, capture_output=True, text=True, timeout=300)
