@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 FLASK  := env -u DATABASE_URL PORT=$(PORT) $(BIN)/flask --app app
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test test-slow install install-dev clean
+.PHONY: demo test test-slow bench-load install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ test: install-dev
 ## test-slow: the long simulations (false-positive rates, power), run once by .ci/run
 test-slow: install-dev
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m slow $(PYTEST_ARGS) || [ $$? -eq 5 ]  # 5: none collected
+
+## bench-load: survey submits under load through gunicorn on SQLite and PostgreSQL (needs wrk)
+bench-load: install-dev
+	$(BIN)/python bench/load_bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
