@@ -4,7 +4,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import upgrade
-from sqlalchemy import inspect
+from sqlalchemy import func, inspect, select
 
 from surveys.extensions import db
 
@@ -43,3 +43,37 @@ def test_db_upgrade_command_builds_the_schema(make_app, tmp_path):
     with app.app_context():
         assert "response" in inspect(db.engine).get_table_names()
         db.engine.dispose()
+
+
+
+def row_counts(app) -> dict[str, int]:
+    """Rows per table, for the tables that exist in the app's database."""
+    with app.app_context():
+        with db.engine.connect() as connection:
+            present = set(inspect(connection).get_table_names())
+            counts = {table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
+                      for table in db.metadata.sorted_tables if table.name in present}
+        db.engine.dispose()
+    return counts
+
+
+@pytest.mark.parametrize("engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_downgrading_the_last_migration_and_upgrading_again_keeps_every_row(make_app, tmp_path, request, engine):
+    """SQLite alters a table by copying and dropping it; with foreign keys on, that drop cascaded into
+    every child table (downgrading 0004's column of `study` emptied waves, responses and answers)."""
+    url = f"sqlite:///{tmp_path / 'steps.sqlite'}" if engine == "sqlite" else request.getfixturevalue("postgres_url")
+    app = make_app(SQLALCHEMY_DATABASE_URI=url)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    seeded = runner.invoke(args=["demo"], env={"COACHLAB_PASSWORD": "demo-password-1"})
+    assert seeded.exit_code == 0, seeded.output
+    before = row_counts(app)
+    assert before["answer"] > 1000 and before["wave"] > 0 and before["response_score"] > 0
+
+    down = runner.invoke(args=["db", "downgrade"])  # one step: -1
+    assert down.exit_code == 0, down.output
+    after_down = row_counts(app)
+    assert after_down == {name: before[name] for name in after_down}
+    up = runner.invoke(args=["db", "upgrade"])
+    assert up.exit_code == 0, up.output
+    assert row_counts(app) == before
