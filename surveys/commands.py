@@ -26,7 +26,7 @@ from .demo import seed_demo
 from .extensions import db
 from .imports import ImportRejected
 from .models import Study
-from .responding import purge_expired_drafts
+from .responding import purge_expired_drafts, scrub_link_traces
 from .tabular import MAX_BYTES, TableError, parse_map_options, read_table
 
 
@@ -131,6 +131,14 @@ def purge_drafts_command():
     """Delete saved partial answers of closed waves and of used or replaced links (run daily)."""
     removed = purge_expired_drafts(date.today())
     click.echo(f"Deleted {removed} expired draft(s).")
+    click.echo(f"Rewrote {scrub_link_traces()} used link(s) so no transaction id pairs one with a response.")
+
+
+@click.command("scrub-links")
+@with_appcontext
+def scrub_links_command():
+    """Rewrite used links together so no transaction id pairs one with a response (run every 10 minutes)."""
+    click.echo(f"Rewrote {scrub_link_traces()} used link(s) so no transaction id pairs one with a response.")
 
 
 @click.command("analyze")
@@ -292,6 +300,6 @@ def report_command(study_id, wave, output_format, output):
 def init_app(app: Flask) -> None:
     """Register the commands."""
     for command in (init_db_command, create_org_command, create_user_command, demo_command, purge_drafts_command,
-                    analyze_command, import_roster_command, import_performance_command, import_sessions_command,
-                    invitations_command, report_command, disable_user_command):
+                    scrub_links_command, analyze_command, import_roster_command, import_performance_command,
+                    import_sessions_command, invitations_command, report_command, disable_user_command):
         app.cli.add_command(command)

@@ -285,6 +285,27 @@ def purge_expired_drafts(today: date) -> int:
     return result.rowcount
 
 
+_RESTAMP_USED = update(Invitation.__table__).where(Invitation.__table__.c.used.is_(True)).values(used=True)
+
+
+def scrub_link_traces() -> int:
+    """Rewrite every used invitation in one transaction; return how many.
+
+    On PostgreSQL each row carries the id of the transaction that wrote it (``xmin``). The submit
+    marks the invitation used and inserts the response in one transaction, so until the
+    invitation is written again ``invitation.xmin = response.xmin`` pairs the two. Rewriting all
+    used invitations together gives them one shared ``xmin``: neither the pairing nor the order
+    in which links were used survives. VACUUM then frees the old row versions and deleted drafts.
+    On SQLite there is no such column; the rewrite is harmless there.
+    """
+    restamped = db.session.execute(_RESTAMP_USED).rowcount
+    db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM invitation, survey_draft")
+    return restamped
+
+
 def answer_values(question: Question, raw: str | None) -> tuple[float | None, str | None] | None:
     """Convert a raw form value to the stored ``(value_num, value_text)``; None when unanswered.
 

@@ -58,3 +58,40 @@ def test_invitations_record_whether_not_when_a_link_was_used(inspector):
     columns = {c["name"] for c in inspector.get_columns("invitation")}
     assert "used" in columns
     assert not {"used_at", "used_on", "answered_at", "response_id"} & columns
+
+
+@pytest.mark.postgres
+def test_scrubbing_leaves_no_transaction_id_that_pairs_a_link_with_its_response(make_app, postgres_url):
+    """PostgreSQL's xmin: the submit writes the invitation and the response in one transaction."""
+    from datetime import date
+
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from surveys.responding import open_link, scrub_link_traces, submit, survey_plan
+    from tests import builders
+
+    app = make_app(SQLALCHEMY_DATABASE_URI=postgres_url)
+    pairs = text("SELECT count(*) FROM invitation i JOIN response r ON r.xmin = i.xmin")
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+        study, team = builders.running_survey(reps=5)
+        wave = study.waves[0]
+        for rep in team.reps:
+            builders.invite(wave, rep)
+        db.session.commit()
+        ids = db.session.scalars(text("SELECT id FROM invitation ORDER BY id")).all()
+        for invitation_id in ids:
+            link = open_link(invitation_id, date.today())
+            plan = survey_plan(link.study_id, link.questions_version)
+            answers = {key.removeprefix("q_"): value for key, value in builders.valid_answers(plan.questions).items()}
+            submit(link, answers, date.today())
+        assert db.session.scalar(pairs) == 5  # the trace exists before the scrub ...
+
+        assert scrub_link_traces() == 5
+        assert db.session.scalar(pairs) == 0  # ... and not after it, nor the order links were used in
+        assert db.session.scalar(text("SELECT count(DISTINCT xmin::text) FROM invitation WHERE used")) == 1
+        result = app.test_cli_runner().invoke(args=["scrub-links"])
+        assert result.exit_code == 0 and "Rewrote 5 used link(s)" in result.output
+        db.session.remove()
+        db.engine.dispose()
