@@ -256,6 +256,8 @@ def save_draft(invitation_id: int, page: int, answers: dict[str, str]) -> None:
 
     Safe when the same rep posts twice at once (a double click, two tabs): the row is created
     with ``ON CONFLICT DO NOTHING`` and then read under a lock, so no save is lost or fails.
+    Raises ``AlreadyAnswered`` (or ``LinkReplaced``) when the link was used meanwhile, say in the
+    other tab, so that no draft tied to the rep outlives their submitted response.
     """
     db.session.rollback()
     db.session.execute(insert_or_ignore(SurveyDraft)
@@ -263,6 +265,15 @@ def save_draft(invitation_id: int, page: int, answers: dict[str, str]) -> None:
                        .on_conflict_do_nothing(index_elements=["invitation_id"]))
     draft = db.session.execute(select(SurveyDraft).where(SurveyDraft.invitation_id == invitation_id)
                                .with_for_update().execution_options(populate_existing=True)).scalar_one()
+    # Read the link's state after taking the draft's lock (and, on PostgreSQL, hold it shared until
+    # the commit): a submit that committed first is seen here, one that comes later deletes this draft.
+    used, revoked_at = db.session.execute(select(Invitation.used, Invitation.revoked_at)
+                                          .where(Invitation.id == invitation_id).with_for_update(read=True)).one()
+    if used or revoked_at is not None:
+        db.session.rollback()
+        if used:
+            raise AlreadyAnswered("This survey has already been answered with this link. Each link can be used once.")
+        raise LinkReplaced("A newer link was sent to you for this survey; please use the most recent one.")
     merged = json.loads(draft.answers_json)
     merged.update(answers)
     draft.answers_json = json.dumps(merged)
@@ -365,6 +376,9 @@ def submit(link: Link, last_page_answers: dict[str, str], today: date) -> str:
         connection = db.session.connection()
         marked = connection.execute(_MARK_USED, {"invitation_id": invitation_id})
         if marked.rowcount != 1:
+            revoked = connection.execute(select(Invitation.revoked_at).where(Invitation.id == invitation_id)).scalar()
+            if revoked is not None:  # replaced by a newer link since the page was opened
+                raise LinkReplaced("A newer link was sent to you for this survey; please use the most recent one.")
             raise AlreadyAnswered("This survey has already been answered with this link. Each link can be used once.")
         # Take the draft inside the transaction that holds the invitation, so it is the final one.
         draft = connection.execute(_TAKE_DRAFT, {"invitation_id": invitation_id}).scalar()

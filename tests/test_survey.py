@@ -339,3 +339,33 @@ def test_purge_drafts_removes_drafts_of_closed_waves_only(client, survey, runner
     db.session.commit()
     assert runner.invoke(args=["purge-drafts"]).output.startswith("Deleted 1")
     assert count(SurveyDraft) == 0
+
+
+def test_a_page_saved_after_the_link_was_used_elsewhere_leaves_no_draft(client, app, survey):
+    """Two tabs: one submits while the other, which opened the link before, saves a page."""
+    study, _, token = survey
+    other_tab = app.test_client()
+    client.get(f"/s/{token}")
+    other_tab.get(f"/s/{token}")
+    answers = builders.valid_answers(study.questions)
+    answer_pages(client, study, answers)
+    invitation_id = db.session.scalar(select(Invitation.id).where(Invitation.used.is_(True)))
+    # The other tab's request read the link as unused, then saves its page after the submit:
+    with pytest.raises(responding.AlreadyAnswered):
+        responding.save_draft(invitation_id, 1, {"cfi_q1": "5"})
+    assert count(SurveyDraft) == 0 and count(Response) == 1
+    # And through HTTP the other tab is told the link was used.
+    response = other_tab.post("/survey/1", data={**page_fields(pages_of(study)[0], answers), "action": "next"})
+    assert response.status_code == 410 and count(SurveyDraft) == 0
+
+
+def test_a_link_replaced_between_opening_the_page_and_submitting_says_so(survey):
+    study, _, _ = survey
+    invitation = db.session.scalar(select(Invitation))
+    link = responding.open_link(invitation.id, date.today())
+    invitation.revoked_at = responding.utcnow()  # a consultant issued a fresh link meanwhile
+    db.session.commit()
+    answers = {key.removeprefix("q_"): value for key, value in builders.valid_answers(study.questions).items()}
+    with pytest.raises(responding.LinkReplaced):
+        responding.submit(link, answers, date.today())
+    assert count(Response) == 0
