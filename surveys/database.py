@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -15,6 +17,9 @@ def describe_url(app: Flask) -> str:
     return db.engine.url.render_as_string(hide_password=True)
 
 
+MIN_SQLITE = (3, 35)
+
+
 def check_database(app: Flask) -> None:
     """Connect once, so that a wrong ``DATABASE_URL`` fails now, in one line, not later in a traceback."""
     try:
@@ -23,6 +28,10 @@ def check_database(app: Flask) -> None:
     except SQLAlchemyError as error:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         raise ConfigurationError(f"DATABASE_URL: cannot use {describe_url(app)}: {reason}") from None
+    if db.engine.dialect.name == "sqlite" and sqlite3.sqlite_version_info < MIN_SQLITE:
+        # Submits take the draft with DELETE ... RETURNING, which older SQLite lacks.
+        raise ConfigurationError(f"SQLite {sqlite3.sqlite_version} is too old: CoachLab needs "
+                                 f"{'.'.join(map(str, MIN_SQLITE))} or newer (or PostgreSQL through DATABASE_URL)")
 
 
 def is_sqlite() -> bool:

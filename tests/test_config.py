@@ -110,3 +110,14 @@ def test_a_bad_mail_port_is_named(monkeypatch):
     monkeypatch.setenv("MAIL_PORT", "smtp")
     with pytest.raises(ConfigurationError, match="MAIL_PORT"):
         create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_a_sqlite_too_old_for_the_submit_is_refused_at_start(tmp_path, monkeypatch):
+    import surveys.database
+    from app import create_app
+
+    config = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.sqlite'}", "SECRET_KEY": "test"}
+    assert create_app(config)  # this machine's SQLite is new enough
+    monkeypatch.setattr(surveys.database, "MIN_SQLITE", (99, 0))  # pretend the requirement is higher
+    with pytest.raises(ConfigurationError, match=r"SQLite 3\.\d+\.\d+ is too old: CoachLab needs 99\.0"):
+        create_app(config)
