@@ -41,6 +41,8 @@ from .tokens import hash_token
 
 PREFER_NOT_TO_SAY = "na"
 EXTRA_PAGE_TITLE = "A few more questions"
+ALREADY_ANSWERED = "This survey has already been answered with this link. Each link can be used once."
+LINK_REPLACED = "A newer link was sent to you for this survey; please use the most recent one."
 
 
 class SurveyUnavailable(Exception):
@@ -227,9 +229,9 @@ def open_link(invitation_id: int, today: date) -> Link:
     (used, revoked_at, wave_id, opens_on, closes_on, study_id, name, status, k_threshold, version, team_id,
      coaching_model, draft_page, draft_json) = row
     if used:
-        raise AlreadyAnswered("This survey has already been answered with this link. Each link can be used once.")
+        raise AlreadyAnswered(ALREADY_ANSWERED)
     if revoked_at is not None:
-        raise LinkReplaced("A newer link was sent to you for this survey; please use the most recent one.")
+        raise LinkReplaced(LINK_REPLACED)
     try:
         check_open(status, name, opens_on, closes_on, today)
     except (WaveClosed, StudyClosed):
@@ -272,8 +274,8 @@ def save_draft(invitation_id: int, page: int, answers: dict[str, str]) -> None:
     if used or revoked_at is not None:
         db.session.rollback()
         if used:
-            raise AlreadyAnswered("This survey has already been answered with this link. Each link can be used once.")
-        raise LinkReplaced("A newer link was sent to you for this survey; please use the most recent one.")
+            raise AlreadyAnswered(ALREADY_ANSWERED)
+        raise LinkReplaced(LINK_REPLACED)
     merged = json.loads(draft.answers_json)
     merged.update(answers)
     draft.answers_json = json.dumps(merged)
@@ -378,8 +380,8 @@ def submit(link: Link, last_page_answers: dict[str, str], today: date) -> str:
         if marked.rowcount != 1:
             revoked = connection.execute(select(Invitation.revoked_at).where(Invitation.id == invitation_id)).scalar()
             if revoked is not None:  # replaced by a newer link since the page was opened
-                raise LinkReplaced("A newer link was sent to you for this survey; please use the most recent one.")
-            raise AlreadyAnswered("This survey has already been answered with this link. Each link can be used once.")
+                raise LinkReplaced(LINK_REPLACED)
+            raise AlreadyAnswered(ALREADY_ANSWERED)
         # Take the draft inside the transaction that holds the invitation, so it is the final one.
         draft = connection.execute(_TAKE_DRAFT, {"invitation_id": invitation_id}).scalar()
         answers = json.loads(draft) if draft else {}
