@@ -369,3 +369,23 @@ def test_a_link_replaced_between_opening_the_page_and_submitting_says_so(survey)
     with pytest.raises(responding.LinkReplaced):
         responding.submit(link, answers, date.today())
     assert count(Response) == 0
+
+
+def test_on_sqlite_reading_a_link_leaves_no_transaction_open(make_app, tmp_path):
+    """submit() relies on it: the write transaction must begin at the UPDATE, which can wait for
+    the write lock; begun at a read, a busy database would fail at once (SQLITE_BUSY_SNAPSHOT)."""
+    from flask_migrate import upgrade
+
+    app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'mode.sqlite'}")
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+        study, team = builders.running_survey()
+        builders.invite(study.waves[0], team.reps[0])
+        db.session.commit()
+        invitation_id = db.session.scalar(select(Invitation.id))
+        db.session.commit()
+        link = responding.open_link(invitation_id, date.today())
+        assert link.coaching_model is not None
+        assert db.session.connection().connection.dbapi_connection.in_transaction is False
+        db.session.remove()
+        db.engine.dispose()
