@@ -389,3 +389,35 @@ def test_on_sqlite_reading_a_link_leaves_no_transaction_open(make_app, tmp_path)
         assert db.session.connection().connection.dbapi_connection.in_transaction is False
         db.session.remove()
         db.engine.dispose()
+
+
+def test_stored_scores_are_each_dimensions_mean_with_reverse_items_flipped(client, survey):
+    """On PostgreSQL the scores come from the answers' INSERT ... RETURNING, on SQLite from the table."""
+    from collections import defaultdict
+
+    from surveys.models import ResponseScore
+    from surveys.scoring import rebuild_scores
+
+    study, _, token = survey
+    client.get(f"/s/{token}")
+    answers = builders.valid_answers(study.questions)
+    answer_pages(client, study, answers)
+    expected = defaultdict(list)
+    for question in study.questions:
+        raw = answers.get(f"q_{question.key}")
+        if question.dimension and question.scale_min is not None and raw not in (None, "na"):
+            value = float(raw)
+            expected[question.dimension].append(
+                question.scale_min + question.scale_max - value if question.reverse_scored else value)
+    assert any(q.reverse_scored for q in study.questions) and len(expected) >= 3
+
+    def stored():
+        return {s.dimension: (s.score, s.answered) for s in db.session.scalars(select(ResponseScore))}
+
+    at_submit = stored()
+    assert at_submit.keys() == expected.keys()
+    for dimension, values in expected.items():
+        assert at_submit[dimension] == (pytest.approx(sum(values) / len(values)), len(values))
+    rebuild_scores(study.id)  # recomputed from the answer table: the same
+    db.session.commit()
+    assert stored() == at_submit
