@@ -254,6 +254,18 @@ def load_draft(invitation_id: int) -> tuple[int, dict[str, str]]:
     return draft.page, json.loads(draft.answers_json)
 
 
+_LINK_STATE = select(Invitation.used, Invitation.revoked_at).where(
+    Invitation.id == bindparam("invitation_id")).with_for_update(read=True)
+
+
+def _refuse_used_link(invitation_id: int) -> None:
+    """Raise (and roll back) when the link was used or replaced; on PostgreSQL, hold it shared until the commit."""
+    used, revoked_at = db.session.execute(_LINK_STATE, {"invitation_id": invitation_id}).one()
+    if used or revoked_at is not None:
+        db.session.rollback()
+        raise AlreadyAnswered(ALREADY_ANSWERED) if used else LinkReplaced(LINK_REPLACED)
+
+
 def save_draft(invitation_id: int, page: int, answers: dict[str, str]) -> None:
     """Merge ``answers`` into the invitation's draft and remember ``page``.
 
@@ -263,20 +275,16 @@ def save_draft(invitation_id: int, page: int, answers: dict[str, str]) -> None:
     other tab, so that no draft tied to the rep outlives their submitted response.
     """
     db.session.rollback()
+    # On PostgreSQL, lock the link before the draft, in the order submit() takes them; the other
+    # order deadlocked a save against a submit. A submit that comes later waits and takes this draft.
+    _refuse_used_link(invitation_id)
     db.session.execute(insert_or_ignore(SurveyDraft)
                        .values(invitation_id=invitation_id, page=page, answers_json="{}", updated_at=utcnow())
                        .on_conflict_do_nothing(index_elements=["invitation_id"]))
     draft = db.session.execute(select(SurveyDraft).where(SurveyDraft.invitation_id == invitation_id)
                                .with_for_update().execution_options(populate_existing=True)).scalar_one()
-    # Read the link's state after taking the draft's lock (and, on PostgreSQL, hold it shared until
-    # the commit): a submit that committed first is seen here, one that comes later deletes this draft.
-    used, revoked_at = db.session.execute(select(Invitation.used, Invitation.revoked_at)
-                                          .where(Invitation.id == invitation_id).with_for_update(read=True)).one()
-    if used or revoked_at is not None:
-        db.session.rollback()
-        if used:
-            raise AlreadyAnswered(ALREADY_ANSWERED)
-        raise LinkReplaced(LINK_REPLACED)
+    # SQLite has no row locks: its write lock, held from the insert on, makes this second look final.
+    _refuse_used_link(invitation_id)
     merged = json.loads(draft.answers_json)
     merged.update(answers)
     draft.answers_json = json.dumps(merged)
