@@ -242,18 +242,6 @@ def open_link(invitation_id: int, today: date) -> Link:
                 draft_page or 0, draft_json)
 
 
-_LOAD_DRAFT = select(SurveyDraft.page, SurveyDraft.answers_json).where(
-    SurveyDraft.invitation_id == bindparam("invitation_id"))
-
-
-def load_draft(invitation_id: int) -> tuple[int, dict[str, str]]:
-    """The saved page number and answers (question key -> raw value) of an invitation."""
-    draft = db.session.connection().execute(_LOAD_DRAFT, {"invitation_id": invitation_id}).first()
-    if draft is None:
-        return 0, {}
-    return draft.page, json.loads(draft.answers_json)
-
-
 _LINK_STATE = select(Invitation.used, Invitation.revoked_at).where(
     Invitation.id == bindparam("invitation_id")).with_for_update(read=True)
 

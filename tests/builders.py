@@ -87,3 +87,8 @@ def valid_answers(questions) -> dict[str, str]:
             value = "Helpful coaching."
         values[f"q_{question.key}"] = value
     return values
+
+
+def valid_answers_by_key(questions) -> dict[str, str]:
+    """``valid_answers`` keyed by question key, as ``responding.submit`` and drafts take them."""
+    return {name.removeprefix("q_"): value for name, value in valid_answers(questions).items()}

@@ -365,7 +365,7 @@ def test_a_link_replaced_between_opening_the_page_and_submitting_says_so(survey)
     link = responding.open_link(invitation.id, date.today())
     invitation.revoked_at = responding.utcnow()  # a consultant issued a fresh link meanwhile
     db.session.commit()
-    answers = {key.removeprefix("q_"): value for key, value in builders.valid_answers(study.questions).items()}
+    answers = builders.valid_answers_by_key(study.questions)
     with pytest.raises(responding.LinkReplaced):
         responding.submit(link, answers, date.today())
     assert count(Response) == 0

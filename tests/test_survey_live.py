@@ -1,5 +1,6 @@
 """The survey over real HTTP against a threaded server: concurrent submits, CSRF, preview."""
 
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -163,5 +164,6 @@ def test_a_double_clicked_page_is_saved_once_without_an_error(live_server, live_
         statuses = [r.status for r in pool.map(post, range(len(browsers)))]
     assert statuses == [302] * len(browsers)
     with live_app.app_context():
-        page, saved = responding.load_draft(db.session.scalar(select(Invitation.id)))
+        draft = db.session.scalars(select(SurveyDraft)).one()
+        page, saved = draft.page, json.loads(draft.answers_json)
     assert page == 1 and set(saved) == {name[2:] for name in pages[0]}

@@ -29,7 +29,7 @@ def test_a_page_saved_while_the_other_tab_submits_waits_its_turn_and_its_answers
         builders.invite(study.waves[0], team.reps[0])
         invitation_id = db.session.scalar(select(Invitation.id))
         plan = responding.survey_plan(study.id, study.questions_version)
-        answers = {k.removeprefix("q_"): v for k, v in builders.valid_answers(plan.questions).items()}
+        answers = builders.valid_answers_by_key(plan.questions)
         first, *middle, last = plan.pages
         responding.save_draft(invitation_id, 1, {q.key: answers[q.key] for q in first.questions})
         late_key = middle[0].questions[0].key  # saved by the other tab while the submit runs
