@@ -5,6 +5,7 @@ Bad input exits with status 2 and one line on standard error; nothing is half-wr
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -16,6 +17,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from analysis import cli as analysis_cli
 
@@ -297,9 +299,29 @@ def report_command(study_id, wave, output_format, output):
     click.echo(f"Wrote the report of study {study_id} to {output}.")
 
 
+def _database_errors_in_one_line(command: click.Command) -> click.Command:
+    """Make a database the command cannot use (no tables yet, an older schema) a one-line message, exit 2."""
+    if getattr(command.callback, "database_errors_in_one_line", False):
+        return command
+    callback = command.callback
+
+    @functools.wraps(callback)
+    def guarded(*args, **kwargs):
+        try:
+            return callback(*args, **kwargs)
+        except (OperationalError, ProgrammingError) as error:
+            reason = str(error.orig or error).strip().splitlines()[0]
+            raise UsageError(f"{command.name}: the database cannot be used ({reason}); if it is new or was made "
+                             "by an older CoachLab, run `flask --app app db upgrade` first") from None
+
+    guarded.database_errors_in_one_line = True
+    command.callback = guarded
+    return command
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
     for command in (init_db_command, create_org_command, create_user_command, demo_command, purge_drafts_command,
                     scrub_links_command, analyze_command, import_roster_command, import_performance_command,
                     import_sessions_command, invitations_command, report_command, disable_user_command):
-        app.cli.add_command(command)
+        app.cli.add_command(_database_errors_in_one_line(command))

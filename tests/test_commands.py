@@ -88,3 +88,12 @@ def test_init_db_builds_the_schema_on_an_empty_database(make_app, tmp_path):
     with app.app_context():
         assert count(User) == 0  # the table exists
         db.engine.dispose()
+
+
+@pytest.mark.parametrize("args", [["scrub-links"], ["purge-drafts"], ["create-org", "Acme"]])
+def test_a_database_without_tables_gets_one_line_that_says_to_upgrade(make_app, tmp_path, args):
+    app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'empty.sqlite'}")
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 2, result.output
+    assert "no such table" in result.output and "flask --app app db upgrade" in result.output
+    assert "Traceback" not in result.output
