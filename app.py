@@ -11,7 +11,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from surveys import auth, commands, errors, organisations, pilots, public, reports, respond, security
+from surveys import auth, commands, errors, organisations, pilots, public, reports, respond, security, web
 from surveys.config import (
     ConfigurationError,
     database_url,
@@ -63,6 +63,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_extensions(app)
     app.url_map.converters["int"] = DatabaseId
     register_blueprints(app)
+    web.register_template_filters(app)
     errors.init_app(app)
     security.init_app(app)
     commands.init_app(app)

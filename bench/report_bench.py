@@ -55,7 +55,7 @@ def seed(url: str, respondents: int) -> int:
         Team,
         Wave,
     )
-    from surveys.scoring import rebuild_scores
+    from surveys.respond.scoring import rebuild_scores
     from surveys.studies import create_study
 
     app = create_app({"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url})

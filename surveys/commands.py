@@ -21,14 +21,17 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from analysis import cli as analysis_cli
 
-from . import accounts, invitations, uploads
+from . import accounts
 from .database import delete_all_data, has_data
 from .demo import WAVES as DEMO_WAVES
 from .demo import seed_demo
 from .extensions import db
-from .imports import ImportRejected
 from .models import Study
-from .responding import purge_expired_drafts, scrub_link_traces
+from .organisations import uploads
+from .organisations.imports import ImportRejected
+from .pilots import invitations
+from .reports.output import write_report
+from .respond.survey import purge_expired_drafts, scrub_link_traces
 from .tabular import MAX_BYTES, TableError, parse_map_options, read_table
 
 
@@ -286,7 +289,6 @@ def invitations_command(study_id, label, output):
 @with_appcontext
 def report_command(study_id, wave, output_format, output):
     """Write a study's comparison report as JSON, CSV, XLSX or a self-contained HTML file."""
-    from .reports import write_report
 
     study = db.session.get(Study, study_id)
     if study is None:

@@ -33,7 +33,7 @@ from .models import (
     Team,
     Wave,
 )
-from .scoring import rebuild_scores
+from .respond.scoring import rebuild_scores
 from .studies import create_study
 from .tokens import hash_token, new_token, survey_link
 

@@ -1,4 +1,8 @@
-"""The one place that turns database rows into tidy DataFrames for ``analysis``.
+"""The one place that turns database rows into tidy DataFrames: for ``analysis`` and for the exports.
+
+The response export leaves without submit dates and in random order (ids are random), so a file does
+not betray when — or in which order — anybody answered; teams with fewer than k responses in a wave
+are pooled under one label.
 
 Per-respondent scale scores are computed by the database (GROUP BY), not by Python loops.
 """
@@ -11,7 +15,21 @@ import pandas as pd
 from sqlalchemy import and_, case, func, select
 
 from .extensions import db
-from .models import Answer, Question, Rep, Response, ResponseScore, Team, Wave
+from .models import (
+    Answer,
+    Assignment,
+    CoachingSession,
+    PerformanceRecord,
+    Question,
+    QuestionKind,
+    RandomisationUnit,
+    Rep,
+    Response,
+    ResponseScore,
+    Study,
+    Team,
+    Wave,
+)
 
 # A scale score needs answers to at least half of its items ("prefer not to say" is missing).
 MIN_SHARE_OF_ITEMS = 0.5
@@ -72,8 +90,6 @@ def response_scores(study_id: int, wave_id: int | None = None) -> pd.DataFrame:
 
 def assigned_reps(study_id: int) -> pd.DataFrame:
     """Active reps of a study with their team, region and coaching model (team- or rep-level assignment)."""
-    from .models import Assignment, RandomisationUnit, Study
-
     study = db.session.get(Study, study_id)
     join_on = (Assignment.team_id == Rep.team_id) if study.randomisation_unit is RandomisationUnit.TEAM \
         else (Assignment.rep_id == Rep.id)
@@ -92,8 +108,6 @@ def rep_sessions(study_id: int, reps: pd.DataFrame | None = None) -> pd.DataFram
     Adds ``months``: the number of calendar months from the first to the last logged session of
     the organisation (the same for every rep), so rates per month compare fairly.
     """
-    from .models import CoachingSession, Study
-
     reps = assigned_reps(study_id) if reps is None else reps
     study = db.session.get(Study, study_id)
     sessions = fetch_frame(select(CoachingSession.rep_id, CoachingSession.team_id, CoachingSession.session_date,
@@ -137,8 +151,6 @@ def item_answers(study_id: int, wave_id: int, responses: list[str] | None = None
 
 def comments(study_id: int, wave_id: int) -> pd.DataFrame:
     """Free-text answers of a wave with the respondent's model and team (never a date)."""
-    from .models import QuestionKind
-
     rows = db.session.execute(
         select(Response.coaching_model, Response.team_id, Answer.value_text)
         .join(Answer, Answer.response_id == Response.id).join(Question, Question.id == Answer.question_id)
@@ -160,8 +172,6 @@ PERFORMANCE_METRICS = ("quota_attainment", "win_rate", "revenue")
 
 def rep_performance(study_id: int, before: str, after: str, reps: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per assigned rep: ``<metric>_before`` and ``<metric>_after`` for the two periods (NaN when missing)."""
-    from .models import PerformanceRecord, Study
-
     reps = assigned_reps(study_id) if reps is None else reps
     records = fetch_frame(
         select(PerformanceRecord.rep_id, PerformanceRecord.period, PerformanceRecord.quota_attainment,
@@ -175,3 +185,70 @@ def rep_performance(study_id: int, before: str, after: str, reps: pd.DataFrame |
         for metric in PERFORMANCE_METRICS:
             result[f"{metric}_{label}"] = result["rep"].map(part[metric]) if not part.empty else float("nan")
     return result
+
+
+SMALL_TEAMS = "(teams with fewer than {k} responses)"
+
+
+def responses_frame(study: Study) -> pd.DataFrame:
+    """One row per response: wave, coaching model, team, then one column per question (by key)."""
+    questions = list(study.questions)
+    meta = pd.DataFrame(db.session.execute(
+        select(Response.id, Wave.label, Response.coaching_model, Team.name)
+        .join(Wave, Wave.id == Response.wave_id).join(Team, Team.id == Response.team_id)
+        .where(Response.study_id == study.id).order_by(Response.id)).all(),
+        columns=["response_id", "wave", "coaching_model", "team"])
+    meta["coaching_model"] = meta["coaching_model"].map(lambda m: getattr(m, "value", m))
+    # A team with fewer than k responses in a wave would let its members' answers be read as theirs.
+    sizes = meta.groupby(["wave", "team"])["response_id"].transform("size")
+    meta["team"] = meta["team"].where(sizes >= study.k_threshold, SMALL_TEAMS.format(k=study.k_threshold))
+    answers = pd.DataFrame(db.session.execute(
+        select(Answer.response_id, Answer.question_id, Answer.value_num, Answer.value_text)
+        .join(Response, Response.id == Answer.response_id).where(Response.study_id == study.id)).all(),
+        columns=["response_id", "question_id", "value_num", "value_text"])
+    keys = {q.id: q.key for q in questions}
+    if not answers.empty:
+        answers["value"] = answers["value_text"].where(answers["value_text"].notna(), answers["value_num"])
+        wide = answers.pivot(index="response_id", columns="question_id", values="value").rename(columns=keys)
+        meta = meta.merge(wide, left_on="response_id", right_index=True, how="left")
+    for key in keys.values():
+        if key not in meta:
+            meta[key] = None
+    return meta[["response_id", "wave", "coaching_model", "team", *[q.key for q in questions]]]
+
+
+def codebook_frame(study: Study) -> pd.DataFrame:
+    """What every column of the responses export means."""
+    rows = [("response_id", "Random id of the response (not linked to any person)", "text", "", "", "", "", ""),
+            ("wave", "Survey wave", "text", "", "", "", "", ""),
+            ("coaching_model", "Coaching model of the respondent's team (or the respondent)", "text", "", "", "",
+             "", ""),
+            ("team", f"Team of the respondent; teams with fewer than {study.k_threshold} responses in a wave are "
+                     "pooled", "text", "", "", "", "", "")]
+    for q in study.questions:
+        low = "" if q.scale_min is None else f"{q.scale_min:g}"
+        high = "" if q.scale_max is None else f"{q.scale_max:g}"
+        rows.append((q.key, q.text, q.kind.value, q.dimension or "", "yes" if q.reverse_scored else "", low, high,
+                     (q.options or "").replace("\n", " | ")))
+    frame = pd.DataFrame(rows, columns=["column", "question", "type", "dimension", "reverse_scored", "min", "max",
+                                        "options"])
+    frame.attrs["note"] = ("Empty answers to agreement items mean 'prefer not to say' or not answered. Reverse-"
+                           "scored items are stored as answered; score them as min + max - value.")
+    return frame
+
+
+def performance_frame(study: Study) -> pd.DataFrame:
+    """CRM performance per rep and period, with the rep's team and coaching model in this study."""
+    reps = assigned_reps(study.id)
+    rows = db.session.execute(
+        select(Rep.id, Rep.name, Rep.email, Rep.crm_id, PerformanceRecord.period, PerformanceRecord.quota_attainment,
+               PerformanceRecord.win_rate, PerformanceRecord.revenue, PerformanceRecord.deals_won)
+        .join(PerformanceRecord, PerformanceRecord.rep_id == Rep.id)
+        .where(Rep.organisation_id == study.organisation_id)
+        .order_by(Rep.name, PerformanceRecord.period_start)).all()
+    frame = pd.DataFrame(rows, columns=["rep", "name", "email", "crm_id", "period", "quota_attainment", "win_rate",
+                                        "revenue", "deals_won"])
+    frame = frame.merge(reps[["rep", "team_name", "region", "coaching_model"]], on="rep", how="left")
+    return frame.rename(columns={"team_name": "team"})[
+        ["name", "email", "crm_id", "team", "region", "coaching_model", "period", "quota_attainment", "win_rate",
+         "revenue", "deals_won"]]

@@ -7,6 +7,8 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from analysis.planning import SampleRatioCheck, sample_ratio_check
+
 from .extensions import db
 from .instruments import Instrument, builtin
 from .models import (
@@ -79,6 +81,21 @@ def study_overview(study: Study, today: date | None = None) -> StudyOverview:
                          waves=progress)
 
 
+def first_wave_opened(study: Study, today: date) -> bool:
+    """Whether any wave of the study has opened by ``today``: from then on, answers must stay comparable."""
+    return any(wave.opens_on <= today for wave in study.waves)
+
+
+def is_locked(study: Study, today: date) -> bool:
+    """Assignments lock when the first wave opens (or were locked explicitly)."""
+    return study.assignments_locked_at is not None or first_wave_opened(study, today)
+
+
+def instrument_locked(study: Study, today: date) -> bool:
+    """Questions are fixed once any wave of the study has opened (answers must stay comparable)."""
+    return first_wave_opened(study, today)
+
+
 class StudyError(ValueError):
     """A change to a study that is not allowed now; the message says why."""
 
@@ -99,7 +116,7 @@ def outcome_choices(instrument: Instrument | None = None) -> list[tuple[str, str
 def update_design(study: Study, name: str, models: list[CoachingModel], unit: RandomisationUnit,
                   stratify_by: str | None, seed: int, primary_outcome: str, k_threshold: int, today: date) -> None:
     """Change a study's design; the models and unit only while nothing is assigned or locked."""
-    from .randomisation import is_locked
+    from .pilots.randomisation import is_locked
 
     if len(set(models)) < 2:
         raise StudyError("choose at least two coaching models")
@@ -225,3 +242,13 @@ def response_rates(study: Study, wave: Wave) -> tuple[list[RateRow], list[RateRo
     total_shown = total_invited >= k and all(row.responses is not None or row.invited == 0 for row in per_model)
     total = RateRow("all", total_invited, sum(responses.values()) if total_shown else None)
     return per_model, per_team, total
+
+
+def allocation_check(study: Study) -> SampleRatioCheck | None:
+    """The sample-ratio check of the units assigned per model against the planned ratio (one grouped query)."""
+    counts = dict(db.session.execute(select(Assignment.coaching_model, func.count()).where(
+        Assignment.study_id == study.id).group_by(Assignment.coaching_model)).all())
+    if not counts:
+        return None
+    ratios = {arm.coaching_model.value: arm.ratio for arm in study.arms}
+    return sample_ratio_check({m.value: int(counts.get(m, 0)) for m in study.coaching_models}, ratios)

@@ -1,4 +1,5 @@
-"""Reading uploaded CSV and XLSX files safely, and mapping their headers to ours.
+"""Spreadsheets in and out: reading uploaded CSV and XLSX files safely, mapping their headers to ours,
+and writing CSV/XLSX files whose cells no spreadsheet takes for a formula.
 
 Every problem a user can cause becomes a ``TableError`` with a sentence that says what is wrong:
 a file that is neither CSV nor XLSX, a zip bomb, a wrong encoding, no rows, too many rows.
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import pandas as pd
+from openpyxl import Workbook
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -208,3 +210,50 @@ def escape_cell(value):
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _escaped(frame: pd.DataFrame) -> pd.DataFrame:
+    text = [c for c in frame.columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])]
+    return frame.assign(**{c: frame[c].map(escape_cell) for c in text})
+
+
+def to_csv(frame: pd.DataFrame) -> str:
+    """CSV text with formula-like cells escaped."""
+    buffer = io.StringIO()
+    # CRLF line ends (RFC 4180): the writer then quotes any cell holding a CR or LF.
+    _escaped(frame).to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    return buffer.getvalue()
+
+
+def to_xlsx(sheets: dict[str, pd.DataFrame]) -> bytes:
+    """An XLSX workbook with one sheet per frame; text cells escaped and stored as text, never formulas."""
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for title, frame in sheets.items():
+        sheet = workbook.create_sheet(title[:31])
+        sheet.append(list(frame.columns))
+        for row in _escaped(frame).itertuples(index=False):
+            cells = []
+            for value in row:
+                if value is None or (isinstance(value, float) and pd.isna(value)):
+                    cells.append(None)
+                elif isinstance(value, str):
+                    cells.append(value)
+                else:
+                    cells.append(value.item() if hasattr(value, "item") else value)
+            sheet.append(cells)
+        for cell in sheet[1]:
+            cell.data_type = "s"
+        for row in sheet.iter_rows(min_row=2):
+            for cell in row:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # openpyxl would otherwise treat a leading "=" as a formula
+        if "note" in frame.attrs:
+            sheet.append([])
+            sheet.append([escape_cell(frame.attrs["note"])])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -49,7 +49,7 @@ def study(org: Organisation, models=("manager", "peer", "external"), teams: list
 
 def invite(wave, rep, today: date | None = None) -> str:
     """Issue a survey link to ``rep`` for ``wave`` (through the real service) and return its token."""
-    from surveys.invitations import issue_links
+    from surveys.pilots.invitations import issue_links
 
     [link] = issue_links(wave.study, wave, "http://localhost", today or date.today(), only={rep.id})
     return link.link.rsplit("/", 1)[1]

@@ -139,14 +139,6 @@ def _empty_tables(url: str) -> None:
         engine.dispose()
 
 
-@pytest.fixture(autouse=True)
-def fresh_report_cache():
-    """Reports are cached per process; each test starts without them."""
-    from surveys.reporting import clear_cache
-
-    clear_cache()
-
-
 @pytest.fixture
 def make_app(main_database, tmp_path):
     """Factory for apps sharing this test's clean database (schema built), with config overrides.

@@ -50,7 +50,6 @@ def prepare(app, count: int, team_size: int = 8) -> list[Prepared]:
     from flask_wtf.csrf import generate_csrf
     from sqlalchemy import insert, select
 
-    from surveys import responding
     from surveys.extensions import db
     from surveys.models import (
         Assignment,
@@ -63,6 +62,7 @@ def prepare(app, count: int, team_size: int = 8) -> list[Prepared]:
         Team,
         Wave,
     )
+    from surveys.respond import survey as responding
     from surveys.studies import create_study
     from surveys.tokens import hash_token, new_token
     from tests import builders

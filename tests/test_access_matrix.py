@@ -6,9 +6,9 @@ The routes are read from the app's URL map, so a route added later is checked wi
 import pytest
 from flask import url_for
 
-from surveys import uploads
 from surveys.extensions import db
 from surveys.models import Wave
+from surveys.organisations import uploads
 from tests import builders
 
 pytestmark = pytest.mark.usefixtures("app_context")

@@ -89,7 +89,7 @@ def hostile_world(make_app, live_app, live_server):
                                             .get_data(as_text=True))))
     with app.app_context():
         study = db.session.get(Study, study_id)
-        from surveys import responding
+        from surveys.respond import survey as responding
 
         pages = responding.paginate(list(study.questions))
         answers = builders.valid_answers(study.questions)

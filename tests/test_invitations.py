@@ -60,7 +60,7 @@ def pilot(client):
 
 def answer_all(browser, study):
     """Answer every page of the survey in ``browser`` (which has redeemed a link)."""
-    from surveys import responding
+    from surveys.respond import survey as responding
 
     pages = responding.paginate(list(study.questions))
     answers = builders.valid_answers(study.questions)
@@ -94,7 +94,7 @@ def test_issuing_again_replaces_unused_links_and_moves_saved_answers(client, app
     rep_browser = app.test_client()
     old_token = token_of(first[0]["link"])
     rep_browser.get(f"/s/{old_token}")
-    from surveys import responding
+    from surveys.respond import survey as responding
 
     page_one = responding.paginate(list(pilot.questions))[0]
     answers = {f"q_{q.key}": "4" for q in page_one.questions}

@@ -11,9 +11,10 @@ from sqlalchemy import select
 
 from analysis.simulate import simulate_pilot
 from surveys import demo as demo_module
+from surveys.cache import clear_all
 from surveys.extensions import db
 from surveys.models import Answer, Question, Response, Role, Study, Wave
-from surveys.reporting import build_report, clear_cache
+from surveys.reports.report import build_report
 from tests import builders
 
 pytestmark = pytest.mark.usefixtures("app_context")
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.usefixtures("app_context")
 
 @pytest.fixture
 def seeded(app):
-    clear_cache()
+    clear_all()
     result = demo_module.seed_demo("http://localhost")
     return result
 

@@ -162,7 +162,7 @@ def test_a_read_only_database_gets_a_try_again_page_and_keeps_the_link(make_app,
         db.create_all()
         study, team = builders.running_survey()
         token = builders.invite(study.waves[0], team.reps[0])
-        from surveys import responding
+        from surveys.respond import survey as responding
 
         pages = responding.paginate(list(study.questions))
         answers = builders.valid_answers(study.questions)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from analysis.planning import Design, minimum_detectable_effect
 from surveys.extensions import db
 from surveys.models import Assignment, AssignmentChange, Study, StudyStatus, Wave
-from surveys.randomisation import randomise
+from surveys.pilots.randomisation import randomise
 from tests import builders
 
 pytestmark = pytest.mark.usefixtures("app_context")

@@ -6,7 +6,6 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from surveys import responding
 from surveys.extensions import db
 from surveys.models import (
     Answer,
@@ -17,7 +16,8 @@ from surveys.models import (
     StudyStatus,
     SurveyDraft,
 )
-from surveys.questions import NewQuestion, add_question
+from surveys.pilots.questions import NewQuestion, add_question
+from surveys.respond import survey as responding
 from tests import builders
 
 pytestmark = pytest.mark.usefixtures("app_context")
@@ -396,7 +396,7 @@ def test_stored_scores_are_each_dimensions_mean_with_reverse_items_flipped(clien
     from collections import defaultdict
 
     from surveys.models import ResponseScore
-    from surveys.scoring import rebuild_scores
+    from surveys.respond.scoring import rebuild_scores
 
     study, _, token = survey
     client.get(f"/s/{token}")

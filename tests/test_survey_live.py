@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
-from surveys import responding
 from surveys.extensions import db
 from surveys.models import Answer, Invitation, Response, SurveyDraft
+from surveys.respond import survey as responding
 from tests import builders
 from tests.http import Browser
 

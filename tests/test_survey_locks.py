@@ -13,9 +13,9 @@ import pytest
 from flask_migrate import upgrade
 from sqlalchemy import event, func, select, text
 
-from surveys import responding
 from surveys.extensions import db
 from surveys.models import Answer, Invitation, Response, SurveyDraft
+from surveys.respond import survey as responding
 from tests import builders
 
 pytestmark = pytest.mark.postgres

@@ -90,3 +90,16 @@ def builtin() -> Instrument:
     return Instrument(id=raw["id"], version=raw["version"], title=raw["title"], intro=raw["intro"],
                       scale_labels=tuple(scale["labels"]), prefer_not_to_say=scale["prefer_not_to_say"],
                       dimensions=tuple(dimensions), items=tuple(items), pages=pages)
+
+
+PREFER_NOT_TO_SAY = "na"  # the stored answer of "prefer not to say" on agreement items
+
+
+def _answer_labels() -> dict[str, object]:
+    """Answer labels by answer format: the instrument's five, a seven-point extension, "prefer not to say"."""
+    five = builtin().scale_labels
+    seven = (five[0], five[1], "Somewhat disagree", five[2], "Somewhat agree", five[3], five[4])
+    return {"agree5": five, "agree7": seven, "prefer_not_to_say": builtin().prefer_not_to_say}
+
+
+ANSWER_LABELS = _answer_labels()

@@ -10,13 +10,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from sqlalchemy import String, cast, func, select
 
-from . import uploads
-from .access import organisation_ids, organisation_or_404, require_consultant
-from .accounts import AccountError, create_organisation
-from .extensions import db
-from .forms import OrganisationForm, SessionForm, StudyForm, UploadForm, mapping_form
-from .imports import ImportRejected
-from .models import (
+from ..access import organisation_ids, organisation_or_404, require_consultant
+from ..accounts import AccountError, create_organisation
+from ..extensions import db
+from ..forms import StudyForm
+from ..models import (
     CoachingModel,
     CoachingSession,
     Organisation,
@@ -27,8 +25,11 @@ from .models import (
     Team,
     membership,
 )
-from .studies import create_study, outcome_choices
-from .tabular import TableError, guess_mapping, read_table
+from ..studies import create_study, outcome_choices
+from ..tabular import TableError, guess_mapping, read_table
+from . import uploads
+from .forms import OrganisationForm, SessionForm, UploadForm, mapping_form
+from .imports import ImportRejected
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")
 

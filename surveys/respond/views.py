@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
-from . import responding
-from .access import study_or_404
-from .extensions import csrf, limiter
+from ..access import study_or_404
+from ..extensions import csrf, limiter
+from ..instruments import builtin
+from ..models import Study
+from ..web import today
+from . import survey
 from .forms import field_name, survey_page_form, survey_page_form_class
-from .instruments import builtin
-from .models import Study
 
 bp = Blueprint("respond", __name__)
 csrf.exempt(bp)  # every survey POST goes through a FlaskForm, which checks the CSRF token itself
@@ -29,15 +28,10 @@ def private_headers(response):
     return response
 
 
-@bp.errorhandler(responding.SurveyUnavailable)
-def unavailable(error: responding.SurveyUnavailable):
+@bp.errorhandler(survey.SurveyUnavailable)
+def unavailable(error: survey.SurveyUnavailable):
     """A link that cannot be used now gets a page that says why."""
     return render_template("respond/unavailable.html", title=error.title, message=error.message), error.status
-
-
-def today() -> date:
-    """The date submissions are recorded under."""
-    return date.today()
 
 
 @bp.route("/s/<token>")
@@ -45,8 +39,8 @@ def today() -> date:
 def redeem(token: str):
     """Exchange the token for a session cookie and continue at a URL without the token."""
     if len(token) > 200:
-        raise responding.UnknownLink("This survey link is not known. Check that you copied the whole link.")
-    link = responding.redeem(token, today())
+        raise survey.UnknownLink("This survey link is not known. Check that you copied the whole link.")
+    link = survey.redeem(token, today())
     session[SESSION_KEY] = link.invitation_id
     return redirect(url_for("respond.resume"))
 
@@ -63,7 +57,7 @@ def resume():
 def page(number: int):
     """One page of the survey; the last one submits."""
     link = _current_link()
-    plan = responding.survey_plan(link.study_id, link.questions_version)
+    plan = survey.survey_plan(link.study_id, link.questions_version)
     pages = plan.pages
     index = _page_index(number, pages)
     _, saved = link.draft()
@@ -76,19 +70,19 @@ def page(number: int):
     action = request.form.get("action", "next")
     if not form.validate():
         if action == "back" and "csrf_token" not in form.errors:
-            responding.save_draft(link.invitation_id, max(index - 1, 0), form.valid_answers())
+            survey.save_draft(link.invitation_id, max(index - 1, 0), form.valid_answers())
             return redirect(url_for("respond.page", number=max(index, 1)))
         return _render(link, pages, index, form, status=400)
     if action == "back":
-        responding.save_draft(link.invitation_id, max(index - 1, 0), form.answers())
+        survey.save_draft(link.invitation_id, max(index - 1, 0), form.answers())
         return redirect(url_for("respond.page", number=max(index, 1)))
     if index < len(pages) - 1:
-        responding.save_draft(link.invitation_id, index + 1, form.answers())
+        survey.save_draft(link.invitation_id, index + 1, form.answers())
         return redirect(url_for("respond.page", number=index + 2))
     try:
-        responding.submit(link, form.answers(), today())
-    except responding.Incomplete as missing:
-        responding.save_draft(link.invitation_id, missing.page, form.answers())
+        survey.submit(link, form.answers(), today())
+    except survey.Incomplete as missing:
+        survey.save_draft(link.invitation_id, missing.page, form.answers())
         return redirect(url_for("respond.page", number=missing.page + 1, missing=1))
     session.pop(SESSION_KEY, None)
     return redirect(url_for("respond.thanks"))
@@ -105,7 +99,7 @@ def thanks():
 def preview(study_id: int, number: int):
     """The survey exactly as a rep sees it, without a token; nothing is stored."""
     study = study_or_404(current_user, study_id)
-    plan = responding.survey_plan(study.id, study.questions_version)
+    plan = survey.survey_plan(study.id, study.questions_version)
     pages = plan.pages
     index = _page_index(number, pages)
     form = _page_form(plan, index, request.form if request.method == "POST" else None)
@@ -122,20 +116,20 @@ def preview(study_id: int, number: int):
     return _render(study, pages, index, form, preview=True)
 
 
-def _current_link() -> responding.Link:
+def _current_link() -> survey.Link:
     """The invitation this browser redeemed, if still usable; a clear page otherwise."""
     invitation_id = session.get(SESSION_KEY)
     if not isinstance(invitation_id, int):
-        raise responding.SurveyUnavailable("Please open the personal link from your invitation to start or "
+        raise survey.SurveyUnavailable("Please open the personal link from your invitation to start or "
                                            "continue the survey.")
     try:
-        return responding.open_link(invitation_id, today())
-    except responding.SurveyUnavailable:
+        return survey.open_link(invitation_id, today())
+    except survey.SurveyUnavailable:
         session.pop(SESSION_KEY, None)
         raise
 
 
-def _page_form(plan: responding.SurveyPlan, index: int, formdata=None, saved: dict[str, str] | None = None):
+def _page_form(plan: survey.SurveyPlan, index: int, formdata=None, saved: dict[str, str] | None = None):
     """The form of page ``index``; its class is built once per survey version and process."""
     form_class = plan.forms.get(index)
     if form_class is None:
@@ -156,7 +150,7 @@ def _refuse_unknown_fields(questions) -> None:
         abort(400)
 
 
-def _render(study: Study | responding.Link, pages, index: int, form, status: int = 200, preview: bool = False):
+def _render(study: Study | survey.Link, pages, index: int, form, status: int = 200, preview: bool = False):
     csrf_expired = bool(form.errors.get("csrf_token"))
     return render_template(
         "respond/page.html", study=study, pages=pages, index=index, page=pages[index], form=form,

@@ -16,11 +16,11 @@ from datetime import date
 
 from sqlalchemy import insert, select, update
 
-from .extensions import db
-from .mail import compose, connection, send_each
-from .models import Assignment, Invitation, RandomisationUnit, Rep, Study, StudyStatus, SurveyDraft, Team, Wave, utcnow
-from .tabular import escape_cell
-from .tokens import hash_token, new_token, survey_link
+from ..extensions import db
+from ..mail import compose, connection, send_each
+from ..models import Assignment, Invitation, RandomisationUnit, Rep, Study, StudyStatus, SurveyDraft, Team, Wave, utcnow
+from ..tabular import escape_cell
+from ..tokens import hash_token, new_token, survey_link
 
 CHUNK = 500
 

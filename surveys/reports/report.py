@@ -25,11 +25,10 @@ from analysis.disclosure import View, decide
 from analysis.scales import Reliability, reliability
 from analysis.verdict import DesignFacts
 
-from . import frames
-from .cache import BoundedCache
-from .extensions import db
-from .instruments import builtin
-from .models import (
+from .. import cache, frames
+from ..extensions import db
+from ..instruments import builtin
+from ..models import (
     Assignment,
     AssignmentChange,
     CoachingSession,
@@ -42,8 +41,7 @@ from .models import (
     Study,
     Wave,
 )
-from .randomisation import allocation_check
-from .studies import response_rates
+from ..studies import allocation_check, response_rates
 
 BANDS = (("up to 7 reps", 0, 7), ("8 to 10 reps", 8, 10), ("11 or more reps", 11, 10**9))
 SECTIONS = {
@@ -257,9 +255,6 @@ def data_version(study: Study) -> tuple:
             date.today())
 
 
-_cache = BoundedCache(CACHE_SIZE)
-
-
 def build_report(study: Study, args: Mapping, role: Role, today: date | None = None) -> Report:
     """The report of ``study`` for the filters in ``args``, as ``role`` may see it (cached)."""
     today = today or date.today()
@@ -286,28 +281,19 @@ def build_report(study: Study, args: Mapping, role: Role, today: date | None = N
         else:
             wave = match
     key = (study.id, wave.id, filters.region, filters.band, role.value, data_version(study))
-    cached = _cache.get(key)
+    reports = cache.named("reports", CACHE_SIZE)
+    cached = reports.get(key)
     if cached is not None:
         return _with_messages(cached, messages)
     report = _compute(study, wave, visible, filters, messages, role, today)
     report.version = key
-    _cache.put(key, report)
+    reports.put(key, report)
     return report
 
 
 def _with_messages(report: Report, messages: list[str]) -> Report:
     """The cached report with this request's messages (the numbers do not depend on them)."""
     return replace(report, messages=list(messages) + [m for m in report.messages if m not in messages])
-
-
-def clear_cache() -> None:
-    """Forget every cached report and chart (tests, and after restoring a backup)."""
-    from .report_charts import clear_charts
-    from .reports import clear_rendered
-
-    _cache.clear()
-    clear_charts()
-    clear_rendered()
 
 
 def _team_bands(sizes: dict[int, int]) -> dict[int, str]:

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 from analysis import figures
 
-from .cache import BoundedCache
-from .forms import AGREE5_LABELS
-from .reporting import Report
+from .. import cache
+from ..instruments import builtin
+from .report import Report
 
 AGREEMENT = ("1", "2", "3", "4", "5")
 CHARTS = ("profile", "agreement", "forest", "performance", "trend")
-_svg_cache = BoundedCache(256)
+CHART_CACHE_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def _agreement(report: Report):
     question = "Overall, I am satisfied with the coaching I receive."
 
     def draw(render=True):
-        return figures.agreement_bars(models, shares, AGREE5_LABELS, AGREEMENT, question, render=render)
+        return figures.agreement_bars(models, shares, builtin().scale_labels, AGREEMENT, question, render=render)
 
     return ChartSpec("agreement", "Overall satisfaction, answer by answer",
                      "Share of each answer to the overall-satisfaction item per coaching model (“prefer not to say” "
@@ -137,9 +137,5 @@ def render(report: Report, name: str) -> str | None:
         spec = next((s for s in chart_specs(report) if s.name == name), None)
         return "" if spec is None else spec.draw().svg
 
-    return _svg_cache.get_or_make((report.version, report.filters, name), make) or None
-
-
-def clear_charts() -> None:
-    """Forget every cached SVG."""
-    _svg_cache.clear()
+    charts = cache.named("report_charts", CHART_CACHE_SIZE)
+    return charts.get_or_make((report.version, report.filters, name), make) or None

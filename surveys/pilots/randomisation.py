@@ -14,10 +14,10 @@ from datetime import date
 import numpy as np
 from sqlalchemy import delete, func, select
 
-from analysis.planning import SampleRatioCheck, sample_ratio_check
+from analysis.planning import SampleRatioCheck
 
-from .extensions import db
-from .models import (
+from ..extensions import db
+from ..models import (
     Assignment,
     AssignmentChange,
     CoachingModel,
@@ -28,15 +28,11 @@ from .models import (
     Team,
     User,
 )
+from ..studies import allocation_check, is_locked
 
 
 class AssignmentError(ValueError):
     """The assignment cannot be made or changed; the message says why."""
-
-
-def is_locked(study: Study, today: date) -> bool:
-    """Assignments lock when the first wave opens (or were locked explicitly)."""
-    return study.assignments_locked_at is not None or any(w.opens_on <= today for w in study.waves)
 
 
 @dataclass(frozen=True)
@@ -198,12 +194,3 @@ def balance(study: Study) -> Balance:
                                float(np.mean(values)) if values else None, len(values)))
     return Balance(rows, latest.period if latest else None, allocation_check(study))
 
-
-def allocation_check(study: Study) -> SampleRatioCheck | None:
-    """The sample-ratio check of the units assigned per model against the planned ratio (one grouped query)."""
-    counts = dict(db.session.execute(select(Assignment.coaching_model, func.count()).where(
-        Assignment.study_id == study.id).group_by(Assignment.coaching_model)).all())
-    if not counts:
-        return None
-    ratios = {arm.coaching_model.value: arm.ratio for arm in study.arms}
-    return sample_ratio_check({m.value: int(counts.get(m, 0)) for m in study.coaching_models}, ratios)

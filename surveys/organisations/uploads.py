@@ -13,7 +13,9 @@ from datetime import timedelta
 
 from sqlalchemy import delete
 
-from .extensions import db
+from ..extensions import db
+from ..models import Organisation, PendingUpload, User, utcnow
+from ..tabular import Field, guess_mapping, read_table
 from .imports import (
     PERFORMANCE_FIELDS,
     ROSTER_FIELDS,
@@ -23,8 +25,6 @@ from .imports import (
     import_roster,
     import_sessions,
 )
-from .models import Organisation, PendingUpload, User, utcnow
-from .tabular import Field, guess_mapping, read_table
 
 PENDING_LIFETIME = timedelta(days=1)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .reporting import Report
+from .report import Report
 
 METHOD_WORDS = {
     "mixed_model": "a linear mixed model with a random intercept per team (REML), because reps in one team are "

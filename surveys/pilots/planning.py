@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from analysis.planning import Design, minimum_detectable_effect, teams_needed
 
-from .extensions import db
-from .models import Assignment, RandomisationUnit, Rep, Study, Team
+from ..extensions import db
+from ..models import Assignment, RandomisationUnit, Rep, Study, Team
 
 TYPICAL_SD = 0.8  # SD of a 1-5 scale score in coaching surveys; used only to translate SD units into points
 DEFAULT_ICC = 0.10

@@ -6,26 +6,30 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from .access import require_consultant, study_or_404, visible_studies
-from .exports import XLSX_TYPE, codebook_frame, performance_frame, responses_frame, to_csv, to_xlsx
-from .extensions import db
-from .forms import ActionForm, AssignmentChangeForm, QuestionForm, RandomiseForm, StudyForm, WaveForm
-from .invitations import InvitationError, issue_links, links_csv, send_links
-from .mail import MailError, mail_configured
-from .models import Assignment, AssignmentChange, CoachingModel, QuestionKind, RandomisationUnit, Wave
-from .planning_panel import planning_panel
-from .questions import NewQuestion, QuestionError, add_question, instrument_locked, remove_question
-from .randomisation import AssignmentError, balance, change_assignment, is_locked, randomise
-from .studies import (
+from ..access import require_consultant, study_or_404, visible_studies
+from ..extensions import db
+from ..forms import StudyForm
+from ..frames import codebook_frame, performance_frame, responses_frame
+from ..mail import MailError, mail_configured
+from ..models import Assignment, AssignmentChange, CoachingModel, QuestionKind, RandomisationUnit, Wave
+from ..studies import (
     StudyError,
     add_wave,
     close,
+    instrument_locked,
+    is_locked,
     launch,
     outcome_choices,
     response_rates,
     study_overview,
     update_design,
 )
+from ..web import send_sheets
+from .forms import ActionForm, AssignmentChangeForm, QuestionForm, RandomiseForm, WaveForm
+from .invitations import InvitationError, issue_links, links_csv, send_links
+from .planning import planning_panel
+from .questions import NewQuestion, QuestionError, add_question, remove_question
+from .randomisation import AssignmentError, balance, change_assignment, randomise
 
 bp = Blueprint("pilots", __name__)
 
@@ -299,8 +303,4 @@ def export(study_id: int, name: str, fmt: str):
         sheets = {"codebook": codebook_frame(study)}
     else:
         sheets = {"performance": performance_frame(study)}
-    filename = f"study{study.id}-{name}.{fmt}"
-    headers = {"Content-Disposition": f"attachment; filename={filename}", "Cache-Control": "no-store"}
-    if fmt == "xlsx":
-        return Response(to_xlsx(sheets), mimetype=XLSX_TYPE, headers=headers)
-    return Response(to_csv(next(iter(sheets.values()))), mimetype="text/csv", headers=headers)
+    return send_sheets(sheets, fmt, f"study{study.id}-{name}.{fmt}", private=True)

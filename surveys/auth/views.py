@@ -6,8 +6,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from .accounts import authenticate, end_all_sessions, load_user
-from .extensions import limiter, login_manager
+from ..accounts import authenticate, end_all_sessions, load_user
+from ..extensions import limiter, login_manager
 from .forms import LoginForm
 
 bp = Blueprint("auth", __name__)

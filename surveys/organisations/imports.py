@@ -17,9 +17,9 @@ import pandas as pd
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import insert, select, update
 
-from .extensions import db
-from .models import CoachingModel, CoachingSession, Organisation, PerformanceRecord, Rep, Team
-from .tabular import Field, TableError, apply_mapping
+from ..extensions import db
+from ..models import CoachingModel, CoachingSession, Organisation, PerformanceRecord, Rep, Team
+from ..tabular import Field, TableError, apply_mapping
 
 ROSTER_FIELDS = [
     Field("team", ("team_name", "sales_team"), True, "Team"),

@@ -8,9 +8,10 @@ from datetime import date
 
 from sqlalchemy import func, select, update
 
-from .extensions import db
-from .instruments import SCALE_RANGES
-from .models import Question, QuestionKind, Study
+from ..extensions import db
+from ..instruments import SCALE_RANGES
+from ..models import Question, QuestionKind, Study
+from ..studies import instrument_locked
 
 MAX_TEXT = 500
 MAX_OPTIONS = 20
@@ -34,11 +35,6 @@ class NewQuestion:
     maximum: float | None = None
     dimension: str | None = None
     reverse_scored: bool = False
-
-
-def instrument_locked(study: Study, today: date) -> bool:
-    """Questions are fixed once any wave of the study has opened (answers must stay comparable)."""
-    return any(wave.opens_on <= today for wave in study.waves)
 
 
 def add_question(study: Study, new: NewQuestion, today: date) -> Question:

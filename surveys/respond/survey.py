@@ -12,15 +12,14 @@ import math
 from dataclasses import dataclass, field
 from datetime import date
 
-from flask import current_app
 from sqlalchemy import Float, Integer, String, Text, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql
 
-from .cache import BoundedCache
-from .database import insert_or_ignore
-from .extensions import db
-from .instruments import builtin
-from .models import (
+from ..cache import named as named_cache
+from ..database import insert_or_ignore
+from ..extensions import db
+from ..instruments import builtin
+from ..models import (
     Answer,
     Assignment,
     CoachingModel,
@@ -37,8 +36,8 @@ from .models import (
     new_response_id,
     utcnow,
 )
+from ..tokens import hash_token
 from .scoring import scores_insert, store_scores
-from .tokens import hash_token
 
 PREFER_NOT_TO_SAY = "na"
 EXTRA_PAGE_TITLE = "A few more questions"
@@ -151,7 +150,6 @@ class Link:
 
 
 _SPEC_COLUMNS = [getattr(Question, name) for name in QuestionSpec.__dataclass_fields__]
-PLAN_CACHE = "coachlab.survey_plans"
 
 
 def survey_plan(study_id: int, questions_version: int) -> SurveyPlan:
@@ -160,7 +158,7 @@ def survey_plan(study_id: int, questions_version: int) -> SurveyPlan:
     Every submit needs them; reading 31 questions through the ORM on each one cost more than the
     rest of the submit. The version in the study row changes with any added or removed question.
     """
-    cache = current_app.extensions.setdefault(PLAN_CACHE, BoundedCache(64))
+    cache = named_cache("survey_plans", 64)
 
     def load() -> SurveyPlan:
         rows = db.session.execute(select(*_SPEC_COLUMNS).where(Question.study_id == study_id)

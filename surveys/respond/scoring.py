@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Float, bindparam, case, cast, delete, func, insert, select
 
-from .extensions import db
-from .models import Answer, Question, Response, ResponseScore
+from ..extensions import db
+from ..models import Answer, Question, Response, ResponseScore
 
 
 def _scores_query(answers, *conditions):

@@ -1,0 +1,42 @@
+"""Consultants' forms for an organisation: its creation, file imports, column mapping, one coaching session."""
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import BooleanField, DateField, IntegerField, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange
+
+from ..forms import MODEL_CHOICES
+
+
+class OrganisationForm(FlaskForm):
+    """A new client organisation."""
+
+    name = StringField("Organisation name", validators=[DataRequired(), Length(max=120)])
+
+class UploadForm(FlaskForm):
+    """A CSV or XLSX file to import."""
+
+    file = FileField("CSV or XLSX file", validators=[FileRequired(message="Choose a file to import."),
+                                                     FileAllowed(["csv", "xlsx", "txt"], "Only CSV or XLSX files.")])
+    deactivate_missing = BooleanField("Mark reps who are not in this file as having left")
+
+def mapping_form(fields, headers: list[str], guessed: dict[str, str | None], formdata=None) -> FlaskForm:
+    """One select per field we understand, listing the file's headers (pre-selected where we could tell)."""
+
+    class MappingForm(FlaskForm):
+        pass
+
+    for field in fields:
+        choices = [SelectChoice("", "— not in the file —")] + [SelectChoice(h, h) for h in headers]
+        label = field.label + (" (required)" if field.required else "")
+        setattr(MappingForm, f"map_{field.name}", SelectField(label, choices=choices, default=guessed.get(field.name)
+                                                              or "", validate_choice=True))
+    return MappingForm(formdata=formdata)
+
+class SessionForm(FlaskForm):
+    """One coaching session entered by hand."""
+
+    who = SelectField("Rep or team", validate_choice=True)
+    coach_model = SelectField("Coach's model", choices=MODEL_CHOICES)
+    session_date = DateField("Date", validators=[DataRequired(message="Enter a date like 2026-09-30.")])
+    minutes = IntegerField("Minutes", validators=[DataRequired(), NumberRange(min=1, max=480)])

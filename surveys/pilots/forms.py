@@ -1,0 +1,63 @@
+"""Consultants' forms for a study: its own questions, waves, randomisation, assignment changes, actions."""
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    FloatField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
+
+from ..forms import MODEL_CHOICES
+
+QUESTION_KIND_LABELS = [
+    SelectChoice("agree5", "Agreement, 5 points"), SelectChoice("agree7", "Agreement, 7 points"),
+    SelectChoice("scale0_10", "Scale 0–10"), SelectChoice("choice", "Single choice"),
+    SelectChoice("number", "Number"), SelectChoice("text", "Free text"),
+]
+
+class QuestionForm(FlaskForm):
+    """A study's own question."""
+
+    text = TextAreaField("Question", validators=[DataRequired(), Length(max=500)], render_kw={"rows": 2})
+    kind = SelectField("Answer format", choices=QUESTION_KIND_LABELS, validators=[DataRequired()])
+    options = TextAreaField("Options (single choice: one per line)", validators=[Optional(), Length(max=5000)],
+                            render_kw={"rows": 3})
+    minimum = FloatField("Smallest allowed number (number questions)", validators=[Optional()])
+    maximum = FloatField("Largest allowed number (number questions)", validators=[Optional()])
+    dimension = StringField("Dimension to score it in (optional)", validators=[Optional(), Length(max=40)])
+    reverse_scored = BooleanField("Reverse-scored (agreement only)")
+    required = BooleanField("Required")
+
+class WaveForm(FlaskForm):
+    """A survey wave."""
+
+    label = StringField("Label", validators=[DataRequired(), Length(max=40), Regexp(
+        r"^[^\x00-\x1f\x7f]+$", message="Use letters, digits, spaces and punctuation only.")], default="baseline")
+    opens_on = DateField("Opens on", validators=[DataRequired(message="Enter a date like 2026-12-01.")])
+    closes_on = DateField("Closes on", validators=[DataRequired(message="Enter a date like 2026-12-14.")])
+
+    def validate_closes_on(self, field):
+        if self.opens_on.data and field.data and field.data < self.opens_on.data:
+            raise ValidationError("The wave must close on or after the day it opens.")
+
+class RandomiseForm(FlaskForm):
+    """Draw (or redraw) the assignment."""
+
+    seed = IntegerField("Seed", validators=[Optional(), NumberRange(min=0, max=2**31 - 1)])
+
+class AssignmentChangeForm(FlaskForm):
+    """Move one team or rep to another coaching model, with a reason."""
+
+    assignment_id = SelectField("Team or rep", coerce=int, validate_choice=True)
+    model = SelectField("New coaching model", choices=MODEL_CHOICES)
+    reason = TextAreaField("Why", validators=[DataRequired(message="Say why the assignment is changed."),
+                                              Length(max=2000)], render_kw={"rows": 2})
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""

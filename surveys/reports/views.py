@@ -1,0 +1,84 @@
+"""The comparison report for leaders (and consultants): page, JSON, charts and aggregate tables."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, render_template, request
+from flask_login import current_user, login_required
+
+from .. import cache
+from ..access import study_or_404
+from ..web import send_sheets, today
+from .charts import chart_specs, render
+from .output import json_bytes, report_json
+from .report import BANDS, ReportUnavailable, build_report
+from .tables import aggregate_tables, methods_text
+
+bp = Blueprint("reports", __name__)
+
+SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'"  # an image: styles, never scripts
+PAGE_CACHE_SIZE = 128  # finished pages and JSON per report version and query
+
+
+def _cached_output(report, kind: str, make):
+    """The rendered output of ``report`` for this request's query (built once per data version)."""
+    return cache.named("report_pages", PAGE_CACHE_SIZE).get_or_make((report.version, kind, request.query_string), make)
+
+
+def _report(study_id: int):
+    study = study_or_404(current_user, study_id)
+    return study, build_report(study, request.args, current_user.role, today())
+
+
+@bp.route("/studies/<int:study_id>/report")
+@login_required
+def page(study_id: int):
+    """The report: verdict first, the debate tested, outcome tables, performance, reliability, charts."""
+    try:
+        study, report = _report(study_id)
+    except ReportUnavailable as missing:
+        return render_template("reports/unavailable.html", study=missing.study, message=missing.message)
+    return _cached_output(report, "page", lambda: render_template(
+        "reports/report.html", study=study, report=report, charts=chart_specs(report), methods=methods_text(report),
+        bands=[b for b, _, _ in BANDS], query=request.args))
+
+
+@bp.route("/studies/<int:study_id>/report.json")
+@login_required
+def as_json(study_id: int):
+    """The report as JSON; counts are under keys named ``n``."""
+    try:
+        _, report = _report(study_id)
+    except ReportUnavailable as missing:
+        return Response(json_bytes({"available": False, "message": missing.message}), mimetype="application/json")
+    body = _cached_output(report, "json", lambda: report_json(report))
+    return Response(body, mimetype="application/json")
+
+
+@bp.route("/studies/<int:study_id>/report/charts/<name>.svg")
+@login_required
+def chart(study_id: int, name: str):
+    """One chart as SVG."""
+    try:
+        _, report = _report(study_id)
+    except ReportUnavailable:
+        abort(404)
+    svg = render(report, name)
+    if svg is None:
+        abort(404)
+    response = Response(svg, mimetype="image/svg+xml")
+    response.headers["Content-Security-Policy"] = SVG_POLICY
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@bp.route("/studies/<int:study_id>/report/tables.<fmt>")
+@login_required
+def tables(study_id: int, fmt: str):
+    """The aggregate tables (means per model, tests, effects) as CSV or XLSX, escaped against formulas."""
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    try:
+        _, report = _report(study_id)
+    except ReportUnavailable:
+        abort(404)
+    return send_sheets(aggregate_tables(report), fmt, f"study{study_id}-report.{fmt}")

@@ -1,0 +1,108 @@
+"""The survey-page forms, built from a study's questions (one class per page and survey version)."""
+
+import math
+
+from flask_wtf import FlaskForm
+from wtforms import FloatField, RadioField, SelectChoice, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from ..instruments import ANSWER_LABELS, PREFER_NOT_TO_SAY
+from ..models import QuestionKind
+
+DEFAULT_TEXT_LIMIT = 2000
+
+
+def field_name(question) -> str:
+    """The form field of a question."""
+    return f"q_{question.key}"
+
+def _choices(question) -> list[SelectChoice]:
+    """The fixed answers of a question, in order."""
+    if question.kind in (QuestionKind.AGREE5, QuestionKind.AGREE7):
+        labels = ANSWER_LABELS[question.kind.value]
+        return ([SelectChoice(str(i + 1), label) for i, label in enumerate(labels)]
+                + [SelectChoice(PREFER_NOT_TO_SAY, ANSWER_LABELS["prefer_not_to_say"])])
+    if question.kind is QuestionKind.SCALE0_10:
+        return [SelectChoice(str(i), str(i)) for i in range(11)]
+    return [SelectChoice(option, option) for option in (question.options or "").splitlines() if option.strip()]
+
+class NumberField(FloatField):
+    """A number in plain digits; words, ``nan`` and ``inf`` are refused with a clear message."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist or valuelist[0].strip() == "":
+            self.data = None
+            return
+        text = valuelist[0].strip().replace(",", ".") if valuelist[0].count(",") == 1 else valuelist[0].strip()
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or len(text) > 30:
+            self.data = None
+            raise ValueError("Please enter a number, like 12 or 3.5.")
+        self.data = value
+
+class SurveyPageForm(FlaskForm):
+    """Base of the per-page survey forms; fields are added by :func:`survey_page_form`."""
+
+    questions: tuple = ()
+
+    def answers(self) -> dict[str, str]:
+        """Raw answers of this page by question key (empty strings for unanswered optional questions)."""
+        return {q.key: _raw(self[field_name(q)].data) for q in self.questions}
+
+    def valid_answers(self) -> dict[str, str]:
+        """Answers of the fields that passed validation, for saving a page left with "Back"."""
+        return {q.key: _raw(self[field_name(q)].data) for q in self.questions if not self[field_name(q)].errors}
+
+def _raw(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+def survey_page_form_class(questions) -> type[SurveyPageForm]:
+    """The WTForms form class of one survey page (immutable; one per page may serve every request)."""
+    class PageForm(SurveyPageForm):
+        pass
+
+    PageForm.questions = tuple(questions)
+    for question in questions:
+        required = [InputRequired(message="Please answer this question"
+                                  + (", or choose “Prefer not to say”." if question.kind in
+                                     (QuestionKind.AGREE5, QuestionKind.AGREE7) else "."))]
+        validators = required if question.required else [Optional()]
+        if question.kind is QuestionKind.TEXT:
+            limit = question.max_length or DEFAULT_TEXT_LIMIT
+            field = TextAreaField(question.text, validators=[Optional(), Length(
+                max=limit, message=f"Please keep this to {limit} characters or fewer.")],
+                render_kw={"maxlength": limit, "rows": 5})
+        elif question.kind is QuestionKind.NUMBER:
+            low, high = question.scale_min, question.scale_max
+            checks = [NumberRange(min=low, max=high, message=_range_message(low, high))] if (
+                low is not None or high is not None) else []
+            field = NumberField(question.text, validators=validators + checks, render_kw={"inputmode": "decimal"})
+        else:
+            field = RadioField(question.text, choices=_choices(question), validators=validators,
+                               validate_choice=True)
+        setattr(PageForm, field_name(question), field)
+    return PageForm
+
+def survey_page_form(questions, formdata=None, data: dict[str, str] | None = None,
+                     form_class: type[SurveyPageForm] | None = None) -> SurveyPageForm:
+    """The form of one survey page from the study's questions (``form_class``, when given, was built from them).
+
+    ``data`` pre-fills answers (from the draft) by question key; ``formdata`` is a POST.
+    """
+    form_class = form_class or survey_page_form_class(questions)
+    prefill = {field_name(q): data[q.key] for q in questions if data and data.get(q.key) not in (None, "")}
+    return form_class(formdata=formdata, data=prefill) if formdata is not None else form_class(data=prefill)
+
+def _range_message(low, high) -> str:
+    if low is not None and high is not None:
+        return f"Please enter a number from {low:g} to {high:g}."
+    if low is not None:
+        return f"Please enter a number of at least {low:g}."
+    return f"Please enter a number of at most {high:g}."
