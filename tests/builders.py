@@ -90,5 +90,5 @@ def valid_answers(questions) -> dict[str, str]:
 
 
 def valid_answers_by_key(questions) -> dict[str, str]:
-    """``valid_answers`` keyed by question key, as ``responding.submit`` and drafts take them."""
+    """``valid_answers`` keyed by question key, as ``submit`` and drafts take them."""
     return {name.removeprefix("q_"): value for name, value in valid_answers(questions).items()}

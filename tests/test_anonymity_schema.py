@@ -68,7 +68,8 @@ def test_scrubbing_leaves_no_transaction_id_that_pairs_a_link_with_its_response(
     from flask_migrate import upgrade
     from sqlalchemy import text
 
-    from surveys.respond.survey import open_link, scrub_link_traces, submit, survey_plan
+    from surveys.respond.submit import submit
+    from surveys.respond.survey import open_link, scrub_link_traces, survey_plan
     from tests import builders
 
     app = make_app(SQLALCHEMY_DATABASE_URI=postgres_url)

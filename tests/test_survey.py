@@ -18,6 +18,7 @@ from surveys.models import (
 )
 from surveys.pilots.questions import NewQuestion, add_question
 from surveys.respond import survey as responding
+from surveys.respond.submit import submit as submit_response
 from tests import builders
 
 pytestmark = pytest.mark.usefixtures("app_context")
@@ -367,7 +368,7 @@ def test_a_link_replaced_between_opening_the_page_and_submitting_says_so(survey)
     db.session.commit()
     answers = builders.valid_answers_by_key(study.questions)
     with pytest.raises(responding.LinkReplaced):
-        responding.submit(link, answers, date.today())
+        submit_response(link, answers, date.today())
     assert count(Response) == 0
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import event, func, select, text
 from surveys.extensions import db
 from surveys.models import Answer, Invitation, Response, SurveyDraft
 from surveys.respond import survey as responding
+from surveys.respond.submit import submit as submit_response
 from tests import builders
 
 pytestmark = pytest.mark.postgres
@@ -64,7 +65,7 @@ def test_a_page_saved_while_the_other_tab_submits_waits_its_turn_and_its_answers
             save = run("save", lambda: responding.save_draft(invitation_id, len(plan.pages) - 1,
                                                              {late_key: answers[late_key]}))
             assert holding.wait(10)
-            submit = run("submit", lambda: responding.submit(
+            submit = run("submit", lambda: submit_response(
                 link, {q.key: answers[q.key] for q in last.questions}, date.today()))
             waiting = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                            "AND wait_event_type = 'Lock'")

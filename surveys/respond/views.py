@@ -10,7 +10,7 @@ from ..extensions import csrf, limiter
 from ..instruments import builtin
 from ..models import Study
 from ..web import today
-from . import survey
+from . import submit, survey
 from .forms import field_name, survey_page_form, survey_page_form_class
 
 bp = Blueprint("respond", __name__)
@@ -80,7 +80,7 @@ def page(number: int):
         survey.save_draft(link.invitation_id, index + 1, form.answers())
         return redirect(url_for("respond.page", number=index + 2))
     try:
-        survey.submit(link, form.answers(), today())
+        submit.submit(link, form.answers(), today())
     except survey.Incomplete as missing:
         survey.save_draft(link.invitation_id, missing.page, form.answers())
         return redirect(url_for("respond.page", number=missing.page + 1, missing=1))
