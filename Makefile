@@ -12,9 +12,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Reinstall only when the requirement files change.
-$(VENV)/.installed: requirements.txt $(BIN)/python
+# Reinstall only when the requirement files change. CoachLab itself is installed editable
+# (`pip install -e .`), so bench/ scripts and tools import it from anywhere.
+$(VENV)/.installed: requirements.txt pyproject.toml $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
 $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
@@ -41,7 +43,7 @@ test-slow: install-dev
 
 ## bench-load: survey submits under load through gunicorn on SQLite and PostgreSQL (needs wrk)
 bench-load: install-dev
-	$(BIN)/python bench/load_bench.py $(BENCH_ARGS)
+	$(BIN)/python -m bench.load_bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -5,14 +5,10 @@ and ANCOVA, which the target excludes, on the same rows. Run: ``.venv/bin/python
 """
 
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from analysis.comparison import compare_models  # noqa: E402
 

@@ -20,7 +20,7 @@ For each engine (SQLite in WAL mode; PostgreSQL when reachable) the run
 
 Each server gets a warm-up first (its rows are not counted). Needs ``wrk`` (``apt-get install wrk``).
 
-Run: ``make bench-load`` or ``.venv/bin/python bench/load_bench.py [--duration 15] [--rounds 2]
+Run: ``make bench-load`` or ``.venv/bin/python -m bench.load_bench [--duration 15] [--rounds 2]
 [--engines sqlite,postgresql]``. Exit status 1 when a check fails, 2 when wrk is missing.
 """
 
@@ -39,10 +39,9 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from tests.gunicorn_kit import BENCH_SECRET, LAST_PAGE, Gunicorn, Prepared, prepare, submit
 
-from tests.gunicorn_kit import BENCH_SECRET, LAST_PAGE, Gunicorn, Prepared, prepare, submit  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 WORKERS = 4
 THREADS = 2

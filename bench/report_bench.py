@@ -29,7 +29,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 TEAM_SIZE = 8
 PASSWORD = "benchmark-password"
