@@ -1,4 +1,4 @@
-"""Database helpers that are not models: connectivity check and wiping data for the demo."""
+"""Database helpers that are not models: connectivity check, the engine's dialect, portable upserts, wiping data."""
 
 from __future__ import annotations
 
@@ -6,14 +6,16 @@ import sqlite3
 
 from flask import Flask
 from sqlalchemy import text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from .config import ConfigurationError
 from .extensions import db
+from .models import Organisation, User
 
 
-def describe_url(app: Flask) -> str:
-    """The database URL with any password hidden, for messages."""
+def describe_url() -> str:
+    """The bound database URL with any password hidden, for messages."""
     return db.engine.url.render_as_string(hide_password=True)
 
 
@@ -27,15 +29,15 @@ def check_database(app: Flask) -> None:
             connection.execute(text("SELECT 1"))
     except SQLAlchemyError as error:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        raise ConfigurationError(f"DATABASE_URL: cannot use {describe_url(app)}: {reason}") from None
-    if db.engine.dialect.name == "sqlite" and sqlite3.sqlite_version_info < MIN_SQLITE:
+        raise ConfigurationError(f"DATABASE_URL: cannot use {describe_url()}: {reason}") from None
+    if is_sqlite() and sqlite3.sqlite_version_info < MIN_SQLITE:
         # Submits take the draft with DELETE ... RETURNING, which older SQLite lacks.
         raise ConfigurationError(f"SQLite {sqlite3.sqlite_version} is too old: CoachLab needs "
                                  f"{'.'.join(map(str, MIN_SQLITE))} or newer (or PostgreSQL through DATABASE_URL)")
 
 
 def is_sqlite() -> bool:
-    """Whether the bound engine is SQLite."""
+    """Whether the bound engine is SQLite (else PostgreSQL)."""
     return db.engine.dialect.name == "sqlite"
 
 
@@ -48,8 +50,6 @@ def delete_all_data() -> None:
 
 def has_data() -> bool:
     """Whether any organisation or user exists."""
-    from .models import Organisation, User
-
     return db.session.query(Organisation.id).first() is not None or db.session.query(User.id).first() is not None
 
 
@@ -58,8 +58,4 @@ def insert_or_ignore(model):
 
     Call ``.values(...)`` and ``.on_conflict_do_nothing(index_elements=[…])`` on the result.
     """
-    if db.engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(model)
+    return sqlite.insert(model) if is_sqlite() else postgresql.insert(model)

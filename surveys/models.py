@@ -41,8 +41,8 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def new_response_id() -> str:
-    """A random, non-sequential response id (128 bits)."""
+def random_id() -> str:
+    """A random, non-sequential id of 128 bits (responses, kept uploads)."""
     return secrets.token_hex(16)
 
 
@@ -370,7 +370,7 @@ class SurveyDraft(db.Model):
 class Response(db.Model):
     """One submitted survey: anonymous by construction (see the module docstring)."""
 
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_response_id)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
     study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"))
     wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id", ondelete="CASCADE"))
     coaching_model: Mapped[CoachingModel] = mapped_column(_enum(CoachingModel, "coaching_model"))
@@ -452,7 +452,7 @@ class CoachingSession(db.Model):
 class PendingUpload(db.Model):
     """An uploaded file waiting for the consultant to map its columns; deleted when imported or after a day."""
 
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_response_id)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(20))

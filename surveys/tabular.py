@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import pandas as pd
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -77,8 +77,6 @@ def _cell_text(value) -> str:
 
 def _read_workbook(data: bytes) -> pd.DataFrame:
     """The first sheet of an XLSX, streamed with caps on rows and columns (a tiny file can claim a huge grid)."""
-    from openpyxl import load_workbook
-
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         sheet = workbook.worksheets[0]

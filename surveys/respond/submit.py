@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 from ..extensions import db
 from ..instruments import PREFER_NOT_TO_SAY
-from ..models import Answer, Invitation, Question, QuestionKind, Response, SurveyDraft, new_response_id
+from ..models import Answer, Invitation, Question, QuestionKind, Response, SurveyDraft, random_id
 from .scoring import scores_insert, store_scores
 from .survey import (
     ALREADY_ANSWERED,
@@ -128,7 +128,7 @@ def submit(link: Link, last_page_answers: dict[str, str], today: date) -> str:
         incomplete = missing_required(pages, answers)
         if incomplete is not None:
             raise incomplete
-        response_id = new_response_id()
+        response_id = random_id()
         values = [(question.id, answer_values(question, answers.get(question.key))) for question in questions]
         values = [(question_id, value) for question_id, value in values if value is not None]
         response = {"id": response_id, "study_id": link.study_id, "wave_id": link.wave_id,

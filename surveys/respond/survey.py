@@ -12,7 +12,7 @@ from datetime import date
 from sqlalchemy import bindparam, delete, or_, select, update
 
 from ..cache import named as named_cache
-from ..database import insert_or_ignore
+from ..database import insert_or_ignore, is_sqlite
 from ..extensions import db
 from ..instruments import builtin
 from ..models import (
@@ -299,7 +299,7 @@ def scrub_link_traces() -> int:
     """
     restamped = db.session.execute(_RESTAMP_USED).rowcount
     db.session.commit()
-    if db.engine.dialect.name == "postgresql":
+    if not is_sqlite():
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.exec_driver_sql("VACUUM invitation, survey_draft")
     return restamped
