@@ -11,9 +11,9 @@ from scipy import stats
 from ._result import Result
 from ._validate import group_labels, level_order, numeric_column, require_columns
 from .clustered import ArmEffect, Coefficient
-from .compare import FTest
 from .contrasts import Contrast, model_contrasts
 from .describe import GroupDescriptives, describe_group
+from .omnibus import FTest
 
 
 @dataclass(frozen=True)

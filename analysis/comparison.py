@@ -32,12 +32,12 @@ import pandas as pd
 from ._validate import Groups, group_labels, level_order, require_columns, split_groups
 from .baseline import AncovaResult, ancova
 from .clustered import MixedModelResult, mixed_model
-from .compare import ChiSquareTest, FTest, LeveneTest, anova_oneway, anova_table, brown_forsythe, kruskal_wallis
-from .compare import welch_anova as welch
 from .contrasts import Contrast
 from .describe import AnswerShares, GroupDescriptives, answer_distribution, describe, is_ordinal_item
 from .effects import OmnibusEffects, PairEffect, omnibus_effects, pairwise_effects
 from .multiplicity import holm
+from .omnibus import ChiSquareTest, FTest, LeveneTest, anova_oneway, anova_table, brown_forsythe, kruskal_wallis
+from .omnibus import welch_anova as welch
 from .posthoc import MeanDifference, PairTest, dunn, games_howell, mann_whitney, tukey_hsd
 
 OUTLIER_SHARE = 0.02

@@ -22,7 +22,7 @@ from scipy import optimize, special, stats
 from ._distributions import nct_cdf
 from ._result import Result
 from ._validate import Groups
-from .compare import AnovaTable, anova_table
+from .omnibus import AnovaTable, anova_table
 
 
 @dataclass(frozen=True)
