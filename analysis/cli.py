@@ -62,7 +62,11 @@ def parse_levels(text: str | None) -> list[str] | None:
 
 def run(path: str | Path, group: str, outcomes: Sequence[str] = (), levels: str | None = None,
         cluster: str | None = None, baseline: str | None = None, primary: str | None = None) -> Analysis:
-    """Read ``path`` and compare the groups; raises ``ValueError`` with a one-line message on bad input."""
+    """Read ``path`` and compare the groups; raises ``ValueError`` with a one-line message on bad input.
+
+    The parameters keep the names of the command's flags (``--group``, ``--outcome``, …), which users
+    know; the library underneath calls them ``between`` and ``dvs``.
+    """
     frame = read_table(path)
     design = None
     if cluster is not None and cluster in frame.columns and group in frame.columns:
@@ -72,8 +76,8 @@ def run(path: str | Path, group: str, outcomes: Sequence[str] = (), levels: str 
         wanted = parse_levels(levels) or sorted(counts.index)
         if len(wanted) >= 2 and all(level in counts for level in wanted):
             design = DesignFacts(allocation=sample_ratio_check({level: int(counts[level]) for level in wanted}))
-    return compare_models(frame, group, list(outcomes) or None, parse_levels(levels), cluster, baseline, primary,
-                          design=design)
+    return compare_models(frame, list(outcomes) or None, group, parse_levels(levels), cluster=cluster,
+                          baseline=baseline, primary=primary, design=design)
 
 
 def json_safe(value):

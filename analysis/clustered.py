@@ -304,15 +304,15 @@ class TeamLink:
                 "by_group": {k: (v.to_dict() if v else None) for k, v in self.by_group.items()}}
 
 
-def team_link(teams: pd.DataFrame, x: str, y: str, between: str, levels: tuple[str, ...] | None = None) -> TeamLink:
-    """Correlate two team-level means (one row per team), overall and per coaching model.
+def team_link(data: pd.DataFrame, x: str, y: str, between: str, levels: tuple[str, ...] | None = None) -> TeamLink:
+    """Correlate two team-level means (``data`` has one row per team), overall and per coaching model.
 
     Responses cannot be linked to reps, so satisfaction and performance meet only here, as
     team means.
     """
-    require_columns(teams, x, y, between)
-    levels = level_order(teams, between, levels)
-    xs, ys = numeric_column(teams, x), numeric_column(teams, y)
-    group = group_labels(teams[between])
+    require_columns(data, x, y, between)
+    levels = level_order(data, between, levels)
+    xs, ys = numeric_column(data, x), numeric_column(data, y)
+    group = group_labels(data[between])
     by_group = {level: correlation(xs[group == level], ys[group == level]) for level in levels}
     return TeamLink(x, y, correlation(xs, ys), by_group, int((xs.notna() & ys.notna()).sum()))

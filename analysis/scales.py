@@ -68,10 +68,32 @@ class Reliability:
         return result
 
 
-def reliability(data: pd.DataFrame, scale: str, items: Sequence[str], reverse: Sequence[str] = (),
-                between: str | None = None, levels: Sequence[str] | None = None, scale_min: float = 1,
-                scale_max: float = 5) -> Reliability:
-    """Cronbach's α of a scale, overall and per group; ``low`` names "overall" and groups below 0.7."""
+def reliability(data: pd.DataFrame, items: Sequence[str], between: str | None = None,
+                levels: Sequence[str] | None = None, *, scale: str, reverse: Sequence[str] = (),
+                scale_min: float = 1, scale_max: float = 5) -> Reliability:
+    """Cronbach's α of a scale, overall and per group; ``low`` names "overall" and groups below 0.7.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per response, one column per item.
+    items : sequence of str
+        The item columns of the scale (as ``pingouin.cronbach_alpha(data, items)``).
+    between : str, optional
+        The coaching-model column: α is also computed per group.
+    levels : sequence of str, optional
+        The groups, in order (default: sorted).
+    scale : str
+        The scale's name, for the result and for messages.
+    reverse : sequence of str
+        Reverse-keyed items, mirrored with :func:`reverse_score` first.
+    scale_min, scale_max : float
+        The answer scale's ends.
+
+    Returns
+    -------
+    Reliability
+    """
     require_columns(data, *items, between)
     scored = pd.DataFrame({item: numeric_column(data, item) for item in items})
     for item in reverse:

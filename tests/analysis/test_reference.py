@@ -223,8 +223,8 @@ def test_team_level_correlation_matches_cor_test():
 def test_cronbach_alpha_matches_psych():
     data = pd.read_csv(DATA / "scale_items.csv")
     items = ["item_1", "item_2", "item_3", "item_4"]
-    result = reliability(data, "scale", items, reverse=["item_3"], between="arm",
-                         levels=("manager", "peer", "external"))
+    result = reliability(data, items, between="arm", levels=("manager", "peer", "external"), scale="scale",
+                         reverse=["item_3"])
     ref = REFERENCE["alpha"]
     assert result.n == ref["overall"]["n"]
     close(result.alpha, ref["overall"]["alpha_psych"], **STAT)
