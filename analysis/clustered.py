@@ -18,6 +18,7 @@ from scipy import optimize, stats
 from ._result import Result
 from ._validate import group_labels, level_order, numeric_column, require_columns
 from .contrasts import Contrast, model_contrasts
+from .omnibus import FTest
 
 GAMMA_GRID = np.concatenate([[0.0], np.logspace(-6, 6, 61)])  # τ²/σ² values scanned before refining
 FLATNESS = 1e-6  # |dℓ/dlog γ| below this (relative to |ℓ|) counts as the optimum
@@ -48,7 +49,9 @@ class MixedModelResult:
     """A random-intercept model fitted by REML.
 
     ``converged`` is False when no optimiser reached a proper optimum; the estimates are then
-    kept for diagnosis but must not be reported as findings (``warnings`` says so).
+    kept for diagnosis but must not be reported as findings (``warnings`` says so). ``arm_test``
+    is the Wald F test of the arm factor (None when its covariance is singular), an
+    :class:`~analysis.omnibus.FTest` like ``AncovaResult.arm_test``.
     """
 
     converged: bool
@@ -62,7 +65,7 @@ class MixedModelResult:
     n: int
     n_clusters: int
     mean_cluster_size: float
-    arm_test: dict | None
+    arm_test: FTest | None
     contrasts: tuple[Contrast, ...] = field(default=())
     warnings: tuple[str, ...] = field(default=())
 
@@ -244,8 +247,7 @@ def mixed_model(data: pd.DataFrame, dv: str, between: str, cluster: str, baselin
     beta = fe[arm_indices]
     try:
         wald = float(beta @ np.linalg.solve(covariance, beta)) / len(arm_indices)
-        arm_test = {"statistic": wald, "df1": float(len(arm_indices)), "df2": arm_df,
-                    "p": float(stats.f.sf(wald, len(arm_indices), arm_df))}
+        arm_test = FTest(wald, float(len(arm_indices)), arm_df, float(stats.f.sf(wald, len(arm_indices), arm_df)))
         contrasts = model_contrasts(levels, beta, covariance, arm_df)
     except np.linalg.LinAlgError:
         arm_test, contrasts = None, ()

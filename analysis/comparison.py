@@ -228,7 +228,7 @@ def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[
 
     if mixed is not None and mixed.converged and mixed.arm_test is not None:
         chosen, reason = "mixed_model", "reps are nested in teams; the mixed model accounts for teams being alike"
-        p = mixed.arm_test["p"]
+        p = mixed.arm_test.p
         contrasts = mixed.contrasts
     elif cluster is not None and (team_test := _team_means_test(data, dv, between, cluster, groups.levels)):
         chosen, reason = "team_means", ("the mixed model was not usable, so the teams' means were compared "
