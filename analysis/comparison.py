@@ -39,6 +39,7 @@ from .multiplicity import holm
 from .omnibus import ChiSquareTest, FTest, LeveneTest, anova_oneway, anova_table, brown_forsythe, kruskal_wallis
 from .omnibus import welch_anova as welch
 from .posthoc import MeanDifference, PairTest, dunn, games_howell, mann_whitney, tukey_hsd
+from .verdict import Verdict, write_verdict
 
 OUTLIER_SHARE = 0.02
 OUTLIER_IQR = 3.0
@@ -297,7 +298,7 @@ class Analysis:
     group: str
     levels: tuple[str, ...]
     outcomes: tuple[OutcomeComparison, ...]
-    verdict: object
+    verdict: Verdict
     warnings: tuple[str, ...]
     cluster: str | None = None
     baseline: str | None = None
@@ -401,8 +402,6 @@ def assemble(comparisons: Sequence[OutcomeComparison], between: str, levels: Seq
     rep) with :func:`compare_outcome` and want one verdict over all of them. ``between`` is the
     coaching-model column the comparisons were made on (it becomes ``Analysis.group``).
     """
-    from .verdict import write_verdict
-
     comparisons = adjust_secondary(list(comparisons), primary)
     notes = tuple(note for c in comparisons for note in c.warnings)
     verdict = write_verdict(comparisons, tuple(levels), primary, design)
