@@ -9,7 +9,7 @@ Donner, A. & Klar, N. (2000). Design and analysis of cluster randomization trial
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -45,7 +45,7 @@ class Coefficient(Result):
 
 
 @dataclass(frozen=True)
-class MixedModelResult:
+class MixedModelResult(Result):
     """A random-intercept model fitted by REML.
 
     ``converged`` is False when no optimiser reached a proper optimum; the estimates are then
@@ -68,14 +68,6 @@ class MixedModelResult:
     arm_test: FTest | None
     contrasts: tuple[Contrast, ...] = field(default=())
     warnings: tuple[str, ...] = field(default=())
-
-    def to_dict(self) -> dict:
-        result = asdict(self)
-        result["arm_effects"] = [effect.to_dict() for effect in self.arm_effects]
-        result["contrasts"] = [c.to_dict() for c in self.contrasts]
-        result["baseline"] = self.baseline.to_dict() if self.baseline else None
-        result["warnings"] = list(self.warnings)
-        return result
 
 
 def _design(data: pd.DataFrame, dv: str, between: str, cluster: str, baseline: str | None,
@@ -301,6 +293,7 @@ class TeamLink:
     n_teams: int
 
     def to_dict(self) -> dict:
+        """As ``Result.to_dict`` but with ``n_teams`` before the correlations (the order callers have seen)."""
         return {"x": self.x, "y": self.y, "n_teams": self.n_teams,
                 "overall": self.overall.to_dict() if self.overall else None,
                 "by_group": {k: (v.to_dict() if v else None) for k, v in self.by_group.items()}}

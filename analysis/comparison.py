@@ -311,6 +311,7 @@ class Analysis:
         raise KeyError(name)
 
     def to_dict(self) -> dict:
+        """The JSON of DESIGN.md section 6 (``cluster`` and ``baseline`` are not part of it)."""
         return {"group": self.group, "levels": list(self.levels),
                 "outcomes": [o.to_dict() for o in self.outcomes],
                 "verdict": self.verdict.to_dict(), "warnings": list(self.warnings)}

@@ -9,11 +9,12 @@ Nunnally, J. C. (1978). Psychometric theory, 2nd ed. (α ≥ 0.7 as the usual fl
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from ._result import Result
 from ._validate import group_labels, level_order, numeric_column, require_columns
 
 ALPHA_FLOOR = 0.7
@@ -51,7 +52,7 @@ def cronbach_alpha(items: pd.DataFrame) -> tuple[float, int]:
 
 
 @dataclass(frozen=True)
-class Reliability:
+class Reliability(Result):
     """α of one scale overall and per group, and which of them fall below the floor."""
 
     scale: str
@@ -61,11 +62,6 @@ class Reliability:
     by_group: dict[str, float]
     n_by_group: dict[str, int]
     low: tuple[str, ...] = field(default=())
-
-    def to_dict(self) -> dict:
-        result = asdict(self)
-        result["items"], result["low"] = list(self.items), list(self.low)
-        return result
 
 
 def reliability(data: pd.DataFrame, items: Sequence[str], between: str | None = None,

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._result import Result
 from .effects import magnitude
 from .planning import Design, SampleRatioCheck, minimum_detectable_effect
 from .scales import Reliability
@@ -136,16 +137,13 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class ClaimVerdict:
+class ClaimVerdict(Result):
     """A camp's claim and whether the data support it."""
 
     camp: str
     claim: str
     status: str  # supported, contradicted, mixed, not shown, not measured
     text: str
-
-    def to_dict(self) -> dict:
-        return {"camp": self.camp, "claim": self.claim, "status": self.status, "text": self.text}
 
 
 @dataclass(frozen=True)
