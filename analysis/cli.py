@@ -27,8 +27,13 @@ POSTHOC_FOR = {"welch": "Games–Howell", "anova": "Tukey HSD", "kruskal": "Dunn
                "team_means": "Games–Howell on team means"}
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV (UTF-8, comma or semicolon separated) or an XLSX file; ``ValueError`` says what is wrong."""
+def read_data_file(path: str | Path) -> pd.DataFrame:
+    """Read a consultant's data file, CSV (UTF-8, comma or semicolon separated) or XLSX, for the analysis.
+
+    Columns get the types pandas infers (numbers are numbers). ``ValueError`` says what is wrong.
+    Not to be confused with ``surveys.tabular.read_table``, which reads uploads into the database:
+    bytes from a browser, size and zip checks, every cell kept as text.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if path.stat().st_size == 0:
@@ -67,7 +72,7 @@ def run(path: str | Path, group: str, outcomes: Sequence[str] = (), levels: str 
     The parameters keep the names of the command's flags (``--group``, ``--outcome``, …), which users
     know; the library underneath calls them ``between`` and ``dvs``.
     """
-    frame = read_table(path)
+    frame = read_data_file(path)
     design = None
     if cluster is not None and cluster in frame.columns and group in frame.columns:
         # With teams, check the allocation of teams to models against an equal split.
