@@ -1,5 +1,6 @@
 """The base of result objects: frozen dataclasses that turn into plain dictionaries for JSON."""
 
+import math
 from dataclasses import asdict
 
 
@@ -13,3 +14,17 @@ class Result:
         """The fields as a dictionary, in field order (nested dataclasses included; tuples stay
         tuples, which JSON writes as lists)."""
         return asdict(self)
+
+
+def json_safe(value):
+    """JSON cannot carry NaN or infinity: they become null (recursively); tuples become lists.
+
+    For the dictionaries of :meth:`Result.to_dict`, before ``json.dumps(..., allow_nan=False)``.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value

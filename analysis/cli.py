@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ._result import json_safe
 from ._validate import group_labels
 from .comparison import Analysis, OutcomeComparison, compare_models
 from .planning import sample_ratio_check
@@ -83,17 +84,6 @@ def run(path: str | Path, group: str, outcomes: Sequence[str] = (), levels: str 
             design = DesignFacts(allocation=sample_ratio_check({level: int(counts[level]) for level in wanted}))
     return compare_models(frame, list(outcomes) or None, group, parse_levels(levels), cluster=cluster,
                           baseline=baseline, primary=primary, design=design)
-
-
-def json_safe(value):
-    """JSON cannot carry NaN or infinity: they become null (recursively)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    return value
 
 
 def to_json(analysis: Analysis) -> str:
