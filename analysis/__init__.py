@@ -16,7 +16,7 @@ Comparing the coaching models (``comparison``)
     compare_models, compare_outcome, assemble, Analysis, OutcomeComparison
 Omnibus and pairwise results (``omnibus``, ``posthoc``, ``contrasts``, ``effects``)
     FTest, ChiSquareTest, LeveneTest, MeanDifference, PairTest, Contrast, OmnibusEffects,
-    PairEffect, hedges_g, magnitude
+    PairEffect, hedges_g, magnitude, delta_magnitude
 Descriptives (``describe``)
     describe_group, session_rates, GroupDescriptives, AnswerShares, SessionRates
 Baseline and teams (``baseline``, ``clustered``)
@@ -33,8 +33,7 @@ Planning (``planning``)
     Design, minimum_detectable_effect, teams_needed, sample_ratio_check, TeamsNeeded,
     SampleRatioCheck
 The verdict (``verdict``)
-    write_verdict, format_p, delta_magnitude, Verdict, Finding, Difference, ClaimVerdict,
-    DesignFacts
+    write_verdict, format_p, Verdict, Finding, Difference, ClaimVerdict, DesignFacts
 Files and JSON (``cli``, ``_result``)
     read_data_file, json_safe, Result
 Simulated pilots (``simulate``)
@@ -61,7 +60,7 @@ from .comparison import Analysis, OutcomeComparison, assemble, compare_models, c
 from .contrasts import Contrast
 from .describe import AnswerShares, GroupDescriptives, SessionRates, describe_group, session_rates
 from .disclosure import Disclosure, View, all_views, decide
-from .effects import OmnibusEffects, PairEffect, hedges_g, magnitude
+from .effects import OmnibusEffects, PairEffect, delta_magnitude, hedges_g, magnitude
 from .multiplicity import holm
 from .omnibus import ChiSquareTest, FTest, LeveneTest
 from .planning import (
@@ -75,14 +74,14 @@ from .planning import (
 from .posthoc import MeanDifference, PairTest
 from .scales import Reliability, cronbach_alpha, reliability, reverse_score, score_scale
 from .simulate import SimulatedPilot, simulate_pilot
-from .verdict import ClaimVerdict, DesignFacts, Difference, Finding, Verdict, delta_magnitude, format_p, write_verdict
+from .verdict import ClaimVerdict, DesignFacts, Difference, Finding, Verdict, format_p, write_verdict
 
 __all__ = [
     # comparing the coaching models
     "compare_models", "compare_outcome", "assemble", "Analysis", "OutcomeComparison",
     # omnibus and pairwise results
     "FTest", "ChiSquareTest", "LeveneTest", "MeanDifference", "PairTest", "Contrast", "OmnibusEffects",
-    "PairEffect", "hedges_g", "magnitude",
+    "PairEffect", "hedges_g", "magnitude", "delta_magnitude",
     # descriptives
     "describe_group", "session_rates", "GroupDescriptives", "AnswerShares", "SessionRates",
     # baseline and teams
@@ -99,8 +98,7 @@ __all__ = [
     "Design", "minimum_detectable_effect", "teams_needed", "sample_ratio_check", "TeamsNeeded",
     "SampleRatioCheck",
     # the verdict
-    "write_verdict", "format_p", "delta_magnitude", "Verdict", "Finding", "Difference", "ClaimVerdict",
-    "DesignFacts",
+    "write_verdict", "format_p", "Verdict", "Finding", "Difference", "ClaimVerdict", "DesignFacts",
     # files and JSON
     "read_data_file", "json_safe", "Result",
     # simulated pilots

@@ -6,12 +6,20 @@ import pandas as pd
 import pytest
 
 from analysis.comparison import compare_models
+from analysis.effects import delta_magnitude, magnitude
 from analysis.multiplicity import holm
 from analysis.planning import Design, minimum_detectable_effect, sample_ratio_check
 from analysis.scales import Reliability
 from analysis.verdict import DesignFacts
 
 LEVELS = ("manager", "peer", "external")
+
+
+def test_sizes_in_words_follow_cohen_for_g_and_romano_for_cliffs_delta():
+    assert [magnitude(g) for g in (0.19, -0.2, 0.49, 0.5, -0.79, 0.8, np.nan)] == [
+        "negligible", "small", "small", "medium", "medium", "large", "negligible"]
+    assert [delta_magnitude(d) for d in (0.146, -0.147, 0.329, 0.33, -0.473, 0.474, np.nan)] == [
+        "negligible", "small", "small", "medium", "medium", "large", "negligible"]
 
 
 def arms(means, n=60, sd=0.7, seed=1, name="score"):
