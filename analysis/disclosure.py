@@ -25,8 +25,6 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-ALL = None
-
 
 @dataclass(frozen=True, order=True)
 class View:
