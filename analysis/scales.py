@@ -27,7 +27,12 @@ def reverse_score(values: pd.Series, scale_min: float, scale_max: float) -> pd.S
 
 def score_scale(items: pd.DataFrame, reverse: Sequence[str] = (), scale_min: float = 1, scale_max: float = 5,
                 min_share: float = 0.5) -> pd.Series:
-    """Mean of the items per row after reverse scoring; missing when fewer than ``min_share`` were answered."""
+    """Mean of the items per row after reverse scoring; missing when fewer than ``min_share`` were answered.
+
+    For a consultant's own item-level file: the platform scores stored responses the same way (in
+    SQL, when a response is stored; the report asks for at least half of the items), and a test
+    holds the two together. Missing values ("prefer not to say", blanks) are not answers.
+    """
     scored = items.apply(lambda column: numeric_column(items, column.name))
     for name in reverse:
         require_columns(items, name)
