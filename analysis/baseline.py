@@ -11,9 +11,9 @@ from scipy import stats
 from ._result import Result
 from ._validate import group_labels, level_order, numeric_column, require_columns
 from .clustered import ArmEffect, Coefficient
-from .compare import FTest
 from .contrasts import Contrast, model_contrasts
 from .describe import GroupDescriptives, describe_group
+from .omnibus import FTest
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class AdjustedMean(Result):
 
 
 @dataclass(frozen=True)
-class AncovaResult:
+class AncovaResult(Result):
     """``outcome ~ arm + baseline`` by least squares."""
 
     arm_effects: tuple[ArmEffect, ...]
@@ -36,11 +36,6 @@ class AncovaResult:
     n: int
     contrasts: tuple[Contrast, ...] = ()
     residual_sd: float = float("nan")
-
-    def to_dict(self) -> dict:
-        return {"arm_effects": [e.to_dict() for e in self.arm_effects], "arm_test": self.arm_test.to_dict(),
-                "adjusted_means": [m.to_dict() for m in self.adjusted_means], "baseline": self.baseline.to_dict(),
-                "n": self.n, "contrasts": [c.to_dict() for c in self.contrasts], "residual_sd": self.residual_sd}
 
 
 def _complete(data, columns, between, levels):
@@ -124,14 +119,11 @@ class DidPair(Result):
 
 
 @dataclass(frozen=True)
-class DidResult:
+class DidResult(Result):
     """Change from before to after per model, and pairwise differences of those changes."""
 
     changes: tuple[GroupDescriptives, ...]
     pairs: tuple[DidPair, ...]
-
-    def to_dict(self) -> dict:
-        return {"changes": [c.to_dict() for c in self.changes], "pairs": [p.to_dict() for p in self.pairs]}
 
 
 def difference_in_differences(data: pd.DataFrame, before: str, after: str, between: str,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ._result import json_safe
 from ._validate import group_labels
 from .comparison import Analysis, OutcomeComparison, compare_models
 from .planning import sample_ratio_check
@@ -27,8 +28,13 @@ POSTHOC_FOR = {"welch": "Games–Howell", "anova": "Tukey HSD", "kruskal": "Dunn
                "team_means": "Games–Howell on team means"}
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV (UTF-8, comma or semicolon separated) or an XLSX file; ``ValueError`` says what is wrong."""
+def read_data_file(path: str | Path) -> pd.DataFrame:
+    """Read a consultant's data file, CSV (UTF-8, comma or semicolon separated) or XLSX, for the analysis.
+
+    Columns get the types pandas infers (numbers are numbers). ``ValueError`` says what is wrong.
+    Not to be confused with ``surveys.tabular.read_table``, which reads uploads into the database:
+    bytes from a browser, size and zip checks, every cell kept as text.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if path.stat().st_size == 0:
@@ -62,8 +68,12 @@ def parse_levels(text: str | None) -> list[str] | None:
 
 def run(path: str | Path, group: str, outcomes: Sequence[str] = (), levels: str | None = None,
         cluster: str | None = None, baseline: str | None = None, primary: str | None = None) -> Analysis:
-    """Read ``path`` and compare the groups; raises ``ValueError`` with a one-line message on bad input."""
-    frame = read_table(path)
+    """Read ``path`` and compare the groups; raises ``ValueError`` with a one-line message on bad input.
+
+    The parameters keep the names of the command's flags (``--group``, ``--outcome``, …), which users
+    know; the library underneath calls them ``between`` and ``dvs``.
+    """
+    frame = read_data_file(path)
     design = None
     if cluster is not None and cluster in frame.columns and group in frame.columns:
         # With teams, check the allocation of teams to models against an equal split.
@@ -72,19 +82,8 @@ def run(path: str | Path, group: str, outcomes: Sequence[str] = (), levels: str 
         wanted = parse_levels(levels) or sorted(counts.index)
         if len(wanted) >= 2 and all(level in counts for level in wanted):
             design = DesignFacts(allocation=sample_ratio_check({level: int(counts[level]) for level in wanted}))
-    return compare_models(frame, group, list(outcomes) or None, parse_levels(levels), cluster, baseline, primary,
-                          design=design)
-
-
-def json_safe(value):
-    """JSON cannot carry NaN or infinity: they become null (recursively)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    return value
+    return compare_models(frame, list(outcomes) or None, group, parse_levels(levels), cluster=cluster,
+                          baseline=baseline, primary=primary, design=design)
 
 
 def to_json(analysis: Analysis) -> str:

@@ -9,7 +9,7 @@ Donner, A. & Klar, N. (2000). Design and analysis of cluster randomization trial
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,7 @@ from scipy import optimize, stats
 from ._result import Result
 from ._validate import group_labels, level_order, numeric_column, require_columns
 from .contrasts import Contrast, model_contrasts
+from .omnibus import FTest
 
 GAMMA_GRID = np.concatenate([[0.0], np.logspace(-6, 6, 61)])  # τ²/σ² values scanned before refining
 FLATNESS = 1e-6  # |dℓ/dlog γ| below this (relative to |ℓ|) counts as the optimum
@@ -44,11 +45,13 @@ class Coefficient(Result):
 
 
 @dataclass(frozen=True)
-class MixedModelResult:
+class MixedModelResult(Result):
     """A random-intercept model fitted by REML.
 
     ``converged`` is False when no optimiser reached a proper optimum; the estimates are then
-    kept for diagnosis but must not be reported as findings (``warnings`` says so).
+    kept for diagnosis but must not be reported as findings (``warnings`` says so). ``arm_test``
+    is the Wald F test of the arm factor (None when its covariance is singular), an
+    :class:`~analysis.omnibus.FTest` like ``AncovaResult.arm_test``.
     """
 
     converged: bool
@@ -62,17 +65,9 @@ class MixedModelResult:
     n: int
     n_clusters: int
     mean_cluster_size: float
-    arm_test: dict | None
+    arm_test: FTest | None
     contrasts: tuple[Contrast, ...] = field(default=())
     warnings: tuple[str, ...] = field(default=())
-
-    def to_dict(self) -> dict:
-        result = asdict(self)
-        result["arm_effects"] = [effect.to_dict() for effect in self.arm_effects]
-        result["contrasts"] = [c.to_dict() for c in self.contrasts]
-        result["baseline"] = self.baseline.to_dict() if self.baseline else None
-        result["warnings"] = list(self.warnings)
-        return result
 
 
 def _design(data: pd.DataFrame, dv: str, between: str, cluster: str, baseline: str | None,
@@ -244,8 +239,7 @@ def mixed_model(data: pd.DataFrame, dv: str, between: str, cluster: str, baselin
     beta = fe[arm_indices]
     try:
         wald = float(beta @ np.linalg.solve(covariance, beta)) / len(arm_indices)
-        arm_test = {"statistic": wald, "df1": float(len(arm_indices)), "df2": arm_df,
-                    "p": float(stats.f.sf(wald, len(arm_indices), arm_df))}
+        arm_test = FTest(wald, float(len(arm_indices)), arm_df, float(stats.f.sf(wald, len(arm_indices), arm_df)))
         contrasts = model_contrasts(levels, beta, covariance, arm_df)
     except np.linalg.LinAlgError:
         arm_test, contrasts = None, ()
@@ -299,20 +293,21 @@ class TeamLink:
     n_teams: int
 
     def to_dict(self) -> dict:
+        """As ``Result.to_dict`` but with ``n_teams`` before the correlations (the order callers have seen)."""
         return {"x": self.x, "y": self.y, "n_teams": self.n_teams,
                 "overall": self.overall.to_dict() if self.overall else None,
                 "by_group": {k: (v.to_dict() if v else None) for k, v in self.by_group.items()}}
 
 
-def team_link(teams: pd.DataFrame, x: str, y: str, between: str, levels: tuple[str, ...] | None = None) -> TeamLink:
-    """Correlate two team-level means (one row per team), overall and per coaching model.
+def team_link(data: pd.DataFrame, x: str, y: str, between: str, levels: tuple[str, ...] | None = None) -> TeamLink:
+    """Correlate two team-level means (``data`` has one row per team), overall and per coaching model.
 
     Responses cannot be linked to reps, so satisfaction and performance meet only here, as
     team means.
     """
-    require_columns(teams, x, y, between)
-    levels = level_order(teams, between, levels)
-    xs, ys = numeric_column(teams, x), numeric_column(teams, y)
-    group = group_labels(teams[between])
+    require_columns(data, x, y, between)
+    levels = level_order(data, between, levels)
+    xs, ys = numeric_column(data, x), numeric_column(data, y)
+    group = group_labels(data[between])
     by_group = {level: correlation(xs[group == level], ys[group == level]) for level in levels}
     return TeamLink(x, y, correlation(xs, ys), by_group, int((xs.notna() & ys.notna()).sum()))

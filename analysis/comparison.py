@@ -32,13 +32,14 @@ import pandas as pd
 from ._validate import Groups, group_labels, level_order, require_columns, split_groups
 from .baseline import AncovaResult, ancova
 from .clustered import MixedModelResult, mixed_model
-from .compare import ChiSquareTest, FTest, LeveneTest, anova_oneway, anova_table, brown_forsythe, kruskal_wallis
-from .compare import welch_anova as welch
 from .contrasts import Contrast
 from .describe import AnswerShares, GroupDescriptives, answer_distribution, describe, is_ordinal_item
 from .effects import OmnibusEffects, PairEffect, omnibus_effects, pairwise_effects
 from .multiplicity import holm
+from .omnibus import ChiSquareTest, FTest, LeveneTest, anova_oneway, anova_table, brown_forsythe, kruskal_wallis
+from .omnibus import welch_anova as welch
 from .posthoc import MeanDifference, PairTest, dunn, games_howell, mann_whitney, tukey_hsd
+from .verdict import Verdict, write_verdict
 
 OUTLIER_SHARE = 0.02
 OUTLIER_IQR = 3.0
@@ -158,7 +159,7 @@ def heavy_outliers(groups: Groups) -> bool:
     return far >= 2 and far > OUTLIER_SHARE * groups.n
 
 
-def compare_outcome(data: pd.DataFrame, outcome: str, group: str, levels: Sequence[str] | None = None,
+def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[str] | None = None,
                     cluster: str | None = None, baseline: str | None = None, label: str | None = None,
                     scale: tuple[float, ...] | None = None, unit: str = "points",
                     unit_scale: float = 1.0) -> OutcomeComparison:
@@ -168,8 +169,10 @@ def compare_outcome(data: pd.DataFrame, outcome: str, group: str, levels: Sequen
     ----------
     data : DataFrame
         One row per respondent (or rep).
-    outcome, group : str
-        The outcome column and the coaching-model column.
+    dv : str
+        The outcome column (the dependent variable).
+    between : str
+        The coaching-model column (the groups compared).
     levels : sequence of str, optional
         Level order (default: sorted); the first is the reference of model-based effects.
     cluster : str, optional
@@ -200,13 +203,13 @@ def compare_outcome(data: pd.DataFrame, outcome: str, group: str, levels: Sequen
     >>> compare_outcome(frame, "y", "arm").chosen
     'kruskal'
     """
-    groups = split_groups(data, outcome, group, levels)
+    groups = split_groups(data, dv, between, levels)
     table = anova_table(groups)
     notes: list[str] = []
     welch_result = welch(groups)
     gh = games_howell(groups)
     if welch_result is None:
-        notes.append(f"{outcome}: a group has no spread, so Welch's test and Games–Howell are not defined")
+        notes.append(f"{dv}: a group has no spread, so Welch's test and Games–Howell are not defined")
     mw = mann_whitney(groups)
     u_values = {pair: test.statistic for pair, test in zip(groups.pairs(), mw, strict=True)}
     ordinal = is_ordinal_item(groups)
@@ -216,19 +219,19 @@ def compare_outcome(data: pd.DataFrame, outcome: str, group: str, levels: Sequen
     team_pairs = None
     trustworthy = True
     if baseline is not None:
-        ancova_result = ancova(data, outcome, group, baseline, groups.levels)
+        ancova_result = ancova(data, dv, between, baseline, groups.levels)
     if cluster is not None:
         try:
-            mixed = mixed_model(data, outcome, group, cluster, baseline, groups.levels)
+            mixed = mixed_model(data, dv, between, cluster, baseline, groups.levels)
             notes.extend(mixed.warnings)
         except ValueError as error:
-            notes.append(f"{outcome}: no mixed model: {error}")
+            notes.append(f"{dv}: no mixed model: {error}")
 
     if mixed is not None and mixed.converged and mixed.arm_test is not None:
         chosen, reason = "mixed_model", "reps are nested in teams; the mixed model accounts for teams being alike"
-        p = mixed.arm_test["p"]
+        p = mixed.arm_test.p
         contrasts = mixed.contrasts
-    elif cluster is not None and (team_test := _team_means_test(data, outcome, group, cluster, groups.levels)):
+    elif cluster is not None and (team_test := _team_means_test(data, dv, between, cluster, groups.levels)):
         chosen, reason = "team_means", ("the mixed model was not usable, so the teams' means were compared "
                                         "(Welch), one value per team")
         p, team_pairs = team_test
@@ -252,10 +255,10 @@ def compare_outcome(data: pd.DataFrame, outcome: str, group: str, levels: Sequen
         p = kruskal_wallis(groups).p
     if cluster is not None and chosen not in ("mixed_model", "team_means"):
         trustworthy = False
-        notes.append(f"{outcome}: teams were given but neither the mixed model nor a comparison of team means "
+        notes.append(f"{dv}: teams were given but neither the mixed model nor a comparison of team means "
                      "was possible; the p-values treat reps as independent and are too small, so no model is named")
     return OutcomeComparison(
-        outcome=outcome, label=label or outcome.replace("_", " "), levels=groups.levels, n=groups.n,
+        outcome=dv, label=label or dv.replace("_", " "), levels=groups.levels, n=groups.n,
         n_missing=groups.n_missing, descriptives=describe(groups), anova=anova_oneway(groups, table),
         welch=welch_result, kruskal=kruskal_wallis(groups), levene=brown_forsythe(groups), chosen=chosen,
         chosen_reason=reason, p=float(p), effect_sizes=omnibus_effects(groups, table),
@@ -266,17 +269,17 @@ def compare_outcome(data: pd.DataFrame, outcome: str, group: str, levels: Sequen
         trustworthy=trustworthy, unit=unit, unit_scale=unit_scale, warnings=tuple(notes))
 
 
-def _team_means_test(data, outcome, group, cluster, levels) -> tuple[float, tuple[MeanDifference, ...]] | None:
+def _team_means_test(data, dv, between, cluster, levels) -> tuple[float, tuple[MeanDifference, ...]] | None:
     """Welch's ANOVA and Games–Howell on team means, when every team sits in one model and it is computable."""
-    frame = data[[outcome, group, cluster]].copy()
-    frame[group] = group_labels(frame[group])
-    frame[outcome] = pd.to_numeric(frame[outcome], errors="coerce")
-    frame = frame[frame[group].isin(levels)].dropna()
-    if frame.groupby(cluster)[group].nunique().max() > 1:
+    frame = data[[dv, between, cluster]].copy()
+    frame[between] = group_labels(frame[between])
+    frame[dv] = pd.to_numeric(frame[dv], errors="coerce")
+    frame = frame[frame[between].isin(levels)].dropna()
+    if frame.groupby(cluster)[between].nunique().max() > 1:
         return None
-    means = frame.groupby(cluster).agg(**{outcome: (outcome, "mean"), group: (group, "first")}).reset_index()
+    means = frame.groupby(cluster).agg(**{dv: (dv, "mean"), between: (between, "first")}).reset_index()
     try:
-        teams = split_groups(means, outcome, group, levels)
+        teams = split_groups(means, dv, between, levels)
     except ValueError:
         return None
     test, pairs = welch(teams), games_howell(teams)
@@ -287,12 +290,15 @@ def _team_means_test(data, outcome, group, cluster, levels) -> tuple[float, tupl
 
 @dataclass(frozen=True)
 class Analysis:
-    """A comparison of the coaching models on several outcomes, with the verdict."""
+    """A comparison of the coaching models on several outcomes, with the verdict.
+
+    ``group`` is the name of the coaching-model column (``between``), as the JSON names it.
+    """
 
     group: str
     levels: tuple[str, ...]
     outcomes: tuple[OutcomeComparison, ...]
-    verdict: object
+    verdict: Verdict
     warnings: tuple[str, ...]
     cluster: str | None = None
     baseline: str | None = None
@@ -305,6 +311,7 @@ class Analysis:
         raise KeyError(name)
 
     def to_dict(self) -> dict:
+        """The JSON of DESIGN.md section 6 (``cluster`` and ``baseline`` are not part of it)."""
         return {"group": self.group, "levels": list(self.levels),
                 "outcomes": [o.to_dict() for o in self.outcomes],
                 "verdict": self.verdict.to_dict(), "warnings": list(self.warnings)}
@@ -327,7 +334,7 @@ def adjust_secondary(comparisons: list[OutcomeComparison], primary: str | None) 
                     alpha=ALPHA if c.outcome == primary else level[c.outcome]) for c in comparisons]
 
 
-def compare_models(data: pd.DataFrame, group: str, outcomes: Sequence[str] | None = None,
+def compare_models(data: pd.DataFrame, dvs: Sequence[str] | None, between: str,
                    levels: Sequence[str] | None = None, cluster: str | None = None,
                    baseline: str | Mapping[str, str] | None = None, primary: str | None = None,
                    labels: Mapping[str, str] | None = None, scales: Mapping[str, tuple[float, ...]] | None = None,
@@ -337,10 +344,13 @@ def compare_models(data: pd.DataFrame, group: str, outcomes: Sequence[str] | Non
     Parameters
     ----------
     data : DataFrame
-    group : str
+    dvs : sequence of str or None
+        The outcome columns (dependent variables), each compared with :func:`compare_outcome`;
+        None takes every numeric column except ``between``, ``cluster`` and the baseline(s).
+        The name is pingouin's for a list of dependent variables (``pingouin.box_m(data, dvs,
+        group)``): the plural of ``dv``, which :func:`compare_outcome` takes for one outcome.
+    between : str
         Coaching-model column.
-    outcomes : sequence of str, optional
-        Outcome columns (default: every numeric column except group, cluster and baseline).
     levels : sequence of str, optional
         Level order (default sorted).
     cluster : str, optional
@@ -361,39 +371,40 @@ def compare_models(data: pd.DataFrame, group: str, outcomes: Sequence[str] | Non
     -------
     Analysis
     """
-    require_columns(data, group, cluster)
-    levels = level_order(data, group, levels)
-    if outcomes is None:
-        skip = {group, cluster} | (set(baseline.values()) if isinstance(baseline, Mapping) else {baseline})
+    if isinstance(dvs, str):
+        raise TypeError(f"dvs: a list of outcome columns, such as [{dvs!r}], not one string")
+    require_columns(data, between, cluster)
+    levels = level_order(data, between, levels)
+    if dvs is None:
+        skip = {between, cluster} | (set(baseline.values()) if isinstance(baseline, Mapping) else {baseline})
         candidates = [c for c in data.columns if c not in skip]
-        outcomes = [c for c in candidates if pd.api.types.is_numeric_dtype(data[c])]
-        if not outcomes:
+        dvs = [c for c in candidates if pd.api.types.is_numeric_dtype(data[c])]
+        if not dvs:
             raise ValueError("no numeric outcome columns found (columns: " + ", ".join(map(str, candidates))
                              + "); name the outcomes with --outcome")
-    outcomes = list(dict.fromkeys(outcomes))
-    primary = primary or outcomes[0]
-    if primary not in outcomes:
+    dvs = list(dict.fromkeys(dvs))
+    primary = primary or dvs[0]
+    if primary not in dvs:
         raise ValueError(f"primary outcome {primary!r} is not among the outcomes")
     comparisons = []
-    for outcome in outcomes:
-        base = baseline.get(outcome) if isinstance(baseline, Mapping) else baseline
-        comparisons.append(compare_outcome(data, outcome, group, levels, cluster, base,
-                                           (labels or {}).get(outcome), (scales or {}).get(outcome)))
-    return assemble(comparisons, group, levels, primary, design, cluster=cluster,
+    for dv in dvs:
+        base = baseline.get(dv) if isinstance(baseline, Mapping) else baseline
+        comparisons.append(compare_outcome(data, dv, between, levels, cluster, base,
+                                           (labels or {}).get(dv), (scales or {}).get(dv)))
+    return assemble(comparisons, between, levels, primary, design, cluster=cluster,
                     baseline=baseline if isinstance(baseline, str) else None)
 
 
-def assemble(comparisons: Sequence[OutcomeComparison], group: str, levels: Sequence[str], primary: str,
+def assemble(comparisons: Sequence[OutcomeComparison], between: str, levels: Sequence[str], primary: str,
              design=None, cluster: str | None = None, baseline: str | None = None) -> Analysis:
     """Correct for multiplicity across outcomes compared separately and write the verdict.
 
     For callers that compare outcomes from different tables (survey responses, CRM figures per
-    rep) with :func:`compare_outcome` and want one verdict over all of them.
+    rep) with :func:`compare_outcome` and want one verdict over all of them. ``between`` is the
+    coaching-model column the comparisons were made on (it becomes ``Analysis.group``).
     """
-    from .verdict import write_verdict
-
     comparisons = adjust_secondary(list(comparisons), primary)
     notes = tuple(note for c in comparisons for note in c.warnings)
     verdict = write_verdict(comparisons, tuple(levels), primary, design)
-    return Analysis(group=group, levels=tuple(levels), outcomes=tuple(comparisons), verdict=verdict,
+    return Analysis(group=between, levels=tuple(levels), outcomes=tuple(comparisons), verdict=verdict,
                     warnings=notes + tuple(verdict.caveats), cluster=cluster, baseline=baseline)

@@ -86,13 +86,17 @@ class SessionRates(Result):
     share_without_session: float
 
 
-def session_rates(reps: pd.DataFrame, between: str = "coaching_model",
+def session_rates(data: pd.DataFrame, between: str = "coaching_model",
                   levels: tuple[str, ...] | None = None) -> tuple[SessionRates, ...]:
-    """Mean sessions and minutes per rep per month by group, from one row per rep (sessions, minutes, months)."""
-    levels = levels or tuple(sorted(group_labels(reps[between]).dropna().unique()))
+    """Mean sessions and minutes per rep per month by group.
+
+    ``data`` has one row per rep, with the columns ``sessions``, ``minutes`` and ``months`` and
+    the coaching-model column ``between``; ``levels`` default to its values, sorted.
+    """
+    levels = levels or tuple(sorted(group_labels(data[between]).dropna().unique()))
     result = []
     for level in levels:
-        group = reps[group_labels(reps[between]) == level]
+        group = data[group_labels(data[between]) == level]
         months = group["months"].replace(0, np.nan)
         result.append(SessionRates(
             group=level, reps=len(group),

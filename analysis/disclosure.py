@@ -25,8 +25,6 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-ALL = None
-
 
 @dataclass(frozen=True, order=True)
 class View:
@@ -84,21 +82,41 @@ class Disclosure:
         return [m for m in models if self.is_shown(view, m, outcome)]
 
 
-def decide(frame: pd.DataFrame, outcomes: Sequence[str], k: int, model: str = "coaching_model",
+def decide(data: pd.DataFrame, dvs: Sequence[str], k: int, between: str = "coaching_model",
            region: str = "region", band: str = "band", regions: Sequence[str] | None = None,
            bands: Sequence[str] | None = None) -> Disclosure:
-    """Decide every cell of ``frame`` (one row per response; NaN where an outcome was not answered)."""
+    """Decide every cell of ``data`` (one row per response; NaN where an outcome was not answered).
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per response, with the ``between``, ``region`` and ``band`` columns.
+    dvs : sequence of str
+        The outcome columns; a response counts towards an outcome's cells where it answered it.
+    k : int
+        The anonymity threshold.
+    between : str
+        The coaching-model column: its values are the models of the cells.
+    region, band : str
+        The filter columns.
+    regions, bands : sequence of str, optional
+        Every region and band a view can select (default: those in ``data``, sorted).
+
+    Returns
+    -------
+    Disclosure
+    """
     if k < 1:
         raise ValueError("k: must be at least 1")
-    regions = list(regions) if regions is not None else sorted(frame[region].dropna().astype(str).unique())
-    bands = list(bands) if bands is not None else sorted(frame[band].dropna().astype(str).unique())
+    regions = list(regions) if regions is not None else sorted(data[region].dropna().astype(str).unique())
+    bands = list(bands) if bands is not None else sorted(data[band].dropna().astype(str).unique())
     views = all_views(regions, bands)
     result = Disclosure(k=k, views=views)
-    rows = frame[[model, region, band]].astype(str)
-    for outcome in outcomes:
-        answered = frame[outcome].notna()
-        table = rows[answered].groupby([model, region, band]).size()
-        for name in sorted(rows[model].unique()):
+    rows = data[[between, region, band]].astype(str)
+    for dv in dvs:
+        answered = data[dv].notna()
+        table = rows[answered].groupby([between, region, band]).size()
+        for name in sorted(rows[between].unique()):
             cells = {(r, b): int(n) for (m, r, b), n in table.items() if m == name}
 
             def n_of(view: View | None, cells=cells) -> int:
@@ -110,8 +128,8 @@ def decide(frame: pd.DataFrame, outcomes: Sequence[str], k: int, model: str = "c
             shown = _greedy(views, counts, n_of, k)
             _suppress_complements(views, counts, shown, regions, bands, k)
             for view in views:
-                result.counts[(view, name, outcome)] = counts[view]
-                result.shown[(view, name, outcome)] = shown[view]
+                result.counts[(view, name, dv)] = counts[view]
+                result.shown[(view, name, dv)] = shown[view]
     return result
 
 

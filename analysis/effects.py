@@ -10,6 +10,8 @@ Steiger, J. H. & Fouladi, R. T. (1997). Noncentrality interval estimation and th
     statistical models (CI of a standardised difference by inverting the noncentral t).
 Cliff, N. (1993). Dominance statistics: ordinal analyses to answer ordinal questions.
     Psychological Bulletin 114, 494–509.
+Cohen, J. (1988). Statistical power analysis for the behavioral sciences, 2nd ed. (0.2, 0.5, 0.8).
+Romano, J. et al. (2006). Appropriate statistics for ordinal level data (Cliff's δ: 0.147, 0.33, 0.474).
 """
 
 from __future__ import annotations
@@ -22,7 +24,14 @@ from scipy import optimize, special, stats
 from ._distributions import nct_cdf
 from ._result import Result
 from ._validate import Groups
-from .compare import AnovaTable, anova_table
+from .omnibus import AnovaTable, anova_table
+
+#: Words for an effect's size, from the smallest up; an effect below the n-th threshold gets the n-th word.
+SIZE_WORDS = ("negligible", "small", "medium", "large")
+#: Cohen's thresholds for a standardised difference (|g|).
+COHEN_G = (0.2, 0.5, 0.8)
+#: Romano et al.'s thresholds for Cliff's |δ|.
+ROMANO_DELTA = (0.147, 0.33, 0.474)
 
 
 @dataclass(frozen=True)
@@ -121,13 +130,19 @@ def pairwise_effects(groups: Groups,
     return tuple(result)
 
 
+def size_in_words(value: float, thresholds: tuple[float, float, float]) -> str:
+    """The word of :data:`SIZE_WORDS` for ``|value|`` on a ladder of three thresholds; "negligible" when not finite."""
+    size = abs(value)
+    if not np.isfinite(size):
+        return SIZE_WORDS[0]
+    return next((word for word, limit in zip(SIZE_WORDS, thresholds, strict=False) if size < limit), SIZE_WORDS[-1])
+
+
 def magnitude(g: float) -> str:
-    """Cohen's words for a standardised difference: negligible, small, medium or large."""
-    size = abs(g)
-    if not np.isfinite(size) or size < 0.2:
-        return "negligible"
-    if size < 0.5:
-        return "small"
-    if size < 0.8:
-        return "medium"
-    return "large"
+    """Cohen's words for a standardised difference: |g| < 0.2 negligible, < 0.5 small, < 0.8 medium, else large."""
+    return size_in_words(g, COHEN_G)
+
+
+def delta_magnitude(delta: float) -> str:
+    """Words for Cliff's δ (Romano et al. 2006): < 0.147 negligible, < 0.33 small, < 0.474 medium, else large."""
+    return size_in_words(delta, ROMANO_DELTA)

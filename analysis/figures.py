@@ -3,11 +3,16 @@
 Each function takes plain numbers and returns a :class:`Chart`: the SVG and an alternative text
 that says in words what the chart shows. Text stays text in the SVG (``svg.fonttype = none``), so
 it is searchable, accessible and small.
+
+The charts' style (:data:`STYLE`) applies only while a chart is drawn (``matplotlib.rc_context``),
+so importing this module leaves matplotlib's global settings as they were.
 """
 
 from __future__ import annotations
 
+import functools
 import io
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -16,8 +21,11 @@ import numpy as np
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 
-matplotlib.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "coachlab", "font.size": 10,
-                            "axes.spines.top": False, "axes.spines.right": False})
+STYLE = {"svg.fonttype": "none", "svg.hashsalt": "coachlab", "font.size": 10,
+         "axes.spines.top": False, "axes.spines.right": False}
+# rc_context sets the process-wide rcParams for its duration and restores them on exit; one
+# chart at a time, so that a thread finishing its chart cannot restore the defaults under another.
+_DRAWING = threading.Lock()
 
 COLOURS = {"manager": "#1f5fbf", "peer": "#c2570c", "external": "#2f8f5b"}
 FALLBACK = ("#6f42c1", "#8c564b", "#17becf", "#7f7f7f")
@@ -36,6 +44,20 @@ def colour(model: str, position: int = 0) -> str:
     return COLOURS.get(model, FALLBACK[position % len(FALLBACK)])
 
 
+def _styled(draw):
+    """Run a chart function inside :data:`STYLE`.
+
+    The context covers building the figure as well as printing it: the font size and the spines
+    are read when axes and texts are created, the ``svg.*`` settings when the SVG is written.
+    """
+    @functools.wraps(draw)
+    def styled(*args, **kwargs):
+        with _DRAWING, matplotlib.rc_context(STYLE):
+            return draw(*args, **kwargs)
+
+    return styled
+
+
 def _render(figure: Figure) -> str:
     buffer = io.StringIO()
     FigureCanvasSVG(figure).print_svg(buffer, metadata={"Date": None})
@@ -43,6 +65,7 @@ def _render(figure: Figure) -> str:
     return text[text.index("<svg"):]  # drop the XML prologue and DOCTYPE: the SVG can sit in a page
 
 
+@_styled
 def dimension_profile(dimensions: Sequence[str], models: Sequence[str],
                       values: Mapping[str, Mapping[str, tuple[float, float, float]]],
                       scale: tuple[float, float] = (1, 5), render: bool = True) -> Chart:
@@ -81,6 +104,7 @@ def dimension_profile(dimensions: Sequence[str], models: Sequence[str],
     return Chart(_render(figure), alt)
 
 
+@_styled
 def agreement_bars(models: Sequence[str], shares: Mapping[str, Mapping[str, float]], labels: Sequence[str],
                    answers: Sequence[str], question: str, render: bool = True) -> Chart:
     """Stacked horizontal bars: the share of each answer per model (``shares[model][answer]``)."""
@@ -112,6 +136,7 @@ def agreement_bars(models: Sequence[str], shares: Mapping[str, Mapping[str, floa
     return Chart(_render(figure), alt)
 
 
+@_styled
 def forest_plot(rows: Sequence[tuple[str, float, float, float, bool]], unit: str = "points",
                 render: bool = True) -> Chart:
     """Pairwise differences with CIs, one row each: (label, difference, low, high, significant)."""
@@ -135,6 +160,7 @@ def forest_plot(rows: Sequence[tuple[str, float, float, float, bool]], unit: str
     return Chart(_render(figure), alt)
 
 
+@_styled
 def before_after(models: Sequence[str], values: Mapping[str, tuple[tuple[float, float, float],
                                                                    tuple[float, float, float]]],
                  metric: str, periods: tuple[str, str], render: bool = True) -> Chart:
@@ -159,6 +185,7 @@ def before_after(models: Sequence[str], values: Mapping[str, tuple[tuple[float, 
     return Chart(_render(figure), alt)
 
 
+@_styled
 def trend(waves: Sequence[str], models: Sequence[str],
           values: Mapping[str, Mapping[str, tuple[float, float, float]]], outcome: str,
           render: bool = True) -> Chart:

@@ -22,8 +22,8 @@ from scipy import stats
 from . import _studentized as studentized
 from ._result import Result
 from ._validate import Groups
-from .compare import AnovaTable, anova_table
 from .multiplicity import holm
+from .omnibus import AnovaTable, anova_table
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,12 @@ Nunnally, J. C. (1978). Psychometric theory, 2nd ed. (α ≥ 0.7 as the usual fl
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from ._result import Result
 from ._validate import group_labels, level_order, numeric_column, require_columns
 
 ALPHA_FLOOR = 0.7
@@ -26,7 +27,12 @@ def reverse_score(values: pd.Series, scale_min: float, scale_max: float) -> pd.S
 
 def score_scale(items: pd.DataFrame, reverse: Sequence[str] = (), scale_min: float = 1, scale_max: float = 5,
                 min_share: float = 0.5) -> pd.Series:
-    """Mean of the items per row after reverse scoring; missing when fewer than ``min_share`` were answered."""
+    """Mean of the items per row after reverse scoring; missing when fewer than ``min_share`` were answered.
+
+    For a consultant's own item-level file: the platform scores stored responses the same way (in
+    SQL, when a response is stored; the report asks for at least half of the items), and a test
+    holds the two together. Missing values ("prefer not to say", blanks) are not answers.
+    """
     scored = items.apply(lambda column: numeric_column(items, column.name))
     for name in reverse:
         require_columns(items, name)
@@ -51,7 +57,7 @@ def cronbach_alpha(items: pd.DataFrame) -> tuple[float, int]:
 
 
 @dataclass(frozen=True)
-class Reliability:
+class Reliability(Result):
     """α of one scale overall and per group, and which of them fall below the floor."""
 
     scale: str
@@ -62,16 +68,33 @@ class Reliability:
     n_by_group: dict[str, int]
     low: tuple[str, ...] = field(default=())
 
-    def to_dict(self) -> dict:
-        result = asdict(self)
-        result["items"], result["low"] = list(self.items), list(self.low)
-        return result
 
+def reliability(data: pd.DataFrame, items: Sequence[str], between: str | None = None,
+                levels: Sequence[str] | None = None, *, scale: str, reverse: Sequence[str] = (),
+                scale_min: float = 1, scale_max: float = 5) -> Reliability:
+    """Cronbach's α of a scale, overall and per group; ``low`` names "overall" and groups below 0.7.
 
-def reliability(data: pd.DataFrame, scale: str, items: Sequence[str], reverse: Sequence[str] = (),
-                between: str | None = None, levels: Sequence[str] | None = None, scale_min: float = 1,
-                scale_max: float = 5) -> Reliability:
-    """Cronbach's α of a scale, overall and per group; ``low`` names "overall" and groups below 0.7."""
+    Parameters
+    ----------
+    data : DataFrame
+        One row per response, one column per item.
+    items : sequence of str
+        The item columns of the scale (as ``pingouin.cronbach_alpha(data, items)``).
+    between : str, optional
+        The coaching-model column: α is also computed per group.
+    levels : sequence of str, optional
+        The groups, in order (default: sorted).
+    scale : str
+        The scale's name, for the result and for messages.
+    reverse : sequence of str
+        Reverse-keyed items, mirrored with :func:`reverse_score` first.
+    scale_min, scale_max : float
+        The answer scale's ends.
+
+    Returns
+    -------
+    Reliability
+    """
     require_columns(data, *items, between)
     scored = pd.DataFrame({item: numeric_column(data, item) for item in items})
     for item in reverse:

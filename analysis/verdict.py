@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .effects import magnitude
+from ._result import Result
+from .effects import delta_magnitude, magnitude
 from .planning import Design, SampleRatioCheck, minimum_detectable_effect
 from .scales import Reliability
 
@@ -38,18 +39,6 @@ def model_name(level: str) -> str:
 def opening(text: str) -> str:
     """Capitalise the first letter only ("CoachAI" stays "CoachAI")."""
     return text[:1].upper() + text[1:]
-
-
-def delta_magnitude(delta: float) -> str:
-    """Words for Cliff's δ (Romano et al. 2006): < 0.147 negligible, < 0.33 small, < 0.474 medium, else large."""
-    size = abs(delta)
-    if not np.isfinite(size) or size < 0.147:
-        return "negligible"
-    if size < 0.33:
-        return "small"
-    if size < 0.474:
-        return "medium"
-    return "large"
 
 
 def format_p(p: float) -> str:
@@ -136,16 +125,13 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class ClaimVerdict:
+class ClaimVerdict(Result):
     """A camp's claim and whether the data support it."""
 
     camp: str
     claim: str
     status: str  # supported, contradicted, mixed, not shown, not measured
     text: str
-
-    def to_dict(self) -> dict:
-        return {"camp": self.camp, "claim": self.claim, "status": self.status, "text": self.text}
 
 
 @dataclass(frozen=True)

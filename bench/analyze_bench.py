@@ -38,11 +38,11 @@ def main() -> None:
     data = frame()
     outcomes = [f"outcome_{i}" for i in range(OUTCOMES)]
     levels = ["manager", "peer", "external"]
-    cold = timed(lambda: compare_models(data, "model", outcomes, levels))
+    cold = timed(lambda: compare_models(data, outcomes, "model", levels))
     others = [frame(seed) for seed in range(2, 7)]
-    warm = [timed(lambda other=other: compare_models(other, "model", outcomes, levels)) for other in others]
-    mixed = timed(lambda: compare_models(data, "model", ["outcome_0"], levels, cluster="team"))
-    ancova = timed(lambda: compare_models(data, "model", ["outcome_0"], levels, baseline="baseline"))
+    warm = [timed(lambda other=other: compare_models(other, outcomes, "model", levels)) for other in others]
+    mixed = timed(lambda: compare_models(data, ["outcome_0"], "model", levels, cluster="team"))
+    ancova = timed(lambda: compare_models(data, ["outcome_0"], "model", levels, baseline="baseline"))
     print(f"compare_models, {ROWS:,} rows x {OUTCOMES} outcomes x 3 models")
     print(f"  first run (cold caches): {cold:.3f} s")
     print(f"  median of 5 new data sets: {statistics.median(warm):.3f} s (min {min(warm):.3f}, max {max(warm):.3f})")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import current_app, render_template
 
-from analysis.cli import json_safe
+from analysis import json_safe
 
 from ..models import Role, Study
 from ..tabular import to_csv, to_xlsx

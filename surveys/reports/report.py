@@ -502,8 +502,9 @@ def _reliability(study, wave, view, disclosure, filters, models) -> list[Reliabi
         if len(subset) < study.k_threshold or not shown:
             continue
         scale = members[0]
-        value = reliability(subset, outcome_label(dimension), keys, [q.key for q in members if q.reverse_scored],
-                            "coaching_model", shown, scale.scale_min, scale.scale_max)
+        value = reliability(subset, keys, "coaching_model", shown, scale=outcome_label(dimension),
+                            reverse=[q.key for q in members if q.reverse_scored], scale_min=scale.scale_min,
+                            scale_max=scale.scale_max)
         by_group = {m: a for m, a in value.by_group.items() if value.n_by_group.get(m, 0) >= study.k_threshold}
         result.append(Reliability(value.scale, value.items, value.alpha, value.n, by_group,
                                   {m: n for m, n in value.n_by_group.items() if m in by_group}, value.low))

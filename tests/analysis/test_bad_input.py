@@ -36,14 +36,19 @@ def test_an_unknown_level_is_named():
 def test_missing_values_are_dropped_per_outcome_and_counted(frame):
     frame.loc[[0, 5], "score"] = np.nan
     frame["other"] = np.arange(12.0)
-    result = compare_models(frame, "arm", ["score", "other"], ["manager", "peer", "external"])
+    result = compare_models(frame, ["score", "other"], "arm", ["manager", "peer", "external"])
     assert (result.outcome("score").n, result.outcome("score").n_missing) == (10, 2)
     assert (result.outcome("other").n, result.outcome("other").n_missing) == (12, 0)
 
 
 def test_a_primary_outcome_that_is_not_analysed_is_refused(frame):
     with pytest.raises(ValueError, match="primary outcome 'nope'"):
-        compare_models(frame, "arm", ["score"], primary="nope")
+        compare_models(frame, ["score"], "arm", primary="nope")
+
+
+def test_outcomes_given_as_one_string_are_refused_rather_than_read_letter_by_letter(frame):
+    with pytest.raises(TypeError, match=r"dvs: a list of outcome columns, such as \['score'\]"):
+        compare_models(frame, "score", "arm")
 
 
 def test_rows_of_levels_not_asked_for_are_ignored(frame):

@@ -17,7 +17,7 @@ LEVELS = ("manager", "peer", "external")
 def test_after_a_rank_test_the_direction_comes_from_the_ranks_not_the_means():
     # a: mostly 1s with a few huge outliers (higher mean); b: all 2s (higher ranks).
     data = pd.DataFrame({"g": ["a"] * 66 + ["b"] * 66, "y": [1.0] * 60 + [100.0] * 6 + [2.0] * 66})
-    result = compare_models(data, "g", ["y"])
+    result = compare_models(data, ["y"], "g")
     assert result.outcome("y").chosen == "kruskal"
     finding = result.verdict.findings[0]
     assert [(d.higher, d.lower) for d in finding.differences] == [("b", "a")]
@@ -55,7 +55,7 @@ def test_pairs_of_a_secondary_outcome_must_pass_the_stricter_alpha():
     assert summarise_outcome(strict).differences == ()
     rng2 = np.random.default_rng(9)
     many = compare_models(data.assign(z=data["y"] + rng2.normal(0, 0.01, len(data)), w=rng2.normal(0, 1, len(data))),
-                          "arm", ["y", "z", "w"], LEVELS, primary="y")
+                          ["y", "z", "w"], "arm", LEVELS, primary="y")
     # Holm levels: the smaller p of the two secondary outcomes gets 0.05 / 2, the larger 0.05 / 1.
     assert many.outcome("z").alpha == pytest.approx(0.025) and many.outcome("w").alpha == pytest.approx(0.05)
     assert many.outcome("y").alpha == 0.05
@@ -74,7 +74,7 @@ def test_level_names_keep_their_capitals():
     rng = np.random.default_rng(4)
     data = pd.DataFrame({"g": ["CoachAI"] * 40 + ["manager"] * 40,
                          "y": np.concatenate([rng.normal(4, 0.5, 40), rng.normal(3, 0.5, 40)])})
-    text = compare_models(data, "g", ["y"]).verdict.findings[0].text
+    text = compare_models(data, ["y"], "g").verdict.findings[0].text
     assert text.startswith("CoachAI scored highest")
 
 

@@ -36,7 +36,7 @@ def test_planted_difference_is_named_and_nothing_else(seed):
     # 90 teams give about 99 % power for the planted 0.5-point differences.
     pilot = simulate_pilot(n_teams=90, seed=seed)
     outcomes = ["candour", "expertise", "coaching", "mentoring"]
-    result = compare_models(follow_up(pilot), "coaching_model", outcomes, LEVELS, cluster="team",
+    result = compare_models(follow_up(pilot), outcomes, "coaching_model", LEVELS, cluster="team",
                             primary="candour")
     findings = {f.outcome: f for f in result.verdict.findings}
     assert findings["candour"].best == "peer"
@@ -80,7 +80,7 @@ def test_with_a_planted_difference_the_verdict_names_the_right_model():
     right, wrong = 0, 0
     for seed in range(40):
         pilot = simulate_pilot(n_teams=45, survey_effects={"candour": {"peer": 0.6}}, seed=500 + seed)
-        result = compare_models(follow_up(pilot), "coaching_model", ["candour"], LEVELS, cluster="team")
+        result = compare_models(follow_up(pilot), ["candour"], "coaching_model", LEVELS, cluster="team")
         finding = result.verdict.findings[0]
         right += finding.best == "peer"
         wrong += finding.best not in (None, "peer") or any(d.lower == "peer" for d in finding.differences)
@@ -107,7 +107,7 @@ def test_without_a_usable_team_analysis_no_model_is_named(monkeypatch):
     rng = np.random.default_rng(5)
     data = pd.DataFrame({"team": np.repeat(np.arange(12), 30), "arm": np.tile(LEVELS, 120)})
     data["score"] = 3 + 0.8 * (data["arm"] == "peer") + rng.normal(0, 0.5, 12)[data["team"]] + rng.normal(0, 0.5, 360)
-    result = compare_models(data, "arm", ["score"], LEVELS, cluster="team")
+    result = compare_models(data, ["score"], "arm", LEVELS, cluster="team")
     outcome = result.outcome("score")
     assert outcome.trustworthy is False and outcome.p < 0.05
     assert result.verdict.findings[0].differences == () and result.verdict.findings[0].best is None

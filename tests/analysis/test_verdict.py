@@ -6,12 +6,20 @@ import pandas as pd
 import pytest
 
 from analysis.comparison import compare_models
+from analysis.effects import delta_magnitude, magnitude
 from analysis.multiplicity import holm
 from analysis.planning import Design, minimum_detectable_effect, sample_ratio_check
 from analysis.scales import Reliability
 from analysis.verdict import DesignFacts
 
 LEVELS = ("manager", "peer", "external")
+
+
+def test_sizes_in_words_follow_cohen_for_g_and_romano_for_cliffs_delta():
+    assert [magnitude(g) for g in (0.19, -0.2, 0.49, 0.5, -0.79, 0.8, np.nan)] == [
+        "negligible", "small", "small", "medium", "medium", "large", "negligible"]
+    assert [delta_magnitude(d) for d in (0.146, -0.147, 0.329, 0.33, -0.473, 0.474, np.nan)] == [
+        "negligible", "small", "small", "medium", "medium", "large", "negligible"]
 
 
 def arms(means, n=60, sd=0.7, seed=1, name="score"):
@@ -21,7 +29,7 @@ def arms(means, n=60, sd=0.7, seed=1, name="score"):
 
 
 def test_a_clear_winner_is_named_with_the_size_in_points_and_words():
-    result = compare_models(arms([3.0, 3.0, 3.9]), "arm", ["score"], LEVELS)
+    result = compare_models(arms([3.0, 3.0, 3.9]), ["score"], "arm", LEVELS)
     finding = result.verdict.findings[0]
     assert finding.best == "external"
     assert "external coaching came out ahead" in result.verdict.headline
@@ -34,7 +42,7 @@ def test_a_clear_winner_is_named_with_the_size_in_points_and_words():
 
 def test_no_model_is_named_without_a_difference_and_the_detectable_size_is_given():
     data = arms([3.3, 3.3, 3.3], seed=5)
-    result = compare_models(data, "arm", ["score"], LEVELS)
+    result = compare_models(data, ["score"], "arm", LEVELS)
     finding = result.verdict.findings[0]
     assert not finding.differences and finding.best is None
     assert "No coaching model is clearly better on score" in result.verdict.headline
@@ -47,7 +55,7 @@ def test_no_model_is_named_without_a_difference_and_the_detectable_size_is_given
 def test_secondary_outcomes_are_holm_corrected_and_the_primary_is_not():
     data = arms([3.0, 3.1, 3.3], seed=2).assign(second=arms([3.0, 3.0, 3.2], seed=3)["score"],
                                                   third=arms([3.0, 3.0, 3.0], seed=4)["score"])
-    result = compare_models(data, "arm", ["score", "second", "third"], LEVELS, primary="score")
+    result = compare_models(data, ["score", "second", "third"], "arm", LEVELS, primary="score")
     assert result.outcome("score").p_adjusted == result.outcome("score").p
     expected = holm([result.outcome("second").p, result.outcome("third").p])
     assert [result.outcome("second").p_adjusted, result.outcome("third").p_adjusted] == pytest.approx(expected)
@@ -59,7 +67,7 @@ def test_a_difference_that_does_not_survive_correction_is_not_named():
     for seed in range(200):
         data = arms([3.0, 3.0, 3.0], seed=seed).assign(second=arms([3.0, 3.0, 3.28], seed=seed + 1000)["score"],
                                                        third=arms([3.0, 3.0, 3.0], seed=seed + 2000)["score"])
-        result = compare_models(data, "arm", ["score", "second", "third"], LEVELS)
+        result = compare_models(data, ["score", "second", "third"], "arm", LEVELS)
         second = result.outcome("second")
         if second.p < 0.05 <= second.p_adjusted:
             finding = next(f for f in result.verdict.findings if f.outcome == "second")
@@ -72,7 +80,7 @@ def test_camp_claims_are_judged_from_the_named_outcomes():
     data = arms([3.0, 3.7, 3.0], name="candour", seed=7)
     data["expertise"] = arms([3.0, 3.0, 3.0], seed=8)["score"]
     data["availability"] = arms([2.5, 3.3, 3.3], seed=9)["score"]
-    result = compare_models(data, "arm", ["candour", "expertise", "availability"], LEVELS)
+    result = compare_models(data, ["candour", "expertise", "availability"], "arm", LEVELS)
     claims = {c.camp: c.status for c in result.verdict.claims}
     assert claims == {"peer": "supported", "external": "not shown", "busy": "supported"}
     assert "Managers are too busy to coach: supported" in result.verdict.text
@@ -80,7 +88,7 @@ def test_camp_claims_are_judged_from_the_named_outcomes():
 
 def test_contradicted_claim():
     data = arms([3.6, 3.0, 3.0], name="candour", seed=11)
-    result = compare_models(data, "arm", ["candour"], LEVELS)
+    result = compare_models(data, ["candour"], "arm", LEVELS)
     assert {c.camp: c.status for c in result.verdict.claims} == {"peer": "contradicted"}
 
 
@@ -88,7 +96,7 @@ def test_caveats_name_small_groups_low_alpha_unbalanced_allocation():
     data = arms([3.0, 3.2, 3.4], n=12, seed=3)
     facts = DesignFacts(allocation=sample_ratio_check({"manager": 30, "peer": 9, "external": 9}),
                         reliability=(Reliability("candour", ("a", "b"), 0.55, 100, {}, {}, ("overall",)),))
-    result = compare_models(data, "arm", ["score"], LEVELS, design=facts)
+    result = compare_models(data, ["score"], "arm", LEVELS, design=facts)
     caveats = " ".join(result.verdict.caveats)
     assert "Small groups" in caveats and "Low reliability" in caveats and "Unbalanced allocation" in caveats
     assert set(result.verdict.caveats) <= set(result.warnings)
@@ -102,7 +110,7 @@ def test_few_teams_and_the_mixed_model_are_mentioned():
         effect = rng.normal(0, 0.3)
         rows += [(arm, f"t{team}", 3.2 + effect + rng.normal(0, 0.7)) for _ in range(8)]
     data = pd.DataFrame(rows, columns=["arm", "team", "score"])
-    result = compare_models(data, "arm", ["score"], LEVELS, cluster="team")
+    result = compare_models(data, ["score"], "arm", LEVELS, cluster="team")
     assert result.outcome("score").chosen == "mixed_model"
     assert any("Few teams (9)" in c for c in result.verdict.caveats)
     assert "mixed model" in result.verdict.findings[0].text
@@ -112,7 +120,7 @@ def test_to_dict_has_the_shape_of_the_design_document():
     data = arms([3.0, 3.2, 3.6])
     data["baseline"] = data["score"] + np.random.default_rng(1).normal(0, 0.5, len(data))
     data["team"] = np.tile(np.arange(12), 15)
-    result = compare_models(data, "arm", ["score"], LEVELS, cluster="team", baseline="baseline").to_dict()
+    result = compare_models(data, ["score"], "arm", LEVELS, cluster="team", baseline="baseline").to_dict()
     assert set(result) == {"group", "levels", "outcomes", "verdict", "warnings"}
     outcome = result["outcomes"][0]
     for key in ("outcome", "n", "descriptives", "tests", "chosen", "p_adjusted", "effect_sizes", "posthoc",
