@@ -17,12 +17,10 @@ from sqlalchemy import and_, case, func, select
 from .extensions import db
 from .models import (
     Answer,
-    Assignment,
     CoachingSession,
     PerformanceRecord,
     Question,
     QuestionKind,
-    RandomisationUnit,
     Rep,
     Response,
     ResponseScore,
@@ -30,6 +28,7 @@ from .models import (
     Team,
     Wave,
 )
+from .studies import study_members
 
 # A scale score needs answers to at least half of its items ("prefer not to say" is missing).
 MIN_SHARE_OF_ITEMS = 0.5
@@ -90,14 +89,8 @@ def response_scores(study_id: int, wave_id: int | None = None) -> pd.DataFrame:
 
 def assigned_reps(study_id: int) -> pd.DataFrame:
     """Active reps of a study with their team, region and coaching model (team- or rep-level assignment)."""
-    study = db.session.get(Study, study_id)
-    join_on = (Assignment.team_id == Rep.team_id) if study.randomisation_unit is RandomisationUnit.TEAM \
-        else (Assignment.rep_id == Rep.id)
-    frame = fetch_frame(
-        select(Rep.id, Rep.team_id, Team.name, Team.region, Assignment.coaching_model)
-        .join(Team, Team.id == Rep.team_id).join(Assignment, join_on)
-        .where(Assignment.study_id == study_id, Rep.active.is_(True)),
-        ["rep", "team", "team_name", "region", "coaching_model"])
+    frame = fetch_frame(study_members(db.session.get(Study, study_id)),
+                        ["rep", "team", "team_name", "region", "coaching_model"])
     frame["coaching_model"] = frame["coaching_model"].map(lambda m: getattr(m, "value", m))
     return frame
 
@@ -159,12 +152,6 @@ def comments(study_id: int, wave_id: int) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["coaching_model", "team", "text"])
     frame["coaching_model"] = frame["coaching_model"].map(lambda m: getattr(m, "value", m))
     return frame
-
-
-def team_sizes(organisation_id: int) -> dict[int, int]:
-    """Active reps per team."""
-    return dict(db.session.execute(select(Rep.team_id, func.count()).where(
-        Rep.organisation_id == organisation_id, Rep.active.is_(True)).group_by(Rep.team_id)).all())
 
 
 PERFORMANCE_METRICS = ("quota_attainment", "win_rate", "revenue")

@@ -41,7 +41,7 @@ from ..models import (
     Study,
     Wave,
 )
-from ..studies import allocation_check, response_rates
+from ..studies import allocation_check, response_rates, team_sizes
 
 BANDS = (("up to 7 reps", 0, 7), ("8 to 10 reps", 8, 10), ("11 or more reps", 11, 10**9))
 SECTIONS = {
@@ -322,7 +322,7 @@ def _in_view(frame: pd.DataFrame, filters: Filters) -> pd.DataFrame:
 def _compute(study, wave, visible, filters, messages, role, today) -> Report:
     models = [m.value for m in study.coaching_models]
     k = study.k_threshold
-    sizes = frames.team_sizes(study.organisation_id)
+    sizes = team_sizes(study.organisation_id)
     survey = _survey_frame(study, wave, sizes)
     reps = frames.assigned_reps(study.id)
     regions = sorted(survey["region"].unique()) if not survey.empty else []
