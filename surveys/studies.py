@@ -27,6 +27,7 @@ from .models import (
     Team,
     Wave,
 )
+from .outcomes import outcome_choices
 
 
 def create_study(organisation: Organisation, name: str, coaching_models: list[CoachingModel], seed: int,
@@ -130,19 +131,6 @@ def team_sizes(organisation_id: int) -> dict[int, int]:
 
 class StudyError(ValueError):
     """A change to a study that is not allowed now; the message says why."""
-
-
-PERFORMANCE_OUTCOMES = ("quota_attainment", "win_rate", "revenue")
-
-
-def outcome_choices(instrument: Instrument | None = None) -> list[tuple[str, str]]:
-    """(key, label) of everything a study can name as its primary outcome."""
-    instrument = instrument or builtin()
-    choices = [("satisfaction", "Overall satisfaction"), ("recommend", "Would recommend (0–10)")]
-    choices += [(d.key, d.label) for d in instrument.dimensions]
-    choices += [("quota_attainment", "Quota attainment (CRM)"), ("win_rate", "Win rate (CRM)"),
-                ("revenue", "Revenue (CRM)")]
-    return choices
 
 
 def update_design(study: Study, name: str, models: list[CoachingModel], unit: RandomisationUnit,

@@ -27,7 +27,6 @@ from analysis.verdict import DesignFacts
 
 from .. import cache, frames
 from ..extensions import db
-from ..instruments import builtin
 from ..models import (
     Assignment,
     AssignmentChange,
@@ -41,21 +40,10 @@ from ..models import (
     Study,
     Wave,
 )
+from ..outcomes import PERFORMANCE, outcome, survey_order
 from ..studies import allocation_check, response_rates, team_sizes
 
 BANDS = (("up to 7 reps", 0, 7), ("8 to 10 reps", 8, 10), ("11 or more reps", 11, 10**9))
-SECTIONS = {
-    "responsibilities": ("coaching", "mentoring", "motivating", "accountability", "onboarding"),
-    "claims": ("candour", "expertise", "availability", "sessions_per_rep_month"),
-    "overall": ("satisfaction", "recommend"),
-    "performance": ("quota_attainment", "win_rate", "revenue"),
-}
-EXTRA_LABELS = {"satisfaction": "overall satisfaction", "recommend": "would recommend (0–10)",
-                "sessions_per_rep_month": "coaching sessions per rep per month",
-                "quota_attainment": "quota attainment (%)", "win_rate": "win rate", "revenue": "revenue"}
-SCALES = {"satisfaction": (1.0, 2.0, 3.0, 4.0, 5.0), "recommend": tuple(float(i) for i in range(11))}
-UNITS = {"quota_attainment": ("percentage points", 1.0), "win_rate": ("percentage points", 100.0),
-         "revenue": ("", 1.0), "sessions_per_rep_month": ("sessions a month", 1.0)}
 CACHE_SIZE = 64
 ALPHA_SAMPLE = 1000  # responses per model for Cronbach's α: its standard error is then about 0.01
 
@@ -72,18 +60,6 @@ class ReportUnavailable(Exception):
 def band_of(size: int) -> str:
     """The team-size band of a team with ``size`` active reps."""
     return next(label for label, low, high in BANDS if low <= size <= high)
-
-
-def outcome_label(key: str) -> str:
-    """How an outcome is named in sentences."""
-    for dimension in builtin().dimensions:
-        if dimension.key == key:
-            return dimension.label.lower() if dimension.label != "Coach expertise" else "coach expertise"
-    return EXTRA_LABELS.get(key, key.replace("_", " "))
-
-
-def section_of(key: str) -> str:
-    return next((name for name, keys in SECTIONS.items() if key in keys), "custom")
 
 
 @dataclass(frozen=True)
@@ -338,12 +314,12 @@ def _compute(study, wave, visible, filters, messages, role, today) -> Report:
     disclosure = decide(survey, dimensions, k, regions=regions, bands=bands) if not survey.empty else None
     view = _in_view(survey, filters)
     rows: list[OutcomeRow] = []
-    order = [d.key for d in builtin().dimensions] + ["satisfaction", "recommend"]
+    order = survey_order()
     ordered = [d for d in order if d in dimensions] + sorted(d for d in dimensions if d not in order)
     for key in ordered:
         shown = disclosure.shown_models(filters.view, key, models) if disclosure else []
         hidden = [m for m in models if m not in shown]
-        rows.append(_compare(view, key, shown, hidden, k, cluster="team", scale=SCALES.get(key)))
+        rows.append(_compare(view, key, shown, hidden, k, cluster="team", scale=outcome(key).scale))
     performance, perf_rows, link = _performance(study, wave, filters, models, k, sizes, view, reps)
     rows += perf_rows
     session_rows, sessions = _sessions(study, filters, models, k, sizes, reps)
@@ -353,7 +329,7 @@ def _compute(study, wave, visible, filters, messages, role, today) -> Report:
     if compared:
         primary = study.primary_outcome
         if primary not in {c.outcome for c in compared}:
-            messages.append(f"The primary outcome ({outcome_label(primary)}) cannot be compared in this view; "
+            messages.append(f"The primary outcome ({outcome(primary).sentence}) cannot be compared in this view; "
                             f"the verdict leads with {compared[0].label} instead.")
             primary = compared[0].outcome
         reliabilities = _reliability(study, wave, view, disclosure, filters, models)
@@ -384,20 +360,20 @@ def _compute(study, wave, visible, filters, messages, role, today) -> Report:
 
 
 def _compare(frame, key, shown, hidden, k, cluster=None, baseline=None, scale=None, label=None) -> OutcomeRow:
-    unit, unit_scale = UNITS.get(key, ("points", 1.0))
-    label = label or outcome_label(key)
+    about = outcome(key)
+    label = label or about.sentence
     if len(shown) < 2:
         note = (f"Fewer than {k} responses (or a number that could be worked out from other views) for "
                 f"{', '.join(hidden) or 'the models'}: not enough to compare.")
-        return OutcomeRow(key, label, section_of(key), None, hidden, note)
+        return OutcomeRow(key, label, about.section, None, hidden, note)
     try:
         comparison = compare_outcome(frame, key, "coaching_model", shown, cluster=cluster, baseline=baseline,
-                                     label=label, scale=scale, unit=unit, unit_scale=unit_scale)
+                                     label=label, scale=scale, unit=about.unit, unit_scale=about.unit_scale)
     except ValueError as error:
-        return OutcomeRow(key, label, section_of(key), None, hidden, f"Not compared: {error}.")
+        return OutcomeRow(key, label, about.section, None, hidden, f"Not compared: {error}.")
     note = (f"Not shown (fewer than {k} responses, or could be worked out from other views): "
             f"{', '.join(hidden)}.") if hidden else None
-    return OutcomeRow(key, label, section_of(key), comparison, hidden, note)
+    return OutcomeRow(key, label, about.section, comparison, hidden, note)
 
 
 def _periods(study: Study, wave: Wave) -> tuple[str | None, str | None]:
@@ -424,7 +400,7 @@ def _performance(study, wave, filters, models, k, sizes, survey_view, assigned):
         return None, [], None
     reps = _rep_view(frames.rep_performance(study.id, before, after, assigned), filters, sizes)
     rows, metrics, changes = [], {}, {}
-    for metric in ("quota_attainment", "win_rate", "revenue"):
+    for metric in PERFORMANCE:
         data = reps.rename(columns={f"{metric}_after": metric})
         complete = data.dropna(subset=[metric, f"{metric}_before"])
         counts = complete.groupby("coaching_model").size()
@@ -433,7 +409,7 @@ def _performance(study, wave, filters, models, k, sizes, survey_view, assigned):
         if complete.empty:
             continue
         rows.append(_compare(complete, metric, shown, hidden, k, cluster="team", baseline=f"{metric}_before",
-                             label=f"{outcome_label(metric)}, {after} adjusted for {before}"))
+                             label=f"{outcome(metric).sentence}, {after} adjusted for {before}"))
         values = {}
         for model in shown:
             part = complete[complete["coaching_model"] == model]
@@ -502,7 +478,7 @@ def _reliability(study, wave, view, disclosure, filters, models) -> list[Reliabi
         if len(subset) < study.k_threshold or not shown:
             continue
         scale = members[0]
-        value = reliability(subset, outcome_label(dimension), keys, [q.key for q in members if q.reverse_scored],
+        value = reliability(subset, outcome(dimension).sentence, keys, [q.key for q in members if q.reverse_scored],
                             "coaching_model", shown, scale.scale_min, scale.scale_max)
         by_group = {m: a for m, a in value.by_group.items() if value.n_by_group.get(m, 0) >= study.k_threshold}
         result.append(Reliability(value.scale, value.items, value.alpha, value.n, by_group,
