@@ -18,6 +18,15 @@ from .instruments import builtin
 
 SURVEY, CRM, SESSIONS = "survey", "crm", "sessions"
 
+# The report's sections in reading order, with their headings.
+SECTIONS = {
+    "responsibilities": "The five responsibilities of a front-line manager",
+    "claims": "The counter-claims: candour, expertise, time",
+    "overall": "Overall satisfaction and recommendation",
+    "performance": "Sales performance (CRM), adjusted for the quarter before",
+    "custom": "This study's own questions",
+}
+
 @dataclass(frozen=True)
 class Outcome:
     """One outcome: names, report section, wording of differences, answer scale and data source."""
@@ -25,7 +34,7 @@ class Outcome:
     key: str
     label: str  # as a choice or a heading: "Coach expertise", "Quota attainment (CRM)"
     sentence: str  # inside a sentence: "coach expertise", "quota attainment (%)"
-    section: str  # responsibilities, claims, overall, performance or custom
+    section: str  # a key of SECTIONS
     source: str  # SURVEY, CRM or SESSIONS
     unit: str = "points"  # a difference of d reads "d × unit_scale unit"
     unit_scale: float = 1.0

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+from dataclasses import FrozenInstanceError
 from datetime import date, timedelta
 
 import pytest
@@ -196,3 +197,21 @@ def test_new_data_refresh_the_cached_report(seeded):
     db.session.commit()
     fresh = build_report(study, {}, Role.CONSULTANT)
     assert fresh.version != first.version and fresh.analysis is not first.analysis
+
+
+def test_the_report_is_a_frozen_view_model_with_named_fields(seeded):
+    study = db.session.get(Study, seeded.study_id)
+    report = build_report(study, {}, Role.LEADER)
+    with pytest.raises(FrozenInstanceError):
+        report.version = ()
+    row = report.row("satisfaction")
+    with pytest.raises(FrozenInstanceError):
+        row.comparison = None
+    assert row.by_model.keys() == {d.group for d in row.comparison.descriptives}
+    assert row.finding == next(f.text for f in report.analysis.verdict.findings if f.outcome == "satisfaction")
+    data = report.to_dict()
+    quota = report.performance.metrics["quota_attainment"]
+    assert {m: (v.before.mean, v.after.mean, v.n) for m, v in quota.items()} == {
+        m: (v["before"], v["after"], v["n"]) for m, v in data["performance"]["metrics"]["quota_attainment"].items()}
+    assert [s.name for s in report.sections] == ["responsibilities", "claims", "overall", "performance", "custom"]
+    assert report.trend.outcome == data["trend"]["outcome"] == "satisfaction"

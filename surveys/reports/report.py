@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 
 import numpy as np
@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from analysis.baseline import difference_in_differences
 from analysis.clustered import TeamLink, team_link
 from analysis.comparison import Analysis, OutcomeComparison, assemble, compare_outcome
-from analysis.describe import describe_group, session_rates
+from analysis.describe import GroupDescriptives, SessionRates, describe_group, session_rates
 from analysis.disclosure import View, decide
 from analysis.scales import Reliability, reliability
 from analysis.verdict import DesignFacts
@@ -40,7 +40,7 @@ from ..models import (
     Study,
     Wave,
 )
-from ..outcomes import PERFORMANCE, outcome, survey_order
+from ..outcomes import PERFORMANCE, SECTIONS, outcome, survey_order
 from ..studies import allocation_check, response_rates, team_sizes
 
 BANDS = (("up to 7 reps", 0, 7), ("8 to 10 reps", 8, 10), ("11 or more reps", 11, 10**9))
@@ -97,9 +97,9 @@ def parse_filters(args: Mapping) -> tuple[Filters, list[str]]:
     return Filters(**values), messages
 
 
-@dataclass
+@dataclass(frozen=True)
 class OutcomeRow:
-    """One outcome of the report: its comparison, or why there is none."""
+    """One outcome of the report: its comparison and what the verdict says of it, or why there is none."""
 
     key: str
     label: str
@@ -107,19 +107,60 @@ class OutcomeRow:
     comparison: OutcomeComparison | None
     hidden_models: list[str]
     note: str | None = None
+    finding: str | None = None  # the verdict's sentence on this outcome
+
+    @property
+    def by_model(self) -> dict[str, GroupDescriptives]:
+        """The shown models' descriptives, keyed by model (empty when not compared)."""
+        return {} if self.comparison is None else {d.group: d for d in self.comparison.descriptives}
 
 
-@dataclass
+@dataclass(frozen=True)
+class ReportSection:
+    """A section of the outcome tables: its name, its heading and its rows (possibly none)."""
+
+    name: str
+    title: str
+    rows: list[OutcomeRow]
+
+
+@dataclass(frozen=True)
+class BeforeAfter:
+    """One model's mean of a CRM metric before and after, with 95 % CIs, over ``n`` reps with both periods."""
+
+    before: GroupDescriptives
+    after: GroupDescriptives
+    n: int
+
+
+@dataclass(frozen=True)
 class PerformanceSection:
     """Before/after CRM figures per model for the reps in view."""
 
     before: str
     after: str
-    metrics: dict[str, dict[str, tuple[tuple[float, float, float], tuple[float, float, float], int]]]
+    metrics: dict[str, dict[str, BeforeAfter]]  # metric -> model -> before and after
     changes: dict[str, list[dict]]
 
 
-@dataclass
+@dataclass(frozen=True)
+class ResponseRate:
+    """Reps invited and responses of one model in the wave; ``n`` is None where fewer than k responded."""
+
+    model: str
+    invited: int
+    n: int | None
+
+
+@dataclass(frozen=True)
+class Trend:
+    """An outcome's mean per model in each visible wave (``outcome`` None: no outcome to follow)."""
+
+    outcome: str | None
+    means: dict[str, dict[str, GroupDescriptives]]  # model -> wave label -> mean with its CI
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything the report shows, computed once per study, view and data version."""
 
@@ -140,17 +181,22 @@ class Report:
     performance: PerformanceSection | None
     link: TeamLink | None
     reliabilities: list[Reliability]
-    rates: list[dict]
+    rates: list[ResponseRate]
     comments: dict[str, list[str]] | None
     comments_note: str
-    trend: dict[str, dict[str, tuple[float, float, float]]]
-    trend_outcome: str | None
-    sessions: list[dict]
-    version: tuple = field(default=())
+    trend: Trend
+    sessions: list[SessionRates]
+    version: tuple  # the cache key: study, wave, filters, role and data version
 
     @property
     def compared(self) -> list[OutcomeRow]:
         return [row for row in self.rows if row.comparison is not None]
+
+    @property
+    def sections(self) -> list[ReportSection]:
+        """Every section of the outcome tables in reading order, with its rows."""
+        return [ReportSection(name, title, [row for row in self.rows if row.section == name])
+                for name, title in SECTIONS.items()]
 
     def row(self, key: str) -> OutcomeRow | None:
         return next((r for r in self.rows if r.key == key), None)
@@ -181,18 +227,21 @@ class Report:
             "outcomes": outcomes,
             "performance": None if self.performance is None else {
                 "before": self.performance.before, "after": self.performance.after,
-                "metrics": {metric: {m: {"before": v[0][0], "after": v[1][0], "n": v[2]} for m, v in values.items()}
+                "metrics": {metric: {m: {"before": v.before.mean, "after": v.after.mean, "n": v.n}
+                                     for m, v in values.items()}
                             for metric, values in self.performance.metrics.items()},
                 "changes": self.performance.changes},
             "team_link": link,
             "reliability": [{"scale": r.scale, "alpha": _clean(r.alpha), "n": r.n, "low": list(r.low),
                              "by_model": {m: _clean(a) for m, a in r.by_group.items()}} for r in self.reliabilities],
-            "response_rates": self.rates,
-            "sessions": self.sessions,
+            "response_rates": [asdict(rate) for rate in self.rates],
+            "sessions": [{**{key: value for key, value in s.to_dict().items() if key != "reps"}, "n": s.reps}
+                         for s in self.sessions],
             "comments": self.comments,
-            "trend": {"outcome": self.trend_outcome,
-                      "values": {m: {w: {"mean": v[0], "ci_low": v[1], "ci_high": v[2]} for w, v in waves.items()}
-                                 for m, waves in self.trend.items()}},
+            "trend": {"outcome": self.trend.outcome,
+                      "values": {m: {w: {"mean": d.mean, "ci_low": d.ci_low, "ci_high": d.ci_high}
+                                     for w, d in waves.items()}
+                                 for m, waves in self.trend.means.items()}},
         }
 
 
@@ -261,8 +310,7 @@ def build_report(study: Study, args: Mapping, role: Role, today: date | None = N
     cached = reports.get(key)
     if cached is not None:
         return _with_messages(cached, messages)
-    report = _compute(study, wave, visible, filters, messages, role, today)
-    report.version = key
+    report = _compute(study, wave, visible, filters, messages, today, key)
     reports.put(key, report)
     return report
 
@@ -295,7 +343,7 @@ def _in_view(frame: pd.DataFrame, filters: Filters) -> pd.DataFrame:
     return selected
 
 
-def _compute(study, wave, visible, filters, messages, role, today) -> Report:
+def _compute(study, wave, visible, filters, messages, today, version) -> Report:
     models = [m.value for m in study.coaching_models]
     k = study.k_threshold
     sizes = team_sizes(study.organisation_id)
@@ -336,27 +384,28 @@ def _compute(study, wave, visible, filters, messages, role, today) -> Report:
         allocation = allocation_check(study)
         design = DesignFacts(allocation=allocation, reliability=tuple(reliabilities))
         analysis = assemble(compared, "coaching_model", models, primary, design, cluster="team")
+        # The assembled comparisons carry the multiplicity correction; the verdict a sentence on each.
         by_key = {c.outcome: c for c in analysis.outcomes}
-        for row in rows:
-            if row.comparison is not None:
-                row.comparison = by_key[row.key]
+        findings = {f.outcome: f.text for f in analysis.verdict.findings}
+        rows = [replace(row, comparison=by_key[row.key], finding=findings.get(row.key))
+                if row.comparison is not None else row for row in rows]
     else:
         reliabilities = []
         messages.append(f"Too few responses in this view: no coaching model has at least {k} responses "
                         "on any outcome.")
     per_model, _, _ = response_rates(study, wave)
-    rates = [{"model": r.name, "invited": r.invited,
-              "n": r.responses if r.responses is not None and r.responses >= k else None} for r in per_model]
+    rates = [ResponseRate(r.name, r.invited, r.responses if r.responses is not None and r.responses >= k else None)
+             for r in per_model]
     comments, note = _comments(study, wave, filters, models)
     trend_outcome = study.primary_outcome if study.primary_outcome in dimensions else (
         "satisfaction" if "satisfaction" in dimensions else None)
-    trend = _trend(study, visible, filters, models, k, sizes, trend_outcome, {wave.id: (survey, disclosure)}) \
-        if trend_outcome else {}
+    trend = Trend(trend_outcome, _trend(study, visible, filters, models, k, sizes, trend_outcome,
+                                        {wave.id: (survey, disclosure)}) if trend_outcome else {})
     return Report(study_id=study.id, study_name=study.name, organisation=study.organisation.name, wave=wave.label,
                   wave_closed=wave.closes_on < today, waves=[w.label for w in visible], filters=filters,
                   regions=regions, bands=bands, messages=messages, k=k, models=models, analysis=analysis, rows=rows,
                   performance=performance, link=link, reliabilities=reliabilities, rates=rates, comments=comments,
-                  comments_note=note, trend=trend, trend_outcome=trend_outcome, sessions=sessions)
+                  comments_note=note, trend=trend, sessions=sessions, version=version)
 
 
 def _compare(frame, key, shown, hidden, k, cluster=None, baseline=None, scale=None, label=None) -> OutcomeRow:
@@ -413,9 +462,8 @@ def _performance(study, wave, filters, models, k, sizes, survey_view, assigned):
         values = {}
         for model in shown:
             part = complete[complete["coaching_model"] == model]
-            b, a = describe_group(model, part[f"{metric}_before"].to_numpy()), describe_group(model, part[metric]
-                                                                                            .to_numpy())
-            values[model] = ((b.mean, b.ci_low, b.ci_high), (a.mean, a.ci_low, a.ci_high), int(len(part)))
+            values[model] = BeforeAfter(describe_group(model, part[f"{metric}_before"].to_numpy()),
+                                        describe_group(model, part[metric].to_numpy()), int(len(part)))
         metrics[metric] = values
         if len(shown) >= 2:
             try:
@@ -450,10 +498,7 @@ def _sessions(study, filters, models, k, sizes, assigned):
     shown = [m for m in models if counts.get(m, 0) >= k]
     hidden = [m for m in models if m not in shown]
     row = _compare(reps, "sessions_per_rep_month", shown, hidden, k, cluster="team")
-    rates = [r.to_dict() for r in session_rates(reps[reps["coaching_model"].isin(shown)], levels=tuple(shown))]
-    for rate in rates:
-        rate["n"] = rate.pop("reps")
-    return [row], rates
+    return [row], list(session_rates(reps[reps["coaching_model"].isin(shown)], levels=tuple(shown)))
 
 
 def _reliability(study, wave, view, disclosure, filters, models) -> list[Reliability]:
@@ -506,9 +551,9 @@ def _comments(study, wave, filters, models) -> tuple[dict[str, list[str]] | None
     return shown, note
 
 
-def _trend(study, waves, filters, models, k, sizes, outcome, known) -> dict[str, dict[str, tuple[float, float, float]]]:
+def _trend(study, waves, filters, models, k, sizes, outcome, known) -> dict[str, dict[str, GroupDescriptives]]:
     """An outcome's mean per model in each visible wave, under each wave's own anonymity rules."""
-    result: dict[str, dict[str, tuple[float, float, float]]] = {}
+    result: dict[str, dict[str, GroupDescriptives]] = {}
     for wave in sorted(waves, key=lambda w: w.opens_on):
         frame, disclosure = known.get(wave.id, (None, None))
         if frame is None:
@@ -525,6 +570,5 @@ def _trend(study, waves, filters, models, k, sizes, outcome, known) -> dict[str,
         for model in disclosure.shown_models(filters.view, outcome, models):
             values = view.loc[view["coaching_model"] == model, outcome].dropna().to_numpy()
             if len(values) >= 2:
-                d = describe_group(model, values)
-                result.setdefault(model, {})[wave.label] = (d.mean, d.ci_low, d.ci_high)
+                result.setdefault(model, {})[wave.label] = describe_group(model, values)
     return result
