@@ -184,6 +184,7 @@ class Report:
     rates: list[ResponseRate]
     comments: dict[str, list[str]] | None
     comments_note: str
+    comment_threshold: int
     trend: Trend
     sessions: list[SessionRates]
     version: tuple  # the cache key: study, wave, filters, role and data version
@@ -405,7 +406,8 @@ def _compute(study, wave, visible, filters, messages, today, version) -> Report:
                   wave_closed=wave.closes_on < today, waves=[w.label for w in visible], filters=filters,
                   regions=regions, bands=bands, messages=messages, k=k, models=models, analysis=analysis, rows=rows,
                   performance=performance, link=link, reliabilities=reliabilities, rates=rates, comments=comments,
-                  comments_note=note, trend=trend, sessions=sessions, version=version)
+                  comments_note=note, comment_threshold=study.comment_threshold, trend=trend, sessions=sessions,
+                  version=version)
 
 
 def _compare(frame, key, shown, hidden, k, cluster=None, baseline=None, scale=None, label=None) -> OutcomeRow:

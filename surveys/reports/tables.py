@@ -69,7 +69,7 @@ def methods_text(report: Report) -> list[str]:
         "models is named only when its adjusted p-value also passes its outcome's Holm level. Effect sizes: "
         "Hedges' g (0.2 small, 0.5 medium, 0.8 large) or Cliff's δ for rank tests.")
     paragraphs.append(
-        f"Anonymity: no number rests on fewer than {report.k} responses, comments need "
-        "at least 10 per model, and a number is also hidden when it could be worked out from other views of the "
-        "report by subtraction. Performance (CRM) figures are joined to the survey only at team level.")
+        f"Anonymity: no number rests on fewer than {report.k} responses, comments need at least "
+        f"{report.comment_threshold} per model, and a number is also hidden when it could be worked out from other "
+        "views of the report by subtraction. Performance (CRM) figures are joined to the survey only at team level.")
     return paragraphs
