@@ -17,12 +17,10 @@ from sqlalchemy import and_, case, func, select
 from .extensions import db
 from .models import (
     Answer,
-    Assignment,
     CoachingSession,
     PerformanceRecord,
     Question,
     QuestionKind,
-    RandomisationUnit,
     Rep,
     Response,
     ResponseScore,
@@ -30,6 +28,8 @@ from .models import (
     Team,
     Wave,
 )
+from .outcomes import CRM_FIELDS, PERFORMANCE
+from .studies import study_members
 
 # A scale score needs answers to at least half of its items ("prefer not to say" is missing).
 MIN_SHARE_OF_ITEMS = 0.5
@@ -39,7 +39,9 @@ def fetch_frame(statement, columns: list[str]) -> pd.DataFrame:
     """Run a query and build a DataFrame from the driver's raw tuples.
 
     Row objects cost about five times the query itself at 400,000 rows; the raw tuples hold the
-    stored values (enum columns as their text), which is all the frames need.
+    stored values, which is all the frames need. Enum columns come as their stored text
+    (``"peer"``, never ``CoachingModel.PEER``): every frame here is built through this function
+    so that no caller has to turn enum members into text.
     """
     result = db.session.connection().execute(statement)  # Core result: the DB-API cursor is reachable
     rows = result.cursor.fetchall() if result.cursor is not None else []
@@ -71,7 +73,6 @@ def response_scores(study_id: int, wave_id: int | None = None) -> pd.DataFrame:
     dimensions = sorted(items)
     if meta.empty:
         return pd.DataFrame(columns=keys + dimensions)
-    meta["coaching_model"] = meta["coaching_model"].map(lambda m: getattr(m, "value", m))
     if not dimensions:
         return meta
     # The database pivots: one row per response, one column per dimension, a score only where at
@@ -90,16 +91,8 @@ def response_scores(study_id: int, wave_id: int | None = None) -> pd.DataFrame:
 
 def assigned_reps(study_id: int) -> pd.DataFrame:
     """Active reps of a study with their team, region and coaching model (team- or rep-level assignment)."""
-    study = db.session.get(Study, study_id)
-    join_on = (Assignment.team_id == Rep.team_id) if study.randomisation_unit is RandomisationUnit.TEAM \
-        else (Assignment.rep_id == Rep.id)
-    frame = fetch_frame(
-        select(Rep.id, Rep.team_id, Team.name, Team.region, Assignment.coaching_model)
-        .join(Team, Team.id == Rep.team_id).join(Assignment, join_on)
-        .where(Assignment.study_id == study_id, Rep.active.is_(True)),
-        ["rep", "team", "team_name", "region", "coaching_model"])
-    frame["coaching_model"] = frame["coaching_model"].map(lambda m: getattr(m, "value", m))
-    return frame
+    return fetch_frame(study_members(db.session.get(Study, study_id)),
+                       ["rep", "team", "team_name", "region", "coaching_model"])
 
 
 def rep_sessions(study_id: int, reps: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -151,38 +144,26 @@ def item_answers(study_id: int, wave_id: int, responses: list[str] | None = None
 
 def comments(study_id: int, wave_id: int) -> pd.DataFrame:
     """Free-text answers of a wave with the respondent's model and team (never a date)."""
-    rows = db.session.execute(
+    return fetch_frame(
         select(Response.coaching_model, Response.team_id, Answer.value_text)
         .join(Answer, Answer.response_id == Response.id).join(Question, Question.id == Answer.question_id)
         .where(Response.study_id == study_id, Response.wave_id == wave_id, Question.kind == QuestionKind.TEXT,
-               Answer.value_text.is_not(None), Answer.value_text != "")).all()
-    frame = pd.DataFrame(rows, columns=["coaching_model", "team", "text"])
-    frame["coaching_model"] = frame["coaching_model"].map(lambda m: getattr(m, "value", m))
-    return frame
-
-
-def team_sizes(organisation_id: int) -> dict[int, int]:
-    """Active reps per team."""
-    return dict(db.session.execute(select(Rep.team_id, func.count()).where(
-        Rep.organisation_id == organisation_id, Rep.active.is_(True)).group_by(Rep.team_id)).all())
-
-
-PERFORMANCE_METRICS = ("quota_attainment", "win_rate", "revenue")
+               Answer.value_text.is_not(None), Answer.value_text != ""), ["coaching_model", "team", "text"])
 
 
 def rep_performance(study_id: int, before: str, after: str, reps: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per assigned rep: ``<metric>_before`` and ``<metric>_after`` for the two periods (NaN when missing)."""
     reps = assigned_reps(study_id) if reps is None else reps
     records = fetch_frame(
-        select(PerformanceRecord.rep_id, PerformanceRecord.period, PerformanceRecord.quota_attainment,
-               PerformanceRecord.win_rate, PerformanceRecord.revenue)
+        select(PerformanceRecord.rep_id, PerformanceRecord.period,
+               *(getattr(PerformanceRecord, metric) for metric in PERFORMANCE))
         .join(Rep, Rep.id == PerformanceRecord.rep_id)
         .where(Rep.organisation_id == select(Study.organisation_id).where(Study.id == study_id).scalar_subquery(),
-               PerformanceRecord.period.in_([before, after])), ["rep", "period", *PERFORMANCE_METRICS])
+               PerformanceRecord.period.in_([before, after])), ["rep", "period", *PERFORMANCE])
     result = reps.copy()
     for label, period in (("before", before), ("after", after)):
         part = records[records["period"] == period].set_index("rep")
-        for metric in PERFORMANCE_METRICS:
+        for metric in PERFORMANCE:
             result[f"{metric}_{label}"] = result["rep"].map(part[metric]) if not part.empty else float("nan")
     return result
 
@@ -193,19 +174,18 @@ SMALL_TEAMS = "(teams with fewer than {k} responses)"
 def responses_frame(study: Study) -> pd.DataFrame:
     """One row per response: wave, coaching model, team, then one column per question (by key)."""
     questions = list(study.questions)
-    meta = pd.DataFrame(db.session.execute(
+    meta = fetch_frame(
         select(Response.id, Wave.label, Response.coaching_model, Team.name)
         .join(Wave, Wave.id == Response.wave_id).join(Team, Team.id == Response.team_id)
-        .where(Response.study_id == study.id).order_by(Response.id)).all(),
-        columns=["response_id", "wave", "coaching_model", "team"])
-    meta["coaching_model"] = meta["coaching_model"].map(lambda m: getattr(m, "value", m))
+        .where(Response.study_id == study.id).order_by(Response.id),
+        ["response_id", "wave", "coaching_model", "team"])
     # A team with fewer than k responses in a wave would let its members' answers be read as theirs.
     sizes = meta.groupby(["wave", "team"])["response_id"].transform("size")
     meta["team"] = meta["team"].where(sizes >= study.k_threshold, SMALL_TEAMS.format(k=study.k_threshold))
-    answers = pd.DataFrame(db.session.execute(
+    answers = fetch_frame(
         select(Answer.response_id, Answer.question_id, Answer.value_num, Answer.value_text)
-        .join(Response, Response.id == Answer.response_id).where(Response.study_id == study.id)).all(),
-        columns=["response_id", "question_id", "value_num", "value_text"])
+        .join(Response, Response.id == Answer.response_id).where(Response.study_id == study.id),
+        ["response_id", "question_id", "value_num", "value_text"])
     keys = {q.id: q.key for q in questions}
     if not answers.empty:
         answers["value"] = answers["value_text"].where(answers["value_text"].notna(), answers["value_num"])
@@ -240,15 +220,12 @@ def codebook_frame(study: Study) -> pd.DataFrame:
 def performance_frame(study: Study) -> pd.DataFrame:
     """CRM performance per rep and period, with the rep's team and coaching model in this study."""
     reps = assigned_reps(study.id)
-    rows = db.session.execute(
-        select(Rep.id, Rep.name, Rep.email, Rep.crm_id, PerformanceRecord.period, PerformanceRecord.quota_attainment,
-               PerformanceRecord.win_rate, PerformanceRecord.revenue, PerformanceRecord.deals_won)
+    frame = fetch_frame(
+        select(Rep.id, Rep.name, Rep.email, Rep.crm_id, PerformanceRecord.period,
+               *(getattr(PerformanceRecord, field) for field in CRM_FIELDS))
         .join(PerformanceRecord, PerformanceRecord.rep_id == Rep.id)
         .where(Rep.organisation_id == study.organisation_id)
-        .order_by(Rep.name, PerformanceRecord.period_start)).all()
-    frame = pd.DataFrame(rows, columns=["rep", "name", "email", "crm_id", "period", "quota_attainment", "win_rate",
-                                        "revenue", "deals_won"])
+        .order_by(Rep.name, PerformanceRecord.period_start), ["rep", "name", "email", "crm_id", "period", *CRM_FIELDS])
     frame = frame.merge(reps[["rep", "team_name", "region", "coaching_model"]], on="rep", how="left")
     return frame.rename(columns={"team_name": "team"})[
-        ["name", "email", "crm_id", "team", "region", "coaching_model", "period", "quota_attainment", "win_rate",
-         "revenue", "deals_won"]]
+        ["name", "email", "crm_id", "team", "region", "coaching_model", "period", *CRM_FIELDS]]

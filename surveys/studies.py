@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from analysis.planning import SampleRatioCheck, sample_ratio_check
 
@@ -27,6 +27,7 @@ from .models import (
     Team,
     Wave,
 )
+from .outcomes import outcome_choices
 
 
 def create_study(organisation: Organisation, name: str, coaching_models: list[CoachingModel], seed: int,
@@ -96,21 +97,40 @@ def instrument_locked(study: Study, today: date) -> bool:
     return first_wave_opened(study, today)
 
 
+def assignment_join(unit: RandomisationUnit | None = None) -> ColumnElement[bool]:
+    """How an ``Assignment`` row holds a ``Rep``: through the rep's team, or the rep itself.
+
+    ``unit`` is the study's randomisation unit; without it the condition reads the unit from the
+    ``Study`` row of the statement, so that one prebuilt statement serves every study.
+    """
+    by_team = Assignment.team_id == Rep.team_id
+    by_rep = Assignment.rep_id == Rep.id
+    if unit is None:
+        return or_((Study.randomisation_unit == RandomisationUnit.REP) & by_rep,
+                   (Study.randomisation_unit == RandomisationUnit.TEAM) & by_team)
+    return by_team if unit is RandomisationUnit.TEAM else by_rep
+
+
+def study_members(study: Study, *columns) -> Select:
+    """Who is in the study: its active reps whose team (or who themselves) were assigned a coaching model.
+
+    Selects ``columns`` (default: rep id, team id, team name, region, coaching model) from ``Rep``
+    joined to its ``Team`` and its ``Assignment`` in this study.
+    """
+    columns = columns or (Rep.id, Rep.team_id, Team.name, Team.region, Assignment.coaching_model)
+    return (select(*columns).select_from(Rep).join(Team, Team.id == Rep.team_id)
+            .join(Assignment, assignment_join(study.randomisation_unit))
+            .where(Assignment.study_id == study.id, Rep.active.is_(True)))
+
+
+def team_sizes(organisation_id: int) -> dict[int, int]:
+    """Active reps per team of an organisation (teams without an active rep are left out)."""
+    return dict(db.session.execute(select(Rep.team_id, func.count()).where(
+        Rep.organisation_id == organisation_id, Rep.active.is_(True)).group_by(Rep.team_id)).all())
+
+
 class StudyError(ValueError):
     """A change to a study that is not allowed now; the message says why."""
-
-
-PERFORMANCE_OUTCOMES = ("quota_attainment", "win_rate", "revenue")
-
-
-def outcome_choices(instrument: Instrument | None = None) -> list[tuple[str, str]]:
-    """(key, label) of everything a study can name as its primary outcome."""
-    instrument = instrument or builtin()
-    choices = [("satisfaction", "Overall satisfaction"), ("recommend", "Would recommend (0–10)")]
-    choices += [(d.key, d.label) for d in instrument.dimensions]
-    choices += [("quota_attainment", "Quota attainment (CRM)"), ("win_rate", "Win rate (CRM)"),
-                ("revenue", "Revenue (CRM)")]
-    return choices
 
 
 def update_design(study: Study, name: str, models: list[CoachingModel], unit: RandomisationUnit,
@@ -206,9 +226,13 @@ def response_rates(study: Study, wave: Wave) -> tuple[list[RateRow], list[RateRo
         Team.organisation_id == study.organisation_id)).all())
     k = study.k_threshold
     by_team = study.randomisation_unit is RandomisationUnit.TEAM
+    model_invited = {m.value: n for m, n in db.session.execute(
+        select(Assignment.coaching_model, func.count(func.distinct(Invitation.rep_id))).select_from(Invitation)
+        .join(Rep, Rep.id == Invitation.rep_id).join(Assignment, assignment_join(study.randomisation_unit))
+        .where(Assignment.study_id == study.id, Invitation.wave_id == wave.id)
+        .group_by(Assignment.coaching_model)).all()}
     team_model = {a.team_id: a.coaching_model.value for a in study.assignments if a.team_id}
     per_team = []
-    model_invited: dict[str, int] = {}
     model_responses: dict[str, int] = {}
     model_hidden: dict[str, int] = {}
     for team_id, count in sorted(invited, key=lambda row: teams.get(row[0], "")):
@@ -217,16 +241,10 @@ def response_rates(study: Study, wave: Wave) -> tuple[list[RateRow], list[RateRo
         per_team.append(RateRow(teams.get(team_id, "?"), count, answered if shown else None))
         model = team_model.get(team_id)
         if model:
-            model_invited[model] = model_invited.get(model, 0) + count
             model_responses[model] = model_responses.get(model, 0) + answered
             if not shown:
                 model_hidden[model] = model_hidden.get(model, 0) + answered
     if not by_team:
-        model_invited = {m.value: n for m, n in db.session.execute(
-            select(Assignment.coaching_model, func.count(func.distinct(Invitation.rep_id)))
-            .join(Invitation, Invitation.rep_id == Assignment.rep_id)
-            .where(Assignment.study_id == study.id, Invitation.wave_id == wave.id)
-            .group_by(Assignment.coaching_model)).all()}
         model_responses = {m.value: n for m, n in db.session.execute(
             select(Response.coaching_model, func.count()).where(Response.wave_id == wave.id)
             .group_by(Response.coaching_model)).all()}

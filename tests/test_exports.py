@@ -8,6 +8,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from surveys import frames
 from surveys.extensions import db
 from surveys.models import Answer, PerformanceRecord, Question, Response
 from tests import builders
@@ -115,3 +116,12 @@ def test_teams_with_fewer_than_k_responses_are_pooled_in_the_export(client, stud
                                            .get_data(as_text=True))))
     assert {row["team"] for row in rows} == {"North 1", "(teams with fewer than 5 responses)"}
     assert db.session.scalar(select(Team.name).where(Team.id == small.id)) == "Tiny"
+
+
+def test_every_frame_holds_coaching_models_as_text_not_enum_members(study):
+    frames_ = [frames.responses_frame(study), frames.performance_frame(study), frames.assigned_reps(study.id),
+               frames.response_scores(study.id), frames.comments(study.id, study.waves[0].id)]
+    for frame in frames_:
+        assert not frame.empty
+        assert {type(value) for value in frame["coaching_model"].dropna()} == {str}
+        assert set(frame["coaching_model"].dropna()) == {"external"}

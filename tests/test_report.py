@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+from dataclasses import FrozenInstanceError
 from datetime import date, timedelta
 
 import pytest
@@ -15,6 +16,8 @@ from surveys.cache import clear_all
 from surveys.extensions import db
 from surveys.models import Answer, Question, Response, Role, Study, Wave
 from surveys.reports.report import build_report
+from surveys.reports.tables import methods_text
+from surveys.studies import update_design
 from tests import builders
 
 pytestmark = pytest.mark.usefixtures("app_context")
@@ -196,3 +199,31 @@ def test_new_data_refresh_the_cached_report(seeded):
     db.session.commit()
     fresh = build_report(study, {}, Role.CONSULTANT)
     assert fresh.version != first.version and fresh.analysis is not first.analysis
+
+
+def test_the_methods_name_the_comment_threshold_the_study_uses(seeded):
+    study = db.session.get(Study, seeded.study_id)
+    update_design(study, study.name, list(study.coaching_models), study.randomisation_unit, study.stratify_by,
+                  study.seed, study.primary_outcome, 12, date.today())
+    assert (study.k_threshold, study.comment_threshold) == (12, 12)
+    methods = " ".join(methods_text(build_report(study, {}, Role.CONSULTANT)))
+    assert "no number rests on fewer than 12 responses" in methods
+    assert "comments need at least 12 per model" in methods
+
+
+def test_the_report_is_a_frozen_view_model_with_named_fields(seeded):
+    study = db.session.get(Study, seeded.study_id)
+    report = build_report(study, {}, Role.LEADER)
+    with pytest.raises(FrozenInstanceError):
+        report.version = ()
+    row = report.row("satisfaction")
+    with pytest.raises(FrozenInstanceError):
+        row.comparison = None
+    assert row.by_model.keys() == {d.group for d in row.comparison.descriptives}
+    assert row.finding == next(f.text for f in report.analysis.verdict.findings if f.outcome == "satisfaction")
+    data = report.to_dict()
+    quota = report.performance.metrics["quota_attainment"]
+    assert {m: (v.before.mean, v.after.mean, v.n) for m, v in quota.items()} == {
+        m: (v["before"], v["after"], v["n"]) for m, v in data["performance"]["metrics"]["quota_attainment"].items()}
+    assert [s.name for s in report.sections] == ["responsibilities", "claims", "overall", "performance", "custom"]
+    assert report.trend.outcome == data["trend"]["outcome"] == "satisfaction"

@@ -19,6 +19,7 @@ from sqlalchemy import insert, select, update
 
 from ..extensions import db
 from ..models import CoachingModel, CoachingSession, Organisation, PerformanceRecord, Rep, Team
+from ..outcomes import CRM_FIELDS
 from ..tabular import Field, TableError, apply_mapping
 
 ROSTER_FIELDS = [
@@ -302,8 +303,8 @@ def import_performance(organisation: Organisation, frame: pd.DataFrame, mapping:
                        progress: Progress | None = None) -> ImportReport:
     """Upsert CRM performance by rep and period (re-importing the same file changes nothing)."""
     table = apply_mapping(frame, PERFORMANCE_FIELDS, mapping or {})
-    if not any(table[name].astype(bool).any() for name in ("quota_attainment", "win_rate", "revenue", "deals_won")):
-        raise TableError("the file has none of the metrics: quota_attainment, win_rate, revenue, deals_won")
+    if not any(table[name].astype(bool).any() for name in CRM_FIELDS):
+        raise TableError(f"the file has none of the metrics: {', '.join(CRM_FIELDS)}")
     by_crm, by_email = _rep_lookup(organisation)
     problems: list[Problem] = []
     seen: dict[tuple[int, str], int] = {}
@@ -340,13 +341,12 @@ def import_performance(organisation: Organisation, frame: pd.DataFrame, mapping:
             existing[(record.rep_id, record.period)] = record
     report = ImportReport(rows=len(records))
     new_rows, changed_rows = [], []
-    metrics = ("quota_attainment", "win_rate", "revenue", "deals_won")
     for position, record in enumerate(records, start=1):
         old = existing.get((record["rep_id"], record["period"]))
         if old is None:
             new_rows.append(record)
-        elif tuple(getattr(old, m) for m in metrics) != tuple(record[m] for m in metrics):
-            changed_rows.append({"id": old.id, **{m: record[m] for m in metrics}})
+        elif tuple(getattr(old, m) for m in CRM_FIELDS) != tuple(record[m] for m in CRM_FIELDS):
+            changed_rows.append({"id": old.id, **{m: record[m] for m in CRM_FIELDS}})
         else:
             report.unchanged += 1
         if progress:

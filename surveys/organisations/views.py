@@ -25,7 +25,8 @@ from ..models import (
     Team,
     membership,
 )
-from ..studies import create_study, outcome_choices
+from ..outcomes import outcome_choices
+from ..studies import create_study
 from ..tabular import TableError, guess_mapping, read_table
 from . import uploads
 from .forms import OrganisationForm, SessionForm, UploadForm, mapping_form

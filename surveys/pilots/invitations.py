@@ -18,7 +18,8 @@ from sqlalchemy import insert, select, update
 
 from ..extensions import db
 from ..mail import compose, connection, send_each
-from ..models import Assignment, Invitation, RandomisationUnit, Rep, Study, StudyStatus, SurveyDraft, Team, Wave, utcnow
+from ..models import Invitation, Rep, Study, StudyStatus, SurveyDraft, Team, Wave, utcnow
+from ..studies import study_members
 from ..tabular import escape_cell
 from ..tokens import hash_token, new_token, survey_link
 
@@ -42,12 +43,8 @@ class IssuedLink:
 
 def participating_reps(study: Study) -> list[tuple[Rep, str]]:
     """Active reps in the study's assigned teams (or assigned reps), with their team's name."""
-    query = select(Rep, Team.name).join(Team, Team.id == Rep.team_id).where(
-        Rep.organisation_id == study.organisation_id, Rep.active.is_(True))
-    assigned = select(Assignment.team_id if study.randomisation_unit is RandomisationUnit.TEAM
-                      else Assignment.rep_id).where(Assignment.study_id == study.id)
-    column = Rep.team_id if study.randomisation_unit is RandomisationUnit.TEAM else Rep.id
-    return [tuple(row) for row in db.session.execute(query.where(column.in_(assigned)).order_by(Team.name, Rep.name))]
+    members = study_members(study, Rep, Team.name).order_by(Team.name, Rep.name)
+    return [tuple(row) for row in db.session.execute(members)]
 
 
 def _chunks(items: list, size: int = CHUNK):

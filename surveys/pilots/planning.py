@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from analysis.planning import Design, minimum_detectable_effect, teams_needed
 
 from ..extensions import db
-from ..models import Assignment, RandomisationUnit, Rep, Study, Team
+from ..models import Assignment, RandomisationUnit, Study
+from ..studies import team_sizes
 
 TYPICAL_SD = 0.8  # SD of a 1-5 scale score in coaching surveys; used only to translate SD units into points
 DEFAULT_ICC = 0.10
@@ -46,16 +47,15 @@ def planning_panel(study: Study, args: Mapping) -> PlanningPanel:
     icc = _number(args, "icc", DEFAULT_ICC, 0.0, 0.9)
     response_rate = _number(args, "response_rate", DEFAULT_RESPONSE_RATE, 0.1, 1.0)
     k = max(len(study.arms), 2)
-    team_sizes = [n for (n,) in db.session.execute(
-        select(func.count(Rep.id)).join(Team).where(Team.organisation_id == study.organisation_id,
-                                                    Rep.active.is_(True)).group_by(Team.id)).all()]
+    sizes = list(team_sizes(study.organisation_id).values())
     assigned = db.session.scalar(select(func.count()).select_from(Assignment).where(Assignment.study_id == study.id))
+    # Before the draw, the units are the teams with active reps (or the active reps).
     if study.randomisation_unit is RandomisationUnit.TEAM:
-        units = assigned or len(team_sizes)
-        per_unit = (sum(team_sizes) / len(team_sizes) if team_sizes else 0) * response_rate
+        units = assigned or len(sizes)
+        per_unit = (sum(sizes) / len(sizes) if sizes else 0) * response_rate
         design_icc = icc
     else:
-        units = assigned or sum(team_sizes)
+        units = assigned or sum(sizes)
         per_unit, design_icc = response_rate, 0.0
     units_per_arm = units / k
     mde = needed = None

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 
 from analysis.planning import SampleRatioCheck
 
@@ -28,7 +28,7 @@ from ..models import (
     Team,
     User,
 )
-from ..studies import allocation_check, is_locked
+from ..studies import allocation_check, is_locked, study_members, team_sizes
 
 
 class AssignmentError(ValueError):
@@ -48,9 +48,7 @@ class Unit:
 
 def _units(study: Study) -> list[Unit]:
     """Active units of the study's organisation: teams with at least one active rep, or active reps."""
-    sizes = dict(db.session.execute(
-        select(Rep.team_id, func.count()).where(Rep.organisation_id == study.organisation_id, Rep.active.is_(True))
-        .group_by(Rep.team_id)).all())
+    sizes = team_sizes(study.organisation_id)
     teams = {t.id: t for t in db.session.scalars(select(Team).where(Team.organisation_id == study.organisation_id))}
     if study.randomisation_unit is RandomisationUnit.TEAM:
         return [Unit(team, None, team.name.lower(), team.region or "", sizes[team.id])
@@ -157,22 +155,19 @@ def balance(study: Study) -> Balance:
     if not assignments:
         return Balance([], None, None)
     by_team = study.randomisation_unit is RandomisationUnit.TEAM
-    rep_rows = db.session.execute(select(Rep.id, Rep.team_id).where(
-        Rep.organisation_id == study.organisation_id, Rep.active.is_(True))).all()
-    reps_of_team: dict[int, list[int]] = {}
-    for rep_id, team_id in rep_rows:
-        reps_of_team.setdefault(team_id, []).append(rep_id)
+    members: dict[int, list[int]] = {}  # assignment id -> the active reps it holds
+    for assignment_id, rep_id in db.session.execute(study_members(study, Assignment.id, Rep.id).order_by(Rep.id)):
+        members.setdefault(assignment_id, []).append(rep_id)
     model_reps: dict[CoachingModel, list[int]] = {m: [] for m in study.coaching_models}
     model_units: dict[CoachingModel, int] = {m: 0 for m in study.coaching_models}
-    team_sizes: dict[CoachingModel, list[int]] = {m: [] for m in study.coaching_models}
+    model_team_sizes: dict[CoachingModel, list[int]] = {m: [] for m in study.coaching_models}
     for assignment in assignments:
         model_units[assignment.coaching_model] = model_units.get(assignment.coaching_model, 0) + 1
+        # A rep-level unit counts its rep even when deactivated since the draw.
+        reps = members.get(assignment.id, []) if by_team else [assignment.rep_id]
         if by_team:
-            members = reps_of_team.get(assignment.team_id, [])
-            team_sizes.setdefault(assignment.coaching_model, []).append(len(members))
-        else:
-            members = [assignment.rep_id]
-        model_reps.setdefault(assignment.coaching_model, []).extend(members)
+            model_team_sizes.setdefault(assignment.coaching_model, []).append(len(reps))
+        model_reps.setdefault(assignment.coaching_model, []).extend(reps)
     first_open = min((w.opens_on for w in study.waves), default=None)
     period_query = select(PerformanceRecord.period, PerformanceRecord.period_start).join(Rep).where(
         Rep.organisation_id == study.organisation_id)
@@ -188,7 +183,7 @@ def balance(study: Study) -> Balance:
     rows = []
     for model in study.coaching_models:
         values = [quota[r] for r in model_reps.get(model, []) if r in quota]
-        sizes = team_sizes.get(model, [])
+        sizes = model_team_sizes.get(model, [])
         rows.append(BalanceRow(model.value, model_units.get(model, 0), len(model_reps.get(model, [])),
                                float(np.mean(sizes)) if sizes else None,
                                float(np.mean(values)) if values else None, len(values)))

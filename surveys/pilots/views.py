@@ -12,6 +12,7 @@ from ..forms import StudyForm
 from ..frames import codebook_frame, performance_frame, responses_frame
 from ..mail import MailError, mail_configured
 from ..models import Assignment, AssignmentChange, CoachingModel, QuestionKind, RandomisationUnit, Wave
+from ..outcomes import outcome_choices
 from ..studies import (
     StudyError,
     add_wave,
@@ -19,7 +20,6 @@ from ..studies import (
     instrument_locked,
     is_locked,
     launch,
-    outcome_choices,
     response_rates,
     study_overview,
     update_design,

@@ -98,7 +98,8 @@ def _intervals(comparison) -> list[tuple[str, str, float, float, float]]:
 def _performance(report: Report):
     if report.performance is None or "quota_attainment" not in report.performance.metrics:
         return None
-    values = {m: (v[0], v[1]) for m, v in report.performance.metrics["quota_attainment"].items()}
+    values = {m: ((v.before.mean, v.before.ci_low, v.before.ci_high), (v.after.mean, v.after.ci_low, v.after.ci_high))
+              for m, v in report.performance.metrics["quota_attainment"].items()}
     if not values:
         return None
     periods = (report.performance.before, report.performance.after)
@@ -112,13 +113,16 @@ def _performance(report: Report):
 
 
 def _trend(report: Report):
-    if not report.trend or len(report.waves) < 2:
+    if not report.trend.means or len(report.waves) < 2:
         return None
-    label = report.row(report.trend_outcome).label if report.row(report.trend_outcome) else report.trend_outcome
-    waves = [w for w in report.waves if any(w in values for values in report.trend.values())]
+    outcome = report.trend.outcome
+    label = report.row(outcome).label if report.row(outcome) else outcome
+    means = {m: {w: (d.mean, d.ci_low, d.ci_high) for w, d in waves.items()}
+             for m, waves in report.trend.means.items()}
+    waves = [w for w in report.waves if any(w in values for values in means.values())]
 
     def draw(render=True):
-        return figures.trend(waves, report.models, report.trend, label, render=render)
+        return figures.trend(waves, report.models, means, label, render=render)
 
     return ChartSpec("trend", f"{label.capitalize()} across the survey waves",
                      f"Mean {label} per coaching model in each wave, with 95 % confidence intervals; the baseline "

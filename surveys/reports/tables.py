@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import pandas as pd
 
 from .report import Report
@@ -40,12 +42,12 @@ def aggregate_tables(report: Report) -> dict[str, pd.DataFrame]:
     sheets = {"outcomes": pd.DataFrame(means), "tests": pd.DataFrame(tests), "pairs": pd.DataFrame(pairs)}
     if report.performance is not None:
         sheets["performance"] = pd.DataFrame([
-            {"metric": metric, "model": model, "n": n, "before": before[0], "after": after[0],
+            {"metric": metric, "model": model, "n": v.n, "before": v.before.mean, "after": v.after.mean,
              "period_before": report.performance.before, "period_after": report.performance.after}
-            for metric, values in report.performance.metrics.items() for model, (before, after, n) in values.items()])
+            for metric, values in report.performance.metrics.items() for model, v in values.items()])
     sheets["reliability"] = pd.DataFrame([{"scale": r.scale, "alpha": r.alpha, "n": r.n, **{
         f"alpha_{m}": a for m, a in r.by_group.items()}} for r in report.reliabilities])
-    sheets["response_rates"] = pd.DataFrame(report.rates)
+    sheets["response_rates"] = pd.DataFrame([asdict(rate) for rate in report.rates])
     if report.analysis is not None:
         sheets["verdict"] = pd.DataFrame({"verdict": report.analysis.verdict.text.splitlines()})
     return sheets
@@ -67,7 +69,7 @@ def methods_text(report: Report) -> list[str]:
         "models is named only when its adjusted p-value also passes its outcome's Holm level. Effect sizes: "
         "Hedges' g (0.2 small, 0.5 medium, 0.8 large) or Cliff's δ for rank tests.")
     paragraphs.append(
-        f"Anonymity: no number rests on fewer than {report.k} responses, comments need "
-        "at least 10 per model, and a number is also hidden when it could be worked out from other views of the "
-        "report by subtraction. Performance (CRM) figures are joined to the survey only at team level.")
+        f"Anonymity: no number rests on fewer than {report.k} responses, comments need at least "
+        f"{report.comment_threshold} per model, and a number is also hidden when it could be worked out from other "
+        "views of the report by subtraction. Performance (CRM) figures are joined to the survey only at team level.")
     return paragraphs

@@ -9,8 +9,9 @@ from .. import cache
 from ..access import study_or_404
 from ..web import send_sheets, today
 from .charts import chart_specs, render
+from .filters import BANDS
 from .output import json_bytes, report_json
-from .report import BANDS, ReportUnavailable, build_report
+from .report import ReportUnavailable, build_report
 from .tables import aggregate_tables, methods_text
 
 bp = Blueprint("reports", __name__)

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from ..cache import named as named_cache
 from ..database import insert_or_ignore, is_sqlite
@@ -21,7 +21,6 @@ from ..models import (
     Invitation,
     Question,
     QuestionKind,
-    RandomisationUnit,
     Rep,
     Study,
     StudyStatus,
@@ -29,6 +28,7 @@ from ..models import (
     Wave,
     utcnow,
 )
+from ..studies import assignment_join
 from ..tokens import hash_token
 
 EXTRA_PAGE_TITLE = "A few more questions"
@@ -204,9 +204,7 @@ _OPEN_LINK = (
            Assignment.coaching_model, SurveyDraft.page, SurveyDraft.answers_json)
     .join(Wave, Wave.id == Invitation.wave_id).join(Study, Study.id == Wave.study_id)
     .join(Rep, Rep.id == Invitation.rep_id)
-    .outerjoin(Assignment, (Assignment.study_id == Study.id) & or_(
-        (Study.randomisation_unit == RandomisationUnit.REP) & (Assignment.rep_id == Rep.id),
-        (Study.randomisation_unit == RandomisationUnit.TEAM) & (Assignment.team_id == Rep.team_id)))
+    .outerjoin(Assignment, (Assignment.study_id == Study.id) & assignment_join())
     .outerjoin(SurveyDraft, SurveyDraft.invitation_id == Invitation.id)
     .where(Invitation.id == bindparam("invitation_id")))
 
