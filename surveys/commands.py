@@ -65,7 +65,6 @@ def create_org_command(name):
     try:
         organisation = accounts.create_organisation(name)
     except accounts.AccountError as error:
-        db.session.rollback()
         raise UsageError(f"create-org: {error}") from None
     click.echo(f"Created organisation {organisation.name!r} (id {organisation.id}).")
 
@@ -87,7 +86,6 @@ def create_user_command(email, role, orgs):
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         user = accounts.create_user(email, role, password, list(orgs))
     except accounts.AccountError as error:
-        db.session.rollback()
         raise UsageError(f"create-user: {error}") from None
     click.echo(f"Created {user.role.value} {user.email}.")
 
@@ -100,7 +98,6 @@ def disable_user_command(email):
     try:
         user = accounts.disable_user(email)
     except accounts.AccountError as error:
-        db.session.rollback()
         raise UsageError(f"disable-user: {error}") from None
     click.echo(f"Disabled {user.email}; their sessions have ended.")
 
@@ -210,12 +207,10 @@ def _run_import(kind_name: str, org: str, file: str, maps: tuple[str, ...], opti
         with progress_bar(rows, f"Importing {kind.title.lower()}") as progress:
             report = uploads.run(organisation, kind, content, path.name, mapping, options, progress)
     except ImportRejected as rejected:
-        db.session.rollback()
         for problem in rejected.problems:
             click.echo(f"{path.name}: {problem}", err=True)
         raise UsageError(f"{path.name}: {len(rejected.problems)} problem(s); nothing was imported") from None
     except TableError as error:
-        db.session.rollback()
         raise UsageError(f"{path.name}: {error}") from None
     click.echo(f"{kind.title}: {report.summary()}")
 
@@ -275,7 +270,6 @@ def invitations_command(study_id, label, output):
             issued = invitations.issue_links(study, wave, current_app.config["PUBLIC_BASE_URL"], date.today(),
                                              progress=progress)
     except invitations.InvitationError as error:
-        db.session.rollback()
         raise UsageError(f"invitations: {error}") from None
     Path(output).write_text(invitations.links_csv(issued), encoding="utf-8")
     click.echo(f"Issued {len(issued)} link(s) for wave {label!r} of study {study_id}; wrote {output}.")

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete
 
+from ..database import transactional
 from ..extensions import db
 from ..models import Organisation, PendingUpload, User, utcnow
 from ..tabular import Field, guess_mapping, read_table
@@ -64,6 +65,7 @@ def run(organisation: Organisation, kind: Kind, content: bytes, filename: str, m
     return kind.importer(organisation, frame, mapping=mapping or {}, progress=progress, **extra)
 
 
+@transactional
 def stage(user: User, organisation: Organisation, kind: Kind, filename: str, content: bytes,
           options: dict | None = None) -> PendingUpload:
     """Keep an upload for the mapping step; uploads older than a day are removed on the way."""
@@ -71,7 +73,6 @@ def stage(user: User, organisation: Organisation, kind: Kind, filename: str, con
     upload = PendingUpload(user_id=user.id, organisation_id=organisation.id, kind=kind.name,
                            filename=filename[:200], content=content, options_json=json.dumps(options or {}))
     db.session.add(upload)
-    db.session.commit()
     return upload
 
 
@@ -84,7 +85,7 @@ def pending(user: User, organisation: Organisation, upload_id: str, kind: Kind) 
     return upload
 
 
+@transactional
 def discard(upload: PendingUpload) -> None:
     """Forget a staged upload."""
     db.session.delete(upload)
-    db.session.commit()

@@ -23,7 +23,6 @@ from ..models import (
     Rep,
     Study,
     Team,
-    membership,
 )
 from ..studies import create_study, outcome_choices
 from ..tabular import TableError, guess_mapping, read_table
@@ -47,13 +46,10 @@ def index():
         require_consultant(current_user)
         if form.validate():
             try:
-                organisation = create_organisation(form.name.data)
+                organisation = create_organisation(form.name.data, member=current_user._get_current_object())
             except AccountError as error:
                 form.name.errors.append(str(error).capitalize() + ".")
             else:
-                db.session.execute(membership.insert().values(user_id=current_user.id,
-                                                              organisation_id=organisation.id))
-                db.session.commit()
                 flash(f"Created {organisation.name}.", "info")
                 return redirect(url_for("organisations.detail", organisation_id=organisation.id))
     organisations = list(db.session.scalars(select(Organisation).where(
@@ -185,11 +181,9 @@ def _finish(organisation, kind, form, content, filename, mapping, options, stage
     try:
         report = uploads.run(organisation, kind, content, filename, mapping, options)
     except ImportRejected as rejected:
-        db.session.rollback()
         return _import_page(organisation, kind, form, problems=rejected.problems,
                             message=f"{filename}: nothing was imported because of the problems below.")
     except TableError as error:
-        db.session.rollback()
         return _import_page(organisation, kind, form, message=f"{filename}: {error}.")
     if staged is not None:
         uploads.discard(staged)
@@ -231,9 +225,8 @@ def new_study(organisation_id: int):
         study = create_study(organisation, form.name.data.strip(), [CoachingModel(m) for m in form.models.data],
                              seed=form.seed.data if form.seed.data is not None else secrets.randbelow(2**31),
                              randomisation_unit=RandomisationUnit(form.unit.data),
-                             primary_outcome=form.primary_outcome.data, k_threshold=form.k_threshold.data)
-        study.stratify_by = form.stratify_by.data or None
-        db.session.commit()
+                             stratify_by=form.stratify_by.data or None, primary_outcome=form.primary_outcome.data,
+                             k_threshold=form.k_threshold.data)
         flash("Study created. Next: randomise the teams and add the waves.", "info")
         return redirect(url_for("pilots.study", study_id=study.id))
     return render_template("pilots/study_form.html", organisation=organisation, form=form, study=None), (

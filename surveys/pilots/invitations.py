@@ -16,6 +16,7 @@ from datetime import date
 
 from sqlalchemy import insert, select, update
 
+from ..database import transactional
 from ..extensions import db
 from ..mail import compose, connection, send_each
 from ..models import Assignment, Invitation, RandomisationUnit, Rep, Study, StudyStatus, SurveyDraft, Team, Wave, utcnow
@@ -55,6 +56,7 @@ def _chunks(items: list, size: int = CHUNK):
         yield items[start:start + size]
 
 
+@transactional
 def issue_links(study: Study, wave: Wave, base_url: str, today: date, only: set[int] | None = None,
                 progress: Callable[[int], None] | None = None) -> list[IssuedLink]:
     """Issue a new link to every participating rep who has not answered ``wave`` (or to ``only`` of them)."""
@@ -96,7 +98,6 @@ def issue_links(study: Study, wave: Wave, base_url: str, today: date, only: set[
         new_id = db.session.scalar(select(Invitation.id).where(Invitation.token_hash == hashes[rep_id]))
         db.session.execute(update(SurveyDraft).where(SurveyDraft.invitation_id == old_invitation)
                            .values(invitation_id=new_id))
-    db.session.commit()
     return issued
 
 
@@ -133,6 +134,7 @@ def _message(study: Study, wave: Wave, link: IssuedLink, reminder: bool):
     return compose(link.email, subject, body)
 
 
+@transactional
 def send_links(study: Study, wave: Wave, base_url: str, today: date, reminder: bool = False) -> MailRun:
     """E-mail fresh links: invitations to reps never sent one, or reminders to reps sent one who have not answered.
 
@@ -143,7 +145,8 @@ def send_links(study: Study, wave: Wave, base_url: str, today: date, reminder: b
     reps = {rep.id: rep for rep, _ in participating_reps(study)}
     wanted = {rep_id for rep_id in reps if (rep_id in sent_before) == reminder}
     with_email = {rep_id for rep_id in wanted if reps[rep_id].email}
-    # Connect before issuing: when the server cannot be reached, no link is replaced.
+    # Connect before issuing: when the server cannot be reached, no link is replaced. issue_links
+    # commits the new links itself, so every message that goes out carries a stored link.
     with connection() as server:
         issued = issue_links(study, wave, base_url, today, only=with_email)
         sent, failed = send_each(server, (_message(study, wave, link, reminder) for link in issued))
@@ -157,5 +160,4 @@ def send_links(study: Study, wave: Wave, base_url: str, today: date, reminder: b
         db.session.execute(update(Invitation).where(
             Invitation.wave_id == wave.id, Invitation.rep_id.in_(chunk), Invitation.revoked_at.is_(None),
             Invitation.used.is_(False)).values(**values))
-    db.session.commit()
     return MailRun(sent=sent, failed=len(failed), without_email=len(wanted) - len(with_email))

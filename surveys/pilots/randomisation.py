@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select
 
 from analysis.planning import SampleRatioCheck
 
+from ..database import transactional
 from ..extensions import db
 from ..models import (
     Assignment,
@@ -75,6 +76,7 @@ def _strata(units: list[Unit], stratify_by: str | None) -> dict[str, list[Unit]]
     return strata
 
 
+@transactional
 def randomise(study: Study, today: date, seed: int | None = None) -> list[Assignment]:
     """(Re)draw the assignment of every active unit; refused once the first wave has opened."""
     if is_locked(study, today):
@@ -99,10 +101,10 @@ def randomise(study: Study, today: date, seed: int | None = None) -> list[Assign
             assignments.append(Assignment(study_id=study.id, team=unit.team, rep=unit.rep, coaching_model=model,
                                           stratum=stratum))
     db.session.add_all(assignments)
-    db.session.commit()
     return assignments
 
 
+@transactional
 def change_assignment(study: Study, assignment_id: int, model: CoachingModel, user: User, reason: str,
                       today: date) -> AssignmentChange:
     """Move one unit to another coaching model before the lock, recording who and why."""
@@ -122,7 +124,6 @@ def change_assignment(study: Study, assignment_id: int, model: CoachingModel, us
                               changed_by_id=user.id, reason=reason[:2000])
     assignment.coaching_model = model
     db.session.add(change)
-    db.session.commit()
     return change
 
 

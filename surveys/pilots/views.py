@@ -112,7 +112,6 @@ def design(study_id: int):
                           form.seed.data if form.seed.data is not None else study.seed, form.primary_outcome.data,
                           form.k_threshold.data, date.today())
         except StudyError as error:
-            db.session.rollback()
             form.name.errors.append(f"Not saved: {error}.")
         else:
             flash("Design saved.", "info")
@@ -141,7 +140,6 @@ def assignment(study_id: int):
         try:
             drawn = randomise(study, date.today(), randomise_form.seed.data)
         except AssignmentError as error:
-            db.session.rollback()
             flash(f"Not randomised: {error}.", "error")
             status = 409
         else:
@@ -170,7 +168,6 @@ def change(study_id: int):
         change_assignment(study, form.assignment_id.data, CoachingModel(form.model.data), current_user,
                           form.reason.data, date.today())
     except AssignmentError as error:
-        db.session.rollback()
         flash(f"Not changed: {error}.", "error")
         return redirect(url_for("pilots.assignment", study_id=study.id)), 409
     flash("Assignment changed and recorded.", "info")
@@ -187,7 +184,6 @@ def add_wave_view(study_id: int):
         try:
             add_wave(study, form.label.data, form.opens_on.data, form.closes_on.data)
         except StudyError as error:
-            db.session.rollback()
             flash(f"Wave not added: {error}.", "error")
             return redirect(url_for("pilots.study", study_id=study.id)), 409
         flash(f"Wave {form.label.data!r} added.", "info")
@@ -226,7 +222,6 @@ def wave_links(study_id: int, wave_id: int):
     try:
         issued = issue_links(study, wave, current_app.config["PUBLIC_BASE_URL"], date.today())
     except InvitationError as error:
-        db.session.rollback()
         flash(f"No links issued: {error}.", "error")
         return redirect(url_for("pilots.wave", study_id=study.id, wave_id=wave.id)), 409
     filename = f"links-study{study.id}-wave{wave.id}.csv"  # ASCII only: labels may hold any character
@@ -249,7 +244,6 @@ def wave_send(study_id: int, wave_id: int):
     try:
         run = send_links(study, wave, current_app.config["PUBLIC_BASE_URL"], date.today(), reminder=reminder)
     except (InvitationError, MailError) as error:
-        db.session.rollback()
         flash(f"Nothing sent: {error}.", "error")
         return redirect(url_for("pilots.wave", study_id=study.id, wave_id=wave.id)), 409
     what = "Reminders" if reminder else "Invitations"
@@ -283,7 +277,6 @@ def _lifecycle(study_id, action, message):
     try:
         action(study)
     except StudyError as error:
-        db.session.rollback()
         flash(f"Not done: {error}.", "error")
         return redirect(url_for("pilots.study", study_id=study.id)), 409
     flash(message, "info")
