@@ -132,8 +132,6 @@ def outcome_choices(instrument: Instrument | None = None) -> list[tuple[str, str
 def update_design(study: Study, name: str, models: list[CoachingModel], unit: RandomisationUnit,
                   stratify_by: str | None, seed: int, primary_outcome: str, k_threshold: int, today: date) -> None:
     """Change a study's design; the models and unit only while nothing is assigned or locked."""
-    from .pilots.randomisation import is_locked
-
     if len(set(models)) < 2:
         raise StudyError("choose at least two coaching models")
     if k_threshold < 3:
