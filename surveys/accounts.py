@@ -9,6 +9,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from .database import transactional
 from .extensions import db
 from .models import Organisation, Role, User, utcnow
+from .refusals import Refused
 
 PASSWORD_MIN = 8
 PASSWORD_MAX = 128
@@ -17,7 +18,7 @@ PASSWORD_MAX = 128
 _DUMMY_HASH = generate_password_hash("not-a-real-password-0")
 
 
-class AccountError(ValueError):
+class AccountError(Refused):
     """A request about accounts that cannot be carried out; the message says why."""
 
 

@@ -28,6 +28,7 @@ from .models import (
     Team,
     Wave,
 )
+from .refusals import Refused
 
 
 def build_study(organisation: Organisation, name: str, coaching_models: list[CoachingModel], seed: int,
@@ -111,7 +112,7 @@ def instrument_locked(study: Study, today: date) -> bool:
     return first_wave_opened(study, today)
 
 
-class StudyError(ValueError):
+class StudyError(Refused):
     """A change to a study that is not allowed now; the message says why."""
 
 

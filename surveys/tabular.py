@@ -17,6 +17,8 @@ from datetime import date, datetime
 import pandas as pd
 from openpyxl import Workbook
 
+from .refusals import Refused
+
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 200_000
 MAX_COLUMNS = 200
@@ -26,7 +28,7 @@ MAX_COMPRESSION_RATIO = 200
 ZIP_MAGIC = b"PK\x03\x04"
 
 
-class TableError(ValueError):
+class TableError(Refused):
     """The file cannot be read as a table; the message says why."""
 
 

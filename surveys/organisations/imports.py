@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from ..database import transactional
 from ..extensions import db
 from ..models import CoachingModel, CoachingSession, Organisation, PerformanceRecord, Rep, Team
+from ..refusals import Refused
 from ..tabular import Field, TableError, apply_mapping
 
 ROSTER_FIELDS = [
@@ -65,7 +66,7 @@ class Problem:
         return f"row {self.row}, {self.column}: {self.message}"
 
 
-class ImportRejected(ValueError):
+class ImportRejected(Refused):
     """The file was refused; nothing was written. ``problems`` lists every reason."""
 
     def __init__(self, problems: list[Problem]):

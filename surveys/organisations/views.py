@@ -26,6 +26,7 @@ from ..models import (
 )
 from ..studies import create_study, outcome_choices
 from ..tabular import TableError, guess_mapping, read_table
+from ..web import flash_errors
 from . import uploads
 from .forms import OrganisationForm, SessionForm, UploadForm, mapping_form
 from .imports import ImportRejected
@@ -162,8 +163,7 @@ def upload(organisation_id: int, kind_name: str):
     kind = uploads.KINDS.get(kind_name) or abort(404)
     form = UploadForm()
     if not form.validate_on_submit():
-        return _import_page(organisation, kind, form, message=" ".join(e for errs in form.errors.values()
-                                                                        for e in errs))
+        return _import_page(organisation, kind, form, message=flash_errors(form))
     content, filename = form.file.data.read(), form.file.data.filename or "upload"
     options = {"deactivate_missing": bool(form.deactivate_missing.data)}
     try:

@@ -20,13 +20,14 @@ from ..database import transactional
 from ..extensions import db
 from ..mail import compose, connection, send_each
 from ..models import Assignment, Invitation, RandomisationUnit, Rep, Study, StudyStatus, SurveyDraft, Team, Wave, utcnow
+from ..refusals import Refused
 from ..tabular import escape_cell
 from ..tokens import hash_token, new_token, survey_link
 
 CHUNK = 500
 
 
-class InvitationError(ValueError):
+class InvitationError(Refused):
     """Links cannot be issued now; the message says why."""
 
 

@@ -12,6 +12,7 @@ from ..database import transactional
 from ..extensions import db
 from ..instruments import SCALE_RANGES
 from ..models import Question, QuestionKind, Study
+from ..refusals import Refused
 from ..studies import instrument_locked
 
 MAX_TEXT = 500
@@ -20,7 +21,7 @@ MAX_OPTION_LENGTH = 200
 DIMENSION_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
-class QuestionError(ValueError):
+class QuestionError(Refused):
     """A question that cannot be added; the message says why."""
 
 

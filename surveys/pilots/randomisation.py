@@ -29,10 +29,11 @@ from ..models import (
     Team,
     User,
 )
+from ..refusals import Refused
 from ..studies import allocation_check, is_locked
 
 
-class AssignmentError(ValueError):
+class AssignmentError(Refused):
     """The assignment cannot be made or changed; the message says why."""
 
 

@@ -24,7 +24,7 @@ from ..studies import (
     study_overview,
     update_design,
 )
-from ..web import send_sheets
+from ..web import flash_errors, refused, send_sheets
 from .forms import ActionForm, AssignmentChangeForm, QuestionForm, RandomiseForm, WaveForm
 from .invitations import InvitationError, issue_links, links_csv, send_links
 from .planning import planning_panel
@@ -87,8 +87,7 @@ def delete_question(study_id: int, question_id: int):
     except LookupError:
         abort(404)
     except QuestionError as error:
-        flash(f"Not removed: {error}.", "error")
-        return redirect(url_for("pilots.questions", study_id=study.id)), 409
+        return refused(error, "pilots.questions", "Not removed", study_id=study.id)
     flash("Question removed.", "info")
     return redirect(url_for("pilots.questions", study_id=study.id))
 
@@ -162,14 +161,12 @@ def change(study_id: int):
     study = study_or_404(current_user, study_id, consultant=True)
     form = _change_form(study)
     if not form.validate_on_submit():
-        flash("Not changed: " + " ".join(e for errors in form.errors.values() for e in errors), "error")
-        return redirect(url_for("pilots.assignment", study_id=study.id)), 400
+        return refused("Not changed: " + flash_errors(form), "pilots.assignment", status=400, study_id=study.id)
     try:
         change_assignment(study, form.assignment_id.data, CoachingModel(form.model.data), current_user,
                           form.reason.data, date.today())
     except AssignmentError as error:
-        flash(f"Not changed: {error}.", "error")
-        return redirect(url_for("pilots.assignment", study_id=study.id)), 409
+        return refused(error, "pilots.assignment", "Not changed", study_id=study.id)
     flash("Assignment changed and recorded.", "info")
     return redirect(url_for("pilots.assignment", study_id=study.id))
 
@@ -180,16 +177,14 @@ def add_wave_view(study_id: int):
     """Add a survey wave."""
     study = study_or_404(current_user, study_id, consultant=True)
     form = WaveForm()
-    if form.validate_on_submit():
-        try:
-            add_wave(study, form.label.data, form.opens_on.data, form.closes_on.data)
-        except StudyError as error:
-            flash(f"Wave not added: {error}.", "error")
-            return redirect(url_for("pilots.study", study_id=study.id)), 409
-        flash(f"Wave {form.label.data!r} added.", "info")
-        return redirect(url_for("pilots.study", study_id=study.id))
-    flash("Wave not added: " + " ".join(e for errors in form.errors.values() for e in errors), "error")
-    return redirect(url_for("pilots.study", study_id=study.id)), 400
+    if not form.validate_on_submit():
+        return refused("Wave not added: " + flash_errors(form), "pilots.study", status=400, study_id=study.id)
+    try:
+        add_wave(study, form.label.data, form.opens_on.data, form.closes_on.data)
+    except StudyError as error:
+        return refused(error, "pilots.study", "Wave not added", study_id=study.id)
+    flash(f"Wave {form.label.data!r} added.", "info")
+    return redirect(url_for("pilots.study", study_id=study.id))
 
 
 def _wave_or_404(study, wave_id: int) -> Wave:
@@ -222,8 +217,7 @@ def wave_links(study_id: int, wave_id: int):
     try:
         issued = issue_links(study, wave, current_app.config["PUBLIC_BASE_URL"], date.today())
     except InvitationError as error:
-        flash(f"No links issued: {error}.", "error")
-        return redirect(url_for("pilots.wave", study_id=study.id, wave_id=wave.id)), 409
+        return refused(error, "pilots.wave", "No links issued", study_id=study.id, wave_id=wave.id)
     filename = f"links-study{study.id}-wave{wave.id}.csv"  # ASCII only: labels may hold any character
     return Response(links_csv(issued), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename={filename}", "Cache-Control": "no-store"})
@@ -238,14 +232,13 @@ def wave_send(study_id: int, wave_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     if not mail_configured():
-        flash("No mail server is configured (MAIL_SERVER); download the links for a mail merge instead.", "error")
-        return redirect(url_for("pilots.wave", study_id=study.id, wave_id=wave.id)), 409
+        return refused("No mail server is configured (MAIL_SERVER); download the links for a mail merge instead.",
+                       "pilots.wave", study_id=study.id, wave_id=wave.id)
     reminder = request.form.get("reminder") == "1"
     try:
         run = send_links(study, wave, current_app.config["PUBLIC_BASE_URL"], date.today(), reminder=reminder)
     except (InvitationError, MailError) as error:
-        flash(f"Nothing sent: {error}.", "error")
-        return redirect(url_for("pilots.wave", study_id=study.id, wave_id=wave.id)), 409
+        return refused(error, "pilots.wave", "Nothing sent", study_id=study.id, wave_id=wave.id)
     what = "Reminders" if reminder else "Invitations"
     text = f"{what} sent: {run.sent}."
     if run.failed:
@@ -277,8 +270,7 @@ def _lifecycle(study_id, action, message):
     try:
         action(study)
     except StudyError as error:
-        flash(f"Not done: {error}.", "error")
-        return redirect(url_for("pilots.study", study_id=study.id)), 409
+        return refused(error, "pilots.study", study_id=study.id)
     flash(message, "info")
     return redirect(url_for("pilots.study", study_id=study.id))
 
