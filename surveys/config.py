@@ -13,7 +13,11 @@ SQLITE_FILE = "coachlab.sqlite"
 
 
 class ConfigurationError(click.ClickException):
-    """A setting that makes the application unable to start; shown as one line."""
+    """A setting or a command's input that CoachLab cannot use: one line on standard error, exit status 2.
+
+    The one such exception: the factory raises it for a bad setting, the commands for bad input
+    and for every refusal of the services they call.
+    """
 
     exit_code = 2
 
