@@ -11,7 +11,7 @@ from ..extensions import db
 from ..forms import StudyForm
 from ..frames import codebook_frame, performance_frame, responses_frame
 from ..mail import MailError, mail_configured
-from ..models import Assignment, AssignmentChange, CoachingModel, QuestionKind, RandomisationUnit, Wave
+from ..models import Assignment, AssignmentChange, CoachingModel, QuestionKind, RandomisationUnit, Study, Wave
 from ..studies import (
     StudyError,
     add_wave,
@@ -206,14 +206,20 @@ def wave(study_id: int, wave_id: int):
                            mail=mail_configured(), form=ActionForm(), today=date.today())
 
 
-@bp.route("/studies/<int:study_id>/waves/<int:wave_id>/links.csv", methods=["POST"])
-@login_required
-def wave_links(study_id: int, wave_id: int):
-    """Issue a fresh link to every rep who has not answered, as a CSV for mail merge (shown once)."""
+def _wave_action(study_id: int, wave_id: int) -> tuple[Study, Wave]:
+    """The study and wave of a button on the wave page: consultants only, and only with the form's token."""
     study = study_or_404(current_user, study_id, consultant=True)
     wave = _wave_or_404(study, wave_id)
     if not ActionForm().validate_on_submit():
         abort(400)
+    return study, wave
+
+
+@bp.route("/studies/<int:study_id>/waves/<int:wave_id>/links.csv", methods=["POST"])
+@login_required
+def wave_links(study_id: int, wave_id: int):
+    """Issue a fresh link to every rep who has not answered, as a CSV for mail merge (shown once)."""
+    study, wave = _wave_action(study_id, wave_id)
     try:
         issued = issue_links(study, wave, current_app.config["PUBLIC_BASE_URL"], date.today())
     except InvitationError as error:
@@ -227,10 +233,7 @@ def wave_links(study_id: int, wave_id: int):
 @login_required
 def wave_send(study_id: int, wave_id: int):
     """E-mail invitations (or, with ``reminder=1``, reminders) through the configured SMTP server."""
-    study = study_or_404(current_user, study_id, consultant=True)
-    wave = _wave_or_404(study, wave_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    study, wave = _wave_action(study_id, wave_id)
     if not mail_configured():
         return refused("No mail server is configured (MAIL_SERVER); download the links for a mail merge instead.",
                        "pilots.wave", study_id=study.id, wave_id=wave.id)
