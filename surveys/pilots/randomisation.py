@@ -128,6 +128,12 @@ def change_assignment(study: Study, assignment_id: int, model: CoachingModel, us
     return change
 
 
+def assignment_changes(study: Study) -> list[AssignmentChange]:
+    """The log of the study's assignments changed by hand, newest first."""
+    return list(db.session.scalars(select(AssignmentChange).join(Assignment).where(Assignment.study_id == study.id)
+                                   .order_by(AssignmentChange.changed_at.desc())))
+
+
 @dataclass(frozen=True)
 class BalanceRow:
     """One coaching model's share of the allocation."""

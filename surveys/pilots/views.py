@@ -4,14 +4,12 @@ from datetime import date
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
-from ..access import require_consultant, study_or_404, visible_studies
-from ..extensions import db
+from ..access import require_consultant, study_or_404, visible_studies, wave_or_404
 from ..forms import StudyForm
 from ..frames import codebook_frame, performance_frame, responses_frame
 from ..mail import MailError, mail_configured
-from ..models import Assignment, AssignmentChange, CoachingModel, QuestionKind, RandomisationUnit, Study, Wave
+from ..models import CoachingModel, QuestionKind, RandomisationUnit, Study, Wave
 from ..studies import (
     StudyError,
     add_wave,
@@ -29,7 +27,7 @@ from .forms import ActionForm, AssignmentChangeForm, QuestionForm, RandomiseForm
 from .invitations import InvitationError, issue_links, links_csv, send_links
 from .planning import planning_panel
 from .questions import NewQuestion, QuestionError, add_question, remove_question
-from .randomisation import AssignmentError, balance, change_assignment, randomise
+from .randomisation import AssignmentError, assignment_changes, balance, change_assignment, randomise
 
 bp = Blueprint("pilots", __name__)
 
@@ -146,11 +144,9 @@ def assignment(study_id: int):
             return redirect(url_for("pilots.assignment", study_id=study.id))
     elif randomise_form.errors:
         status = 400
-    changes = db.session.scalars(select(AssignmentChange).join(Assignment).where(Assignment.study_id == study.id)
-                                 .order_by(AssignmentChange.changed_at.desc())).all()
     return render_template("pilots/assignment.html", study=study, balance=balance(study),
                            locked=is_locked(study, date.today()), randomise_form=randomise_form,
-                           change_form=_change_form(study), changes=changes,
+                           change_form=_change_form(study), changes=assignment_changes(study),
                            planning=planning_panel(study, request.args)), status
 
 
@@ -187,19 +183,12 @@ def add_wave_view(study_id: int):
     return redirect(url_for("pilots.study", study_id=study.id))
 
 
-def _wave_or_404(study, wave_id: int) -> Wave:
-    wave = db.session.get(Wave, wave_id)
-    if wave is None or wave.study_id != study.id:
-        abort(404)
-    return wave
-
-
 @bp.route("/studies/<int:study_id>/waves/<int:wave_id>")
 @login_required
 def wave(study_id: int, wave_id: int):
     """A wave: response counts per model and team (only where at least k reps were invited), and invitations."""
     study = study_or_404(current_user, study_id)
-    wave = _wave_or_404(study, wave_id)
+    wave = wave_or_404(study, wave_id)
     per_model, per_team, total = response_rates(study, wave)
     return render_template("pilots/wave.html", study=study, wave=wave, per_model=per_model, per_team=per_team,
                            total=total,
@@ -209,7 +198,7 @@ def wave(study_id: int, wave_id: int):
 def _wave_action(study_id: int, wave_id: int) -> tuple[Study, Wave]:
     """The study and wave of a button on the wave page: consultants only, and only with the form's token."""
     study = study_or_404(current_user, study_id, consultant=True)
-    wave = _wave_or_404(study, wave_id)
+    wave = wave_or_404(study, wave_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     return study, wave
