@@ -10,7 +10,6 @@ import json
 import os
 import sys
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 
 import click
@@ -35,6 +34,7 @@ from .refusals import Refused
 from .reports.output import write_report
 from .respond.survey import purge_expired_drafts, scrub_link_traces
 from .tabular import MAX_BYTES, TableError, parse_map_options, read_table
+from .web import today
 
 
 def upgrade_schema() -> None:
@@ -115,7 +115,7 @@ def demo_command(reset, as_json):
 @with_appcontext
 def purge_drafts_command():
     """Delete saved partial answers of closed waves and of used or replaced links (run daily)."""
-    removed = purge_expired_drafts(date.today())
+    removed = purge_expired_drafts(today())
     click.echo(f"Deleted {removed} expired draft(s).")
     click.echo(f"Rewrote {scrub_link_traces()} used link(s) so no transaction id pairs one with a response.")
 
@@ -250,7 +250,7 @@ def invitations_command(study_id, label, output):
         raise ConfigurationError(f"invitations: study {study_id} has no wave {label!r} (waves: {labels})")
     reps = len(invitations.participating_reps(study))
     with progress_bar(reps, "Issuing links") as progress:
-        issued = invitations.issue_links(study, wave, current_app.config["PUBLIC_BASE_URL"], date.today(),
+        issued = invitations.issue_links(study, wave, current_app.config["PUBLIC_BASE_URL"], today(),
                                          progress=progress)
     Path(output).write_text(invitations.links_csv(issued), encoding="utf-8")
     click.echo(f"Issued {len(issued)} link(s) for wave {label!r} of study {study_id}; wrote {output}.")

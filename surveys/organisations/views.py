@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -15,7 +14,7 @@ from ..forms import StudyForm
 from ..models import CoachingModel, Organisation, RandomisationUnit
 from ..studies import create_study, outcome_choices
 from ..tabular import TableError, guess_mapping, read_table
-from ..web import flash_errors
+from ..web import flash_errors, today
 from . import uploads
 from .forms import OrganisationForm, SessionForm, UploadForm, mapping_form
 from .imports import ImportRejected
@@ -103,7 +102,7 @@ def sessions(organisation_id: int):
         kind, _, ident = form.who.data.partition(":")
         try:
             add_session(organisation, CoachingModel(form.coach_model.data), form.session_date.data,
-                        form.minutes.data, date.today(), rep_id=int(ident) if kind == "rep" else None,
+                        form.minutes.data, today(), rep_id=int(ident) if kind == "rep" else None,
                         team_id=int(ident) if kind == "team" else None)
         except SessionError as error:
             form.session_date.errors.append(str(error).capitalize() + ".")

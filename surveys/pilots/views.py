@@ -1,7 +1,5 @@
 """Consultants' and leaders' view of pilot studies."""
 
-from datetime import date
-
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -22,7 +20,7 @@ from ..studies import (
     study_overview,
     update_design,
 )
-from ..web import flash_errors, refused, send_sheets
+from ..web import flash_errors, refused, send_sheets, today
 from .forms import ActionForm, AssignmentChangeForm, QuestionForm, RandomiseForm, WaveForm
 from .invitations import InvitationError, issue_links, links_csv, send_links
 from .planning import planning_panel
@@ -44,8 +42,8 @@ def studies():
 def study(study_id: int):
     """One study: design, waves and progress."""
     study = study_or_404(current_user, study_id)
-    return render_template("pilots/study.html", study=study, overview=study_overview(study), wave_form=WaveForm(),
-                           action_form=ActionForm(), locked=is_locked(study, date.today()),
+    return render_template("pilots/study.html", study=study, overview=study_overview(study, today()),
+                           wave_form=WaveForm(), action_form=ActionForm(), locked=is_locked(study, today()),
                            balance=balance(study), planning=planning_panel(study, request.args))
 
 
@@ -64,7 +62,7 @@ def questions(study_id: int):
                     text=form.text.data, kind=QuestionKind(form.kind.data), required=form.required.data,
                     options=tuple((form.options.data or "").splitlines()), minimum=form.minimum.data,
                     maximum=form.maximum.data, dimension=form.dimension.data,
-                    reverse_scored=form.reverse_scored.data), date.today())
+                    reverse_scored=form.reverse_scored.data), today())
             except QuestionError as error:
                 form.text.errors.append(f"Not added: {error}.")
             else:
@@ -72,7 +70,7 @@ def questions(study_id: int):
                 return redirect(url_for("pilots.questions", study_id=study.id))
         status = 400
     return render_template("pilots/questions.html", study=study, form=form,
-                           locked=instrument_locked(study, date.today())), status
+                           locked=instrument_locked(study, today())), status
 
 
 @bp.route("/studies/<int:study_id>/questions/<int:question_id>/delete", methods=["POST"])
@@ -81,7 +79,7 @@ def delete_question(study_id: int, question_id: int):
     """Remove one of the study's own questions."""
     study = study_or_404(current_user, study_id, consultant=True)
     try:
-        remove_question(study, question_id, date.today())
+        remove_question(study, question_id, today())
     except LookupError:
         abort(404)
     except QuestionError as error:
@@ -107,7 +105,7 @@ def design(study_id: int):
             update_design(study, form.name.data, [CoachingModel(m) for m in form.models.data],
                           RandomisationUnit(form.unit.data), form.stratify_by.data or None,
                           form.seed.data if form.seed.data is not None else study.seed, form.primary_outcome.data,
-                          form.k_threshold.data, date.today())
+                          form.k_threshold.data, today())
         except StudyError as error:
             form.name.errors.append(f"Not saved: {error}.")
         else:
@@ -135,7 +133,7 @@ def assignment(study_id: int):
     status = 200
     if randomise_form.validate_on_submit():
         try:
-            drawn = randomise(study, date.today(), randomise_form.seed.data)
+            drawn = randomise(study, today(), randomise_form.seed.data)
         except AssignmentError as error:
             flash(f"Not randomised: {error}.", "error")
             status = 409
@@ -145,7 +143,7 @@ def assignment(study_id: int):
     elif randomise_form.errors:
         status = 400
     return render_template("pilots/assignment.html", study=study, balance=balance(study),
-                           locked=is_locked(study, date.today()), randomise_form=randomise_form,
+                           locked=is_locked(study, today()), randomise_form=randomise_form,
                            change_form=_change_form(study), changes=assignment_changes(study),
                            planning=planning_panel(study, request.args)), status
 
@@ -160,7 +158,7 @@ def change(study_id: int):
         return refused("Not changed: " + flash_errors(form), "pilots.assignment", status=400, study_id=study.id)
     try:
         change_assignment(study, form.assignment_id.data, CoachingModel(form.model.data), current_user,
-                          form.reason.data, date.today())
+                          form.reason.data, today())
     except AssignmentError as error:
         return refused(error, "pilots.assignment", "Not changed", study_id=study.id)
     flash("Assignment changed and recorded.", "info")
@@ -192,7 +190,7 @@ def wave(study_id: int, wave_id: int):
     per_model, per_team, total = response_rates(study, wave)
     return render_template("pilots/wave.html", study=study, wave=wave, per_model=per_model, per_team=per_team,
                            total=total,
-                           mail=mail_configured(), form=ActionForm(), today=date.today())
+                           mail=mail_configured(), form=ActionForm(), today=today())
 
 
 def _wave_action(study_id: int, wave_id: int) -> tuple[Study, Wave]:
@@ -210,7 +208,7 @@ def wave_links(study_id: int, wave_id: int):
     """Issue a fresh link to every rep who has not answered, as a CSV for mail merge (shown once)."""
     study, wave = _wave_action(study_id, wave_id)
     try:
-        issued = issue_links(study, wave, current_app.config["PUBLIC_BASE_URL"], date.today())
+        issued = issue_links(study, wave, current_app.config["PUBLIC_BASE_URL"], today())
     except InvitationError as error:
         return refused(error, "pilots.wave", "No links issued", study_id=study.id, wave_id=wave.id)
     filename = f"links-study{study.id}-wave{wave.id}.csv"  # ASCII only: labels may hold any character
@@ -228,7 +226,7 @@ def wave_send(study_id: int, wave_id: int):
                        "pilots.wave", study_id=study.id, wave_id=wave.id)
     reminder = request.form.get("reminder") == "1"
     try:
-        run = send_links(study, wave, current_app.config["PUBLIC_BASE_URL"], date.today(), reminder=reminder)
+        run = send_links(study, wave, current_app.config["PUBLIC_BASE_URL"], today(), reminder=reminder)
     except (InvitationError, MailError) as error:
         return refused(error, "pilots.wave", "Nothing sent", study_id=study.id, wave_id=wave.id)
     what = "Reminders" if reminder else "Invitations"
