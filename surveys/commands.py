@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from analysis import cli as analysis_cli
 
 from . import accounts
-from .config import ConfigurationError
+from .config import MAX_UPLOAD_BYTES, MAX_UPLOAD_MB, ConfigurationError
 from .database import delete_all_data, has_data
 from .demo import WAVES as DEMO_WAVES
 from .demo import seed_demo
@@ -33,7 +33,7 @@ from .pilots import invitations
 from .refusals import Refused
 from .reports.output import write_report
 from .respond.survey import purge_expired_drafts, scrub_link_traces
-from .tabular import MAX_BYTES, TableError, parse_map_options, read_table
+from .tabular import TableError, parse_map_options, read_table
 from .web import today
 
 
@@ -182,8 +182,8 @@ def _run_import(kind_name: str, org: str, file: str, maps: tuple[str, ...], opti
     kind = uploads.KINDS[kind_name]
     organisation = _organisation(org)
     path = Path(file)
-    if path.stat().st_size > MAX_BYTES:
-        raise ConfigurationError(f"{path.name}: larger than {MAX_BYTES // (1024 * 1024)} MB")
+    if path.stat().st_size > MAX_UPLOAD_BYTES:
+        raise ConfigurationError(f"{path.name}: larger than {MAX_UPLOAD_MB} MB")
     content = path.read_bytes()
     try:
         mapping = parse_map_options(maps, kind.fields)

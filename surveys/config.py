@@ -10,6 +10,8 @@ from sqlalchemy.exc import ArgumentError
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 SQLITE_FILE = "coachlab.sqlite"
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # a file to import, and any request (MAX_CONTENT_LENGTH)
+MAX_UPLOAD_MB = MAX_UPLOAD_BYTES // (1024 * 1024)  # the same limit, as messages say it
 
 
 class ConfigurationError(click.ClickException):

@@ -17,9 +17,9 @@ from datetime import date, datetime
 import pandas as pd
 from openpyxl import Workbook
 
+from .config import MAX_UPLOAD_BYTES, MAX_UPLOAD_MB
 from .refusals import Refused
 
-MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 200_000
 MAX_COLUMNS = 200
 MAX_BLANK_ROWS = 1000
@@ -118,8 +118,8 @@ def read_table(data: bytes, filename: str = "upload") -> pd.DataFrame:
     """
     if not data:
         raise TableError("the file is empty")
-    if len(data) > MAX_BYTES:
-        raise TableError(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise TableError(f"the file is larger than {MAX_UPLOAD_MB} MB")
     if data.startswith(ZIP_MAGIC):
         _check_zip(data)
         frame = _read_workbook(data)
