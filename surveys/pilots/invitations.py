@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from flask import render_template
 from sqlalchemy import insert, select, update
 
 from ..database import transactional
@@ -122,16 +123,10 @@ class MailRun:
 
 
 def _message(study: Study, wave: Wave, link: IssuedLink, reminder: bool):
+    """The e-mail carrying ``link``: its body is ``templates/email/invitation.txt`` (or ``reminder.txt``)."""
     subject = ("Reminder: " if reminder else "") + f"Your coaching feedback survey — {study.name}"
-    body = (
-        f"Hello {link.name},\n\n"
-        f"{'A reminder: ' if reminder else ''}we would like to hear about the coaching you receive. "
-        "The survey takes about five minutes and works on your phone.\n\n"
-        f"Your personal link: {link.link}\n\n"
-        f"It is open until {wave.closes_on:%d %B %Y}. Your answers are stored without your name, e-mail "
-        "or link, and results are only shown for groups of several people.\n\n"
-        "Please do not forward this link: it can be used once.\n"
-    )
+    body = render_template("email/reminder.txt" if reminder else "email/invitation.txt", name=link.name,
+                           link=link.link, closes_on=wave.closes_on)
     return compose(link.email, subject, body)
 
 
