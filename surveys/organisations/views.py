@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from ..access import organisation_or_404, require_consultant, visible_organisations
 from ..accounts import AccountError, create_organisation
-from ..forms import StudyForm
+from ..forms import StudyForm, design_of
 from ..models import CoachingModel, Organisation, RandomisationUnit
 from ..studies import create_study, outcome_choices
 from ..tabular import TableError, guess_mapping, read_table
@@ -184,10 +184,8 @@ def mapping(organisation_id: int, kind_name: str, upload_id: str):
 def new_study(organisation_id: int):
     """Design a new pilot study for this organisation."""
     organisation = organisation_or_404(current_user, organisation_id, consultant=True)
-    form = StudyForm()
+    form = StudyForm(data=design_of(None) if request.method == "GET" else None)
     form.primary_outcome.choices = outcome_choices()
-    if request.method == "GET":
-        form.primary_outcome.data = "satisfaction"
     if form.validate_on_submit():
         study = create_study(organisation, form.name.data.strip(), [CoachingModel(m) for m in form.models.data],
                              seed=form.seed.data if form.seed.data is not None else secrets.randbelow(2**31),

@@ -4,7 +4,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_login import current_user, login_required
 
 from ..access import require_consultant, study_or_404, visible_studies, wave_or_404
-from ..forms import StudyForm
+from ..forms import StudyForm, design_of
 from ..frames import codebook_frame, performance_frame, responses_frame
 from ..mail import MailError, mail_configured
 from ..models import CoachingModel, QuestionKind, RandomisationUnit, Study, Wave
@@ -93,13 +93,8 @@ def delete_question(study_id: int, question_id: int):
 def design(study_id: int):
     """Change the study's design (models, unit, strata, seed, primary outcome, k)."""
     study = study_or_404(current_user, study_id, consultant=True)
-    form = StudyForm(obj=None)
+    form = StudyForm(data=design_of(study) if request.method == "GET" else None)
     form.primary_outcome.choices = outcome_choices()
-    if request.method == "GET":
-        form.name.data, form.models.data = study.name, [m.value for m in study.coaching_models]
-        form.unit.data, form.stratify_by.data = study.randomisation_unit.value, study.stratify_by or ""
-        form.seed.data, form.primary_outcome.data = study.seed, study.primary_outcome
-        form.k_threshold.data = study.k_threshold
     if form.validate_on_submit():
         try:
             update_design(study, form.name.data, [CoachingModel(m) for m in form.models.data],
