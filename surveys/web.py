@@ -12,6 +12,7 @@ from flask import Flask, Response, flash, redirect, url_for
 
 from analysis.verdict import format_p
 
+from .config import MAX_UPLOAD_MB
 from .refusals import Refused
 from .tabular import XLSX_TYPE, to_csv, to_xlsx
 
@@ -63,6 +64,7 @@ def number(value, digits: int = 2) -> str:
 
 
 def register_template_filters(app: Flask) -> None:
-    """Filters every template may use: ``pvalue`` and ``num``."""
+    """Filters every template may use: ``pvalue`` and ``num``; and the upload limit, ``max_upload_mb``."""
     app.add_template_filter(pvalue, "pvalue")
     app.add_template_filter(number, "num")
+    app.add_template_global(MAX_UPLOAD_MB, "max_upload_mb")
