@@ -13,6 +13,7 @@ from werkzeug.routing import IntegerConverter
 
 from surveys import auth, commands, errors, organisations, pilots, public, reports, respond, security, web
 from surveys.config import (
+    MAX_UPLOAD_BYTES,
     ConfigurationError,
     database_url,
     mail_settings,
@@ -36,7 +37,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(
         SQLALCHEMY_DATABASE_URI=database_url(app.instance_path),
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
-        MAX_CONTENT_LENGTH=10 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="coachlab_session",

@@ -6,12 +6,18 @@ from flask import abort
 from sqlalchemy import select
 
 from .extensions import db
-from .models import Organisation, Role, Study, User, membership
+from .models import Organisation, Role, Study, User, Wave, membership
 
 
 def organisation_ids(user: User) -> list[int]:
     """Ids of the organisations ``user`` belongs to."""
     return list(db.session.scalars(select(membership.c.organisation_id).where(membership.c.user_id == user.id)))
+
+
+def visible_organisations(user: User) -> list[Organisation]:
+    """The user's organisations, by name."""
+    return list(db.session.scalars(select(Organisation).where(
+        Organisation.id.in_(organisation_ids(user))).order_by(Organisation.name)))
 
 
 def visible_studies(user: User) -> list[Study]:
@@ -32,6 +38,14 @@ def study_or_404(user: User, study_id: int, consultant: bool = False) -> Study:
     if consultant:
         require_consultant(user)
     return study
+
+
+def wave_or_404(study: Study, wave_id: int) -> Wave:
+    """A wave of ``study`` (already checked with ``study_or_404``); 404 for any other id."""
+    wave = db.session.get(Wave, wave_id)
+    if wave is None or wave.study_id != study.id:
+        abort(404)
+    return wave
 
 
 def organisation_or_404(user: User, organisation_id: int, consultant: bool = False) -> Organisation:

@@ -6,8 +6,10 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .database import transactional
 from .extensions import db
 from .models import Organisation, Role, User, utcnow
+from .refusals import Refused
 
 PASSWORD_MIN = 8
 PASSWORD_MAX = 128
@@ -16,7 +18,7 @@ PASSWORD_MAX = 128
 _DUMMY_HASH = generate_password_hash("not-a-real-password-0")
 
 
-class AccountError(ValueError):
+class AccountError(Refused):
     """A request about accounts that cannot be carried out; the message says why."""
 
 
@@ -42,8 +44,9 @@ def organisation_by_name(name: str) -> Organisation | None:
     return db.session.scalar(select(Organisation).where(func.lower(Organisation.name) == name.strip().lower()))
 
 
-def create_organisation(name: str) -> Organisation:
-    """Create an organisation; the name must be new and non-empty."""
+@transactional
+def create_organisation(name: str, member: User | None = None) -> Organisation:
+    """Create an organisation, with ``member`` (its creator, say) as its first member; the name must be new."""
     name = (name or "").strip()
     if not name:
         raise AccountError("the organisation needs a name")
@@ -51,12 +54,12 @@ def create_organisation(name: str) -> Organisation:
         raise AccountError("the organisation name must have at most 120 characters")
     if organisation_by_name(name) is not None:
         raise AccountError(f"an organisation called {name!r} already exists")
-    organisation = Organisation(name=name)
+    organisation = Organisation(name=name, members=[member] if member is not None else [])
     db.session.add(organisation)
-    db.session.commit()
     return organisation
 
 
+@transactional
 def create_user(email: str, role: str, password: str, organisation_names: list[str] | None = None) -> User:
     """Create a consultant or leader; leaders belong to exactly one organisation.
 
@@ -82,10 +85,10 @@ def create_user(email: str, role: str, password: str, organisation_names: list[s
     user = User(email=email, role=role, password_hash=generate_password_hash(password),
                 organisations=organisations)
     db.session.add(user)
-    db.session.commit()
     return user
 
 
+@transactional
 def authenticate(email: str, password: str) -> User | None:
     """The active user with this e-mail and password, or None."""
     try:
@@ -99,7 +102,6 @@ def authenticate(email: str, password: str) -> User | None:
     if not check_password_hash(user.password_hash, password or "") or not user.active:
         return None
     user.last_login_at = utcnow()
-    db.session.commit()
     return user
 
 
@@ -115,12 +117,13 @@ def load_user(session_id: str) -> User | None:
     return user
 
 
+@transactional
 def end_all_sessions(user: User) -> None:
     """Invalidate every session of ``user``: session cookies carry the epoch, and it moves on."""
     user.session_epoch += 1
-    db.session.commit()
 
 
+@transactional
 def disable_user(email: str) -> User:
     """Stop a user from logging in and end their sessions."""
     user = db.session.scalar(select(User).where(User.email == normalise_email(email)))

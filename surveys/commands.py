@@ -10,7 +10,6 @@ import json
 import os
 import sys
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 
 import click
@@ -22,6 +21,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from analysis import cli as analysis_cli
 
 from . import accounts
+from .config import MAX_UPLOAD_BYTES, MAX_UPLOAD_MB, ConfigurationError
 from .database import delete_all_data, has_data
 from .demo import WAVES as DEMO_WAVES
 from .demo import seed_demo
@@ -30,18 +30,11 @@ from .models import Study
 from .organisations import uploads
 from .organisations.imports import ImportRejected
 from .pilots import invitations
+from .refusals import Refused
 from .reports.output import write_report
 from .respond.survey import purge_expired_drafts, scrub_link_traces
-from .tabular import MAX_BYTES, TableError, parse_map_options, read_table
-
-
-class UsageError(click.ClickException):
-    """Bad input to a command: one line, exit status 2."""
-
-    exit_code = 2
-
-    def format_message(self):
-        return self.message
+from .tabular import TableError, parse_map_options, read_table
+from .web import today
 
 
 def upgrade_schema() -> None:
@@ -62,11 +55,7 @@ def init_db_command():
 @click.argument("name")
 def create_org_command(name):
     """Create a client organisation called NAME."""
-    try:
-        organisation = accounts.create_organisation(name)
-    except accounts.AccountError as error:
-        db.session.rollback()
-        raise UsageError(f"create-org: {error}") from None
+    organisation = accounts.create_organisation(name)
     click.echo(f"Created organisation {organisation.name!r} (id {organisation.id}).")
 
 
@@ -77,18 +66,14 @@ def create_org_command(name):
 @click.option("--org", "orgs", multiple=True, help="organisation the user may see (repeatable; one for leaders)")
 def create_user_command(email, role, orgs):
     """Create a user; the password comes from COACHLAB_PASSWORD or a prompt."""
-    try:
-        # Check what can be checked before asking for a password.
-        accounts.normalise_email(email)
-        if role not in ("consultant", "leader"):
-            raise accounts.AccountError(f"unknown role {role!r}: choose consultant or leader")
-        password = os.environ.get("COACHLAB_PASSWORD")
-        if password is None:
-            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-        user = accounts.create_user(email, role, password, list(orgs))
-    except accounts.AccountError as error:
-        db.session.rollback()
-        raise UsageError(f"create-user: {error}") from None
+    # Check what can be checked before asking for a password.
+    accounts.normalise_email(email)
+    if role not in ("consultant", "leader"):
+        raise accounts.AccountError(f"unknown role {role!r}: choose consultant or leader")
+    password = os.environ.get("COACHLAB_PASSWORD")
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    user = accounts.create_user(email, role, password, list(orgs))
     click.echo(f"Created {user.role.value} {user.email}.")
 
 
@@ -97,11 +82,7 @@ def create_user_command(email, role, orgs):
 @with_appcontext
 def disable_user_command(email):
     """Stop a user from logging in and end all their sessions."""
-    try:
-        user = accounts.disable_user(email)
-    except accounts.AccountError as error:
-        db.session.rollback()
-        raise UsageError(f"disable-user: {error}") from None
+    user = accounts.disable_user(email)
     click.echo(f"Disabled {user.email}; their sessions have ended.")
 
 
@@ -114,8 +95,8 @@ def demo_command(reset, as_json):
     upgrade_schema()
     if has_data():
         if not reset:
-            raise UsageError("demo: the database already holds data; run `flask --app app demo --reset` "
-                             "to delete it and seed the demo")
+            raise ConfigurationError("demo: the database already holds data; run `flask --app app demo --reset` "
+                                     "to delete it and seed the demo")
         delete_all_data()
     result = seed_demo(current_app.config["PUBLIC_BASE_URL"])
     if as_json:
@@ -134,7 +115,7 @@ def demo_command(reset, as_json):
 @with_appcontext
 def purge_drafts_command():
     """Delete saved partial answers of closed waves and of used or replaced links (run daily)."""
-    removed = purge_expired_drafts(date.today())
+    removed = purge_expired_drafts(today())
     click.echo(f"Deleted {removed} expired draft(s).")
     click.echo(f"Rewrote {scrub_link_traces()} used link(s) so no transaction id pairs one with a response.")
 
@@ -161,7 +142,7 @@ def analyze_command(file, group, outcomes, levels, cluster, baseline, primary, o
     try:
         analysis = analysis_cli.run(file, group, outcomes, levels, cluster, baseline, primary)
     except ValueError as error:
-        raise UsageError(f"analyze: {error}") from None
+        raise ConfigurationError(f"analyze: {error}") from None
     text = analysis_cli.to_json(analysis) if output_format == "json" else analysis_cli.to_text(analysis)
     if output:
         Path(output).write_text(text, encoding="utf-8")
@@ -192,7 +173,7 @@ def progress_bar(total: int, label: str):
 def _organisation(name: str):
     organisation = accounts.organisation_by_name(name)
     if organisation is None:
-        raise UsageError(f"no organisation called {name!r}; create it with `flask --app app create-org`")
+        raise ConfigurationError(f"no organisation called {name!r}; create it with `flask --app app create-org`")
     return organisation
 
 
@@ -201,8 +182,8 @@ def _run_import(kind_name: str, org: str, file: str, maps: tuple[str, ...], opti
     kind = uploads.KINDS[kind_name]
     organisation = _organisation(org)
     path = Path(file)
-    if path.stat().st_size > MAX_BYTES:
-        raise UsageError(f"{path.name}: larger than {MAX_BYTES // (1024 * 1024)} MB")
+    if path.stat().st_size > MAX_UPLOAD_BYTES:
+        raise ConfigurationError(f"{path.name}: larger than {MAX_UPLOAD_MB} MB")
     content = path.read_bytes()
     try:
         mapping = parse_map_options(maps, kind.fields)
@@ -210,13 +191,11 @@ def _run_import(kind_name: str, org: str, file: str, maps: tuple[str, ...], opti
         with progress_bar(rows, f"Importing {kind.title.lower()}") as progress:
             report = uploads.run(organisation, kind, content, path.name, mapping, options, progress)
     except ImportRejected as rejected:
-        db.session.rollback()
         for problem in rejected.problems:
             click.echo(f"{path.name}: {problem}", err=True)
-        raise UsageError(f"{path.name}: {len(rejected.problems)} problem(s); nothing was imported") from None
+        raise ConfigurationError(f"{path.name}: {len(rejected.problems)} problem(s); nothing was imported") from None
     except TableError as error:
-        db.session.rollback()
-        raise UsageError(f"{path.name}: {error}") from None
+        raise ConfigurationError(f"{path.name}: {error}") from None
     click.echo(f"{kind.title}: {report.summary()}")
 
 
@@ -264,19 +243,15 @@ def invitations_command(study_id, label, output):
     """Issue a fresh link to every active rep of the study who has not answered the wave, as a mail-merge CSV."""
     study = db.session.get(Study, study_id)
     if study is None:
-        raise UsageError(f"invitations: no study with id {study_id}")
+        raise ConfigurationError(f"invitations: no study with id {study_id}")
     wave = next((w for w in study.waves if w.label == label), None)
     if wave is None:
         labels = ", ".join(w.label for w in study.waves) or "none yet"
-        raise UsageError(f"invitations: study {study_id} has no wave {label!r} (waves: {labels})")
+        raise ConfigurationError(f"invitations: study {study_id} has no wave {label!r} (waves: {labels})")
     reps = len(invitations.participating_reps(study))
-    try:
-        with progress_bar(reps, "Issuing links") as progress:
-            issued = invitations.issue_links(study, wave, current_app.config["PUBLIC_BASE_URL"], date.today(),
-                                             progress=progress)
-    except invitations.InvitationError as error:
-        db.session.rollback()
-        raise UsageError(f"invitations: {error}") from None
+    with progress_bar(reps, "Issuing links") as progress:
+        issued = invitations.issue_links(study, wave, current_app.config["PUBLIC_BASE_URL"], today(),
+                                         progress=progress)
     Path(output).write_text(invitations.links_csv(issued), encoding="utf-8")
     click.echo(f"Issued {len(issued)} link(s) for wave {label!r} of study {study_id}; wrote {output}.")
 
@@ -292,18 +267,18 @@ def report_command(study_id, wave, output_format, output):
 
     study = db.session.get(Study, study_id)
     if study is None:
-        raise UsageError(f"report: no study with id {study_id}")
-    try:
-        content = write_report(study, {"wave": wave} if wave else {}, output_format)
-    except ValueError as error:
-        raise UsageError(f"report: {error}") from None
+        raise ConfigurationError(f"report: no study with id {study_id}")
+    content = write_report(study, {"wave": wave} if wave else {}, output_format)
     Path(output).write_bytes(content)
     click.echo(f"Wrote the report of study {study_id} to {output}.")
 
 
-def _database_errors_in_one_line(command: click.Command) -> click.Command:
-    """Make a database the command cannot use (no tables yet, an older schema) a one-line message, exit 2."""
-    if getattr(command.callback, "database_errors_in_one_line", False):
+def _errors_in_one_line(command: click.Command) -> click.Command:
+    """Make a refusal, or a database the command cannot use (no tables yet, an older schema), one line, exit 2.
+
+    A refusal reads ``<command>: <reason>``; the services have rolled back what they began.
+    """
+    if getattr(command.callback, "errors_in_one_line", False):
         return command
     callback = command.callback
 
@@ -311,12 +286,14 @@ def _database_errors_in_one_line(command: click.Command) -> click.Command:
     def guarded(*args, **kwargs):
         try:
             return callback(*args, **kwargs)
+        except Refused as error:
+            raise ConfigurationError(f"{command.name}: {error}") from None
         except (OperationalError, ProgrammingError) as error:
             reason = str(error.orig or error).strip().splitlines()[0]
-            raise UsageError(f"{command.name}: the database cannot be used ({reason}); if it is new or was made "
-                             "by an older CoachLab, run `flask --app app db upgrade` first") from None
+            raise ConfigurationError(f"{command.name}: the database cannot be used ({reason}); if it is new or was "
+                                     "made by an older CoachLab, run `flask --app app db upgrade` first") from None
 
-    guarded.database_errors_in_one_line = True
+    guarded.errors_in_one_line = True
     command.callback = guarded
     return command
 
@@ -326,4 +303,4 @@ def init_app(app: Flask) -> None:
     for command in (init_db_command, create_org_command, create_user_command, demo_command, purge_drafts_command,
                     scrub_links_command, analyze_command, import_roster_command, import_performance_command,
                     import_sessions_command, invitations_command, report_command, disable_user_command):
-        app.cli.add_command(_database_errors_in_one_line(command))
+        app.cli.add_command(_errors_in_one_line(command))

@@ -10,10 +10,16 @@ from sqlalchemy.exc import ArgumentError
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 SQLITE_FILE = "coachlab.sqlite"
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # a file to import, and any request (MAX_CONTENT_LENGTH)
+MAX_UPLOAD_MB = MAX_UPLOAD_BYTES // (1024 * 1024)  # the same limit, as messages say it
 
 
 class ConfigurationError(click.ClickException):
-    """A setting that makes the application unable to start; shown as one line."""
+    """A setting or a command's input that CoachLab cannot use: one line on standard error, exit status 2.
+
+    The one such exception: the factory raises it for a bad setting, the commands for bad input
+    and for every refusal of the services they call.
+    """
 
     exit_code = 2
 

@@ -1,8 +1,10 @@
-"""Database helpers that are not models: connectivity check, the engine's dialect, portable upserts, wiping data."""
+"""Database helpers that are not models: the unit of work, connectivity check, the dialect, upserts, wiping data."""
 
 from __future__ import annotations
 
+import functools
 import sqlite3
+from collections.abc import Callable
 
 from flask import Flask
 from sqlalchemy import text
@@ -12,6 +14,38 @@ from sqlalchemy.exc import SQLAlchemyError
 from .config import ConfigurationError
 from .extensions import db
 from .models import Organisation, User
+
+
+def transactional(service: Callable | None = None, *, fresh: bool = False):
+    """Make ``service`` the one owner of its unit of work: commit when it returns, roll back when it raises.
+
+    Superset's ``@transaction``, for CoachLab's services that write. A refusal (or any error) is
+    rolled back here, so views and commands never commit or roll back after a service. Steps of a
+    larger unit (``build_study``, ``store_scores``, ``rebuild_scores``) stay undecorated and say so.
+    A service that calls another commits when it returns; the inner one has committed its own work
+    by then (``send_links`` relies on it: the links are stored before any message goes out).
+
+    ``fresh=True`` starts the unit of work on a clean session: whatever the caller had begun is
+    rolled back first. Callers of such a service hand it only reads, and the service's transaction
+    takes its first lock itself (``save_draft`` depends on that order).
+    """
+
+    def decorate(function: Callable) -> Callable:
+        @functools.wraps(function)
+        def unit_of_work(*args, **kwargs):
+            if fresh:
+                db.session.rollback()
+            try:
+                result = function(*args, **kwargs)
+                db.session.commit()
+            except BaseException:
+                db.session.rollback()
+                raise
+            return result
+
+        return unit_of_work
+
+    return decorate(service) if service is not None else decorate
 
 
 def describe_url() -> str:
@@ -41,11 +75,11 @@ def is_sqlite() -> bool:
     return db.engine.dialect.name == "sqlite"
 
 
+@transactional
 def delete_all_data() -> None:
     """Delete every row of every table, children first, in one transaction (schema kept)."""
     for table in reversed(db.metadata.sorted_tables):
         db.session.execute(table.delete())
-    db.session.commit()
 
 
 def has_data() -> bool:

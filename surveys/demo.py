@@ -34,7 +34,7 @@ from .models import (
     Wave,
 )
 from .respond.scoring import rebuild_scores
-from .studies import create_study
+from .studies import build_study
 from .tokens import hash_token, new_token, survey_link
 
 ORGANISATION = "Northwind Sales (demo)"
@@ -135,7 +135,7 @@ def seed_demo(base_url: str, today: date | None = None, seed: int = DEMO_SEED) -
     db.session.flush()
     teams, reps = _roster(organisation, pilot)
 
-    study = create_study(organisation, "Who should coach? Pilot " + quarter_label(after_start),
+    study = build_study(organisation, "Who should coach? Pilot " + quarter_label(after_start),
                          [CoachingModel(a) for a in pilot.arms], seed=seed)
     study.status = StudyStatus.RUNNING
     baseline = Wave(label="baseline", opens_on=before_start + timedelta(days=60),

@@ -5,6 +5,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .config import MAX_UPLOAD_MB
 from .extensions import db
 
 MESSAGES = {
@@ -13,7 +14,7 @@ MESSAGES = {
     404: ("Not found", "There is no page at this address. Check the link, or start from the home page."),
     405: ("Method not allowed", "This page cannot be used that way."),
     410: ("No longer available", "This link has already been used or is no longer valid."),
-    413: ("Too large", "The file or form is larger than CoachLab accepts (10 MB)."),
+    413: ("Too large", f"The file or form is larger than CoachLab accepts ({MAX_UPLOAD_MB} MB)."),
     429: ("Too many requests", "Too many attempts in a short time. Please wait a minute and try again."),
     503: ("Please try again in a moment", "The service is busy or under maintenance."),
     500: ("Something went wrong", "Sorry — something went wrong on our side. Nothing you did caused it; "

@@ -1,9 +1,16 @@
 """Forms two audiences share: a study's design (new study under organisations, edit under pilots)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, RadioField, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
+
+if TYPE_CHECKING:
+    from .models import Study
 
 MODEL_CHOICES = [SelectChoice("manager", "Manager (front-line manager coaches)"),
                  SelectChoice("peer", "Peer (a fellow rep coaches)"),
@@ -29,3 +36,12 @@ class StudyForm(FlaskForm):
     def validate_models(self, field):
         if len(set(field.data or [])) < 2:
             raise ValidationError("Choose at least two coaching models.")
+
+
+def design_of(study: Study | None) -> dict:
+    """What the study form shows before it is sent: ``study``'s design, or a new study's starting point."""
+    if study is None:
+        return {"primary_outcome": "satisfaction"}
+    return {"name": study.name, "models": [m.value for m in study.coaching_models],
+            "unit": study.randomisation_unit.value, "stratify_by": study.stratify_by or "", "seed": study.seed,
+            "primary_outcome": study.primary_outcome, "k_threshold": study.k_threshold}

@@ -10,8 +10,10 @@ from email.message import EmailMessage
 
 from flask import current_app
 
+from .refusals import Refused
 
-class MailError(RuntimeError):
+
+class MailError(Refused):
     """The mail server could not be used; the message says why."""
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from analysis.planning import SampleRatioCheck, sample_ratio_check
 
+from .database import transactional
 from .extensions import db
 from .instruments import Instrument, builtin
 from .models import (
@@ -28,16 +29,20 @@ from .models import (
     Wave,
 )
 from .outcomes import outcome_choices
+from .refusals import Refused
 
 
-def create_study(organisation: Organisation, name: str, coaching_models: list[CoachingModel], seed: int,
-                 randomisation_unit: RandomisationUnit = RandomisationUnit.TEAM,
-                 primary_outcome: str = "satisfaction", k_threshold: int = 5,
-                 instrument: Instrument | None = None) -> Study:
-    """Create a draft study whose questions are a copy of the built-in instrument (not committed)."""
+def build_study(organisation: Organisation, name: str, coaching_models: list[CoachingModel], seed: int,
+                randomisation_unit: RandomisationUnit = RandomisationUnit.TEAM, stratify_by: str | None = None,
+                primary_outcome: str = "satisfaction", k_threshold: int = 5,
+                instrument: Instrument | None = None) -> Study:
+    """A draft study whose questions are a copy of the built-in instrument, added to the session.
+
+    A step of its caller's unit of work (the demo seeds a whole pilot in one); see ``create_study``.
+    """
     instrument = instrument or builtin()
     study = Study(organisation=organisation, name=name, seed=seed, randomisation_unit=randomisation_unit,
-                  primary_outcome=primary_outcome, k_threshold=k_threshold,
+                  stratify_by=stratify_by, primary_outcome=primary_outcome, k_threshold=k_threshold,
                   comment_threshold=max(10, k_threshold))
     study.arms = [StudyArm(coaching_model=model, position=i) for i, model in enumerate(coaching_models)]
     study.questions = [
@@ -48,6 +53,17 @@ def create_study(organisation: Organisation, name: str, coaching_models: list[Co
     ]
     db.session.add(study)
     return study
+
+
+@transactional
+def create_study(organisation: Organisation, name: str, coaching_models: list[CoachingModel], seed: int,
+                 randomisation_unit: RandomisationUnit = RandomisationUnit.TEAM, stratify_by: str | None = None,
+                 primary_outcome: str = "satisfaction", k_threshold: int = 5,
+                 instrument: Instrument | None = None) -> Study:
+    """Create a draft study with a copy of the built-in instrument (committed)."""
+    return build_study(organisation, name, coaching_models, seed, randomisation_unit=randomisation_unit,
+                       stratify_by=stratify_by, primary_outcome=primary_outcome, k_threshold=k_threshold,
+                       instrument=instrument)
 
 
 @dataclass(frozen=True)
@@ -129,10 +145,11 @@ def team_sizes(organisation_id: int) -> dict[int, int]:
         Rep.organisation_id == organisation_id, Rep.active.is_(True)).group_by(Rep.team_id)).all())
 
 
-class StudyError(ValueError):
+class StudyError(Refused):
     """A change to a study that is not allowed now; the message says why."""
 
 
+@transactional
 def update_design(study: Study, name: str, models: list[CoachingModel], unit: RandomisationUnit,
                   stratify_by: str | None, seed: int, primary_outcome: str, k_threshold: int, today: date) -> None:
     """Change a study's design; the models and unit only while nothing is assigned or locked."""
@@ -154,9 +171,9 @@ def update_design(study: Study, name: str, models: list[CoachingModel], unit: Ra
     study.randomisation_unit, study.stratify_by, study.seed = unit, stratify_by, seed
     study.primary_outcome, study.k_threshold = primary_outcome, k_threshold
     study.comment_threshold = max(study.comment_threshold, k_threshold, 10)
-    db.session.commit()
 
 
+@transactional
 def add_wave(study: Study, label: str, opens_on: date, closes_on: date) -> Wave:
     """Add a survey wave; labels are unique within the study and dates in order."""
     label = (label or "").strip()
@@ -170,10 +187,10 @@ def add_wave(study: Study, label: str, opens_on: date, closes_on: date) -> Wave:
         raise StudyError(f"the study already has a wave called {label!r}")
     wave = Wave(study_id=study.id, label=label, opens_on=opens_on, closes_on=closes_on)
     db.session.add(wave)
-    db.session.commit()
     return wave
 
 
+@transactional
 def launch(study: Study) -> None:
     """Draft → running: needs waves and a complete assignment."""
     if study.status is not StudyStatus.DRAFT:
@@ -184,15 +201,14 @@ def launch(study: Study) -> None:
     if set(study.coaching_models) - counts:
         raise StudyError("every coaching model needs teams assigned; randomise first")
     study.status = StudyStatus.RUNNING
-    db.session.commit()
 
 
+@transactional
 def close(study: Study) -> None:
     """Running → closed: links stop working; results stay."""
     if study.status is not StudyStatus.RUNNING:
         raise StudyError(f"the study is {study.status.value}, not running")
     study.status = StudyStatus.CLOSED
-    db.session.commit()
 
 
 @dataclass(frozen=True)

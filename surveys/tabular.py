@@ -17,7 +17,9 @@ from datetime import date, datetime
 import pandas as pd
 from openpyxl import Workbook, load_workbook
 
-MAX_BYTES = 10 * 1024 * 1024
+from .config import MAX_UPLOAD_BYTES, MAX_UPLOAD_MB
+from .refusals import Refused
+
 MAX_ROWS = 200_000
 MAX_COLUMNS = 200
 MAX_BLANK_ROWS = 1000
@@ -26,7 +28,7 @@ MAX_COMPRESSION_RATIO = 200
 ZIP_MAGIC = b"PK\x03\x04"
 
 
-class TableError(ValueError):
+class TableError(Refused):
     """The file cannot be read as a table; the message says why."""
 
 
@@ -114,8 +116,8 @@ def read_table(data: bytes, filename: str = "upload") -> pd.DataFrame:
     """
     if not data:
         raise TableError("the file is empty")
-    if len(data) > MAX_BYTES:
-        raise TableError(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise TableError(f"the file is larger than {MAX_UPLOAD_MB} MB")
     if data.startswith(ZIP_MAGIC):
         _check_zip(data)
         frame = _read_workbook(data)

@@ -1,5 +1,6 @@
-"""What every blueprint's views share: the clock, form errors in one sentence, spreadsheet downloads,
-and the template filters. Small on purpose: a helper belongs here only when several audiences use it.
+"""What every blueprint's views share: the clock, form errors in one sentence, a refusal shown,
+spreadsheet downloads, and the template filters. Small on purpose: a helper belongs here only when
+several audiences use it.
 """
 
 from __future__ import annotations
@@ -7,10 +8,12 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
-from flask import Flask, Response
+from flask import Flask, Response, flash, redirect, url_for
 
 from analysis.verdict import format_p
 
+from .config import MAX_UPLOAD_MB
+from .refusals import Refused
 from .tabular import XLSX_TYPE, to_csv, to_xlsx
 
 
@@ -22,6 +25,20 @@ def today() -> date:
 def flash_errors(form) -> str:
     """All of a form's error messages in one sentence."""
     return " ".join(error for errors in form.errors.values() for error in errors)
+
+
+def refused(error: Refused | str, endpoint: str, prefix: str = "Not done", status: int = 409,
+            **values) -> tuple[Response, int]:
+    """Show a refused action: ``"<prefix>: <reason>."`` flashed, then a redirect to ``endpoint`` with ``status``.
+
+    ``error`` is the refusal, or a whole sentence when the view refuses before calling a service
+    (a form that does not validate: status 400).
+    This is how the pages answer a refusal today (a redirect carrying a 4xx status), kept as it
+    is; a later change re-renders the page with the message and a 4xx instead (STYLE.md) — here,
+    in this one helper, for every view that uses it.
+    """
+    flash(error if isinstance(error, str) else f"{prefix}: {error}.", "error")
+    return redirect(url_for(endpoint, **values)), status
 
 
 def send_sheets(sheets: dict[str, pd.DataFrame], fmt: str, filename: str, private: bool = False) -> Response:
@@ -47,6 +64,7 @@ def number(value, digits: int = 2) -> str:
 
 
 def register_template_filters(app: Flask) -> None:
-    """Filters every template may use: ``pvalue`` and ``num``."""
+    """Filters every template may use: ``pvalue`` and ``num``; and the upload limit, ``max_upload_mb``."""
     app.add_template_filter(pvalue, "pvalue")
     app.add_template_filter(number, "num")
+    app.add_template_global(MAX_UPLOAD_MB, "max_upload_mb")

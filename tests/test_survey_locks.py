@@ -72,6 +72,7 @@ def test_a_page_saved_while_the_other_tab_submits_waits_its_turn_and_its_answers
             deadline = time.time() + 10
             with db.engine.connect() as observer:
                 while observer.execute(waiting).scalar() == 0 and time.time() < deadline:
+                    observer.rollback()  # pg_stat_activity is a snapshot per transaction: take a new one
                     time.sleep(0.05)
                 assert observer.execute(waiting).scalar() == 1  # the submit waits for the save
             go.set()

@@ -1,8 +1,9 @@
 """Imports of rosters, CRM performance and coaching-session logs: all or nothing, problems by row and column.
 
 Each import reads the file (``tabular``), maps the headers, checks every row, and writes only
-when no row has a problem — in one transaction. Re-importing updates instead of duplicating:
-reps by CRM id (or e-mail), performance by rep and period, sessions by their full content.
+when no row has a problem — in one transaction, which the import owns. Re-importing updates
+instead of duplicating: reps by CRM id (or e-mail), performance by rep and period, sessions by
+their full content.
 Row numbers are spreadsheet rows: the header is row 1, the first data row is row 2.
 """
 
@@ -16,10 +17,13 @@ from datetime import date
 import pandas as pd
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 
+from ..database import transactional
 from ..extensions import db
 from ..models import CoachingModel, CoachingSession, Organisation, PerformanceRecord, Rep, Team
 from ..outcomes import CRM_FIELDS
+from ..refusals import Refused
 from ..tabular import Field, TableError, apply_mapping
 
 ROSTER_FIELDS = [
@@ -63,7 +67,7 @@ class Problem:
         return f"row {self.row}, {self.column}: {self.message}"
 
 
-class ImportRejected(ValueError):
+class ImportRejected(Refused):
     """The file was refused; nothing was written. ``problems`` lists every reason."""
 
     def __init__(self, problems: list[Problem]):
@@ -137,6 +141,7 @@ def parse_period(text: str) -> tuple[str, date]:
 # --- rosters -------------------------------------------------------------------------------------------
 
 
+@transactional
 def import_roster(organisation: Organisation, frame: pd.DataFrame, mapping: dict | None = None,
                   deactivate_missing: bool = False, progress: Progress | None = None) -> ImportReport:
     """Create or update teams and reps from a roster; optionally mark reps missing from the file as left."""
@@ -226,25 +231,21 @@ def import_roster(organisation: Organisation, frame: pd.DataFrame, mapping: dict
         if progress:
             progress(position)
     if conflicts:
-        db.session.rollback()
         raise ImportRejected(conflicts)
     if deactivate_missing:
         for rep in reps:
             if id(rep) not in applied and rep.active:
                 rep.active = False
                 report.deactivated += 1
-    _commit_or_reject()
+    _write_or_reject()
     return report
 
 
-def _commit_or_reject() -> None:
-    """Commit; a constraint the checks above missed (a race, say) rejects the whole file cleanly."""
-    from sqlalchemy.exc import IntegrityError
-
+def _write_or_reject() -> None:
+    """Write what is pending; a constraint the checks above missed (a race, say) rejects the whole file cleanly."""
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError as error:
-        db.session.rollback()
         raise ImportRejected([Problem(0, "file", "conflicts with data saved meanwhile; please import again "
                                                 f"({type(error.orig).__name__})")]) from None
 
@@ -299,6 +300,7 @@ def _metric(row, number, name, problems, low, high, integer=False, percent_means
     return int(value) if integer else value
 
 
+@transactional
 def import_performance(organisation: Organisation, frame: pd.DataFrame, mapping: dict | None = None,
                        progress: Progress | None = None) -> ImportReport:
     """Upsert CRM performance by rep and period (re-importing the same file changes nothing)."""
@@ -356,13 +358,14 @@ def import_performance(organisation: Organisation, frame: pd.DataFrame, mapping:
     if changed_rows:
         db.session.execute(update(PerformanceRecord), changed_rows)
     report.created, report.updated = len(new_rows), len(changed_rows)
-    _commit_or_reject()
+    _write_or_reject()
     return report
 
 
 # --- coaching sessions ---------------------------------------------------------------------------------
 
 
+@transactional
 def import_sessions(organisation: Organisation, frame: pd.DataFrame, mapping: dict | None = None,
                     today: date | None = None, progress: Progress | None = None) -> ImportReport:
     """Add logged coaching sessions (with a rep or a whole team); rows already stored are skipped."""
@@ -431,5 +434,5 @@ def import_sessions(organisation: Organisation, frame: pd.DataFrame, mapping: di
     if rows:
         db.session.execute(insert(CoachingSession), rows)
     report.created = len(rows)
-    _commit_or_reject()
+    _write_or_reject()
     return report

@@ -8,11 +8,13 @@ map its columns; the import then runs on the kept bytes.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete
 
+from ..database import transactional
 from ..extensions import db
 from ..models import Organisation, PendingUpload, User, utcnow
 from ..tabular import Field, guess_mapping, read_table
@@ -31,39 +33,46 @@ PENDING_LIFETIME = timedelta(days=1)
 
 @dataclass(frozen=True)
 class Kind:
-    """One kind of import: its fields, its importer and how it is named on pages."""
+    """One kind of import: its fields, its importer and how it is named on pages.
+
+    ``key_fields``: each row names who it is about by one of these columns, so at least one must be
+    in the file. ``options``: the importer's yes/no options that a page or command may set.
+    """
 
     name: str
     title: str
     fields: list[Field]
-    importer: object
+    importer: Callable[..., ImportReport]
+    key_fields: tuple[str, ...] = ()
+    options: tuple[str, ...] = ()
 
 
 KINDS = {
-    "roster": Kind("roster", "Roster: teams and reps", ROSTER_FIELDS, import_roster),
-    "performance": Kind("performance", "CRM performance", PERFORMANCE_FIELDS, import_performance),
-    "sessions": Kind("sessions", "Coaching sessions", SESSION_FIELDS, import_sessions),
+    "roster": Kind("roster", "Roster: teams and reps", ROSTER_FIELDS, import_roster, options=("deactivate_missing",)),
+    "performance": Kind("performance", "CRM performance", PERFORMANCE_FIELDS, import_performance,
+                        key_fields=("crm_id", "email")),
+    "sessions": Kind("sessions", "Coaching sessions", SESSION_FIELDS, import_sessions,
+                     key_fields=("crm_id", "email", "team")),
 }
 
 
 def needs_mapping(kind: Kind, headers: list[str]) -> bool:
-    """Whether some required field (or, for performance and sessions, a rep key) is not recognisable."""
+    """Whether some required field, or every one of the kind's key fields, is not recognisable."""
     guessed = guess_mapping(headers, kind.fields)
     if any(f.required and not guessed[f.name] for f in kind.fields):
         return True
-    if kind.name == "performance" and not (guessed["crm_id"] or guessed["email"]):
-        return True
-    return kind.name == "sessions" and not (guessed["crm_id"] or guessed["email"] or guessed["team"])
+    return bool(kind.key_fields) and not any(guessed[name] for name in kind.key_fields)
 
 
 def run(organisation: Organisation, kind: Kind, content: bytes, filename: str, mapping: dict | None = None,
         options: dict | None = None, progress=None) -> ImportReport:
     """Read ``content`` and import it; ``TableError`` / ``ImportRejected`` carry the reasons."""
     frame = read_table(content, filename)
-    extra = {"deactivate_missing": bool((options or {}).get("deactivate_missing"))} if kind.name == "roster" else {}
-    return kind.importer(organisation, frame, mapping=mapping or {}, progress=progress, **extra)
+    chosen = {name: bool((options or {}).get(name)) for name in kind.options}  # only the kind's own options
+    return kind.importer(organisation, frame, mapping=mapping or {}, progress=progress, **chosen)
 
 
+@transactional
 def stage(user: User, organisation: Organisation, kind: Kind, filename: str, content: bytes,
           options: dict | None = None) -> PendingUpload:
     """Keep an upload for the mapping step; uploads older than a day are removed on the way."""
@@ -71,7 +80,6 @@ def stage(user: User, organisation: Organisation, kind: Kind, filename: str, con
     upload = PendingUpload(user_id=user.id, organisation_id=organisation.id, kind=kind.name,
                            filename=filename[:200], content=content, options_json=json.dumps(options or {}))
     db.session.add(upload)
-    db.session.commit()
     return upload
 
 
@@ -84,7 +92,7 @@ def pending(user: User, organisation: Organisation, upload_id: str, kind: Kind) 
     return upload
 
 
+@transactional
 def discard(upload: PendingUpload) -> None:
     """Forget a staged upload."""
     db.session.delete(upload)
-    db.session.commit()

@@ -4,33 +4,30 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import String, cast, func, select
 
-from ..access import organisation_ids, organisation_or_404, require_consultant
+from ..access import organisation_or_404, require_consultant, visible_organisations
 from ..accounts import AccountError, create_organisation
-from ..extensions import db
-from ..forms import StudyForm
-from ..models import (
-    CoachingModel,
-    CoachingSession,
-    Organisation,
-    PerformanceRecord,
-    RandomisationUnit,
-    Rep,
-    Study,
-    Team,
-    membership,
-)
+from ..forms import StudyForm, design_of
+from ..models import CoachingModel, Organisation, RandomisationUnit
 from ..outcomes import outcome_choices
 from ..studies import create_study
 from ..tabular import TableError, guess_mapping, read_table
+from ..web import flash_errors, today
 from . import uploads
 from .forms import OrganisationForm, SessionForm, UploadForm, mapping_form
 from .imports import ImportRejected
+from .records import (
+    SessionError,
+    add_session,
+    organisation_summary,
+    performance_by_period,
+    roster_summary,
+    sessions_by_month,
+    teams_and_active_reps,
+)
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")
 
@@ -48,18 +45,14 @@ def index():
         require_consultant(current_user)
         if form.validate():
             try:
-                organisation = create_organisation(form.name.data)
+                organisation = create_organisation(form.name.data, member=current_user._get_current_object())
             except AccountError as error:
                 form.name.errors.append(str(error).capitalize() + ".")
             else:
-                db.session.execute(membership.insert().values(user_id=current_user.id,
-                                                              organisation_id=organisation.id))
-                db.session.commit()
                 flash(f"Created {organisation.name}.", "info")
                 return redirect(url_for("organisations.detail", organisation_id=organisation.id))
-    organisations = list(db.session.scalars(select(Organisation).where(
-        Organisation.id.in_(organisation_ids(current_user))).order_by(Organisation.name)))
-    return render_template("organisations/index.html", organisations=organisations, form=form), (
+    return render_template("organisations/index.html", organisations=visible_organisations(current_user),
+                           form=form), (
         400 if form.errors else 200)
 
 
@@ -68,19 +61,9 @@ def index():
 def detail(organisation_id: int):
     """An organisation at a glance: roster, data, studies."""
     organisation = organisation_or_404(current_user, organisation_id)
-    counts = {
-        "teams": db.session.scalar(select(func.count()).select_from(Team).where(
-            Team.organisation_id == organisation.id)),
-        "reps": db.session.scalar(select(func.count()).select_from(Rep).where(
-            Rep.organisation_id == organisation.id, Rep.active.is_(True))),
-        "performance": db.session.scalar(select(func.count()).select_from(PerformanceRecord).join(Rep).where(
-            Rep.organisation_id == organisation.id)),
-        "sessions": db.session.scalar(select(func.count()).select_from(CoachingSession).where(
-            CoachingSession.organisation_id == organisation.id)),
-    }
-    studies = list(db.session.scalars(select(Study).where(Study.organisation_id == organisation.id)
-                                      .order_by(Study.created_at.desc())))
-    return render_template("organisations/detail.html", organisation=organisation, counts=counts, studies=studies)
+    summary = organisation_summary(organisation)
+    return render_template("organisations/detail.html", organisation=organisation, counts=summary.counts,
+                           studies=summary.studies)
 
 
 @bp.route("/<int:organisation_id>/roster")
@@ -88,12 +71,7 @@ def detail(organisation_id: int):
 def roster(organisation_id: int):
     """Teams with their region and active reps, and the roster import."""
     organisation = organisation_or_404(current_user, organisation_id, consultant=True)
-    teams = db.session.execute(
-        select(Team.id, Team.name, Team.region, func.count(Rep.id).filter(Rep.active.is_(True)),
-               func.count(Rep.id).filter(Rep.active.is_(False)))
-        .outerjoin(Rep, Rep.team_id == Team.id).where(Team.organisation_id == organisation.id)
-        .group_by(Team.id, Team.name, Team.region).order_by(Team.name)).all()
-    return render_template("organisations/roster.html", organisation=organisation, teams=teams,
+    return render_template("organisations/roster.html", organisation=organisation, teams=roster_summary(organisation),
                            form=UploadForm(), kind=uploads.KINDS["roster"])
 
 
@@ -102,22 +80,14 @@ def roster(organisation_id: int):
 def performance(organisation_id: int):
     """CRM performance imported so far, per period, and the import."""
     organisation = organisation_or_404(current_user, organisation_id, consultant=True)
-    periods = db.session.execute(
-        select(PerformanceRecord.period, func.count(), func.avg(PerformanceRecord.quota_attainment),
-               func.avg(PerformanceRecord.win_rate), func.sum(PerformanceRecord.revenue))
-        .join(Rep).where(Rep.organisation_id == organisation.id)
-        .group_by(PerformanceRecord.period, PerformanceRecord.period_start)
-        .order_by(PerformanceRecord.period_start)).all()
-    return render_template("organisations/performance.html", organisation=organisation, periods=periods,
+    return render_template("organisations/performance.html", organisation=organisation,
+                           periods=performance_by_period(organisation),
                            form=UploadForm(), kind=uploads.KINDS["performance"])
 
 
 def _session_form(organisation: Organisation) -> SessionForm:
     form = SessionForm()
-    reps = db.session.execute(select(Rep.id, Rep.name, Team.name).join(Team).where(
-        Rep.organisation_id == organisation.id, Rep.active.is_(True)).order_by(Team.name, Rep.name)).all()
-    teams = db.session.execute(select(Team.id, Team.name).where(Team.organisation_id == organisation.id)
-                               .order_by(Team.name)).all()
+    teams, reps = teams_and_active_reps(organisation)
     form.who.choices = ([(f"team:{t_id}", f"Team {name} (whole team)") for t_id, name in teams]
                         + [(f"rep:{r_id}", f"{name} ({team})") for r_id, name, team in reps])
     return form
@@ -131,23 +101,17 @@ def sessions(organisation_id: int):
     form = _session_form(organisation)
     if form.validate_on_submit():
         kind, _, ident = form.who.data.partition(":")
-        if form.session_date.data > date.today():
-            form.session_date.errors.append("The date is in the future.")
+        try:
+            add_session(organisation, CoachingModel(form.coach_model.data), form.session_date.data,
+                        form.minutes.data, today(), rep_id=int(ident) if kind == "rep" else None,
+                        team_id=int(ident) if kind == "team" else None)
+        except SessionError as error:
+            form.session_date.errors.append(str(error).capitalize() + ".")
         else:
-            db.session.add(CoachingSession(organisation_id=organisation.id,
-                                           rep_id=int(ident) if kind == "rep" else None,
-                                           team_id=int(ident) if kind == "team" else None,
-                                           coach_model=CoachingModel(form.coach_model.data),
-                                           session_date=form.session_date.data, minutes=form.minutes.data))
-            db.session.commit()
             flash("Session added.", "info")
             return redirect(url_for("organisations.sessions", organisation_id=organisation.id))
-    month = func.substr(cast(CoachingSession.session_date, String), 1, 7)
-    by_month = db.session.execute(
-        select(month, CoachingSession.coach_model, func.count(), func.sum(CoachingSession.minutes))
-        .where(CoachingSession.organisation_id == organisation.id)
-        .group_by(month, CoachingSession.coach_model).order_by(month)).all()
-    return render_template("organisations/sessions.html", organisation=organisation, by_month=by_month,
+    return render_template("organisations/sessions.html", organisation=organisation,
+                           by_month=sessions_by_month(organisation),
                            form=form, upload=UploadForm(), kind=uploads.KINDS["sessions"]), (
         400 if form.errors else 200)
 
@@ -167,8 +131,7 @@ def upload(organisation_id: int, kind_name: str):
     kind = uploads.KINDS.get(kind_name) or abort(404)
     form = UploadForm()
     if not form.validate_on_submit():
-        return _import_page(organisation, kind, form, message=" ".join(e for errs in form.errors.values()
-                                                                        for e in errs))
+        return _import_page(organisation, kind, form, message=flash_errors(form))
     content, filename = form.file.data.read(), form.file.data.filename or "upload"
     options = {"deactivate_missing": bool(form.deactivate_missing.data)}
     try:
@@ -186,11 +149,9 @@ def _finish(organisation, kind, form, content, filename, mapping, options, stage
     try:
         report = uploads.run(organisation, kind, content, filename, mapping, options)
     except ImportRejected as rejected:
-        db.session.rollback()
         return _import_page(organisation, kind, form, problems=rejected.problems,
                             message=f"{filename}: nothing was imported because of the problems below.")
     except TableError as error:
-        db.session.rollback()
         return _import_page(organisation, kind, form, message=f"{filename}: {error}.")
     if staged is not None:
         uploads.discard(staged)
@@ -224,17 +185,14 @@ def mapping(organisation_id: int, kind_name: str, upload_id: str):
 def new_study(organisation_id: int):
     """Design a new pilot study for this organisation."""
     organisation = organisation_or_404(current_user, organisation_id, consultant=True)
-    form = StudyForm()
+    form = StudyForm(data=design_of(None) if request.method == "GET" else None)
     form.primary_outcome.choices = outcome_choices()
-    if request.method == "GET":
-        form.primary_outcome.data = "satisfaction"
     if form.validate_on_submit():
         study = create_study(organisation, form.name.data.strip(), [CoachingModel(m) for m in form.models.data],
                              seed=form.seed.data if form.seed.data is not None else secrets.randbelow(2**31),
                              randomisation_unit=RandomisationUnit(form.unit.data),
-                             primary_outcome=form.primary_outcome.data, k_threshold=form.k_threshold.data)
-        study.stratify_by = form.stratify_by.data or None
-        db.session.commit()
+                             stratify_by=form.stratify_by.data or None, primary_outcome=form.primary_outcome.data,
+                             k_threshold=form.k_threshold.data)
         flash("Study created. Next: randomise the teams and add the waves.", "info")
         return redirect(url_for("pilots.study", study_id=study.id))
     return render_template("pilots/study_form.html", organisation=organisation, form=form, study=None), (

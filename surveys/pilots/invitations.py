@@ -14,11 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from flask import render_template
 from sqlalchemy import insert, select, update
 
+from ..database import transactional
 from ..extensions import db
 from ..mail import compose, connection, send_each
 from ..models import Invitation, Rep, Study, StudyStatus, SurveyDraft, Team, Wave, utcnow
+from ..refusals import Refused
 from ..studies import study_members
 from ..tabular import escape_cell
 from ..tokens import hash_token, new_token, survey_link
@@ -26,7 +29,7 @@ from ..tokens import hash_token, new_token, survey_link
 CHUNK = 500
 
 
-class InvitationError(ValueError):
+class InvitationError(Refused):
     """Links cannot be issued now; the message says why."""
 
 
@@ -52,6 +55,7 @@ def _chunks(items: list, size: int = CHUNK):
         yield items[start:start + size]
 
 
+@transactional
 def issue_links(study: Study, wave: Wave, base_url: str, today: date, only: set[int] | None = None,
                 progress: Callable[[int], None] | None = None) -> list[IssuedLink]:
     """Issue a new link to every participating rep who has not answered ``wave`` (or to ``only`` of them)."""
@@ -93,7 +97,6 @@ def issue_links(study: Study, wave: Wave, base_url: str, today: date, only: set[
         new_id = db.session.scalar(select(Invitation.id).where(Invitation.token_hash == hashes[rep_id]))
         db.session.execute(update(SurveyDraft).where(SurveyDraft.invitation_id == old_invitation)
                            .values(invitation_id=new_id))
-    db.session.commit()
     return issued
 
 
@@ -117,19 +120,14 @@ class MailRun:
 
 
 def _message(study: Study, wave: Wave, link: IssuedLink, reminder: bool):
+    """The e-mail carrying ``link``: its body is ``templates/email/invitation.txt`` (or ``reminder.txt``)."""
     subject = ("Reminder: " if reminder else "") + f"Your coaching feedback survey — {study.name}"
-    body = (
-        f"Hello {link.name},\n\n"
-        f"{'A reminder: ' if reminder else ''}we would like to hear about the coaching you receive. "
-        "The survey takes about five minutes and works on your phone.\n\n"
-        f"Your personal link: {link.link}\n\n"
-        f"It is open until {wave.closes_on:%d %B %Y}. Your answers are stored without your name, e-mail "
-        "or link, and results are only shown for groups of several people.\n\n"
-        "Please do not forward this link: it can be used once.\n"
-    )
+    body = render_template("email/reminder.txt" if reminder else "email/invitation.txt", name=link.name,
+                           link=link.link, closes_on=wave.closes_on)
     return compose(link.email, subject, body)
 
 
+@transactional
 def send_links(study: Study, wave: Wave, base_url: str, today: date, reminder: bool = False) -> MailRun:
     """E-mail fresh links: invitations to reps never sent one, or reminders to reps sent one who have not answered.
 
@@ -140,7 +138,8 @@ def send_links(study: Study, wave: Wave, base_url: str, today: date, reminder: b
     reps = {rep.id: rep for rep, _ in participating_reps(study)}
     wanted = {rep_id for rep_id in reps if (rep_id in sent_before) == reminder}
     with_email = {rep_id for rep_id in wanted if reps[rep_id].email}
-    # Connect before issuing: when the server cannot be reached, no link is replaced.
+    # Connect before issuing: when the server cannot be reached, no link is replaced. issue_links
+    # commits the new links itself, so every message that goes out carries a stored link.
     with connection() as server:
         issued = issue_links(study, wave, base_url, today, only=with_email)
         sent, failed = send_each(server, (_message(study, wave, link, reminder) for link in issued))
@@ -154,5 +153,4 @@ def send_links(study: Study, wave: Wave, base_url: str, today: date, reminder: b
         db.session.execute(update(Invitation).where(
             Invitation.wave_id == wave.id, Invitation.rep_id.in_(chunk), Invitation.revoked_at.is_(None),
             Invitation.used.is_(False)).values(**values))
-    db.session.commit()
     return MailRun(sent=sent, failed=len(failed), without_email=len(wanted) - len(with_email))

@@ -8,9 +8,11 @@ from datetime import date
 
 from sqlalchemy import func, select, update
 
+from ..database import transactional
 from ..extensions import db
 from ..instruments import SCALE_RANGES
 from ..models import Question, QuestionKind, Study
+from ..refusals import Refused
 from ..studies import instrument_locked
 
 MAX_TEXT = 500
@@ -19,7 +21,7 @@ MAX_OPTION_LENGTH = 200
 DIMENSION_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
-class QuestionError(ValueError):
+class QuestionError(Refused):
     """A question that cannot be added; the message says why."""
 
 
@@ -37,6 +39,7 @@ class NewQuestion:
     reverse_scored: bool = False
 
 
+@transactional
 def add_question(study: Study, new: NewQuestion, today: date) -> Question:
     """Check ``new`` completely, then append it to the study's questions (committed)."""
     if instrument_locked(study, today):
@@ -87,10 +90,10 @@ def add_question(study: Study, new: NewQuestion, today: date) -> Question:
                         max_length=2000 if new.kind is QuestionKind.TEXT else None, instrument=None)
     db.session.add(question)
     _bump_version(study)
-    db.session.commit()
     return question
 
 
+@transactional
 def remove_question(study: Study, question_id: int, today: date) -> None:
     """Remove one of the study's own questions before the first wave opens."""
     question = db.session.get(Question, question_id)
@@ -102,7 +105,6 @@ def remove_question(study: Study, question_id: int, today: date) -> None:
         raise QuestionError("the questions are fixed because a wave of this study has already opened")
     db.session.delete(question)
     _bump_version(study)
-    db.session.commit()
 
 
 def _bump_version(study: Study) -> None:

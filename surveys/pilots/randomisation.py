@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 
 from analysis.planning import SampleRatioCheck
 
+from ..database import transactional
 from ..extensions import db
 from ..models import (
     Assignment,
@@ -28,10 +29,11 @@ from ..models import (
     Team,
     User,
 )
+from ..refusals import Refused
 from ..studies import allocation_check, is_locked, study_members, team_sizes
 
 
-class AssignmentError(ValueError):
+class AssignmentError(Refused):
     """The assignment cannot be made or changed; the message says why."""
 
 
@@ -73,6 +75,7 @@ def _strata(units: list[Unit], stratify_by: str | None) -> dict[str, list[Unit]]
     return strata
 
 
+@transactional
 def randomise(study: Study, today: date, seed: int | None = None) -> list[Assignment]:
     """(Re)draw the assignment of every active unit; refused once the first wave has opened."""
     if is_locked(study, today):
@@ -97,10 +100,10 @@ def randomise(study: Study, today: date, seed: int | None = None) -> list[Assign
             assignments.append(Assignment(study_id=study.id, team=unit.team, rep=unit.rep, coaching_model=model,
                                           stratum=stratum))
     db.session.add_all(assignments)
-    db.session.commit()
     return assignments
 
 
+@transactional
 def change_assignment(study: Study, assignment_id: int, model: CoachingModel, user: User, reason: str,
                       today: date) -> AssignmentChange:
     """Move one unit to another coaching model before the lock, recording who and why."""
@@ -120,8 +123,13 @@ def change_assignment(study: Study, assignment_id: int, model: CoachingModel, us
                               changed_by_id=user.id, reason=reason[:2000])
     assignment.coaching_model = model
     db.session.add(change)
-    db.session.commit()
     return change
+
+
+def assignment_changes(study: Study) -> list[AssignmentChange]:
+    """The log of the study's assignments changed by hand, newest first."""
+    return list(db.session.scalars(select(AssignmentChange).join(Assignment).where(Assignment.study_id == study.id)
+                                   .order_by(AssignmentChange.changed_at.desc())))
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,13 @@
 """Consultants' and leaders' view of pilot studies."""
 
-from datetime import date
-
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
-from ..access import require_consultant, study_or_404, visible_studies
-from ..extensions import db
-from ..forms import StudyForm
+from ..access import require_consultant, study_or_404, visible_studies, wave_or_404
+from ..forms import StudyForm, design_of
 from ..frames import codebook_frame, performance_frame, responses_frame
 from ..mail import MailError, mail_configured
-from ..models import Assignment, AssignmentChange, CoachingModel, QuestionKind, RandomisationUnit, Wave
+from ..models import CoachingModel, QuestionKind, RandomisationUnit, Study, Wave
 from ..outcomes import outcome_choices
 from ..studies import (
     StudyError,
@@ -24,12 +20,12 @@ from ..studies import (
     study_overview,
     update_design,
 )
-from ..web import send_sheets
+from ..web import flash_errors, refused, send_sheets, today
 from .forms import ActionForm, AssignmentChangeForm, QuestionForm, RandomiseForm, WaveForm
 from .invitations import InvitationError, issue_links, links_csv, send_links
 from .planning import planning_panel
 from .questions import NewQuestion, QuestionError, add_question, remove_question
-from .randomisation import AssignmentError, balance, change_assignment, randomise
+from .randomisation import AssignmentError, assignment_changes, balance, change_assignment, randomise
 
 bp = Blueprint("pilots", __name__)
 
@@ -46,8 +42,8 @@ def studies():
 def study(study_id: int):
     """One study: design, waves and progress."""
     study = study_or_404(current_user, study_id)
-    return render_template("pilots/study.html", study=study, overview=study_overview(study), wave_form=WaveForm(),
-                           action_form=ActionForm(), locked=is_locked(study, date.today()),
+    return render_template("pilots/study.html", study=study, overview=study_overview(study, today()),
+                           wave_form=WaveForm(), action_form=ActionForm(), locked=is_locked(study, today()),
                            balance=balance(study), planning=planning_panel(study, request.args))
 
 
@@ -66,7 +62,7 @@ def questions(study_id: int):
                     text=form.text.data, kind=QuestionKind(form.kind.data), required=form.required.data,
                     options=tuple((form.options.data or "").splitlines()), minimum=form.minimum.data,
                     maximum=form.maximum.data, dimension=form.dimension.data,
-                    reverse_scored=form.reverse_scored.data), date.today())
+                    reverse_scored=form.reverse_scored.data), today())
             except QuestionError as error:
                 form.text.errors.append(f"Not added: {error}.")
             else:
@@ -74,7 +70,7 @@ def questions(study_id: int):
                 return redirect(url_for("pilots.questions", study_id=study.id))
         status = 400
     return render_template("pilots/questions.html", study=study, form=form,
-                           locked=instrument_locked(study, date.today())), status
+                           locked=instrument_locked(study, today())), status
 
 
 @bp.route("/studies/<int:study_id>/questions/<int:question_id>/delete", methods=["POST"])
@@ -83,12 +79,11 @@ def delete_question(study_id: int, question_id: int):
     """Remove one of the study's own questions."""
     study = study_or_404(current_user, study_id, consultant=True)
     try:
-        remove_question(study, question_id, date.today())
+        remove_question(study, question_id, today())
     except LookupError:
         abort(404)
     except QuestionError as error:
-        flash(f"Not removed: {error}.", "error")
-        return redirect(url_for("pilots.questions", study_id=study.id)), 409
+        return refused(error, "pilots.questions", "Not removed", study_id=study.id)
     flash("Question removed.", "info")
     return redirect(url_for("pilots.questions", study_id=study.id))
 
@@ -98,21 +93,15 @@ def delete_question(study_id: int, question_id: int):
 def design(study_id: int):
     """Change the study's design (models, unit, strata, seed, primary outcome, k)."""
     study = study_or_404(current_user, study_id, consultant=True)
-    form = StudyForm(obj=None)
+    form = StudyForm(data=design_of(study) if request.method == "GET" else None)
     form.primary_outcome.choices = outcome_choices()
-    if request.method == "GET":
-        form.name.data, form.models.data = study.name, [m.value for m in study.coaching_models]
-        form.unit.data, form.stratify_by.data = study.randomisation_unit.value, study.stratify_by or ""
-        form.seed.data, form.primary_outcome.data = study.seed, study.primary_outcome
-        form.k_threshold.data = study.k_threshold
     if form.validate_on_submit():
         try:
             update_design(study, form.name.data, [CoachingModel(m) for m in form.models.data],
                           RandomisationUnit(form.unit.data), form.stratify_by.data or None,
                           form.seed.data if form.seed.data is not None else study.seed, form.primary_outcome.data,
-                          form.k_threshold.data, date.today())
+                          form.k_threshold.data, today())
         except StudyError as error:
-            db.session.rollback()
             form.name.errors.append(f"Not saved: {error}.")
         else:
             flash("Design saved.", "info")
@@ -139,9 +128,8 @@ def assignment(study_id: int):
     status = 200
     if randomise_form.validate_on_submit():
         try:
-            drawn = randomise(study, date.today(), randomise_form.seed.data)
+            drawn = randomise(study, today(), randomise_form.seed.data)
         except AssignmentError as error:
-            db.session.rollback()
             flash(f"Not randomised: {error}.", "error")
             status = 409
         else:
@@ -149,11 +137,9 @@ def assignment(study_id: int):
             return redirect(url_for("pilots.assignment", study_id=study.id))
     elif randomise_form.errors:
         status = 400
-    changes = db.session.scalars(select(AssignmentChange).join(Assignment).where(Assignment.study_id == study.id)
-                                 .order_by(AssignmentChange.changed_at.desc())).all()
     return render_template("pilots/assignment.html", study=study, balance=balance(study),
-                           locked=is_locked(study, date.today()), randomise_form=randomise_form,
-                           change_form=_change_form(study), changes=changes,
+                           locked=is_locked(study, today()), randomise_form=randomise_form,
+                           change_form=_change_form(study), changes=assignment_changes(study),
                            planning=planning_panel(study, request.args)), status
 
 
@@ -164,15 +150,12 @@ def change(study_id: int):
     study = study_or_404(current_user, study_id, consultant=True)
     form = _change_form(study)
     if not form.validate_on_submit():
-        flash("Not changed: " + " ".join(e for errors in form.errors.values() for e in errors), "error")
-        return redirect(url_for("pilots.assignment", study_id=study.id)), 400
+        return refused("Not changed: " + flash_errors(form), "pilots.assignment", status=400, study_id=study.id)
     try:
         change_assignment(study, form.assignment_id.data, CoachingModel(form.model.data), current_user,
-                          form.reason.data, date.today())
+                          form.reason.data, today())
     except AssignmentError as error:
-        db.session.rollback()
-        flash(f"Not changed: {error}.", "error")
-        return redirect(url_for("pilots.assignment", study_id=study.id)), 409
+        return refused(error, "pilots.assignment", "Not changed", study_id=study.id)
     flash("Assignment changed and recorded.", "info")
     return redirect(url_for("pilots.assignment", study_id=study.id))
 
@@ -183,24 +166,14 @@ def add_wave_view(study_id: int):
     """Add a survey wave."""
     study = study_or_404(current_user, study_id, consultant=True)
     form = WaveForm()
-    if form.validate_on_submit():
-        try:
-            add_wave(study, form.label.data, form.opens_on.data, form.closes_on.data)
-        except StudyError as error:
-            db.session.rollback()
-            flash(f"Wave not added: {error}.", "error")
-            return redirect(url_for("pilots.study", study_id=study.id)), 409
-        flash(f"Wave {form.label.data!r} added.", "info")
-        return redirect(url_for("pilots.study", study_id=study.id))
-    flash("Wave not added: " + " ".join(e for errors in form.errors.values() for e in errors), "error")
-    return redirect(url_for("pilots.study", study_id=study.id)), 400
-
-
-def _wave_or_404(study, wave_id: int) -> Wave:
-    wave = db.session.get(Wave, wave_id)
-    if wave is None or wave.study_id != study.id:
-        abort(404)
-    return wave
+    if not form.validate_on_submit():
+        return refused("Wave not added: " + flash_errors(form), "pilots.study", status=400, study_id=study.id)
+    try:
+        add_wave(study, form.label.data, form.opens_on.data, form.closes_on.data)
+    except StudyError as error:
+        return refused(error, "pilots.study", "Wave not added", study_id=study.id)
+    flash(f"Wave {form.label.data!r} added.", "info")
+    return redirect(url_for("pilots.study", study_id=study.id))
 
 
 @bp.route("/studies/<int:study_id>/waves/<int:wave_id>")
@@ -208,27 +181,31 @@ def _wave_or_404(study, wave_id: int) -> Wave:
 def wave(study_id: int, wave_id: int):
     """A wave: response counts per model and team (only where at least k reps were invited), and invitations."""
     study = study_or_404(current_user, study_id)
-    wave = _wave_or_404(study, wave_id)
+    wave = wave_or_404(study, wave_id)
     per_model, per_team, total = response_rates(study, wave)
     return render_template("pilots/wave.html", study=study, wave=wave, per_model=per_model, per_team=per_team,
                            total=total,
-                           mail=mail_configured(), form=ActionForm(), today=date.today())
+                           mail=mail_configured(), form=ActionForm(), today=today())
+
+
+def _wave_action(study_id: int, wave_id: int) -> tuple[Study, Wave]:
+    """The study and wave of a button on the wave page: consultants only, and only with the form's token."""
+    study = study_or_404(current_user, study_id, consultant=True)
+    wave = wave_or_404(study, wave_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    return study, wave
 
 
 @bp.route("/studies/<int:study_id>/waves/<int:wave_id>/links.csv", methods=["POST"])
 @login_required
 def wave_links(study_id: int, wave_id: int):
     """Issue a fresh link to every rep who has not answered, as a CSV for mail merge (shown once)."""
-    study = study_or_404(current_user, study_id, consultant=True)
-    wave = _wave_or_404(study, wave_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    study, wave = _wave_action(study_id, wave_id)
     try:
-        issued = issue_links(study, wave, current_app.config["PUBLIC_BASE_URL"], date.today())
+        issued = issue_links(study, wave, current_app.config["PUBLIC_BASE_URL"], today())
     except InvitationError as error:
-        db.session.rollback()
-        flash(f"No links issued: {error}.", "error")
-        return redirect(url_for("pilots.wave", study_id=study.id, wave_id=wave.id)), 409
+        return refused(error, "pilots.wave", "No links issued", study_id=study.id, wave_id=wave.id)
     filename = f"links-study{study.id}-wave{wave.id}.csv"  # ASCII only: labels may hold any character
     return Response(links_csv(issued), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename={filename}", "Cache-Control": "no-store"})
@@ -238,20 +215,15 @@ def wave_links(study_id: int, wave_id: int):
 @login_required
 def wave_send(study_id: int, wave_id: int):
     """E-mail invitations (or, with ``reminder=1``, reminders) through the configured SMTP server."""
-    study = study_or_404(current_user, study_id, consultant=True)
-    wave = _wave_or_404(study, wave_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    study, wave = _wave_action(study_id, wave_id)
     if not mail_configured():
-        flash("No mail server is configured (MAIL_SERVER); download the links for a mail merge instead.", "error")
-        return redirect(url_for("pilots.wave", study_id=study.id, wave_id=wave.id)), 409
+        return refused("No mail server is configured (MAIL_SERVER); download the links for a mail merge instead.",
+                       "pilots.wave", study_id=study.id, wave_id=wave.id)
     reminder = request.form.get("reminder") == "1"
     try:
-        run = send_links(study, wave, current_app.config["PUBLIC_BASE_URL"], date.today(), reminder=reminder)
+        run = send_links(study, wave, current_app.config["PUBLIC_BASE_URL"], today(), reminder=reminder)
     except (InvitationError, MailError) as error:
-        db.session.rollback()
-        flash(f"Nothing sent: {error}.", "error")
-        return redirect(url_for("pilots.wave", study_id=study.id, wave_id=wave.id)), 409
+        return refused(error, "pilots.wave", "Nothing sent", study_id=study.id, wave_id=wave.id)
     what = "Reminders" if reminder else "Invitations"
     text = f"{what} sent: {run.sent}."
     if run.failed:
@@ -283,9 +255,7 @@ def _lifecycle(study_id, action, message):
     try:
         action(study)
     except StudyError as error:
-        db.session.rollback()
-        flash(f"Not done: {error}.", "error")
-        return redirect(url_for("pilots.study", study_id=study.id)), 409
+        return refused(error, "pilots.study", study_id=study.id)
     flash(message, "info")
     return redirect(url_for("pilots.study", study_id=study.id))
 

@@ -10,6 +10,7 @@ from flask import current_app, render_template
 from analysis import json_safe
 
 from ..models import Role, Study
+from ..refusals import Refused
 from ..tabular import to_csv, to_xlsx
 from ..web import today
 from .charts import chart_specs, render
@@ -30,15 +31,15 @@ def report_json(report: Report) -> bytes:
 def write_report(study: Study, args: dict, output_format: str) -> bytes:
     """The report as file content for the ``report`` command (full, consultant's view).
 
-    Raises ``ValueError`` when there is nothing to report or the wave does not exist.
+    Raises ``Refused`` when there is nothing to report or the wave does not exist.
     """
     if args.get("wave") and args["wave"] not in [w.label for w in study.waves]:
         labels = ", ".join(w.label for w in study.waves) or "none"
-        raise ValueError(f"study {study.id} has no wave {args['wave']!r} (waves: {labels})")
+        raise Refused(f"study {study.id} has no wave {args['wave']!r} (waves: {labels})")
     try:
         report = build_report(study, args, Role.CONSULTANT, today())
     except ReportUnavailable as missing:
-        raise ValueError(missing.message) from None
+        raise Refused(missing.message) from None
     if output_format == "json":
         return report_json(report)
     sheets = aggregate_tables(report)

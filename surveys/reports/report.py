@@ -179,7 +179,7 @@ def _visible_waves(study: Study, role: Role, today: date) -> list[Wave]:
     return [w for w in study.waves if w.opens_on <= today]
 
 
-def data_version(study: Study) -> tuple:
+def data_version(study: Study, today: date) -> tuple:
     """Changes whenever anything the report reads changes (cheap aggregate queries)."""
     org = study.organisation_id
     responses = db.session.execute(select(func.count(), func.count(func.distinct(Response.wave_id)))
@@ -200,7 +200,7 @@ def data_version(study: Study) -> tuple:
     waves = tuple((w.label, w.opens_on, w.closes_on) for w in study.waves)
     return (tuple(responses), tuple(performance), tuple(sessions), changes, invitations, questions, tuple(reps),
             waves, tuple(assignments), study.status.value, study.primary_outcome, study.k_threshold,
-            date.today())
+            today)
 
 
 def build_report(study: Study, args: Mapping, role: Role, today: date | None = None) -> Report:
@@ -228,7 +228,7 @@ def build_report(study: Study, args: Mapping, role: Role, today: date | None = N
             messages.append(f"There is no wave “{filters.wave}” to show; showing “{default.label}”.")
         else:
             wave = match
-    key = (study.id, wave.id, filters.region, filters.band, role.value, data_version(study))
+    key = (study.id, wave.id, filters.region, filters.band, role.value, data_version(study, today))
     reports = cache.named("reports", CACHE_SIZE)
     cached = reports.get(key)
     if cached is not None:

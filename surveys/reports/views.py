@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from flask import Blueprint, Response, abort, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from .. import cache
@@ -25,19 +29,42 @@ def _cached_output(report, kind: str, make):
     return cache.named("report_pages", PAGE_CACHE_SIZE).get_or_make((report.version, kind, request.query_string), make)
 
 
-def _report(study_id: int):
-    study = study_or_404(current_user, study_id)
-    return study, build_report(study, request.args, current_user.role, today())
+def _with_report(unavailable: Callable[[ReportUnavailable], ResponseReturnValue]):
+    """For the views of one study's report: the view gets ``(study, report, **url values)``, built for
+    this user and query; while the study has no report to show, ``unavailable(missing)`` answers."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def with_report(study_id: int, **values):
+            study = study_or_404(current_user, study_id)
+            try:
+                report = build_report(study, request.args, current_user.role, today())
+            except ReportUnavailable as missing:
+                return unavailable(missing)
+            return view(study, report, **values)
+
+        return with_report
+
+    return decorate
+
+
+def _unavailable_page(missing: ReportUnavailable):
+    return render_template("reports/unavailable.html", study=missing.study, message=missing.message)
+
+
+def _unavailable_json(missing: ReportUnavailable):
+    return Response(json_bytes({"available": False, "message": missing.message}), mimetype="application/json")
+
+
+def _not_found(missing: ReportUnavailable):
+    abort(404)
 
 
 @bp.route("/studies/<int:study_id>/report")
 @login_required
-def page(study_id: int):
+@_with_report(_unavailable_page)
+def page(study, report):
     """The report: verdict first, the debate tested, outcome tables, performance, reliability, charts."""
-    try:
-        study, report = _report(study_id)
-    except ReportUnavailable as missing:
-        return render_template("reports/unavailable.html", study=missing.study, message=missing.message)
     return _cached_output(report, "page", lambda: render_template(
         "reports/report.html", study=study, report=report, charts=chart_specs(report), methods=methods_text(report),
         bands=[b for b, _, _ in BANDS], query=request.args))
@@ -45,24 +72,18 @@ def page(study_id: int):
 
 @bp.route("/studies/<int:study_id>/report.json")
 @login_required
-def as_json(study_id: int):
+@_with_report(_unavailable_json)
+def as_json(study, report):
     """The report as JSON; counts are under keys named ``n``."""
-    try:
-        _, report = _report(study_id)
-    except ReportUnavailable as missing:
-        return Response(json_bytes({"available": False, "message": missing.message}), mimetype="application/json")
     body = _cached_output(report, "json", lambda: report_json(report))
     return Response(body, mimetype="application/json")
 
 
 @bp.route("/studies/<int:study_id>/report/charts/<name>.svg")
 @login_required
-def chart(study_id: int, name: str):
+@_with_report(_not_found)
+def chart(study, report, name: str):
     """One chart as SVG."""
-    try:
-        _, report = _report(study_id)
-    except ReportUnavailable:
-        abort(404)
     svg = render(report, name)
     if svg is None:
         abort(404)
@@ -74,12 +95,9 @@ def chart(study_id: int, name: str):
 
 @bp.route("/studies/<int:study_id>/report/tables.<fmt>")
 @login_required
-def tables(study_id: int, fmt: str):
+@_with_report(_not_found)
+def tables(study, report, fmt: str):
     """The aggregate tables (means per model, tests, effects) as CSV or XLSX, escaped against formulas."""
     if fmt not in ("csv", "xlsx"):
         abort(404)
-    try:
-        _, report = _report(study_id)
-    except ReportUnavailable:
-        abort(404)
-    return send_sheets(aggregate_tables(report), fmt, f"study{study_id}-report.{fmt}")
+    return send_sheets(aggregate_tables(report), fmt, f"study{study.id}-report.{fmt}")

@@ -11,6 +11,7 @@ from datetime import date
 from sqlalchemy import Float, Integer, String, Text, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql
 
+from ..database import transactional
 from ..extensions import db
 from ..instruments import PREFER_NOT_TO_SAY
 from ..models import Answer, Invitation, Question, QuestionKind, Response, SurveyDraft, random_id
@@ -91,12 +92,14 @@ _new_answers = (insert(_answer).from_select(
 _PG_STORE = scores_insert(_new_answers).add_cte(_new_response, _new_answers)
 
 
+@transactional
 def submit(link: Link, last_page_answers: dict[str, str], today: date) -> str:
     """Store the response in one transaction and return its id.
 
     ``link`` comes from :func:`open_link`. Raises ``AlreadyAnswered`` when another submit used the
     link first, ``Incomplete`` when a required answer is missing, and ``NotAssigned`` when the rep's
-    team has no coaching model yet. Nothing is written unless everything is.
+    team has no coaching model yet. Nothing is written unless everything is: the submit owns its
+    transaction, committed when it returns and rolled back when it raises.
 
     The reads before the first write need no transaction of their own: on PostgreSQL they see
     committed data, and SQLite's driver begins the transaction at the first write, so the write
@@ -108,44 +111,39 @@ def submit(link: Link, last_page_answers: dict[str, str], today: date) -> str:
     plan = survey_plan(link.study_id, link.questions_version)
     questions, pages = plan.questions, list(plan.pages)
     invitation_id = link.invitation_id
-    try:
-        connection = db.session.connection()
-        postgres = connection.dialect.name == "postgresql"
-        if postgres:
-            marked, draft = connection.execute(_PG_MARK_AND_TAKE, {"invitation_id": invitation_id}).one()
-        else:
-            marked = connection.execute(_MARK_USED, {"invitation_id": invitation_id}).rowcount == 1
-        if not marked:
-            revoked = connection.execute(select(Invitation.revoked_at).where(Invitation.id == invitation_id)).scalar()
-            if revoked is not None:  # replaced by a newer link since the page was opened
-                raise LinkReplaced(LINK_REPLACED)
-            raise AlreadyAnswered(ALREADY_ANSWERED)
-        if not postgres or draft is None:
-            # Take the draft inside the transaction that holds the invitation, so it is the final one.
-            draft = connection.execute(_TAKE_DRAFT, {"invitation_id": invitation_id}).scalar()
-        answers = json.loads(draft) if draft else {}
-        answers.update(last_page_answers)
-        incomplete = missing_required(pages, answers)
-        if incomplete is not None:
-            raise incomplete
-        response_id = random_id()
-        values = [(question.id, answer_values(question, answers.get(question.key))) for question in questions]
-        values = [(question_id, value) for question_id, value in values if value is not None]
-        response = {"id": response_id, "study_id": link.study_id, "wave_id": link.wave_id,
-                    "coaching_model": link.coaching_model, "team_id": link.team_id, "submitted_on": today}
-        if postgres:
-            connection.execute(_PG_STORE, {**response, "question_ids": [q for q, _ in values],
-                                           "value_nums": [v[0] for _, v in values],
-                                           "value_texts": [v[1] for _, v in values]})
-        else:
-            connection.execute(_INSERT_RESPONSE, response)
-            if values:
-                connection.execute(_INSERT_ANSWERS, [{"response_id": response_id, "question_id": question_id,
-                                                      "value_num": value[0], "value_text": value[1]}
-                                                     for question_id, value in values])
-            store_scores(response_id)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+    connection = db.session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    if postgres:
+        marked, draft = connection.execute(_PG_MARK_AND_TAKE, {"invitation_id": invitation_id}).one()
+    else:
+        marked = connection.execute(_MARK_USED, {"invitation_id": invitation_id}).rowcount == 1
+    if not marked:
+        revoked = connection.execute(select(Invitation.revoked_at).where(Invitation.id == invitation_id)).scalar()
+        if revoked is not None:  # replaced by a newer link since the page was opened
+            raise LinkReplaced(LINK_REPLACED)
+        raise AlreadyAnswered(ALREADY_ANSWERED)
+    if not postgres or draft is None:
+        # Take the draft inside the transaction that holds the invitation, so it is the final one.
+        draft = connection.execute(_TAKE_DRAFT, {"invitation_id": invitation_id}).scalar()
+    answers = json.loads(draft) if draft else {}
+    answers.update(last_page_answers)
+    incomplete = missing_required(pages, answers)
+    if incomplete is not None:
+        raise incomplete
+    response_id = random_id()
+    values = [(question.id, answer_values(question, answers.get(question.key))) for question in questions]
+    values = [(question_id, value) for question_id, value in values if value is not None]
+    response = {"id": response_id, "study_id": link.study_id, "wave_id": link.wave_id,
+                "coaching_model": link.coaching_model, "team_id": link.team_id, "submitted_on": today}
+    if postgres:
+        connection.execute(_PG_STORE, {**response, "question_ids": [q for q, _ in values],
+                                       "value_nums": [v[0] for _, v in values],
+                                       "value_texts": [v[1] for _, v in values]})
+    else:
+        connection.execute(_INSERT_RESPONSE, response)
+        if values:
+            connection.execute(_INSERT_ANSWERS, [{"response_id": response_id, "question_id": question_id,
+                                                  "value_num": value[0], "value_text": value[1]}
+                                                 for question_id, value in values])
+        store_scores(response_id)
     return response_id

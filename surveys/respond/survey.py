@@ -12,7 +12,7 @@ from datetime import date
 from sqlalchemy import bindparam, delete, select, update
 
 from ..cache import named as named_cache
-from ..database import insert_or_ignore, is_sqlite
+from ..database import insert_or_ignore, is_sqlite, transactional
 from ..extensions import db
 from ..instruments import builtin
 from ..models import (
@@ -234,13 +234,13 @@ _LINK_STATE = select(Invitation.used, Invitation.revoked_at).where(
 
 
 def _refuse_used_link(invitation_id: int) -> None:
-    """Raise (and roll back) when the link was used or replaced; on PostgreSQL, hold it shared until the commit."""
+    """Raise when the link was used or replaced; on PostgreSQL, hold it shared until the commit."""
     used, revoked_at = db.session.execute(_LINK_STATE, {"invitation_id": invitation_id}).one()
     if used or revoked_at is not None:
-        db.session.rollback()
         raise AlreadyAnswered(ALREADY_ANSWERED) if used else LinkReplaced(LINK_REPLACED)
 
 
+@transactional(fresh=True)
 def save_draft(invitation_id: int, page: int, answers: dict[str, str]) -> None:
     """Merge ``answers`` into the invitation's draft and remember ``page``.
 
@@ -248,8 +248,11 @@ def save_draft(invitation_id: int, page: int, answers: dict[str, str]) -> None:
     with ``ON CONFLICT DO NOTHING`` and then read under a lock, so no save is lost or fails.
     Raises ``AlreadyAnswered`` (or ``LinkReplaced``) when the link was used meanwhile, say in the
     other tab, so that no draft tied to the rep outlives their submitted response.
+
+    The save is a transaction of its own (``fresh``): what the caller read (the link, when the
+    page opened) is rolled back first, so that the save's first lock is the one on the link, and
+    nothing the caller left in the session is committed with the draft.
     """
-    db.session.rollback()
     # On PostgreSQL, lock the link before the draft, in the order submit() takes them; the other
     # order deadlocked a save against a submit. A submit that comes later waits and takes this draft.
     _refuse_used_link(invitation_id)
@@ -264,25 +267,29 @@ def save_draft(invitation_id: int, page: int, answers: dict[str, str]) -> None:
     merged.update(answers)
     draft.answers_json = json.dumps(merged)
     draft.page = page
-    db.session.commit()
 
 
+@transactional
 def discard_draft(invitation_id: int) -> None:
     """Delete an invitation's draft, if any."""
     db.session.execute(delete(SurveyDraft).where(SurveyDraft.invitation_id == invitation_id))
-    db.session.commit()
 
 
+@transactional
 def purge_expired_drafts(today: date) -> int:
     """Delete drafts of waves that have closed and of links already used or replaced; return how many."""
     expired = (select(Invitation.id).join(Wave, Wave.id == Invitation.wave_id)
                .where((Wave.closes_on < today) | Invitation.used.is_(True) | Invitation.revoked_at.is_not(None)))
-    result = db.session.execute(delete(SurveyDraft).where(SurveyDraft.invitation_id.in_(expired)))
-    db.session.commit()
-    return result.rowcount
+    return db.session.execute(delete(SurveyDraft).where(SurveyDraft.invitation_id.in_(expired))).rowcount
 
 
 _RESTAMP_USED = update(Invitation.__table__).where(Invitation.__table__.c.used.is_(True)).values(used=True)
+
+
+@transactional
+def _restamp_used_links() -> int:
+    """Rewrite every used invitation, all in one transaction; return how many."""
+    return db.session.execute(_RESTAMP_USED).rowcount
 
 
 def scrub_link_traces() -> int:
@@ -295,8 +302,7 @@ def scrub_link_traces() -> int:
     in which links were used survives. VACUUM then frees the old row versions and deleted drafts.
     On SQLite there is no such column; the rewrite is harmless there.
     """
-    restamped = db.session.execute(_RESTAMP_USED).rowcount
-    db.session.commit()
+    restamped = _restamp_used_links()
     if not is_sqlite():
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.exec_driver_sql("VACUUM invitation, survey_draft")
