@@ -9,6 +9,8 @@ from wtforms import IntegerField, RadioField, SelectChoice, SelectField, SelectM
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from .outcomes import outcome_choices
+
 if TYPE_CHECKING:
     from .models import Study
 
@@ -45,3 +47,10 @@ def design_of(study: Study | None) -> dict:
     return {"name": study.name, "models": [m.value for m in study.coaching_models],
             "unit": study.randomisation_unit.value, "stratify_by": study.stratify_by or "", "seed": study.seed,
             "primary_outcome": study.primary_outcome, "k_threshold": study.k_threshold}
+
+
+def study_form(study: Study | None, formdata_sent: bool) -> StudyForm:
+    """The study form: filled from ``design_of(study)`` unless it was sent, with the primary outcomes to choose from."""
+    form = StudyForm(data=None if formdata_sent else design_of(study))
+    form.primary_outcome.choices = outcome_choices()
+    return form

@@ -10,9 +10,8 @@ from flask_login import current_user, login_required
 
 from ..access import organisation_or_404, require_consultant, visible_organisations
 from ..accounts import AccountError, create_organisation
-from ..forms import StudyForm, design_of
+from ..forms import study_form
 from ..models import CoachingModel, Organisation, RandomisationUnit
-from ..outcomes import outcome_choices
 from ..studies import create_study
 from ..tabular import TableError, guess_mapping, read_table
 from ..web import flash_errors, today
@@ -185,8 +184,7 @@ def mapping(organisation_id: int, kind_name: str, upload_id: str):
 def new_study(organisation_id: int):
     """Design a new pilot study for this organisation."""
     organisation = organisation_or_404(current_user, organisation_id, consultant=True)
-    form = StudyForm(data=design_of(None) if request.method == "GET" else None)
-    form.primary_outcome.choices = outcome_choices()
+    form = study_form(None, formdata_sent=request.method != "GET")
     if form.validate_on_submit():
         study = create_study(organisation, form.name.data.strip(), [CoachingModel(m) for m in form.models.data],
                              seed=form.seed.data if form.seed.data is not None else secrets.randbelow(2**31),

@@ -4,11 +4,10 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_login import current_user, login_required
 
 from ..access import require_consultant, study_or_404, visible_studies, wave_or_404
-from ..forms import StudyForm, design_of
+from ..forms import study_form
 from ..frames import codebook_frame, performance_frame, responses_frame
 from ..mail import MailError, mail_configured
 from ..models import CoachingModel, QuestionKind, RandomisationUnit, Study, Wave
-from ..outcomes import outcome_choices
 from ..studies import (
     StudyError,
     add_wave,
@@ -93,8 +92,7 @@ def delete_question(study_id: int, question_id: int):
 def design(study_id: int):
     """Change the study's design (models, unit, strata, seed, primary outcome, k)."""
     study = study_or_404(current_user, study_id, consultant=True)
-    form = StudyForm(data=design_of(study) if request.method == "GET" else None)
-    form.primary_outcome.choices = outcome_choices()
+    form = study_form(study, formdata_sent=request.method != "GET")
     if form.validate_on_submit():
         try:
             update_design(study, form.name.data, [CoachingModel(m) for m in form.models.data],
