@@ -209,6 +209,8 @@ class Study(db.Model):
     questions: Mapped[list[Question]] = relationship(
         back_populates="study", cascade="all, delete-orphan", order_by="Question.position")
     assignments: Mapped[list[Assignment]] = relationship(back_populates="study", cascade="all, delete-orphan")
+    design_changes: Mapped[list[DesignChange]] = relationship(cascade="all, delete-orphan",
+                                                              order_by="DesignChange.changed_at")
 
     __table_args__ = (
         CheckConstraint("k_threshold >= 3", name="k_at_least_3"),
@@ -274,6 +276,23 @@ class AssignmentChange(db.Model):
     changed_by: Mapped[User | None] = relationship()
 
     __table_args__ = (CheckConstraint("length(reason) > 0", name="reason_given"),)
+
+
+class DesignChange(db.Model):
+    """A change to an analysis setting of a study after launch (k, primary outcome): a recorded deviation."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), index=True)
+    setting: Mapped[str] = mapped_column(String(40))
+    old_value: Mapped[str] = mapped_column(String(200))
+    new_value: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    changed_by: Mapped[User | None] = relationship()
+
+    __table_args__ = (CheckConstraint("length(reason) > 0", name="deviation_reason_given"),)
 
 
 class Wave(db.Model):
