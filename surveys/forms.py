@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, RadioField, SelectChoice, SelectField, SelectMultipleField, StringField
+from wtforms import (
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -34,6 +42,8 @@ class StudyForm(FlaskForm):
     k_threshold = IntegerField("Anonymity threshold k (smallest group shown)", default=5,
                                validators=[DataRequired(), NumberRange(min=3, max=100,
                                                                        message="k is between 3 and 100")])
+    change_reason = TextAreaField("Why the primary outcome or k changes (needed once the study runs)",
+                                  validators=[Optional(), Length(max=2000)], render_kw={"rows": 2})
 
     def validate_models(self, field):
         if len(set(field.data or [])) < 2:

@@ -15,6 +15,7 @@ from .instruments import Instrument, builtin
 from .models import (
     Assignment,
     CoachingModel,
+    DesignChange,
     Invitation,
     Organisation,
     Question,
@@ -26,6 +27,7 @@ from .models import (
     StudyArm,
     StudyStatus,
     Team,
+    User,
     Wave,
 )
 from .outcomes import outcome_choices
@@ -74,6 +76,7 @@ class WaveProgress:
     invited: int
     responses: int | None  # None: hidden, because it could identify people
     is_open: bool
+    at_least: bool = False  # rounded down to a multiple of k while the wave is open
 
 
 @dataclass(frozen=True)
@@ -92,8 +95,8 @@ def study_overview(study: Study, today: date | None = None) -> StudyOverview:
         .group_by(Assignment.coaching_model)).all())
     progress = []
     for wave in study.waves:
-        *_, total = response_rates(study, wave)
-        progress.append(WaveProgress(wave, total.invited, total.responses, wave.is_open(today)))
+        *_, total = response_rates(study, wave, today)
+        progress.append(WaveProgress(wave, total.invited, total.responses, wave.is_open(today), total.at_least))
     return StudyOverview(units_per_model={model.value: units.get(model, 0) for model in study.coaching_models},
                          waves=progress)
 
@@ -149,16 +152,37 @@ class StudyError(Refused):
     """A change to a study that is not allowed now; the message says why."""
 
 
+class ReasonNeeded(StudyError):
+    """The change is allowed, but only with a reason on record."""
+
+
 @transactional
 def update_design(study: Study, name: str, models: list[CoachingModel], unit: RandomisationUnit,
-                  stratify_by: str | None, seed: int, primary_outcome: str, k_threshold: int, today: date) -> None:
-    """Change a study's design; the models and unit only while nothing is assigned or locked."""
+                  stratify_by: str | None, seed: int, primary_outcome: str, k_threshold: int, today: date,
+                  changed_by: User | None = None, reason: str | None = None) -> None:
+    """Change a study's design; the models and unit only while nothing is assigned or locked.
+
+    Once the first wave has opened, reps have been told that no number is shown for fewer than k
+    people, so k can only be raised. After launch the analysis settings (k, primary outcome) change
+    only with a ``reason``; each change is kept as a ``DesignChange``, a deviation the report prints.
+    """
     if len(set(models)) < 2:
         raise StudyError("choose at least two coaching models")
     if k_threshold < 3:
         raise StudyError("the anonymity threshold k can never be below 3")
     if primary_outcome not in dict(outcome_choices()):
         raise StudyError(f"unknown primary outcome {primary_outcome!r}")
+    if k_threshold < study.k_threshold and first_wave_opened(study, today):
+        raise StudyError(f"k can only be raised once the first wave has opened: reps were told that no number is "
+                         f"shown for fewer than {study.k_threshold} people")
+    deviations = [(setting, old, new) for setting, old, new in (
+        ("primary outcome", study.primary_outcome, primary_outcome), ("k", str(study.k_threshold), str(k_threshold)))
+        if old != new] if study.status is not StudyStatus.DRAFT else []
+    reason = (reason or "").strip()
+    if deviations and not reason:
+        raise ReasonNeeded("the study has been launched, so a change to its "
+                           f"{' and '.join(setting for setting, _, _ in deviations)} is a deviation from the plan: "
+                           "say why")
     design_changes = (set(models) != set(study.coaching_models) or unit is not study.randomisation_unit
                       or stratify_by != study.stratify_by or seed != study.seed)
     if design_changes and is_locked(study, today):
@@ -171,6 +195,9 @@ def update_design(study: Study, name: str, models: list[CoachingModel], unit: Ra
     study.randomisation_unit, study.stratify_by, study.seed = unit, stratify_by, seed
     study.primary_outcome, study.k_threshold = primary_outcome, k_threshold
     study.comment_threshold = max(study.comment_threshold, k_threshold, 10)
+    for setting, old, new in deviations:
+        study.design_changes.append(DesignChange(setting=setting, old_value=old, new_value=new, reason=reason[:2000],
+                                                 changed_by=changed_by))
 
 
 @transactional
@@ -213,25 +240,33 @@ def close(study: Study) -> None:
 
 @dataclass(frozen=True)
 class RateRow:
-    """Invited reps and responses of one group — shown only when at least k reps were invited."""
+    """Invited reps and responses of one group, as they may be shown (see :func:`response_rates`)."""
 
     name: str
     invited: int
-    responses: int | None
+    responses: int | None  # None: hidden
+    at_least: bool = False  # an open wave: the count is rounded down to a multiple of k
 
     @property
     def rate(self) -> float | None:
-        return None if self.responses is None or not self.invited else self.responses / self.invited
+        if self.responses is None or self.at_least or not self.invited:
+            return None
+        return self.responses / self.invited
 
 
-def response_rates(study: Study, wave: Wave) -> tuple[list[RateRow], list[RateRow], RateRow]:
-    """Per model, per team and in all: reps invited and responses, hidden where they could identify people.
+def response_rates(study: Study, wave: Wave,
+                   today: date | None = None) -> tuple[list[RateRow], list[RateRow], RateRow]:
+    """Per model, per team and in all: reps invited and responses, never a count of 1 to k−1.
 
-    A team's count shows only where at least k reps were invited. A model's count shows only where
-    at least k were invited and the hidden teams inside it hold 0 or at least k responses (else the
-    model total minus the shown teams would reveal them); the wave total only when every model's
-    count shows.
+    While the wave is open every count is rounded down to a multiple of k (shown as "at least …"),
+    so a count moves only in steps of k and nobody watching the page sees one response arrive.
+    Once it has closed: a team's count shows where at least k reps were invited and it is 0 or at
+    least k; a model's count where at least k were invited, it is at least k, and the hidden teams
+    inside it hold 0 or at least k responses (else the model total minus the shown teams would
+    reveal them); the wave total only when every model's count shows. Under rep-level
+    randomisation teams mix models, so team counts are never shown.
     """
+    today = today or date.today()
     invited = db.session.execute(
         select(Rep.team_id, func.count(func.distinct(Invitation.rep_id)))
         .join(Rep, Rep.id == Invitation.rep_id).where(Invitation.wave_id == wave.id)
@@ -241,6 +276,7 @@ def response_rates(study: Study, wave: Wave) -> tuple[list[RateRow], list[RateRo
     teams = dict(db.session.execute(select(Team.id, Team.name).where(
         Team.organisation_id == study.organisation_id)).all())
     k = study.k_threshold
+    is_open = wave.closes_on >= today
     by_team = study.randomisation_unit is RandomisationUnit.TEAM
     model_invited = {m.value: n for m, n in db.session.execute(
         select(Assignment.coaching_model, func.count(func.distinct(Invitation.rep_id))).select_from(Invitation)
@@ -248,18 +284,27 @@ def response_rates(study: Study, wave: Wave) -> tuple[list[RateRow], list[RateRo
         .where(Assignment.study_id == study.id, Invitation.wave_id == wave.id)
         .group_by(Assignment.coaching_model)).all()}
     team_model = {a.team_id: a.coaching_model.value for a in study.assignments if a.team_id}
+
+    def floored(n: int) -> int:
+        return n // k * k
+
     per_team = []
     model_responses: dict[str, int] = {}
     model_hidden: dict[str, int] = {}
     for team_id, count in sorted(invited, key=lambda row: teams.get(row[0], "")):
         answered = responses.get(team_id, 0)
-        shown = count >= k and by_team  # teams mix models under rep randomisation: counts only in all
-        per_team.append(RateRow(teams.get(team_id, "?"), count, answered if shown else None))
+        if is_open:
+            per_team.append(RateRow(teams.get(team_id, "?"), count, floored(answered) if by_team else None, True))
+        else:
+            shown = by_team and count >= k and (answered == 0 or answered >= k)
+            per_team.append(RateRow(teams.get(team_id, "?"), count, answered if shown else None))
+            if not shown:
+                model = team_model.get(team_id)
+                if model:
+                    model_hidden[model] = model_hidden.get(model, 0) + answered
         model = team_model.get(team_id)
         if model:
             model_responses[model] = model_responses.get(model, 0) + answered
-            if not shown:
-                model_hidden[model] = model_hidden.get(model, 0) + answered
     if not by_team:
         model_responses = {m.value: n for m, n in db.session.execute(
             select(Response.coaching_model, func.count()).where(Response.wave_id == wave.id)
@@ -267,13 +312,20 @@ def response_rates(study: Study, wave: Wave) -> tuple[list[RateRow], list[RateRo
         model_hidden = {}
     per_model = []
     for model in (m.value for m in study.coaching_models):
-        invited_n, hidden = model_invited.get(model, 0), model_hidden.get(model, 0)
-        shown = invited_n >= k and not 0 < hidden < k
-        per_model.append(RateRow(model, invited_n, model_responses.get(model, 0) if shown else None))
+        invited_n, hidden, answered = model_invited.get(model, 0), model_hidden.get(model, 0), \
+            model_responses.get(model, 0)
+        if is_open:
+            per_model.append(RateRow(model, invited_n, floored(answered), True))
+            continue
+        shown = invited_n >= k and (answered == 0 or answered >= k) and not 0 < hidden < k
+        per_model.append(RateRow(model, invited_n, answered if shown else None))
     total_invited = sum(count for _, count in invited)
-    total_shown = total_invited >= k and all(row.responses is not None or row.invited == 0 for row in per_model)
-    total = RateRow("all", total_invited, sum(responses.values()) if total_shown else None)
-    return per_model, per_team, total
+    total_answered = sum(responses.values())
+    if is_open:
+        return per_model, per_team, RateRow("all", total_invited, floored(total_answered), True)
+    total_shown = (total_invited >= k and (total_answered == 0 or total_answered >= k)
+                   and all(row.responses is not None or row.invited == 0 for row in per_model))
+    return per_model, per_team, RateRow("all", total_invited, total_answered if total_shown else None)
 
 
 def allocation_check(study: Study) -> SampleRatioCheck | None:

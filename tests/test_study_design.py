@@ -180,7 +180,8 @@ def test_design_changes_clear_an_unlocked_draw_and_are_refused_once_locked(clien
     db.session.add(Wave(study_id=study.id, label="b", opens_on=date.today(), closes_on=date.today()))
     db.session.commit()
     refused = client.post(f"/studies/{study.id}/design", data={**data, "models": ["manager", "external"]})
-    assert refused.status_code == 400 and "locked" in refused.get_data(as_text=True)
+    # 409: the form is valid, the study's state forbids the change (it was 400 before deviations were recorded)
+    assert refused.status_code == 409 and "locked" in refused.get_data(as_text=True)
     assert len(study.assignments) == 12
 
 

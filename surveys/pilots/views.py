@@ -9,6 +9,7 @@ from ..frames import codebook_frame, performance_frame, responses_frame
 from ..mail import MailError, mail_configured
 from ..models import CoachingModel, QuestionKind, RandomisationUnit, Study, Wave
 from ..studies import (
+    ReasonNeeded,
     StudyError,
     add_wave,
     close,
@@ -93,19 +94,24 @@ def design(study_id: int):
     """Change the study's design (models, unit, strata, seed, primary outcome, k)."""
     study = study_or_404(current_user, study_id, consultant=True)
     form = study_form(study, formdata_sent=request.method != "GET")
+    status = 200
     if form.validate_on_submit():
         try:
             update_design(study, form.name.data, [CoachingModel(m) for m in form.models.data],
                           RandomisationUnit(form.unit.data), form.stratify_by.data or None,
                           form.seed.data if form.seed.data is not None else study.seed, form.primary_outcome.data,
-                          form.k_threshold.data, today())
+                          form.k_threshold.data, today(), changed_by=current_user, reason=form.change_reason.data)
+        except ReasonNeeded as error:
+            form.change_reason.errors.append(f"Not saved: {error}.")
         except StudyError as error:
             form.name.errors.append(f"Not saved: {error}.")
+            status = 409  # the form is fine; the study's state forbids the change
         else:
             flash("Design saved.", "info")
             return redirect(url_for("pilots.study", study_id=study.id))
-    return render_template("pilots/study_form.html", organisation=study.organisation, form=form, study=study), (
-        400 if form.errors else 200)
+    if form.errors and status == 200:
+        status = 400
+    return render_template("pilots/study_form.html", organisation=study.organisation, form=form, study=study), status
 
 
 def _change_form(study) -> AssignmentChangeForm:
@@ -180,7 +186,7 @@ def wave(study_id: int, wave_id: int):
     """A wave: response counts per model and team (only where at least k reps were invited), and invitations."""
     study = study_or_404(current_user, study_id)
     wave = wave_or_404(study, wave_id)
-    per_model, per_team, total = response_rates(study, wave)
+    per_model, per_team, total = response_rates(study, wave, today())
     return render_template("pilots/wave.html", study=study, wave=wave, per_model=per_model, per_team=per_team,
                            total=total,
                            mail=mail_configured(), form=ActionForm(), today=today())

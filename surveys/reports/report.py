@@ -83,6 +83,18 @@ class Trend:
 
 
 @dataclass(frozen=True)
+class Deviation:
+    """An analysis setting changed after launch: what, from and to, why, when and by whom."""
+
+    setting: str
+    old: str
+    new: str
+    reason: str
+    changed_on: str
+    changed_by: str | None
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything the report shows, computed once per study, view and data version."""
 
@@ -110,6 +122,7 @@ class Report:
     trend: Trend
     sessions: list[SessionRates]
     version: tuple  # the cache key: study, wave, filters, role and data version
+    deviations: tuple[Deviation, ...] = ()
 
     @property
     def compared(self) -> list[OutcomeRow]:
@@ -161,6 +174,7 @@ class Report:
             "sessions": [{**{key: value for key, value in s.to_dict().items() if key != "reps"}, "n": s.reps}
                          for s in self.sessions],
             "comments": self.comments,
+            "deviations": [asdict(d) for d in self.deviations],
             "trend": {"outcome": self.trend.outcome,
                       "values": {m: {w: {"mean": d.mean, "ci_low": d.ci_low, "ci_high": d.ci_high}
                                      for w, d in waves.items()}
@@ -172,11 +186,14 @@ def _clean(value):
     return None if value is None or not np.isfinite(value) else float(value)
 
 
-def _visible_waves(study: Study, role: Role, today: date) -> list[Wave]:
-    """Leaders see closed waves; consultants also waves that are open."""
-    if role is Role.LEADER:
-        return [w for w in study.waves if w.closes_on < today]
-    return [w for w in study.waves if w.opens_on <= today]
+def _visible_waves(study: Study, today: date) -> list[Wave]:
+    """Closed waves only, for everyone: a wave that is still open would let a watcher see one response arrive."""
+    return [w for w in study.waves if w.closes_on < today]
+
+
+def _deviations(study: Study) -> tuple[Deviation, ...]:
+    return tuple(Deviation(c.setting, c.old_value, c.new_value, c.reason, c.changed_at.date().isoformat(),
+                           c.changed_by.email if c.changed_by else None) for c in study.design_changes)
 
 
 def data_version(study: Study, today: date) -> tuple:
@@ -200,31 +217,31 @@ def data_version(study: Study, today: date) -> tuple:
     waves = tuple((w.label, w.opens_on, w.closes_on) for w in study.waves)
     return (tuple(responses), tuple(performance), tuple(sessions), changes, invitations, questions, tuple(reps),
             waves, tuple(assignments), study.status.value, study.primary_outcome, study.k_threshold,
-            today)
+            len(study.design_changes), today)
 
 
 def build_report(study: Study, args: Mapping, role: Role, today: date | None = None) -> Report:
     """The report of ``study`` for the filters in ``args``, as ``role`` may see it (cached)."""
     today = today or date.today()
     filters, messages = parse_filters(args)
-    visible = _visible_waves(study, role, today)
+    visible = _visible_waves(study, today)
     if not visible:
         first = min(study.waves, key=lambda w: w.closes_on, default=None)
         if first is None:
             raise ReportUnavailable("This study has no survey wave yet.", study)
-        if role is Role.LEADER:
-            text = (f"No results yet: the first wave (“{first.label}”) closes on {first.closes_on:%d %B %Y}. "
-                    "Results appear here once it has closed.")
-        else:
-            text = (f"No results yet: the first wave (“{first.label}”) opens on {first.opens_on:%d %B %Y}. "
-                    "Interim results appear here once it has opened.")
-        raise ReportUnavailable(text, study)
+        raise ReportUnavailable(f"No results yet: the first wave (“{first.label}”) closes on "
+                                f"{first.closes_on:%d %B %Y}. Results appear here once it has closed; while a wave "
+                                "is open nothing is shown, so no number moves as people answer.", study)
     default = next((w for w in sorted(visible, key=lambda w: w.closes_on, reverse=True) if w.closes_on < today),
                    max(visible, key=lambda w: w.opens_on))
     wave = default
     if filters.wave is not None:
         match = next((w for w in visible if w.label == filters.wave), None)
-        if match is None:
+        still_open = next((w for w in study.waves if w.label == filters.wave and w not in visible), None)
+        if match is None and still_open is not None:
+            messages.append(f"The wave “{still_open.label}” is still open: its results appear once it closes on "
+                            f"{still_open.closes_on:%d %B %Y}. Showing “{default.label}”.")
+        elif match is None:
             messages.append(f"There is no wave “{filters.wave}” to show; showing “{default.label}”.")
         else:
             wave = match
@@ -293,7 +310,7 @@ def _compute(study, wave, visible, filters, messages, today, version) -> Report:
         reliabilities = []
         messages.append(f"Too few responses in this view: no coaching model has at least {k} responses "
                         "on any outcome.")
-    per_model, _, _ = response_rates(study, wave)
+    per_model, _, _ = response_rates(study, wave, today)
     rates = [ResponseRate(r.name, r.invited, r.responses if r.responses is not None and r.responses >= k else None)
              for r in per_model]
     comments, note = build.comments(study, wave, filters, models)
@@ -306,4 +323,4 @@ def _compute(study, wave, visible, filters, messages, today, version) -> Report:
                   regions=regions, bands=bands, messages=messages, k=k, models=models, analysis=analysis, rows=rows,
                   performance=performance, link=link, reliabilities=reliabilities, rates=rates, comments=comments,
                   comments_note=note, comment_threshold=study.comment_threshold, trend=trend, sessions=sessions,
-                  version=version)
+                  version=version, deviations=_deviations(study))

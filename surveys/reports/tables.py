@@ -72,4 +72,6 @@ def methods_text(report: Report) -> list[str]:
         f"Anonymity: no number rests on fewer than {report.k} responses, comments need at least "
         f"{report.comment_threshold} per model, and a number is also hidden when it could be worked out from other "
         "views of the report by subtraction. Performance (CRM) figures are joined to the survey only at team level.")
+    paragraphs += [f"Deviation from the plan: on {d.changed_on} {d.changed_by or 'a former user'} changed the "
+                   f"{d.setting} from {d.old} to {d.new}, because: {d.reason}" for d in report.deviations]
     return paragraphs
