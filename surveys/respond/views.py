@@ -14,7 +14,11 @@ from . import submit, survey
 from .forms import field_name, survey_page_form, survey_page_form_class
 
 bp = Blueprint("respond", __name__)
-csrf.exempt(bp)  # every survey POST goes through a FlaskForm, which checks the CSRF token itself
+# Not a hole: every survey POST goes through a FlaskForm, which checks the CSRF token itself, so an
+# expired token can re-show the page with the answers kept instead of a bare 400. Guarded by
+# tests/test_survey_live.py::test_form_without_a_csrf_token_is_refused_and_nothing_is_stored,
+# ::test_form_with_a_forged_csrf_token_is_refused and ::test_expired_csrf_token_shows_the_page_again_….
+csrf.exempt(bp)
 
 SESSION_KEY = "survey_invitation"
 ALWAYS_ALLOWED_FIELDS = {"csrf_token", "action"}
