@@ -1,6 +1,7 @@
 """Security essentials: headers, cookies, session timeouts, ending sessions, rate limits (memory and Redis)."""
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from surveys import demo
 from surveys.extensions import db
 from surveys.models import Invitation, Response, User
 from tests import builders
@@ -212,3 +214,51 @@ def test_bandit_finds_nothing_of_medium_severity_or_above():
 def test_users_table_holds_no_plain_passwords(consultant):
     user = db.session.scalar(select(User))
     assert builders.PASSWORD not in user.password_hash and user.password_hash.startswith("scrypt:")
+
+
+# --- Findings of the security review (shared/reviews/security.md): each test performs the attack. ---
+
+def csrf_login(client, email, password):
+    """Log in as a browser would: the form's CSRF token, then the POST."""
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def logout_token(html: str) -> str:
+    """The CSRF token of the navigation's log-out form."""
+    form = re.search(r'<form[^>]*action="/logout".*?</form>', html, re.S).group(0)
+    return re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+
+
+@pytest.fixture
+def demo_world(app):
+    """The demo pilot, with a second leader of the same organisation."""
+    with app.app_context():
+        seeded = demo.seed_demo("http://localhost")
+        builders.user("second.leader@northwind.example.com", role="leader", orgs=[seeded.organisation])
+    return seeded
+
+
+def test_f9_a_cached_report_page_carries_each_viewers_own_token_and_messages(make_app, demo_world):
+    """F9: the second viewer of a cached report page got the first one's CSRF token (and would get their
+    pending messages), so logging out from that page failed with 400 "Form expired"."""
+    live = make_app(WTF_CSRF_ENABLED=True)
+    first, second = live.test_client(), live.test_client()
+    csrf_login(first, demo_world.leader.email, demo_world.leader.password)
+    csrf_login(second, "second.leader@northwind.example.com", builders.PASSWORD)
+    with first.session_transaction() as session:
+        session["_flashes"] = [("info", "A message for the first viewer only")]
+    url = f"/studies/{demo_world.study_id}/report?cachetest=x1"
+    page_a = first.get(url).get_data(as_text=True)
+    page_b = second.get(url)
+    assert page_b.status_code == 200
+    assert "A message for the first viewer only" in page_a
+    assert "A message for the first viewer only" not in page_b.get_data(as_text=True)
+    assert logout_token(page_a) != logout_token(page_b.get_data(as_text=True))
+    again = second.get(url).get_data(as_text=True)  # served from the cache again: still B's own token
+    logged_out = second.post("/logout", data={"csrf_token": logout_token(again)})
+    assert logged_out.status_code == 302
+    assert second.get("/studies").status_code == 302  # B is logged out
+    assert first.get("/studies").status_code == 200  # A is not
