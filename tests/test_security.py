@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from surveys import demo
 from surveys.extensions import db
-from surveys.models import Invitation, Response, User
+from surveys.models import Invitation, Response, Study, User
 from tests import builders
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -262,3 +262,30 @@ def test_f9_a_cached_report_page_carries_each_viewers_own_token_and_messages(mak
     assert logged_out.status_code == 302
     assert second.get("/studies").status_code == 302  # B is logged out
     assert first.get("/studies").status_code == 200  # A is not
+
+
+def test_f16_every_authenticated_page_and_export_is_no_store(client, demo_world):
+    """F16: report pages, JSON, tables, charts, lists and wave pages had no Cache-Control; a shared
+    machine's browser cache kept them after log-out."""
+    log_in(client, demo_world.consultant.email, demo_world.consultant.password)
+    with client.application.app_context():
+        study = db.session.get(Study, demo_world.study_id)
+        study_id, org_id, wave_id = study.id, study.organisation_id, study.waves[0].id
+    report = f"/studies/{study_id}/report"
+    paths = ["/", "/studies", f"/studies/{study_id}", f"/studies/{study_id}/design", f"/studies/{study_id}/questions",
+             f"/studies/{study_id}/assignment", f"/studies/{study_id}/waves/{wave_id}", "/organisations/",
+             f"/organisations/{org_id}", f"/organisations/{org_id}/roster", f"/organisations/{org_id}/performance",
+             f"/organisations/{org_id}/sessions", report, report + ".json", report + "/tables.csv",
+             report + "/tables.xlsx", report + "/charts/profile.svg", report + "/charts/trend.svg",
+             f"/studies/{study_id}/exports/responses.csv", f"/studies/{study_id}/exports/performance.xlsx",
+             "/no/such/page"]
+    for path in paths:
+        response = client.get(path)
+        assert response.status_code in (200, 404), path
+        assert "no-store" in response.headers.get("Cache-Control", ""), path
+    links = client.post(f"/studies/{study_id}/waves/{study.waves[-1].id}/links.csv")
+    assert "no-store" in links.headers.get("Cache-Control", "")
+    # Nothing private in static files: the browser may keep them, signed in or not.
+    log_in(client, demo_world.consultant.email, demo_world.consultant.password)
+    with client.get("/static/style.css") as static:
+        assert "no-store" not in static.headers.get("Cache-Control", "")
