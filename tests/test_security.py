@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -289,3 +290,36 @@ def test_f16_every_authenticated_page_and_export_is_no_store(client, demo_world)
     log_in(client, demo_world.consultant.email, demo_world.consultant.password)
     with client.get("/static/style.css") as static:
         assert "no-store" not in static.headers.get("Cache-Control", "")
+
+
+def test_f12_a_wave_labelled_like_mathtext_renders_in_the_chart_and_the_report_command(make_app, demo_world,
+                                                                                       tmp_path):
+    """F12: a wave labelled ``$x^$`` (WaveForm allows it) made the trend chart answer 500 for every viewer,
+    and ``flask report --format html`` fail; ``a$b$c`` was silently typeset as maths."""
+    served = make_app(TESTING=False, PROPAGATE_EXCEPTIONS=False)
+    consultant = served.test_client()
+    log_in(consultant, demo_world.consultant.email, demo_world.consultant.password)
+    today = date.today()
+    added = consultant.post(f"/studies/{demo_world.study_id}/waves", data={
+        "label": "$x^$ later", "opens_on": (today + timedelta(days=30)).isoformat(),
+        "closes_on": (today + timedelta(days=40)).isoformat()})
+    assert added.status_code == 302  # the form takes such a label
+    with served.app_context():
+        study = db.session.get(Study, demo_world.study_id)
+        # The waves with responses get such labels too (as if they had been created so).
+        labels = {"baseline": "$x^$", "follow-up": "a$b$c"}
+        for wave in study.waves:
+            wave.label = labels.get(wave.label, wave.label)
+        db.session.commit()
+    leader = served.test_client()
+    log_in(leader, demo_world.leader.email, demo_world.leader.password)
+    chart = leader.get(f"/studies/{demo_world.study_id}/report/charts/trend.svg")
+    assert chart.status_code == 200, chart.get_data(as_text=True)[:300]
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", chart.get_data(as_text=True).replace("\n", ""))
+    assert "$x^$" in texts and "a$b$c" in texts
+    page = leader.get(f"/studies/{demo_world.study_id}/report")
+    assert page.status_code == 200 and "$x^$" in page.get_data(as_text=True)
+    result = served.test_cli_runner().invoke(args=["report", str(demo_world.study_id), "--format", "html",
+                                                   "-o", str(tmp_path / "report.html")])
+    assert result.exit_code == 0, result.output
+    assert "a$b$c" in (tmp_path / "report.html").read_text()
