@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from surveys import demo
 from surveys.extensions import db
-from surveys.models import Invitation, Response, Study, User
+from surveys.models import Invitation, Rep, Response, Study, User
 from tests import builders
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -323,3 +323,43 @@ def test_f12_a_wave_labelled_like_mathtext_renders_in_the_chart_and_the_report_c
                                                    "-o", str(tmp_path / "report.html")])
     assert result.exit_code == 0, result.output
     assert "a$b$c" in (tmp_path / "report.html").read_text()
+
+
+def peak_rss_kib(pid: int) -> int:
+    """The process's peak resident memory so far (VmHWM), in KiB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.M).group(1))
+
+
+def test_f10_a_hostile_csv_leaves_the_gunicorn_worker_alive_and_small(make_app):
+    """F10: one row of 3,000,000 fields (6 MB) under a valid header took a gunicorn worker past its 30 s
+    timeout at 1.6 GB, and the worker was killed. Now: a 400 with the reason, the same worker, and its peak
+    memory barely moves (VmHWM, measured by the kernel)."""
+    from tests.gunicorn_kit import BENCH_SECRET, Gunicorn
+    from tests.http import Browser
+
+    app = make_app(SECRET_KEY=BENCH_SECRET)
+    with app.app_context():
+        org = builders.organisation()
+        builders.user("c@acme.example.com", orgs=[org.name])
+        org_id = org.id
+    wide_row = b"team,region,name,email,crm_id\n" + b"a," * 3_000_000 + b"a\n"
+    with Gunicorn(app.config["SQLALCHEMY_DATABASE_URI"], workers=1) as server:
+        [worker] = server.workers()
+        browser = Browser(server.url)
+        token = browser.get("/login").csrf_token()
+        assert browser.post("/login", {"email": "c@acme.example.com", "password": builders.PASSWORD,
+                                       "csrf_token": token}).status == 302
+        roster = browser.get(f"/organisations/{org_id}/roster")
+        assert roster.status == 200
+        before = peak_rss_kib(worker)
+        refused = browser.upload(f"/organisations/{org_id}/import/roster", {"csrf_token": roster.csrf_token()},
+                                 "file", "wide_row.csv", wide_row)
+        assert refused.status == 400, refused.text[-500:]
+        assert "a row is longer than 100,000 characters" in refused.text and "Traceback" not in refused.text
+        assert server.workers() == [worker]  # not killed, not replaced
+        assert peak_rss_kib(worker) - before < 200 * 1024  # it reached 1.6 GB
+        assert browser.get(f"/organisations/{org_id}/roster").status == 200  # and it still serves
+        assert "WORKER TIMEOUT" not in server.log_text()
+    with app.app_context():
+        assert db.session.scalar(select(Rep.id)) is None
