@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import re
+
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
+from zxcvbn import zxcvbn
 
 from .database import transactional
 from .extensions import db
 from .models import Organisation, Role, User, utcnow
 from .refusals import Refused
 
-PASSWORD_MIN = 8
+PASSWORD_MIN = 12
 PASSWORD_MAX = 128
+# zxcvbn's score, 0 to 4: 3 means about 10^8 guesses or more — beyond its lists of common passwords,
+# names and words, and their keyboard patterns, repeats, sequences, dates and l33t variants.
+PASSWORD_MIN_SCORE = 3
+ZXCVBN_MAX_LENGTH = 72  # zxcvbn judges at most this many characters (it refuses more)
 
 # Compared against when the e-mail is unknown, so that a wrong e-mail costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-real-password-0")
@@ -31,12 +38,26 @@ def normalise_email(email: str) -> str:
     return result.normalized.lower()
 
 
-def check_password(password: str) -> None:
-    """Raise ``AccountError`` unless the password has an acceptable length."""
+def check_password(password: str, email: str | None = None, context: tuple[str, ...] = ()) -> None:
+    """Raise ``AccountError`` unless the password is long enough and not easy to guess.
+
+    At least ``PASSWORD_MIN`` characters, and a zxcvbn score of ``PASSWORD_MIN_SCORE``: common
+    passwords (zxcvbn's lists), words, names, repeats and keyboard runs are refused, and so is a
+    password made from the user's e-mail or ``context`` (organisation names, say).
+    """
     if password is None or len(password) < PASSWORD_MIN:
         raise AccountError(f"the password must have at least {PASSWORD_MIN} characters")
     if len(password) > PASSWORD_MAX:
         raise AccountError(f"the password must have at most {PASSWORD_MAX} characters")
+    hints = ["coachlab", *context]
+    if email:
+        local, _, domain = email.partition("@")
+        hints += [email, local, domain, *domain.split("."), *re.split(r"[._+-]", local)]
+    verdict = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=[h for h in hints if h])
+    if verdict["score"] < PASSWORD_MIN_SCORE:
+        warning = verdict["feedback"]["warning"].rstrip(".")
+        raise AccountError("the password is too easy to guess" + (f" ({warning.lower()})" if warning else "")
+                           + ": use a few unrelated words, or a password manager")
 
 
 def organisation_by_name(name: str) -> Organisation | None:
@@ -70,8 +91,8 @@ def create_user(email: str, role: str, password: str, organisation_names: list[s
         role = Role(role)
     except ValueError:
         raise AccountError(f"unknown role {role!r}: choose consultant or leader") from None
-    check_password(password)
     names = [n for n in (organisation_names or []) if n and n.strip()]
+    check_password(password, email, tuple(names))
     if role is Role.LEADER and len(names) != 1:
         raise AccountError("a leader belongs to exactly one organisation: give --org")
     organisations = []

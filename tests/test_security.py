@@ -363,3 +363,39 @@ def test_f10_a_hostile_csv_leaves_the_gunicorn_worker_alive_and_small(make_app):
         assert "WORKER TIMEOUT" not in server.log_text()
     with app.app_context():
         assert db.session.scalar(select(Rep.id)) is None
+
+
+@pytest.mark.parametrize("password", [
+    "password", "aaaaaaaa", " " * 8,  # the review's three, all accepted
+    "password1234", "aaaaaaaaaaaa", " " * 12, "qwertyuiopas", "Password123!", "iloveyou2024",  # 12, but common
+    "globex.example.com1",  # the user's own e-mail
+])
+def test_f14_create_user_refuses_short_and_common_passwords(runner, app_context, monkeypatch, password):
+    """F14: COACHLAB_PASSWORD='password', 'aaaaaaaa' and 8 spaces were accepted; the only check was 8 to 128
+    characters. Now: at least 12, and not one that zxcvbn's lists and patterns guess easily."""
+    builders.organisation("Globex Sales")
+    monkeypatch.setenv("COACHLAB_PASSWORD", password)
+    result = runner.invoke(args=["create-user", "lead@globex.example.com", "--role", "leader", "--org", "Globex Sales"])
+    assert result.exit_code == 2, result.output
+    assert "at least 12 characters" in result.output or "too easy to guess" in result.output, result.output
+    assert "Traceback" not in result.output
+    assert db.session.scalar(select(User.id)) is None
+
+
+def test_f14_a_common_password_typed_at_the_prompt_is_refused_too(runner, app_context, monkeypatch):
+    monkeypatch.delenv("COACHLAB_PASSWORD", raising=False)
+    result = runner.invoke(args=["create-user", "c@globex.example.com", "--role", "consultant"],
+                           input="password1234\npassword1234\n")
+    assert result.exit_code == 2 and "too easy to guess" in result.output
+    assert db.session.scalar(select(User.id)) is None
+
+
+def test_f14_a_long_unusual_password_and_the_demos_passwords_are_accepted(app_context):
+    from surveys.accounts import check_password
+
+    check_password("glacier tram nectar ochre")
+    check_password("x7#Qm!v2@Lp9$Rk4" * 8)  # 128 characters: judged on its first 72, zxcvbn's limit
+    seeded = demo.seed_demo("http://localhost")
+    for login in (seeded.consultant, seeded.leader):
+        assert len(login.password) >= 12
+        check_password(login.password, login.email)
