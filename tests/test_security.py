@@ -399,3 +399,109 @@ def test_f14_a_long_unusual_password_and_the_demos_passwords_are_accepted(app_co
     for login in (seeded.consultant, seeded.leader):
         assert len(login.password) >= 12
         check_password(login.password, login.email)
+
+
+def from_address(address: str) -> dict:
+    return {"headers": {"X-Forwarded-For": address}}
+
+
+@pytest.fixture
+def behind_proxy(make_app, monkeypatch):
+    """An app behind one trusted proxy (so each request can come from its own address), with a consultant."""
+    monkeypatch.setenv("TRUSTED_PROXIES", "1")
+    app = make_app()
+    with app.app_context():
+        builders.organisation()
+        builders.user("c@acme.example.com")
+        builders.user("other@acme.example.com")
+    return app
+
+
+def test_f13_an_account_locks_after_repeated_failures_whatever_the_address(behind_proxy):
+    """F13: failed log-ins were limited per client address only, so guesses spread over many addresses
+    never stopped. Now the account locks after LOGIN_ACCOUNT_LIMIT failures, even for the right password."""
+    client = behind_proxy.test_client()
+    for i in range(10):
+        failed = client.post("/login", data={"email": "c@acme.example.com", "password": f"guess {i}"},
+                             **from_address(f"203.0.113.{i + 1}"))
+        assert failed.status_code == 200, i
+    locked = client.post("/login", data={"email": "C@acme.example.com", "password": builders.PASSWORD},
+                         **from_address("198.51.100.77"))
+    assert locked.status_code == 429
+    assert "Too many failed log-ins" in locked.get_data(as_text=True)
+    assert 0 < int(locked.headers["Retry-After"]) <= 15 * 60
+    assert client.get("/studies").status_code == 302  # not logged in
+    other = behind_proxy.test_client()  # another account from the same addresses is not affected
+    assert other.post("/login", data={"email": "other@acme.example.com", "password": builders.PASSWORD},
+                      **from_address("203.0.113.1")).status_code == 302
+
+
+def test_f13_the_lock_does_not_tell_whether_the_account_exists(behind_proxy):
+    def attempts(email):
+        client = behind_proxy.test_client()
+        responses = [client.post("/login", data={"email": email, "password": f"guess {i}"},
+                                 **from_address(f"192.0.2.{i + 1}")) for i in range(12)]
+        return [(r.status_code, r.headers.get("Retry-After") is not None,
+                 r.get_data(as_text=True).replace(email, "EMAIL")) for r in responses]
+
+    known, unknown = attempts("c@acme.example.com"), attempts("nobody@acme.example.com")
+    assert [status for status, _, _ in known] == [200] * 10 + [429, 429]
+    assert known == unknown
+
+
+def test_f13_a_successful_log_in_clears_the_accounts_failures(behind_proxy):
+    client = behind_proxy.test_client()
+    for _ in range(2):
+        for i in range(9):
+            assert client.post("/login", data={"email": "c@acme.example.com", "password": "typo"},
+                               **from_address(f"203.0.113.{i + 1}")).status_code == 200
+        assert client.post("/login", data={"email": "c@acme.example.com", "password": builders.PASSWORD},
+                           **from_address("203.0.113.50")).status_code == 302
+        client.post("/logout")
+
+
+def test_f13_one_office_behind_one_address_does_not_lock_out_a_colleague(behind_proxy):
+    """F13: with 10 failed log-ins per minute per address, one office's typos locked everybody behind its NAT
+    out. The account lock now guards each account, so the address limit can be looser (30 per minute)."""
+    client = behind_proxy.test_client()
+    office = from_address("198.51.100.10")
+    for i in range(20):  # twenty colleagues mistype their password once this minute
+        assert client.post("/login", data={"email": f"rep{i}@acme.example.com", "password": "typo"},
+                           **office).status_code == 200
+    assert client.post("/login", data={"email": "c@acme.example.com", "password": builders.PASSWORD},
+                       **office).status_code == 302
+
+
+def test_f13_every_429_says_when_to_retry(behind_proxy):
+    """F13: 429 came without Retry-After."""
+    client = behind_proxy.test_client()
+    spray = from_address("198.51.100.20")
+    statuses = [client.post("/login", data={"email": f"x{i}@acme.example.com", "password": "spray"}, **spray)
+                for i in range(31)]
+    assert [r.status_code for r in statuses] == [200] * 30 + [429]
+    assert 0 < int(statuses[-1].headers["Retry-After"]) <= 60
+    links = [client.get(f"/s/guess-{i}", **spray) for i in range(21)]
+    assert links[-1].status_code == 429 and 0 < int(links[-1].headers["Retry-After"]) <= 60
+
+
+@pytest.mark.parametrize("workers, storage, warned", [(2, None, True), (1, None, False),
+                                                     (2, "redis://127.0.0.1:6379", False)])
+def test_f13_memory_counters_under_several_workers_are_announced_at_start(make_app, workers, storage, warned):
+    """F13: with memory:// counters each of N workers counts alone (40 link guesses passed where the setting is
+    20); nothing said so. Now the app warns at start. (Redis need not answer: the app starts without it.)"""
+    from tests.gunicorn_kit import Gunicorn
+
+    url = make_app().config["SQLALCHEMY_DATABASE_URI"]
+    extra = {"RATELIMIT_STORAGE_URI": storage} if storage else {}
+    with Gunicorn(url, workers=workers, extra_env=extra) as server:
+        log = server.log_text()
+    assert ("rate limits are counted per process" in log) is warned, log[-2000:]
+
+
+@pytest.mark.parametrize("name", ["LOGIN_RATE_LIMIT", "LOGIN_ACCOUNT_LIMIT", "LINK_RATE_LIMIT"])
+def test_a_rate_limit_setting_that_is_no_rate_limit_is_named_at_start(monkeypatch, name):
+    from surveys.config import ConfigurationError, security_settings
+
+    monkeypatch.setenv(name, "lots")
+    with pytest.raises(ConfigurationError, match=name):
+        security_settings("http://localhost")
