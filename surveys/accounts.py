@@ -38,6 +38,14 @@ def normalise_email(email: str) -> str:
     return result.normalized.lower()
 
 
+def account_key(email: str) -> str:
+    """The e-mail address as accounts are looked up by (normalised), or as typed when it is malformed."""
+    try:
+        return normalise_email(email)
+    except AccountError:
+        return (email or "").strip().lower()
+
+
 def check_password(password: str, email: str | None = None, context: tuple[str, ...] = ()) -> None:
     """Raise ``AccountError`` unless the password is long enough and not easy to guess.
 

@@ -6,9 +6,9 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..accounts import authenticate, end_all_sessions, load_user
+from ..accounts import account_key, authenticate, end_all_sessions, load_user
+from ..attempts import FAILED_LOGINS, wait_in_words
 from ..extensions import limiter, login_manager
-from . import lockout
 from .forms import LoginForm
 
 bp = Blueprint("auth", __name__)
@@ -57,28 +57,25 @@ def login():
         return redirect(url_for("pilots.studies"))
     form = LoginForm()
     if form.validate_on_submit():
-        email = form.email.data
-        wait = lockout.seconds_locked(email)
+        # The account lock: LOGIN_ACCOUNT_LIMIT failures for this address, from whatever client
+        # addresses, and it is locked for the rest of the window. An address without an account is
+        # counted and answered the same way, and while locked the password is not even checked.
+        account = account_key(form.email.data)
+        wait = FAILED_LOGINS.seconds_locked(account)
         if wait:
-            # The same answer whether or not the account exists; the password is not even checked.
-            flash(f"Too many failed log-ins for this e-mail address. Please wait {_minutes(wait)} and try again.",
-                  "error")
+            flash(f"Too many failed log-ins for this e-mail address. Please wait {wait_in_words(wait)} and try "
+                  "again.", "error")
             return render_template("auth/login.html", form=form), 429, {"Retry-After": str(wait)}
-        user = authenticate(email, form.password.data)
+        user = authenticate(form.email.data, form.password.data)
         if user is not None:
-            lockout.clear(email)
+            FAILED_LOGINS.clear(account)
             login_user(user)
             session["auth_started"] = session["auth_seen"] = time.time()
             return redirect(_safe_next(request.args.get("next")) or url_for("pilots.studies"))
-        lockout.record_failure(email)
+        FAILED_LOGINS.record(account)
         flash("That e-mail and password do not match an active account.", "error")
     status = 400 if form.errors else 200
     return render_template("auth/login.html", form=form), status
-
-
-def _minutes(seconds: int) -> str:
-    minutes = -(-seconds // 60)
-    return "a minute" if minutes == 1 else f"{minutes} minutes"
 
 
 @bp.route("/logout", methods=["POST"])
