@@ -29,6 +29,14 @@ class AccountError(Refused):
     """A request about accounts that cannot be carried out; the message says why."""
 
 
+class OrganisationNameTaken(AccountError):
+    """The name is another organisation's; ``yours`` says whether the one who asked can see that one."""
+
+    def __init__(self, message: str, yours: bool):
+        super().__init__(message)
+        self.yours = yours
+
+
 def normalise_email(email: str) -> str:
     """Return ``email`` checked and normalised (domain lowercased); raise ``AccountError`` if malformed."""
     try:
@@ -81,8 +89,12 @@ def create_organisation(name: str, member: User | None = None) -> Organisation:
         raise AccountError("the organisation needs a name")
     if len(name) > 120:
         raise AccountError("the organisation name must have at most 120 characters")
-    if organisation_by_name(name) is not None:
-        raise AccountError(f"an organisation called {name!r} already exists")
+    existing = organisation_by_name(name)
+    if existing is not None:
+        # Names are unique across tenants (the schema says so), so the refusal cannot be hidden; the
+        # caller learns whether it was a name of their own (the command line's operator sees all).
+        raise OrganisationNameTaken(f"an organisation called {name!r} already exists",
+                                    yours=member is None or member in existing.members)
     organisation = Organisation(name=name, members=[member] if member is not None else [])
     db.session.add(organisation)
     return organisation

@@ -10,11 +10,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from surveys import demo
 from surveys.extensions import db
-from surveys.models import Invitation, Rep, Response, Study, User
+from surveys.models import Invitation, Organisation, Rep, Response, Study, User
 from tests import builders
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -498,10 +498,48 @@ def test_f13_memory_counters_under_several_workers_are_announced_at_start(make_a
     assert ("rate limits are counted per process" in log) is warned, log[-2000:]
 
 
-@pytest.mark.parametrize("name", ["LOGIN_RATE_LIMIT", "LOGIN_ACCOUNT_LIMIT", "LINK_RATE_LIMIT"])
+@pytest.mark.parametrize("name", ["LOGIN_RATE_LIMIT", "LOGIN_ACCOUNT_LIMIT", "LINK_RATE_LIMIT",
+                                  "ORGANISATION_NAME_LIMIT"])
 def test_a_rate_limit_setting_that_is_no_rate_limit_is_named_at_start(monkeypatch, name):
     from surveys.config import ConfigurationError, security_settings
 
     monkeypatch.setenv(name, "lots")
     with pytest.raises(ConfigurationError, match=name):
         security_settings("http://localhost")
+
+
+def test_f15_probing_other_tenants_organisation_names_is_bounded_and_logged(app, demo_world, caplog):
+    """F15: a consultant of another tenant could test any name, in any case, and tell from 400 "already exists"
+    versus 302 that a client of that name uses CoachLab. The name stays unique across tenants (the schema says
+    so), so one refused name still answers one guess; but after ORGANISATION_NAME_LIMIT (5 a day) names taken
+    by organisations they cannot see, every name they try gets the same 429, and each probe is logged."""
+    with app.app_context():
+        builders.organisation("Rival Corp")
+        builders.user("consultant@rival.example.com", orgs=["Rival Corp"])
+        organisations = db.session.scalar(select(func.count()).select_from(Organisation))
+    client = app.test_client()
+    log_in(client, "consultant@rival.example.com")
+    # Their own organisation's name: the plain refusal, as often as they like; nothing is counted.
+    for _ in range(6):
+        own = client.post("/organisations/", data={"name": "rival corp"})
+        assert own.status_code == 400 and "already exists" in own.get_data(as_text=True)
+    probes = ["Northwind Sales (demo)", "northwind sales (demo)", "NORTHWIND SALES (DEMO)",
+              " Northwind Sales (Demo) ", "northwind SALES (demo)"]
+    for name in probes:
+        assert client.post("/organisations/", data={"name": name}).status_code == 400
+    taken = client.post("/organisations/", data={"name": "Northwind sales (demo)"})
+    fresh = client.post("/organisations/", data={"name": "A Client Nobody Has"})
+    assert taken.status_code == fresh.status_code == 429
+    assert 0 < int(fresh.headers["Retry-After"]) <= 24 * 3600
+    assert taken.get_data(as_text=True).replace("Northwind sales (demo)", "NAME") == \
+        fresh.get_data(as_text=True).replace("A Client Nobody Has", "NAME")
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Organisation)) == organisations
+    probed = [r for r in caplog.records if "organisation name" in r.getMessage()]
+    assert len(probed) == len(probes) and "consultant@rival.example.com" not in probed[0].getMessage()
+    # Another consultant is not affected.
+    with app.app_context():
+        builders.user("other@rival.example.com", orgs=["Rival Corp"])
+    other = app.test_client()
+    log_in(other, "other@rival.example.com")
+    assert other.post("/organisations/", data={"name": "A Client Nobody Has"}).status_code == 302
