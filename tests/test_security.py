@@ -290,6 +290,7 @@ def test_f16_every_authenticated_page_and_export_is_no_store(client, demo_world)
     log_in(client, demo_world.consultant.email, demo_world.consultant.password)
     with client.get("/static/style.css") as static:
         assert "no-store" not in static.headers.get("Cache-Control", "")
+        assert "Set-Cookie" not in static.headers  # nor do they carry (and so refresh) the session
 
 
 def test_f12_a_wave_labelled_like_mathtext_renders_in_the_chart_and_the_report_command(make_app, demo_world,

@@ -31,8 +31,12 @@ def _safe_next(target: str | None) -> str | None:
 
 @bp.before_app_request
 def enforce_session_timeouts():
-    """A session ends after SESSION_IDLE_TIMEOUT without a request, and SESSION_ABSOLUTE_TIMEOUT after log-in."""
-    if "_user_id" not in session:  # this request's own session, not a user cached elsewhere
+    """A session ends after SESSION_IDLE_TIMEOUT without a request, and SESSION_ABSOLUTE_TIMEOUT after log-in.
+
+    Static files neither count as activity nor touch the session: a stylesheet's response carried a
+    fresh session cookie, which could put back a cookie the browser had just cleared.
+    """
+    if request.endpoint == "static" or "_user_id" not in session:  # this request's own session
         return None
     now = time.time()
     started, seen = session.get("auth_started"), session.get("auth_seen")
