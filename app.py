@@ -96,7 +96,12 @@ def gunicorn_workers() -> int | None:
 
 
 class DatabaseId(IntegerConverter):
-    """``<int:…>`` in URLs: ids that fit a 64-bit column; anything larger is simply not found (404)."""
+    """``<int:…>`` in URLs: ids that fit a 64-bit column; anything larger is simply not found (404).
+
+    ASCII digits only: werkzeug's ``\\d`` also takes ``١`` or ``１``, which ``int()`` reads as 1.
+    """
+
+    regex = r"[0-9]+"
 
     def __init__(self, url_map, *args, **kwargs):
         kwargs.setdefault("max", 2**63 - 1)

@@ -45,7 +45,10 @@ def init_app(app: Flask) -> None:
     def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
-        return render_error(error.code)
+        page, status = render_error(error.code)
+        # Keep the headers the error carries, such as a 405's Allow.
+        headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+        return page, status, headers
 
     @app.errorhandler(RateLimitExceeded)
     def rate_limited(error):

@@ -544,3 +544,18 @@ def test_f15_probing_other_tenants_organisation_names_is_bounded_and_logged(app,
     other = app.test_client()
     log_in(other, "other@rival.example.com")
     assert other.post("/organisations/", data={"name": "A Client Nobody Has"}).status_code == 302
+
+
+def test_info_a_405_names_the_methods_that_are_allowed(client):
+    """Review, Info: the custom error page dropped the Allow header of a 405."""
+    response = client.get("/logout")
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].replace(" ", "").split(",")) >= {"POST"}
+
+
+@pytest.mark.parametrize("digits", ["\u0661", "\uff11", "\u0967"])
+def test_info_ids_in_urls_are_ascii_digits_only(client, consultant, digits):
+    """Review, Info: /studies/١ and /studies/１ answered as /studies/1."""
+    log_in(client)
+    assert client.get(f"/studies/{digits}").status_code == 404
+    assert client.get(f"/organisations/{digits}").status_code == 404
