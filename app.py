@@ -55,6 +55,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     if "gunicorn.arbiter" in sys.modules:
         # Served by gunicorn, i.e. in production: debug stays off even if FLASK_DEBUG was left set.
         app.debug = False
+        workers = gunicorn_workers()
+        if workers and workers > 1 and app.config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+            app.logger.warning(
+                "RATELIMIT_STORAGE_URI is memory://: rate limits are counted per process, so with %d workers a "
+                "client gets up to %d times LOGIN_RATE_LIMIT, LOGIN_ACCOUNT_LIMIT and LINK_RATE_LIMIT, and a "
+                "restarted worker forgets its counts. Set RATELIMIT_STORAGE_URI=redis://… to share them.",
+                workers, workers)
 
     if app.config["TRUSTED_PROXIES"]:
         # Behind a load balancer: trust its X-Forwarded-For/Proto so rate limits see the client and
@@ -71,8 +78,30 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
+def gunicorn_workers() -> int | None:
+    """The number of workers of the gunicorn that is loading this app, or None if it cannot be told.
+
+    gunicorn hands its settings to no application; they are on the worker (or, with ``--preload``,
+    the arbiter) whose code is calling the factory, so look for its ``cfg`` up the call stack.
+    """
+    from gunicorn.config import Config
+
+    frame = sys._getframe(1)
+    while frame is not None:
+        settings = getattr(frame.f_locals.get("self"), "cfg", None)
+        if isinstance(settings, Config):
+            return settings.workers
+        frame = frame.f_back
+    return None
+
+
 class DatabaseId(IntegerConverter):
-    """``<int:…>`` in URLs: ids that fit a 64-bit column; anything larger is simply not found (404)."""
+    """``<int:…>`` in URLs: ids that fit a 64-bit column; anything larger is simply not found (404).
+
+    ASCII digits only: werkzeug's ``\\d`` also takes ``١`` or ``１``, which ``int()`` reads as 1.
+    """
+
+    regex = r"[0-9]+"
 
     def __init__(self, url_map, *args, **kwargs):
         kwargs.setdefault("max", 2**63 - 1)

@@ -21,7 +21,9 @@ import numpy as np
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 
-STYLE = {"svg.fonttype": "none", "svg.hashsalt": "coachlab", "font.size": 10,
+# text.parse_math off: labels are user text (wave labels, question text, team names), never mathtext;
+# "$x^$" would raise, and "a$b$c" would be typeset as maths.
+STYLE = {"svg.fonttype": "none", "svg.hashsalt": "coachlab", "font.size": 10, "text.parse_math": False,
          "axes.spines.top": False, "axes.spines.right": False}
 # rc_context sets the process-wide rcParams for its duration and restores them on exit; one
 # chart at a time, so that a thread finishing its chart cannot restore the defaults under another.

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import re
+
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
+from zxcvbn import zxcvbn
 
 from .database import transactional
 from .extensions import db
 from .models import Organisation, Role, User, utcnow
 from .refusals import Refused
 
-PASSWORD_MIN = 8
+PASSWORD_MIN = 12
 PASSWORD_MAX = 128
+# zxcvbn's score, 0 to 4: 3 means about 10^8 guesses or more — beyond its lists of common passwords,
+# names and words, and their keyboard patterns, repeats, sequences, dates and l33t variants.
+PASSWORD_MIN_SCORE = 3
+ZXCVBN_MAX_LENGTH = 72  # zxcvbn judges at most this many characters (it refuses more)
 
 # Compared against when the e-mail is unknown, so that a wrong e-mail costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-real-password-0")
@@ -20,6 +27,14 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password-0")
 
 class AccountError(Refused):
     """A request about accounts that cannot be carried out; the message says why."""
+
+
+class OrganisationNameTaken(AccountError):
+    """The name is another organisation's; ``yours`` says whether the one who asked can see that one."""
+
+    def __init__(self, message: str, yours: bool):
+        super().__init__(message)
+        self.yours = yours
 
 
 def normalise_email(email: str) -> str:
@@ -31,12 +46,34 @@ def normalise_email(email: str) -> str:
     return result.normalized.lower()
 
 
-def check_password(password: str) -> None:
-    """Raise ``AccountError`` unless the password has an acceptable length."""
+def account_key(email: str) -> str:
+    """The e-mail address as accounts are looked up by (normalised), or as typed when it is malformed."""
+    try:
+        return normalise_email(email)
+    except AccountError:
+        return (email or "").strip().lower()
+
+
+def check_password(password: str, email: str | None = None, context: tuple[str, ...] = ()) -> None:
+    """Raise ``AccountError`` unless the password is long enough and not easy to guess.
+
+    At least ``PASSWORD_MIN`` characters, and a zxcvbn score of ``PASSWORD_MIN_SCORE``: common
+    passwords (zxcvbn's lists), words, names, repeats and keyboard runs are refused, and so is a
+    password made from the user's e-mail or ``context`` (organisation names, say).
+    """
     if password is None or len(password) < PASSWORD_MIN:
         raise AccountError(f"the password must have at least {PASSWORD_MIN} characters")
     if len(password) > PASSWORD_MAX:
         raise AccountError(f"the password must have at most {PASSWORD_MAX} characters")
+    hints = ["coachlab", *context]
+    if email:
+        local, _, domain = email.partition("@")
+        hints += [email, local, domain, *domain.split("."), *re.split(r"[._+-]", local)]
+    verdict = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=[h for h in hints if h])
+    if verdict["score"] < PASSWORD_MIN_SCORE:
+        warning = verdict["feedback"]["warning"].rstrip(".")
+        raise AccountError("the password is too easy to guess" + (f" ({warning.lower()})" if warning else "")
+                           + ": use a few unrelated words, or a password manager")
 
 
 def organisation_by_name(name: str) -> Organisation | None:
@@ -52,8 +89,12 @@ def create_organisation(name: str, member: User | None = None) -> Organisation:
         raise AccountError("the organisation needs a name")
     if len(name) > 120:
         raise AccountError("the organisation name must have at most 120 characters")
-    if organisation_by_name(name) is not None:
-        raise AccountError(f"an organisation called {name!r} already exists")
+    existing = organisation_by_name(name)
+    if existing is not None:
+        # Names are unique across tenants (the schema says so), so the refusal cannot be hidden; the
+        # caller learns whether it was a name of their own (the command line's operator sees all).
+        raise OrganisationNameTaken(f"an organisation called {name!r} already exists",
+                                    yours=member is None or member in existing.members)
     organisation = Organisation(name=name, members=[member] if member is not None else [])
     db.session.add(organisation)
     return organisation
@@ -70,8 +111,8 @@ def create_user(email: str, role: str, password: str, organisation_names: list[s
         role = Role(role)
     except ValueError:
         raise AccountError(f"unknown role {role!r}: choose consultant or leader") from None
-    check_password(password)
     names = [n for n in (organisation_names or []) if n and n.strip()]
+    check_password(password, email, tuple(names))
     if role is Role.LEADER and len(names) != 1:
         raise AccountError("a leader belongs to exactly one organisation: give --org")
     organisations = []

@@ -5,6 +5,7 @@ import secrets
 from pathlib import Path
 
 import click
+from limits import parse, parse_many
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -108,11 +109,26 @@ def security_settings(base_url: str) -> dict:
     except ValueError:
         raise ConfigurationError("SESSION_IDLE_MINUTES, SESSION_MAX_HOURS and TRUSTED_PROXIES must be whole "
                                  "numbers") from None
+    limits = {
+        # Failed log-ins per client address: a brake on guessing across accounts. Each account has
+        # its own lock (LOGIN_ACCOUNT_LIMIT), so this can leave room for an office behind one address.
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "30 per minute"),
+        # Failed log-ins per account (e-mail address), from any address; then it is locked.
+        "LOGIN_ACCOUNT_LIMIT": os.environ.get("LOGIN_ACCOUNT_LIMIT", "10 per 15 minutes"),
+        "LINK_RATE_LIMIT": os.environ.get("LINK_RATE_LIMIT", "20 per minute"),
+        # Names of other tenants' organisations a consultant may try before creating is refused.
+        "ORGANISATION_NAME_LIMIT": os.environ.get("ORGANISATION_NAME_LIMIT", "5 per day"),
+    }
+    single = ("LOGIN_ACCOUNT_LIMIT", "ORGANISATION_NAME_LIMIT")  # counted by surveys.attempts: one window each
+    for name, value in limits.items():
+        try:
+            parse(value) if name in single else parse_many(value)
+        except ValueError:
+            raise ConfigurationError(f"{name}: {value!r} is not a rate limit (e.g. \"10 per minute\")") from None
     return {
         "SESSION_COOKIE_SECURE": https, "REMEMBER_COOKIE_SECURE": https,
         "SESSION_IDLE_TIMEOUT": idle * 60, "SESSION_ABSOLUTE_TIMEOUT": absolute * 3600,
         "TRUSTED_PROXIES": proxies,
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
-        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
-        "LINK_RATE_LIMIT": os.environ.get("LINK_RATE_LIMIT", "20 per minute"),
+        **limits,
     }

@@ -127,8 +127,8 @@ def seed_demo(base_url: str, today: date | None = None, seed: int = DEMO_SEED) -
 
     after_start = previous_quarter(quarter_start(today))
     before_start = previous_quarter(after_start)
-    consultant_password = secrets.token_urlsafe(9)
-    leader_password = secrets.token_urlsafe(9)
+    consultant_password = secrets.token_urlsafe(12)  # 16 characters
+    leader_password = secrets.token_urlsafe(12)
 
     organisation = Organisation(name=ORGANISATION)
     db.session.add(organisation)

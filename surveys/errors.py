@@ -1,12 +1,16 @@
 """Error pages: every error a user can cause gets a page in the site's layout, never a traceback."""
 
+import math
+import time
+
 from flask import Flask, render_template
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .config import MAX_UPLOAD_MB
-from .extensions import db
+from .extensions import db, limiter
 
 MESSAGES = {
     400: ("Bad request", "The request could not be understood. Please go back and try again."),
@@ -41,7 +45,20 @@ def init_app(app: Flask) -> None:
     def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
-        return render_error(error.code)
+        page, status = render_error(error.code)
+        # Keep the headers the error carries, such as a 405's Allow.
+        headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+        return page, status, headers
+
+    @app.errorhandler(RateLimitExceeded)
+    def rate_limited(error):
+        # Say when to come back (RFC 9110): when the oldest counted attempt leaves the window.
+        page, status = render_error(429)
+        current = limiter.current_limit
+        if current is None:
+            return page, status
+        wait = max(1, math.ceil(current.window.reset_time - time.time()))
+        return page, status, {"Retry-After": str(wait)}
 
     @app.errorhandler(InternalServerError)
     def internal_error(error):

@@ -1,6 +1,6 @@
 """Security headers on every response."""
 
-from flask import Flask, abort, request
+from flask import Flask, abort, request, session
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -29,6 +29,10 @@ def init_app(app: Flask) -> None:
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "same-origin")
+        if request.endpoint != "static" and "_user_id" in session:
+            # A signed-in user's page, download or chart: no browser or proxy keeps it (a shared
+            # machine's cache would show it after log-out). Static files stay cacheable.
+            headers.setdefault("Cache-Control", "private, no-store")
         if request.is_secure:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response

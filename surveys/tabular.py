@@ -22,6 +22,7 @@ from .refusals import Refused
 
 MAX_ROWS = 200_000
 MAX_COLUMNS = 200
+MAX_ROW_CHARS = 100_000  # one row of a CSV, quoted line breaks included: 200 columns of 500 characters
 MAX_BLANK_ROWS = 1000
 MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 200
@@ -109,6 +110,69 @@ def _read_workbook(data: bytes) -> pd.DataFrame:
     return pd.DataFrame(body, columns=header, dtype=object)
 
 
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+class _BoundedRecords:
+    """The text's lines for ``csv.reader`` (line ends kept: ``\n``, ``\r\n`` or ``\r``), refusing a record
+    (one row, its quoted line breaks included) longer than ``MAX_ROW_CHARS`` as soon as that much of it
+    has been read. Lines are sliced from the text as they are asked for; nothing else is copied."""
+
+    def __init__(self, text: str):
+        self._text = text
+        self._position = 0
+        self.line = 0
+        self._record = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        text, start = self._text, self._position
+        if start >= len(text):
+            raise StopIteration
+        budget = MAX_ROW_CHARS + 1 - self._record
+        end = _LINE_END.search(text, start, start + budget + 1)
+        stop = end.end() if end else min(len(text), start + budget)
+        self._position = stop
+        self.line += 1
+        self._record += stop - start
+        if self._record > MAX_ROW_CHARS:
+            raise TableError(f"line {self.line}: a row is longer than {MAX_ROW_CHARS:,} characters")
+        return text[start:stop]
+
+    def record_done(self) -> None:
+        self._record = 0
+
+
+def _check_csv_shape(text: str) -> str:
+    """The CSV's delimiter, after one streaming pass that refuses hostile shapes before any table is built.
+
+    pandas would build every field of a row first: one row of millions of fields, or a line of
+    megabytes, cost a worker half a minute and more than a gigabyte. Here each record is read up to
+    ``MAX_ROW_CHARS`` characters and ``MAX_COLUMNS`` fields, and reading stops after ``MAX_ROWS``
+    rows, so the refusal costs little more than the text itself.
+    """
+    header = next(_BoundedRecords(text))
+    delimiter = max((",", ";", "\t"), key=header.count)
+    if header.count(delimiter) >= MAX_COLUMNS:
+        raise TableError(f"the file has more than {MAX_COLUMNS} columns")
+    source = _BoundedRecords(text)
+    rows = 0
+    try:
+        for row in csv.reader(source, delimiter=delimiter, skipinitialspace=True):
+            source.record_done()
+            if len(row) > MAX_COLUMNS:
+                raise TableError(f"line {source.line}: a row has more than {MAX_COLUMNS} fields")
+            rows += any(row)
+            if rows > MAX_ROWS + 1:  # the header and MAX_ROWS rows
+                raise TableError(f"the file has more than {MAX_ROWS:,} rows; at most {MAX_ROWS:,} are accepted "
+                                 "at once")
+    except csv.Error as error:
+        raise TableError(f"the CSV cannot be read: line {source.line}: {error}") from None
+    return delimiter
+
+
 def read_table(data: bytes, filename: str = "upload") -> pd.DataFrame:
     """Read CSV (UTF-8; comma, semicolon or tab) or XLSX bytes into a DataFrame of strings.
 
@@ -128,10 +192,7 @@ def read_table(data: bytes, filename: str = "upload") -> pd.DataFrame:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise TableError("the file is not UTF-8 text; save it as “CSV UTF-8” or as XLSX") from None
-        first_line = text.split("\n", 1)[0]
-        delimiter = max((",", ";", "\t"), key=first_line.count)
-        if first_line.count(delimiter) >= MAX_COLUMNS:
-            raise TableError(f"the file has more than {MAX_COLUMNS} columns")
+        delimiter = _check_csv_shape(text)
         try:
             frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=delimiter,
                                 skipinitialspace=True)

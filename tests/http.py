@@ -50,6 +50,22 @@ class Browser:
         except urllib.error.HTTPError as error:
             return Page(error.code, dict(error.headers), error.read().decode(errors="replace"))
 
+    def upload(self, path: str, fields: dict, name: str, filename: str, content: bytes) -> Page:
+        """POST a multipart form with ``fields`` and one file, as a browser's file input sends it."""
+        boundary = "coachlab-test-boundary"
+        parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
+                 for key, value in fields.items()]
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                     "Content-Type: text/csv\r\n\r\n".encode() + content + b"\r\n")
+        body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+        request = urllib.request.Request(self.base_url + path, data=body,
+                                         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        try:
+            with self.opener.open(request, timeout=self.timeout) as response:
+                return Page(response.status, dict(response.headers), response.read().decode())
+        except urllib.error.HTTPError as error:
+            return Page(error.code, dict(error.headers), error.read().decode(errors="replace"))
+
     def get(self, path: str) -> Page:
         return self.request(path)
 

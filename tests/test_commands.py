@@ -66,7 +66,7 @@ def test_create_user_refuses_a_short_password(runner, app_context, monkeypatch):
     monkeypatch.setenv("COACHLAB_PASSWORD", "short")
     result = runner.invoke(args=["create-user", "x@globex.example.com", "--role", "consultant"])
     assert result.exit_code == 2
-    assert "at least 8" in result.output
+    assert "at least 12" in result.output
     assert count(User) == 0
 
 

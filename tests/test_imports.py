@@ -353,3 +353,67 @@ def test_a_workbook_claiming_a_huge_grid_is_read_quickly(client, org):
     workbook.save(buffer)
     assert upload(client, org, "roster", buffer.getvalue(), "grid.xlsx").status_code == 302
     assert count(Rep) == 1
+
+
+# --- hostile shapes (F10) ---------------------------------------------------------------------------------
+
+HEADER = "team,region,name,email,crm_id\n"
+HOSTILE_SHAPES = {
+    # One data row of 3,000,000 fields (6 MB) under a valid header: refused once 100,000 characters are read.
+    "wide_row.csv": (HEADER + "a," * 3_000_000 + "a\n", "line 2: a row is longer than 100,000 characters"),
+    # 5,000,000 semicolons after a semicolon header.
+    "semicolon_wide.csv": (HEADER.replace(",", ";") + ";" * 5_000_000 + "\n", "longer than 100,000 characters"),
+    # A short row of far too many fields.
+    "many_fields.csv": (HEADER + "North,North,Ann,,C-1\n" + "a," * 5000 + "a\n", "line 3: a row has more than 200"),
+    # One line of 8 MB: a single field.
+    "long_line.csv": (HEADER + "North," + "x" * 8_000_000 + ",Ann,,C-1\n", "longer than 100,000 characters"),
+    # Millions of fields in one record made of short lines (quoted line breaks): no line is long.
+    "quoted_lines.csv": (HEADER + '"\n",' * 2_000_000 + "x\n", "longer than 100,000 characters"),
+    # Far more rows than are ever accepted: refused without reading them all.
+    "many_rows.csv": ("team\n" + "ab\n" * 3_000_000, "more than 200,000 rows"),
+}
+
+
+@pytest.mark.parametrize("filename", sorted(HOSTILE_SHAPES))
+def test_a_csv_of_hostile_shape_is_refused_before_the_parser_builds_it(client, org, monkeypatch, filename):
+    """F10: pandas took over 30 s and 1.6 GB on one row of millions of fields; the worker was killed."""
+    import pandas
+
+    from surveys import tabular
+
+    content, words = HOSTILE_SHAPES[filename]
+    data = content.encode()
+    assert len(data) < 10 * 1024 * 1024
+    built = []
+    real_read_csv = pandas.read_csv
+    monkeypatch.setattr(tabular.pd, "read_csv", lambda *a, **k: built.append(1) or real_read_csv(*a, **k))
+    # The multipart body is built by hand: Werkzeug's test builder would spool it to a temporary file.
+    boundary = "coachlab-boundary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n"
+            "Content-Type: text/csv\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    response = client.post(f"/organisations/{org.id}/import/roster", data=body,
+                           content_type=f"multipart/form-data; boundary={boundary}")
+    assert response.status_code == 400
+    text = response.get_data(as_text=True)
+    assert words in text and "Traceback" not in text, text[-2000:]
+    assert built == []  # refused by the bounded scan: the table was never built
+    assert count(Rep) == 0 and count(Team) == 0 and count(PendingUpload) == 0
+
+
+@pytest.mark.parametrize("filename", sorted(HOSTILE_SHAPES))
+def test_refusing_a_hostile_csv_allocates_little_more_than_the_file(filename):
+    """The refusal reads at most one bounded record at a time: Python's allocations stay near the file's size
+    (tracemalloc sees Python objects and numpy arrays; pandas' C tokenizer, which is never reached, it would not)."""
+    import tracemalloc
+
+    from surveys.tabular import TableError, read_table
+
+    data = HOSTILE_SHAPES[filename][0].encode()
+    tracemalloc.start()
+    try:
+        with pytest.raises(TableError):
+            read_table(data, filename)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * len(data) + 5_000_000, peak  # the decoded text and a bounded record, not the table

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from flask import Blueprint, Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from .. import cache
 from ..access import study_or_404
@@ -64,10 +65,18 @@ def _not_found(missing: ReportUnavailable):
 @login_required
 @_with_report(_unavailable_page)
 def page(study, report):
-    """The report: verdict first, the debate tested, outcome tables, performance, reliability, charts."""
-    return _cached_output(report, "page", lambda: render_template(
-        "reports/report.html", study=study, report=report, charts=chart_specs(report), methods=methods_text(report),
-        bands=[b for b, _, _ in BANDS], query=request.args))
+    """The report: verdict first, the debate tested, outcome tables, performance, reliability, charts.
+
+    Only the report itself is cached; the page around it (the log-out form's CSRF token, messages)
+    belongs to this viewer and is rendered for every request.
+    """
+    def article():
+        html = render_template("reports/_article.html", study=study, report=report, charts=chart_specs(report),
+                               methods=methods_text(report), bands=[b for b, _, _ in BANDS], query=request.args)
+        # The output of an autoescaped template, not input: it may be marked safe.
+        return Markup(html)  # noqa: S704  # nosec B704
+
+    return render_template("reports/report.html", report=report, article=_cached_output(report, "page", article))
 
 
 @bp.route("/studies/<int:study_id>/report.json")
@@ -89,7 +98,7 @@ def chart(study, report, name: str):
         abort(404)
     response = Response(svg, mimetype="image/svg+xml")
     response.headers["Content-Security-Policy"] = SVG_POLICY
-    response.headers["Cache-Control"] = "private, max-age=300"
+    response.headers["Cache-Control"] = "private, no-store"
     return response
 
 
