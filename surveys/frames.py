@@ -54,7 +54,7 @@ def response_scores(study_id: int, wave_id: int | None = None) -> pd.DataFrame:
 
     A dimension's score is the mean of its answered items after reverse scoring
     (``min + max - value``), written by the database when the response was stored
-    (``surveys.scoring``); it is missing when fewer than half of its items were answered.
+    (``surveys.respond.scoring``); it is missing when fewer than half of its items were answered.
     Single-item outcomes (satisfaction, recommend) are dimensions of one item.
     """
     conditions = [Response.study_id == study_id]

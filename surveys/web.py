@@ -34,7 +34,8 @@ def refused(error: Refused | str, endpoint: str, prefix: str = "Not done", statu
     ``error`` is the refusal, or a whole sentence when the view refuses before calling a service
     (a form that does not validate: status 400).
     This is how the pages answer a refusal today (a redirect carrying a 4xx status), kept as it
-    is; a later change re-renders the page with the message and a 4xx instead (STYLE.md) — here,
+    is; a later change re-renders the page with the message and a 4xx instead (never a redirect
+    with a 4xx status, which browsers do not follow) — here,
     in this one helper, for every view that uses it.
     """
     flash(error if isinstance(error, str) else f"{prefix}: {error}.", "error")

@@ -123,6 +123,11 @@ def is_view_or_form(module: str) -> bool:
     return last in ("views", "forms") or module == "surveys.forms"
 
 
+def is_view_module(module: str, text: str) -> bool:
+    """A ``views.py``, or any module that declares routes (``public/__init__.py``)."""
+    return module.rpartition(".")[2] == "views" or "@bp.route(" in text
+
+
 def is_service(module: str, path: Path) -> bool:
     return (module.startswith("surveys.") and module not in ENTRY_POINTS and path.name != "__init__.py"
             and not is_view_or_form(module))
@@ -132,7 +137,7 @@ def violations(root: Path) -> list[str]:
     """Every broken rule of the house, one sentence each."""
     modules = project_modules(root)
     graph = import_graph(root)
-    problems = [f"import circle: {' -> '.join(c)}" for c in circles(graph)]
+    problems = [f"import circle among: {', '.join(c)}" for c in circles(graph)]
     for module, targets in sorted(graph.items()):
         for target in sorted(targets):
             mine, theirs = blueprint_of(module), blueprint_of(target)
@@ -142,10 +147,15 @@ def violations(root: Path) -> list[str]:
                 problems.append(f"service {module} imports the view/form module {target}")
             if module.startswith("analysis") and target.startswith("surveys"):
                 problems.append(f"analysis module {module} imports {target}")
+            if (theirs and not mine and module not in ENTRY_POINTS and module != "surveys"
+                    and module.startswith("surveys")):
+                problems.append(f"core module {module} imports the blueprint package {target}")
     for module, path in modules.items():
         text = path.read_text(encoding="utf-8")
-        if module.rpartition(".")[2] == "views" and ("db.session" in text or "select(" in text):
+        if is_view_module(module, text) and ("db.session" in text or "select(" in text or "db.get_or_404" in text):
             problems.append(f"view module {module} runs queries (db.session / select)")
+        if module.startswith("surveys") and ("importlib" in text or "__import__(" in text):
+            problems.append(f"module {module} imports dynamically, out of the checker's sight")
         if module.startswith("analysis"):
             for node in ast.walk(ast.parse(text)):
                 names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
@@ -201,12 +211,12 @@ def test_a_tree_that_follows_the_rules_passes(tmp_path):
 
 def test_a_circle_is_found(tmp_path):
     tree = write_tree(tmp_path, {**GOOD, "surveys/models.py": "def f():\n    from .studies import X\n"})
-    assert violations(tree) == ["import circle: surveys.models -> surveys.studies"]
+    assert violations(tree) == ["import circle among: surveys.models, surveys.studies"]
 
 
 def test_a_circle_through_a_package_init_is_found(tmp_path):
     tree = write_tree(tmp_path, {**GOOD, "surveys/studies.py": "from .models import X\nfrom .reports import report\n"})
-    assert any(p.startswith("import circle:") and "surveys.reports.report" in p for p in violations(tree))
+    assert any(p.startswith("import circle among:") and "surveys.reports.report" in p for p in violations(tree))
 
 
 @pytest.mark.parametrize("line", ["from ..pilots import views\n", "from surveys.pilots.forms import F\n",
@@ -226,6 +236,19 @@ def test_a_query_in_a_view_is_found(tmp_path):
     tree = write_tree(tmp_path, {**GOOD, "surveys/pilots/views.py": GOOD["surveys/pilots/views.py"]
                                  + "def v():\n    return db.session.scalar(select(X))\n"})
     assert violations(tree) == ["view module surveys.pilots.views runs queries (db.session / select)"]
+
+
+def test_core_importing_a_blueprint_package_is_found(tmp_path):
+    tree = write_tree(tmp_path, {**GOOD, "surveys/security.py": "from .reports import report\n"})
+    assert violations(tree) == ["core module surveys.security imports the blueprint package surveys.reports",
+                                "core module surveys.security imports the blueprint package surveys.reports.report"]
+
+
+def test_a_dynamic_import_or_a_query_in_a_routes_module_is_found(tmp_path):
+    tree = write_tree(tmp_path, {**GOOD, "surveys/studies.py": "import importlib\nimportlib.import_module('x')\n",
+                                 "surveys/public/__init__.py": "@bp.route('/')\ndef home():\n    db.get_or_404(X)\n"})
+    assert violations(tree) == ["module surveys.studies imports dynamically, out of the checker's sight",
+                                "view module surveys.public runs queries (db.session / select)"]
 
 
 def test_analysis_importing_the_web_side_is_found(tmp_path):

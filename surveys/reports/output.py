@@ -40,6 +40,8 @@ def write_report(study: Study, args: dict, output_format: str) -> bytes:
         report = build_report(study, args, Role.CONSULTANT, today())
     except ReportUnavailable as missing:
         raise Refused(missing.message) from None
+    except ValueError as error:  # data the analysis cannot take: one line, exit 2, as before the refactor
+        raise Refused(f"the report cannot be computed: {error}") from None
     if output_format == "json":
         return report_json(report)
     sheets = aggregate_tables(report)
