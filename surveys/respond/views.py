@@ -36,8 +36,10 @@ def unavailable(error: survey.SurveyUnavailable):
     return render_template("respond/unavailable.html", title=error.title, message=error.message), error.status
 
 
+# Every opening counts, working links too: counting only refusals let a client poll the status of
+# every link it holds (unanswered 302, answered 410) as often as it liked (review F2).
 @bp.route("/s/<token>")
-@limiter.limit(lambda: current_app.config["LINK_RATE_LIMIT"], deduct_when=lambda response: response.status_code >= 400)
+@limiter.limit(lambda: current_app.config["LINK_RATE_LIMIT"])
 def redeem(token: str):
     """Exchange the token for a session cookie and continue at a URL without the token."""
     if len(token) > 200:
