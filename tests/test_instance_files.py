@@ -14,9 +14,10 @@ import sys
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from surveys.extensions import db
+from surveys.models import Invitation, Response
 from surveys.respond import survey as responding
 from tests import builders
 
@@ -102,6 +103,29 @@ def answer_all(client, study, token):
 def wal_of(path):
     wal = path.with_name(path.name + "-wal")
     return wal.read_bytes() if wal.exists() else b""
+
+
+@pytest.mark.parametrize("command", ["scrub-links", "purge-drafts"])
+def test_after_a_scrub_the_wal_is_empty_and_pairs_no_link_with_a_response(file_app, command):
+    """F7: before the scrub the WAL holds, in one commit, the invitation marked used and the response."""
+    app, path = file_app
+    study, team = builders.running_survey(reps=3)
+    for rep in team.reps:
+        answer_all(app.test_client(), study, builders.invite(study.waves[0], rep))
+    response_ids = [r.encode() for r in db.session.scalars(select(Response.id))]
+    token_hashes = [h.encode() for h in db.session.scalars(select(Invitation.token_hash))]
+    db.session.commit()
+    before = wal_of(path)
+    assert len(response_ids) == 3 and all(r in before for r in response_ids)  # the review's wal_link.py finds them
+    assert all(h in before for h in token_hashes)
+
+    result = app.test_cli_runner().invoke(args=[command])
+    assert result.exit_code == 0, result.output
+    assert "truncated" in result.output
+    after = wal_of(path)
+    assert after == b""
+    assert not any(r in after for r in response_ids) and not any(h in after for h in token_hashes)
+    assert db.session.scalar(select(Invitation.used).limit(1)) is True  # the data itself is all there
 
 
 def test_a_draft_reaches_the_database_files_only_as_ciphertext(file_app):

@@ -14,7 +14,7 @@ from datetime import date, datetime, time
 from sqlalchemy import bindparam, delete, select, update
 
 from ..cache import named as named_cache
-from ..database import insert_or_ignore, is_sqlite, transactional
+from ..database import insert_or_ignore, is_sqlite, transactional, truncate_wal
 from ..extensions import db
 from ..instruments import builtin
 from ..models import (
@@ -30,6 +30,7 @@ from ..models import (
     Wave,
     utcnow,
 )
+from ..refusals import Refused
 from ..studies import assignment_join
 from ..tokens import hash_token
 from . import sealing
@@ -349,10 +350,18 @@ def scrub_link_traces() -> int:
     invitation is written again ``invitation.xmin = response.xmin`` pairs the two. Rewriting all
     used invitations together gives them one shared ``xmin``: neither the pairing nor the order
     in which links were used survives. VACUUM then frees the old row versions and deleted drafts.
-    On SQLite there is no such column; the rewrite is harmless there.
+
+    On SQLite the same pairing sits in the write-ahead log: each submit's commit is one run of page
+    images holding the invitation marked used and the new response. A checkpoint copies the log
+    into the database file and ``TRUNCATE`` empties the log file, so nothing is left to pair. Raises
+    ``Refused`` when another connection kept the log busy (run the command again).
     """
     restamped = _restamp_used_links()
-    if not is_sqlite():
+    if is_sqlite():
+        if not truncate_wal():
+            raise Refused(f"rewrote {restamped} used link(s), but the write-ahead log could not be truncated "
+                          "because another connection was reading it; run the command again")
+    else:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.exec_driver_sql("VACUUM invitation, survey_draft")
     return restamped
