@@ -2,8 +2,8 @@
 
 A *prepared submission* is what a rep's browser holds just before pressing "Send my answers": a
 session cookie (the redeemed link with the browser's draft key, a CSRF secret) and the form of the
-last page. The earlier pages are already saved as the invitation's draft, sealed under that key. Preparing thousands this way is fast and keeps the
-measured requests to the submits themselves.
+last page. The earlier pages are already saved as the invitation's draft, sealed under that key.
+Preparing thousands this way is fast and keeps the measured requests to the submits themselves.
 """
 
 from __future__ import annotations
