@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from surveys.config import (
     ConfigurationError,
     database_url,
     mail_settings,
+    private_instance_folder,
     public_base_url,
     secret_key,
     security_settings,
@@ -33,7 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     ``test_config`` overrides the defaults and the environment, as in Flask's tutorial.
     """
     app = Flask(__name__, instance_relative_config=True, template_folder="templates", static_folder="static")
-    os.makedirs(app.instance_path, exist_ok=True)
+    private_instance_folder(app.instance_path)
     app.config.from_mapping(
         SQLALCHEMY_DATABASE_URI=database_url(app.instance_path),
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},

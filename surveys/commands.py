@@ -22,7 +22,7 @@ from analysis import cli as analysis_cli
 
 from . import accounts
 from .config import MAX_UPLOAD_BYTES, MAX_UPLOAD_MB, ConfigurationError
-from .database import delete_all_data, has_data
+from .database import delete_all_data, has_data, is_sqlite
 from .demo import WAVES as DEMO_WAVES
 from .demo import seed_demo
 from .extensions import db
@@ -111,20 +111,27 @@ def demo_command(reset, as_json):
         click.echo(f"    {link}")
 
 
+def _scrub() -> None:
+    """Run the scrub and say what it did on this engine."""
+    click.echo(f"Rewrote {scrub_link_traces()} used link(s) so no transaction id pairs one with a response.")
+    if is_sqlite():
+        click.echo("Checkpointed the write-ahead log into the database file and truncated it.")
+
+
 @click.command("purge-drafts")
 @with_appcontext
 def purge_drafts_command():
     """Delete saved partial answers of closed waves and of used or replaced links (run daily)."""
     removed = purge_expired_drafts(today())
     click.echo(f"Deleted {removed} expired draft(s).")
-    click.echo(f"Rewrote {scrub_link_traces()} used link(s) so no transaction id pairs one with a response.")
+    _scrub()
 
 
 @click.command("scrub-links")
 @with_appcontext
 def scrub_links_command():
-    """Rewrite used links together so no transaction id pairs one with a response (run every 10 minutes)."""
-    click.echo(f"Rewrote {scrub_link_traces()} used link(s) so no transaction id pairs one with a response.")
+    """Rewrite used links together so no transaction id or log pairs one with a response (every 10 minutes)."""
+    _scrub()
 
 
 @click.command("analyze")

@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import stat
 from pathlib import Path
 
 import click
@@ -11,6 +12,7 @@ from sqlalchemy.exc import ArgumentError
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 SQLITE_FILE = "coachlab.sqlite"
+INSTANCE_FILES = (SQLITE_FILE, SQLITE_FILE + "-wal", SQLITE_FILE + "-shm", SECRET_KEY_FILE)
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # a file to import, and any request (MAX_CONTENT_LENGTH)
 MAX_UPLOAD_MB = MAX_UPLOAD_BYTES // (1024 * 1024)  # the same limit, as messages say it
 
@@ -49,6 +51,23 @@ def normalise_database_url(raw: str, variable: str) -> str:
     if url.drivername in ("postgres", "postgresql"):
         url = url.set(drivername="postgresql+psycopg")
     return url.render_as_string(hide_password=False)
+
+
+def private_instance_folder(instance_path: str) -> None:
+    """Create ``instance/`` with mode 0700 and take group and other access off what it holds.
+
+    Everything CoachLab keeps there (the SQLite database with its -wal and -shm files, the secret
+    key) is created 0600; files an earlier version left readable are tightened here, at start.
+    """
+    folder = Path(instance_path)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for path in (folder, *(folder / name for name in INSTANCE_FILES)):
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+            if mode & 0o077:
+                path.chmod(mode & 0o700)
+        except OSError:  # missing, or not ours to change: SQLite and the key file say what is wrong
+            continue
 
 
 def secret_key(instance_path: str) -> str:

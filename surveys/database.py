@@ -75,6 +75,17 @@ def is_sqlite() -> bool:
     return db.engine.dialect.name == "sqlite"
 
 
+def truncate_wal() -> bool:
+    """SQLite: copy the write-ahead log into the database file and truncate the log to zero bytes.
+
+    False when a reader kept part of the log in use past the busy timeout (nothing is lost; the
+    log is simply not empty yet). In-memory databases have no log and answer True.
+    """
+    with db.engine.connect() as connection:
+        busy, _, _ = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+    return busy == 0
+
+
 @transactional
 def delete_all_data() -> None:
     """Delete every row of every table, children first, in one transaction (schema kept)."""

@@ -3,6 +3,7 @@
 Nothing here imports the application, so any module can import ``db`` without a cycle.
 """
 
+import os
 import sqlite3
 
 from flask_limiter import Limiter
@@ -40,11 +41,35 @@ login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address, strategy="moving-window")
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# Once the log has been checkpointed, SQLite cuts the -wal file back to this size, so a large write
+# (an import, the demo) does not leave megabytes of old page images behind. The size is about one
+# automatic checkpoint's worth (1,000 pages of 4 KiB): the log of ordinary traffic is never cut and regrown.
+SQLITE_JOURNAL_SIZE_LIMIT = 4 * 1024 * 1024
+
+
+@event.listens_for(Engine, "do_connect")
+def _create_sqlite_file_privately(dialect, _connection_record, cargs, cparams):
+    """Create a missing SQLite database file with mode 0600 before SQLite opens it.
+
+    SQLite would create it 0644 (under the usual umask), and it creates the -wal and -shm files with
+    the database file's mode, so these are private too. Existing files are left as they are (see
+    ``config.private_instance_folder`` for the ones under ``instance/``).
+    """
+    if dialect.name != "sqlite" or cparams.get("uri"):
+        return None
+    path = cargs[0] if cargs else cparams.get("database")
+    if not isinstance(path, str) or path in ("", ":memory:") or path.startswith("file:"):
+        return None
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError:  # it exists already, or the folder is missing: SQLite opens it or says why
+        pass
+    return None  # connect as usual
 
 
 @event.listens_for(Engine, "connect")
 def _configure_sqlite(dbapi_connection, _connection_record):
-    """Switch on WAL, a busy timeout and foreign keys for every SQLite connection."""
+    """Switch on WAL, a busy timeout, foreign keys and secure deletion for every SQLite connection."""
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
     cursor = dbapi_connection.cursor()
@@ -54,5 +79,9 @@ def _configure_sqlite(dbapi_connection, _connection_record):
         # In-memory databases cannot use WAL; they answer "memory" and that is fine.
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Deleted rows (a submitted draft, a scrubbed link's old state) are overwritten with zeros
+        # instead of lingering in free space; Debian's SQLite has this on by default, others do not.
+        cursor.execute("PRAGMA secure_delete=ON")
+        cursor.execute(f"PRAGMA journal_size_limit={SQLITE_JOURNAL_SIZE_LIMIT}")
     finally:
         cursor.close()

@@ -377,7 +377,11 @@ class Invitation(db.Model):
 
 
 class SurveyDraft(db.Model):
-    """Answers saved for resume, keyed to the invitation; deleted at submit or expiry."""
+    """Answers saved for resume, keyed to the invitation; deleted at submit or expiry.
+
+    ``answers_json`` is ciphertext under a key that only the browser that saved it holds, the page
+    reached included (``respond/survey.py``); ``page`` stays 0 and ``updated_at`` keeps the day only.
+    """
 
     invitation_id: Mapped[int] = mapped_column(
         ForeignKey("invitation.id", ondelete="CASCADE"), primary_key=True)

@@ -1,14 +1,13 @@
 """Tools for tests and benchmarks that drive CoachLab under gunicorn: prepared submissions and servers.
 
 A *prepared submission* is what a rep's browser holds just before pressing "Send my answers": a
-session cookie (the redeemed link, a CSRF secret) and the form of the last page. The earlier pages
-are already saved as the invitation's draft. Preparing thousands this way is fast and keeps the
-measured requests to the submits themselves.
+session cookie (the redeemed link with the browser's draft key, a CSRF secret) and the form of the
+last page. The earlier pages are already saved as the invitation's draft, sealed under that key.
+Preparing thousands this way is fast and keeps the measured requests to the submits themselves.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import signal
@@ -63,6 +62,8 @@ def prepare(app, count: int, team_size: int = 8) -> list[Prepared]:
         Wave,
     )
     from surveys.respond import survey as responding
+    from surveys.respond import survey_cookie
+    from surveys.respond.sealing import new_key
     from surveys.studies import create_study
     from surveys.tokens import hash_token, new_token
     from tests import builders
@@ -90,20 +91,24 @@ def prepare(app, count: int, team_size: int = 8) -> list[Prepared]:
         wave_id = study.waves[0].id
         db.session.execute(insert(Invitation), [{"wave_id": wave_id, "rep_id": r, "token_hash": hash_token(new_token()),
                                                  "used": False, "reminder_count": 0} for r in rep_ids])
-        invitation_ids = list(db.session.scalars(select(Invitation.id).where(Invitation.wave_id == wave_id)
-                                                 .order_by(Invitation.id)))
+        invitations = db.session.execute(select(Invitation.id, Invitation.rep_id)
+                                         .where(Invitation.wave_id == wave_id).order_by(Invitation.id)).all()
         pages = responding.paginate(list(study.questions))
         answers = builders.valid_answers(study.questions)
         earlier = {q.key: answers[f"q_{q.key}"] for page in pages[:-1] for q in page.questions}
-        db.session.execute(insert(SurveyDraft), [{"invitation_id": i, "page": len(pages) - 1,
-                                                  "answers_json": json.dumps(earlier)} for i in invitation_ids])
+        # Each rep's browser has its own draft key; the draft is sealed under it, as a save would.
+        keys = {invitation_id: new_key() for invitation_id, _ in invitations}
+        db.session.execute(insert(SurveyDraft), [
+            {"invitation_id": i, "page": 0,
+             "answers_json": responding.seal_draft(keys[i], wave_id, rep_id, len(pages) - 1, earlier)}
+            for i, rep_id in invitations])
         db.session.commit()
         last = {f"q_{q.key}": answers[f"q_{q.key}"] for q in pages[-1].questions}
     serializer = app.session_interface.get_signing_serializer(app)
     prepared = []
-    for invitation_id in invitation_ids:
+    for invitation_id, _ in invitations:
         with app.test_request_context():
-            session["survey_invitation"] = invitation_id
+            survey_cookie.hold(survey_cookie.SurveyPass(invitation_id, keys[invitation_id], saved=True))
             token = generate_csrf()
             cookie = serializer.dumps(dict(session))
         body = urllib.parse.urlencode({**last, "csrf_token": token, "action": "submit"})

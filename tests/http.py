@@ -40,6 +40,12 @@ class Browser:
         self.timeout = timeout
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()), _NoRedirect)
 
+    def tab(self) -> Browser:
+        """Another tab of this browser: it shares the cookies."""
+        other = Browser(self.base_url, self.timeout)
+        other.opener = self.opener
+        return other
+
     def request(self, path: str, data: dict | None = None) -> Page:
         """GET (or POST when ``data`` is given) ``path``; never raises on an HTTP error status."""
         body = urllib.parse.urlencode(data).encode() if data is not None else None

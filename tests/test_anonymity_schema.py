@@ -68,6 +68,7 @@ def test_scrubbing_leaves_no_transaction_id_that_pairs_a_link_with_its_response(
     from flask_migrate import upgrade
     from sqlalchemy import text
 
+    from surveys.respond.sealing import new_key
     from surveys.respond.submit import submit
     from surveys.respond.survey import open_link, scrub_link_traces, survey_plan
     from tests import builders
@@ -86,7 +87,7 @@ def test_scrubbing_leaves_no_transaction_id_that_pairs_a_link_with_its_response(
             link = open_link(invitation_id, date.today())
             plan = survey_plan(link.study_id, link.questions_version)
             answers = builders.valid_answers_by_key(plan.questions)
-            submit(link, answers, date.today())
+            submit(link, new_key(), answers, date.today())
         assert db.session.scalar(pairs) == 5  # the trace exists before the scrub ...
 
         assert scrub_link_traces() == 5

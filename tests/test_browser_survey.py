@@ -74,3 +74,36 @@ def test_keyboard_alone_answers_a_question_and_errors_sit_next_to_the_question(p
     assert "Please answer this question" in second.locator(".error").inner_text()
     assert first.get_by_role("radio").nth(1).is_checked()  # kept after the failed page
     assert no_sideways_scrolling(phone)
+
+
+def test_page_one_says_another_device_starts_over_and_the_same_browser_resumes(chromium, link, live_server):
+    phone = {"viewport": {"width": 375, "height": 740}, "is_mobile": True, "has_touch": True}
+    context = chromium.new_context(**phone)
+    page = context.new_page()
+    page.goto(link)
+    expect(page.locator("#resume-note")).to_contain_text("another device")
+    expect(page.locator("#resume-note")).to_contain_text("starts over")
+    answer_visible_questions(page)
+    page.get_by_role("button", name="Next").click()
+    page.wait_for_url("**/survey/2")
+
+    # The browser is closed: what a restarted browser still has are its persistent cookies.
+    kept = [cookie for cookie in context.storage_state()["cookies"] if cookie["expires"] > 0]
+    context.close()
+    assert kept, "the survey cookie must outlive the browser, or the rep could not resume"
+    reopened = chromium.new_context(**phone, storage_state={"cookies": kept, "origins": []})
+    page = reopened.new_page()
+    page.goto(link)
+    assert page.url.endswith("/survey/2")
+    page.goto(f"{live_server}/survey/1")
+    first = page.locator("fieldset.question").first
+    assert first.get_by_role("radio", name="Agree", exact=True).is_checked()
+    reopened.close()
+
+    other_device = chromium.new_context(**phone)
+    page = other_device.new_page()
+    page.goto(link)
+    assert page.url.endswith("/survey/1")
+    assert page.locator("input[type=radio]:checked").count() == 0
+    expect(page.locator("#resume-note")).to_be_visible()
+    other_device.close()

@@ -101,10 +101,12 @@ def test_issuing_again_replaces_unused_links_and_moves_saved_answers(client, app
     assert rep_browser.post("/survey/1", data={**answers, "action": "next"}).status_code == 302
     second = links_from_csv(client.post(f"/studies/{pilot.id}/waves/{wave.id}/links.csv").get_data(as_text=True))
     assert app.test_client().get(f"/s/{old_token}").status_code == 410
+    assert rep_browser.get("/survey/2").status_code == 410  # the rep's open page says a newer link was sent
     new_link = next(r["link"] for r in second if r["email"] == first[0]["email"])
-    fresh = app.test_client()
-    assert fresh.get("/s/" + token_of(new_link)).status_code == 302
-    assert fresh.get("/survey").headers["Location"] == "/survey/2"  # the saved page came along
+    assert rep_browser.get("/s/" + token_of(new_link)).status_code == 302
+    assert rep_browser.get("/survey").headers["Location"] == "/survey/2"  # the saved page came along
+    assert client.get("/s/" + token_of(new_link)).status_code == 302  # the consultant, who has the new link too,
+    assert client.get("/survey").headers["Location"] == "/survey/1"  # opens an empty survey
     assert db.session.scalar(select(func.count()).select_from(SurveyDraft)) == 1
 
 

@@ -18,6 +18,7 @@ from surveys.models import (
 )
 from surveys.pilots.questions import NewQuestion, add_question
 from surveys.respond import survey as responding
+from surveys.respond.sealing import new_key
 from surveys.respond.submit import submit as submit_response
 from tests import builders
 
@@ -115,14 +116,16 @@ def test_second_submit_with_the_same_link_is_refused(client, survey, app):
 
 
 def test_rep_who_closes_the_browser_resumes_where_they_stopped(client, survey, app):
+    """The draft lives with the browser: its cookie outlives a closed browser (another browser starts
+    over: ``tests/test_survey_drafts.py``)."""
     study, _, token = survey
     answers = builders.valid_answers(study.questions)
     client.get(f"/s/{token}")
     answer_pages(client, study, answers, upto=2)
-    other_browser = app.test_client()
-    response = other_browser.get(f"/s/{token}", follow_redirects=False)
-    assert other_browser.get(response.headers["Location"]).headers["Location"] == "/survey/3"
-    first_page = other_browser.get("/survey/1").get_data(as_text=True)
+    assert client.get_cookie(app.config["SESSION_COOKIE_NAME"]).expires is not None  # not a browser-session cookie
+    response = client.get(f"/s/{token}", follow_redirects=False)  # the link from the e-mail, opened again
+    assert client.get(response.headers["Location"]).headers["Location"] == "/survey/3"
+    first_page = client.get("/survey/1").get_data(as_text=True)
     assert _is_checked(first_page, "q_coaching_1", answers["q_coaching_1"])
 
 
@@ -208,12 +211,11 @@ def test_submit_with_a_required_answer_missing_on_an_earlier_page_goes_back_to_i
     pages = pages_of(study)
     answers = builders.valid_answers(study.questions)
     client.get(f"/s/{token}")
-    answer_pages(client, study, answers, upto=len(pages) - 1)
-    draft = db.session.get(SurveyDraft, db.session.scalar(select(Invitation.id)))
-    draft.answers_json = "{}"  # as if page 1 had never been saved
-    db.session.commit()
+    for number in range(2, len(pages)):  # page 1 is never saved
+        assert client.post(f"/survey/{number}", data={**page_fields(pages[number - 1], answers),
+                                                      "action": "next"}).status_code == 302
     response = client.post(f"/survey/{len(pages)}", data={**page_fields(pages[-1], answers), "action": "submit"})
-    assert response.headers["Location"].startswith("/survey/1")
+    assert response.headers["Location"] == "/survey/1?missing=1"
     assert count(Response) == 0
     assert db.session.scalar(select(Invitation.used)) is False
 
@@ -348,12 +350,12 @@ def test_a_page_saved_after_the_link_was_used_elsewhere_leaves_no_draft(client, 
     other_tab = app.test_client()
     client.get(f"/s/{token}")
     other_tab.get(f"/s/{token}")
+    read_before = responding.open_link(db.session.scalar(select(Invitation.id)), date.today())
     answers = builders.valid_answers(study.questions)
     answer_pages(client, study, answers)
-    invitation_id = db.session.scalar(select(Invitation.id).where(Invitation.used.is_(True)))
     # The other tab's request read the link as unused, then saves its page after the submit:
     with pytest.raises(responding.AlreadyAnswered):
-        responding.save_draft(invitation_id, 1, {"cfi_q1": "5"})
+        responding.save_draft(read_before, new_key(), 1, {"cfi_q1": "5"})
     assert count(SurveyDraft) == 0 and count(Response) == 1
     # And through HTTP the other tab is told the link was used.
     response = other_tab.post("/survey/1", data={**page_fields(pages_of(study)[0], answers), "action": "next"})
@@ -368,7 +370,7 @@ def test_a_link_replaced_between_opening_the_page_and_submitting_says_so(survey)
     db.session.commit()
     answers = builders.valid_answers_by_key(study.questions)
     with pytest.raises(responding.LinkReplaced):
-        submit_response(link, answers, date.today())
+        submit_response(link, new_key(), answers, date.today())
     assert count(Response) == 0
 
 

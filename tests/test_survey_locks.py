@@ -16,6 +16,7 @@ from sqlalchemy import event, func, select, text
 from surveys.extensions import db
 from surveys.models import Answer, Invitation, Response, SurveyDraft
 from surveys.respond import survey as responding
+from surveys.respond.sealing import new_key
 from surveys.respond.submit import submit as submit_response
 from tests import builders
 
@@ -32,11 +33,13 @@ def test_a_page_saved_while_the_other_tab_submits_waits_its_turn_and_its_answers
         plan = responding.survey_plan(study.id, study.questions_version)
         answers = builders.valid_answers_by_key(plan.questions)
         first, *middle, last = plan.pages
-        responding.save_draft(invitation_id, 1, {q.key: answers[q.key] for q in first.questions})
+        key = new_key()  # the rep's browser: both tabs share its cookie, so its draft key
+        opened = responding.open_link(invitation_id, date.today())
+        responding.save_draft(opened, key, 1, {q.key: answers[q.key] for q in first.questions})
         late_key = middle[0].questions[0].key  # saved by the other tab while the submit runs
         late_question_id = middle[0].questions[0].id
         saved_draft_of = {q.key: answers[q.key] for page in middle for q in page.questions if q.key != late_key}
-        responding.save_draft(invitation_id, len(plan.pages) - 1, saved_draft_of)
+        responding.save_draft(opened, key, len(plan.pages) - 1, saved_draft_of)
         link = responding.open_link(invitation_id, date.today())
         db.session.remove()
 
@@ -62,11 +65,11 @@ def test_a_page_saved_while_the_other_tab_submits_waits_its_turn_and_its_answers
 
         event.listen(db.engine, "after_cursor_execute", hold_after_locking_the_draft)
         try:
-            save = run("save", lambda: responding.save_draft(invitation_id, len(plan.pages) - 1,
+            save = run("save", lambda: responding.save_draft(opened, key, len(plan.pages) - 1,
                                                              {late_key: answers[late_key]}))
             assert holding.wait(10)
             submit = run("submit", lambda: submit_response(
-                link, {q.key: answers[q.key] for q in last.questions}, date.today()))
+                link, key, {q.key: answers[q.key] for q in last.questions}, date.today()))
             waiting = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                            "AND wait_event_type = 'Lock'")
             deadline = time.time() + 10

@@ -4,7 +4,6 @@ and deletes the draft. The response row carries no reference to the invitation o
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import date
 
@@ -25,6 +24,7 @@ from .survey import (
     LinkReplaced,
     NotAssigned,
     SurveyPage,
+    open_draft,
     survey_plan,
 )
 
@@ -93,10 +93,12 @@ _PG_STORE = scores_insert(_new_answers).add_cte(_new_response, _new_answers)
 
 
 @transactional
-def submit(link: Link, last_page_answers: dict[str, str], today: date) -> str:
+def submit(link: Link, key: bytes, last_page_answers: dict[str, str], today: date) -> str:
     """Store the response in one transaction and return its id.
 
-    ``link`` comes from :func:`open_link`. Raises ``AlreadyAnswered`` when another submit used the
+    ``link`` comes from :func:`open_link`; ``key`` is the submitting browser's draft key. The draft
+    is taken (deleted) whoever saved it, but only a draft sealed under ``key`` adds answers: one
+    saved by another browser, or forged, counts as no draft. Raises ``AlreadyAnswered`` when another submit used the
     link first, ``Incomplete`` when a required answer is missing, and ``NotAssigned`` when the rep's
     team has no coaching model yet. Nothing is written unless everything is: the submit owns its
     transaction, committed when it returns and rolled back when it raises.
@@ -125,7 +127,7 @@ def submit(link: Link, last_page_answers: dict[str, str], today: date) -> str:
     if not postgres or draft is None:
         # Take the draft inside the transaction that holds the invitation, so it is the final one.
         draft = connection.execute(_TAKE_DRAFT, {"invitation_id": invitation_id}).scalar()
-    answers = json.loads(draft) if draft else {}
+    answers = dict(open_draft(key, link.wave_id, link.rep_id, draft).answers)
     answers.update(last_page_answers)
     incomplete = missing_required(pages, answers)
     if incomplete is not None:

@@ -1,18 +1,20 @@
 """The rep's survey, as services: redeem a link, page the questions, keep a draft, clear old traces.
 
-The submit itself is in ``submit.py``.
+A draft is sealed (AES-GCM, ``sealing.py``) under a key that only the browser that saved it holds
+(``survey_cookie.py``): the row keyed to the invitation is ciphertext, the page the rep reached
+included, so neither another browser with the same link nor anyone reading the database can read
+it. The submit itself is in ``submit.py``.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
 
 from sqlalchemy import bindparam, delete, select, update
 
 from ..cache import named as named_cache
-from ..database import insert_or_ignore, is_sqlite, transactional
+from ..database import insert_or_ignore, is_sqlite, transactional, truncate_wal
 from ..extensions import db
 from ..instruments import builtin
 from ..models import (
@@ -28,8 +30,10 @@ from ..models import (
     Wave,
     utcnow,
 )
+from ..refusals import Refused
 from ..studies import assignment_join
 from ..tokens import hash_token
+from . import sealing
 
 EXTRA_PAGE_TITLE = "A few more questions"
 ALREADY_ANSWERED = "This survey has already been answered with this link. Each link can be used once."
@@ -121,10 +125,44 @@ class SurveyPlan:
 
 
 @dataclass(frozen=True)
+class Draft:
+    """What one browser saved: the page to resume at (0-based) and the answers by question key."""
+
+    page: int = 0
+    answers: dict[str, str] = field(default_factory=dict)
+    mine: bool = False  # the stored draft opened with the browser's key
+
+
+NO_DRAFT = Draft()
+
+
+def _draft_context(wave_id: int, rep_id: int) -> str:
+    # A draft opens only as the draft of this rep for this wave (it moves with the rep to a newer link).
+    return f"survey draft|wave {wave_id}|rep {rep_id}"
+
+
+def seal_draft(key: bytes, wave_id: int, rep_id: int, page: int, answers: dict[str, str]) -> str:
+    """The text stored in ``survey_draft.answers_json``: ciphertext of page and answers, padded."""
+    return sealing.seal(key, _draft_context(wave_id, rep_id), {"page": page, "answers": answers}, pad=True)
+
+
+def open_draft(key: bytes, wave_id: int, rep_id: int, stored: str | None) -> Draft:
+    """The draft ``key`` sealed, or ``NO_DRAFT`` when there is none or it does not open (another key, forged)."""
+    value = sealing.unseal(key, _draft_context(wave_id, rep_id), stored) if stored else None
+    if not isinstance(value, dict):
+        return NO_DRAFT
+    page, answers = value.get("page"), value.get("answers")
+    if not isinstance(page, int) or page < 0 or not isinstance(answers, dict):
+        return NO_DRAFT
+    return Draft(page, {k: v for k, v in answers.items() if isinstance(v, str)}, mine=True)
+
+
+@dataclass(frozen=True)
 class Link:
     """An invitation that can be answered now, with what the survey needs of its wave, study, rep and draft."""
 
     invitation_id: int
+    rep_id: int
     wave_id: int
     study_id: int
     study_name: str
@@ -132,12 +170,11 @@ class Link:
     questions_version: int
     team_id: int | None
     coaching_model: CoachingModel | None  # None: the rep's team (or the rep) is not assigned yet
-    draft_page: int
-    draft_json: str | None
+    draft_sealed: str | None  # the stored draft as it was when the link was read
 
-    def draft(self) -> tuple[int, dict[str, str]]:
-        """The saved page number and answers (question key -> raw value) when the link was read."""
-        return self.draft_page, json.loads(self.draft_json) if self.draft_json else {}
+    def draft(self, key: bytes) -> Draft:
+        """What the browser holding ``key`` saved; ``NO_DRAFT`` for any other browser."""
+        return open_draft(key, self.wave_id, self.rep_id, self.draft_sealed)
 
 
 _SPEC_COLUMNS = [getattr(Question, name) for name in QuestionSpec.__dataclass_fields__]
@@ -199,9 +236,9 @@ def redeem(token: str, today: date) -> Link:
 # One query for everything a survey request needs: the link's state, its wave and study, the rep's
 # coaching model (through their team's assignment or their own) and the saved draft.
 _OPEN_LINK = (
-    select(Invitation.used, Invitation.revoked_at, Wave.id, Wave.opens_on, Wave.closes_on, Study.id,
+    select(Invitation.used, Invitation.revoked_at, Invitation.rep_id, Wave.id, Wave.opens_on, Wave.closes_on, Study.id,
            Study.name, Study.status, Study.k_threshold, Study.questions_version, Rep.team_id,
-           Assignment.coaching_model, SurveyDraft.page, SurveyDraft.answers_json)
+           Assignment.coaching_model, SurveyDraft.answers_json)
     .join(Wave, Wave.id == Invitation.wave_id).join(Study, Study.id == Wave.study_id)
     .join(Rep, Rep.id == Invitation.rep_id)
     .outerjoin(Assignment, (Assignment.study_id == Study.id) & assignment_join())
@@ -214,8 +251,8 @@ def open_link(invitation_id: int, today: date) -> Link:
     row = db.session.connection().execute(_OPEN_LINK, {"invitation_id": invitation_id}).first()
     if row is None:
         raise UnknownLink("This survey link is not known.")
-    (used, revoked_at, wave_id, opens_on, closes_on, study_id, name, status, k_threshold, version, team_id,
-     coaching_model, draft_page, draft_json) = row
+    (used, revoked_at, rep_id, wave_id, opens_on, closes_on, study_id, name, status, k_threshold, version,
+     team_id, coaching_model, draft_sealed) = row
     if used:
         raise AlreadyAnswered(ALREADY_ANSWERED)
     if revoked_at is not None:
@@ -225,8 +262,8 @@ def open_link(invitation_id: int, today: date) -> Link:
     except (WaveClosed, StudyClosed):
         discard_draft(invitation_id)  # drafts expire with the wave
         raise
-    return Link(invitation_id, wave_id, study_id, name, k_threshold, version, team_id, coaching_model,
-                draft_page or 0, draft_json)
+    return Link(invitation_id, rep_id, wave_id, study_id, name, k_threshold, version, team_id, coaching_model,
+                draft_sealed)
 
 
 _LINK_STATE = select(Invitation.used, Invitation.revoked_at).where(
@@ -241,8 +278,13 @@ def _refuse_used_link(invitation_id: int) -> None:
 
 
 @transactional(fresh=True)
-def save_draft(invitation_id: int, page: int, answers: dict[str, str]) -> None:
-    """Merge ``answers`` into the invitation's draft and remember ``page``.
+def save_draft(link: Link, key: bytes, page: int, answers: dict[str, str]) -> None:
+    """Merge ``answers`` into the draft this browser sealed under ``key``; seal it again with ``page``.
+
+    A draft sealed under another key (another browser saved with the same link) is replaced, not
+    read: the browser that saves last keeps its answers, and no browser ever sees another's.
+    The row's own columns say nothing either: ``page`` stays 0 (the page is in the ciphertext),
+    ``updated_at`` keeps the day only.
 
     Safe when the same rep posts twice at once (a double click, two tabs): the row is created
     with ``ON CONFLICT DO NOTHING`` and then read under a lock, so no save is lost or fails.
@@ -253,20 +295,23 @@ def save_draft(invitation_id: int, page: int, answers: dict[str, str]) -> None:
     page opened) is rolled back first, so that the save's first lock is the one on the link, and
     nothing the caller left in the session is committed with the draft.
     """
+    invitation_id = link.invitation_id
+    saved_on = datetime.combine(utcnow().date(), time())  # the day only: no time of day per rep
     # On PostgreSQL, lock the link before the draft, in the order submit() takes them; the other
     # order deadlocked a save against a submit. A submit that comes later waits and takes this draft.
     _refuse_used_link(invitation_id)
     db.session.execute(insert_or_ignore(SurveyDraft)
-                       .values(invitation_id=invitation_id, page=page, answers_json="{}", updated_at=utcnow())
+                       .values(invitation_id=invitation_id, page=0, answers_json="", updated_at=saved_on)
                        .on_conflict_do_nothing(index_elements=["invitation_id"]))
     draft = db.session.execute(select(SurveyDraft).where(SurveyDraft.invitation_id == invitation_id)
                                .with_for_update().execution_options(populate_existing=True)).scalar_one()
     # SQLite has no row locks: its write lock, held from the insert on, makes this second look final.
     _refuse_used_link(invitation_id)
-    merged = json.loads(draft.answers_json)
+    merged = dict(open_draft(key, link.wave_id, link.rep_id, draft.answers_json).answers)
     merged.update(answers)
-    draft.answers_json = json.dumps(merged)
-    draft.page = page
+    draft.answers_json = seal_draft(key, link.wave_id, link.rep_id, page, merged)
+    draft.page = 0
+    draft.updated_at = saved_on
 
 
 @transactional
@@ -277,10 +322,15 @@ def discard_draft(invitation_id: int) -> None:
 
 @transactional
 def purge_expired_drafts(today: date) -> int:
-    """Delete drafts of waves that have closed and of links already used or replaced; return how many."""
+    """Delete drafts of waves that have closed and of links already used or replaced; return how many.
+
+    Drafts an earlier version stored in plain JSON are deleted too: they are readable by anyone
+    with the database, and no browser's key opens them anyway.
+    """
     expired = (select(Invitation.id).join(Wave, Wave.id == Invitation.wave_id)
                .where((Wave.closes_on < today) | Invitation.used.is_(True) | Invitation.revoked_at.is_not(None)))
-    return db.session.execute(delete(SurveyDraft).where(SurveyDraft.invitation_id.in_(expired))).rowcount
+    unsealed = ~SurveyDraft.answers_json.startswith(sealing.PREFIX, autoescape=True)
+    return db.session.execute(delete(SurveyDraft).where(SurveyDraft.invitation_id.in_(expired) | unsealed)).rowcount
 
 
 _RESTAMP_USED = update(Invitation.__table__).where(Invitation.__table__.c.used.is_(True)).values(used=True)
@@ -300,10 +350,18 @@ def scrub_link_traces() -> int:
     invitation is written again ``invitation.xmin = response.xmin`` pairs the two. Rewriting all
     used invitations together gives them one shared ``xmin``: neither the pairing nor the order
     in which links were used survives. VACUUM then frees the old row versions and deleted drafts.
-    On SQLite there is no such column; the rewrite is harmless there.
+
+    On SQLite the same pairing sits in the write-ahead log: each submit's commit is one run of page
+    images holding the invitation marked used and the new response. A checkpoint copies the log
+    into the database file and ``TRUNCATE`` empties the log file, so nothing is left to pair. Raises
+    ``Refused`` when another connection kept the log busy (run the command again).
     """
     restamped = _restamp_used_links()
-    if not is_sqlite():
+    if is_sqlite():
+        if not truncate_wal():
+            raise Refused(f"rewrote {restamped} used link(s), but the write-ahead log could not be truncated "
+                          "because another connection was reading it; run the command again")
+    else:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.exec_driver_sql("VACUUM invitation, survey_draft")
     return restamped

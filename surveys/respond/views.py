@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..access import study_or_404
@@ -10,8 +10,9 @@ from ..extensions import csrf, limiter
 from ..instruments import builtin
 from ..models import Study
 from ..web import today
-from . import submit, survey
+from . import submit, survey, survey_cookie
 from .forms import field_name, survey_page_form, survey_page_form_class
+from .survey_cookie import SurveyPass
 
 bp = Blueprint("respond", __name__)
 # Not a hole: every survey POST goes through a FlaskForm, which checks the CSRF token itself, so an
@@ -20,8 +21,9 @@ bp = Blueprint("respond", __name__)
 # ::test_form_with_a_forged_csrf_token_is_refused and ::test_expired_csrf_token_shows_the_page_again_….
 csrf.exempt(bp)
 
-SESSION_KEY = "survey_invitation"
 ALWAYS_ALLOWED_FIELDS = {"csrf_token", "action"}
+DRAFT_REPLACED = ("Your saved answers were replaced on another device: this survey link was used to save "
+                  "answers in another browser, and only the answers saved last are kept. Please start again here.")
 
 
 @bp.after_request
@@ -38,35 +40,40 @@ def unavailable(error: survey.SurveyUnavailable):
     return render_template("respond/unavailable.html", title=error.title, message=error.message), error.status
 
 
+# Every opening counts, working links too: counting only refusals let a client poll the status of
+# every link it holds (unanswered 302, answered 410) as often as it liked (review F2).
 @bp.route("/s/<token>")
-@limiter.limit(lambda: current_app.config["LINK_RATE_LIMIT"], deduct_when=lambda response: response.status_code >= 400)
+@limiter.limit(lambda: current_app.config["LINK_RATE_LIMIT"])
 def redeem(token: str):
     """Exchange the token for a session cookie and continue at a URL without the token."""
     if len(token) > 200:
         raise survey.UnknownLink("This survey link is not known. Check that you copied the whole link.")
     link = survey.redeem(token, today())
-    session[SESSION_KEY] = link.invitation_id
+    survey_cookie.hold(survey_cookie.pass_for(link, survey_cookie.held()))
     return redirect(url_for("respond.resume"))
 
 
 @bp.route("/survey")
 def resume():
-    """Continue where the rep stopped."""
-    link = _current_link()
-    page, _ = link.draft()
-    return redirect(url_for("respond.page", number=page + 1))
+    """Continue where this browser stopped (page 1 in a browser that saved nothing)."""
+    _, _, draft = _current()
+    return redirect(url_for("respond.page", number=draft.page + 1 if draft else 1))
 
 
 @bp.route("/survey/<int:number>", methods=["GET", "POST"])
 def page(number: int):
     """One page of the survey; the last one submits."""
-    link = _current_link()
+    link, held, draft = _current()
+    if draft is None:  # replaced on another device: start again at page 1, where the message is shown
+        if request.method == "GET" and number == 1:
+            draft = survey.NO_DRAFT
+        else:
+            return redirect(url_for("respond.page", number=1))
     plan = survey.survey_plan(link.study_id, link.questions_version)
     pages = plan.pages
     index = _page_index(number, pages)
-    _, saved = link.draft()
     questions = pages[index].questions
-    form = _page_form(plan, index, request.form if request.method == "POST" else None, saved)
+    form = _page_form(plan, index, request.form if request.method == "POST" else None, draft.answers)
     if request.method == "GET":
         return _render(link, pages, index, form)
 
@@ -74,21 +81,21 @@ def page(number: int):
     action = request.form.get("action", "next")
     if not form.validate():
         if action == "back" and "csrf_token" not in form.errors:
-            survey.save_draft(link.invitation_id, max(index - 1, 0), form.valid_answers())
+            _save(link, held, max(index - 1, 0), form.valid_answers())
             return redirect(url_for("respond.page", number=max(index, 1)))
         return _render(link, pages, index, form, status=400)
     if action == "back":
-        survey.save_draft(link.invitation_id, max(index - 1, 0), form.answers())
+        _save(link, held, max(index - 1, 0), form.answers())
         return redirect(url_for("respond.page", number=max(index, 1)))
     if index < len(pages) - 1:
-        survey.save_draft(link.invitation_id, index + 1, form.answers())
+        _save(link, held, index + 1, form.answers())
         return redirect(url_for("respond.page", number=index + 2))
     try:
-        submit.submit(link, form.answers(), today())
+        submit.submit(link, held.draft_key, form.answers(), today())
     except survey.Incomplete as missing:
-        survey.save_draft(link.invitation_id, missing.page, form.answers())
+        _save(link, held, missing.page, form.answers())
         return redirect(url_for("respond.page", number=missing.page + 1, missing=1))
-    session.pop(SESSION_KEY, None)
+    survey_cookie.release()
     return redirect(url_for("respond.thanks"))
 
 
@@ -120,17 +127,37 @@ def preview(study_id: int, number: int):
     return _render(study, pages, index, form, preview=True)
 
 
-def _current_link() -> survey.Link:
-    """The invitation this browser redeemed, if still usable; a clear page otherwise."""
-    invitation_id = session.get(SESSION_KEY)
-    if not isinstance(invitation_id, int):
+def _current() -> tuple[survey.Link, SurveyPass, survey.Draft | None]:
+    """The link this browser opened, if still usable, with its pass and its own draft; a clear page otherwise.
+
+    The draft is None when this browser had saved one and it is gone or no longer opens with its
+    key: another browser saved with the same link since. The rep is told once, and starts again.
+    """
+    held = survey_cookie.held()
+    if held is None:
         raise survey.SurveyUnavailable("Please open the personal link from your invitation to start or "
-                                           "continue the survey.")
+                                       "continue the survey.")
     try:
-        return survey.open_link(invitation_id, today())
+        link = survey.open_link(held.invitation_id, today())
+    except survey.LinkReplaced:
+        raise  # keep the key: the newer link carries this browser's draft (``pass_for``)
     except survey.SurveyUnavailable:
-        session.pop(SESSION_KEY, None)
+        survey_cookie.release()
         raise
+    draft = link.draft(held.draft_key)
+    if held.saved and not draft.mine:
+        held = held.having_saved(False)
+        survey_cookie.hold(held)
+        flash(DRAFT_REPLACED, "error")
+        return link, held, None
+    return link, held, draft
+
+
+def _save(link: survey.Link, held: SurveyPass, page: int, answers: dict[str, str]) -> None:
+    """Save the draft under this browser's key, and remember in its cookie that it has one."""
+    survey.save_draft(link, held.draft_key, page, answers)
+    if not held.saved:
+        survey_cookie.hold(held.having_saved())
 
 
 def _page_form(plan: survey.SurveyPlan, index: int, formdata=None, saved: dict[str, str] | None = None):
