@@ -20,6 +20,7 @@ from sqlalchemy import select
 from surveys import demo as demo_module
 from surveys.extensions import db
 from surveys.models import DesignChange, Invitation, Study, StudyStatus, Wave
+from surveys.respond.sealing import new_key
 from surveys.respond.submit import submit
 from surveys.respond.survey import open_link, redeem, survey_plan
 from surveys.tokens import hash_token
@@ -38,7 +39,7 @@ def answer(token: str, today: date | None = None) -> None:
     today = today or date.today()
     link = redeem(token, today)
     plan = survey_plan(link.study_id, link.questions_version)
-    submit(link, builders.valid_answers_by_key(plan.questions), today)
+    submit(link, new_key(), builders.valid_answers_by_key(plan.questions), today)
 
 
 def normalised(view: str, body: str):
