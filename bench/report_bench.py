@@ -11,7 +11,7 @@ times, with Flask's test client:
   (cached, median of 5), after one request has loaded the code;
 - the JSON, cold (again after new data) and warm.
 
-Run: ``.venv/bin/python bench/report_bench.py [--sizes 10000,40000,160000]``.
+Run from the repository root: ``.venv/bin/python -m bench.report_bench [--sizes 10000,40000,160000]``.
 """
 
 from __future__ import annotations
@@ -185,8 +185,9 @@ def main() -> None:
             start = time.perf_counter()
             study_id = seed(url, size)
             seeding = time.perf_counter() - start
-            out = subprocess.run([sys.executable, __file__, "--measure", url, str(study_id)], cwd=ROOT,
-                                 capture_output=True, text=True, check=True, env={**os.environ})
+            # As a module from the root, so the child loads this checkout's code (not an installed copy).
+            out = subprocess.run([sys.executable, "-m", "bench.report_bench", "--measure", url, str(study_id)],
+                                 cwd=ROOT, capture_output=True, text=True, check=True, env={**os.environ})
             result = json.loads(out.stdout.strip().splitlines()[-1])
             answers = size // TEAM_SIZE * TEAM_SIZE * 30
             print(f"{size:>12,} {answers:>10,} {seeding:>7.1f} {result['cold_page']:>12.2f} "
