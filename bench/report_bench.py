@@ -56,6 +56,7 @@ def seed(url: str, respondents: int) -> int:
     )
     from surveys.respond.scoring import rebuild_scores
     from surveys.studies import create_study
+    from surveys.teams import band_of
 
     app = create_app({"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url})
     rng = np.random.default_rng(1)
@@ -93,7 +94,8 @@ def seed(url: str, respondents: int) -> int:
                     response_id = f"{t:08x}{member:08x}{rng.integers(1 << 60):016x}"
                     responses.append({"id": response_id, "study_id": study.id, "wave_id": wave_id,
                                       "coaching_model": models[arms[t]], "team_id": team_ids[t],
-                                      "submitted_on": today - timedelta(days=10)})
+                                      "submitted_on": today - timedelta(days=10), "region": regions[t % 4],
+                                      "band": band_of(TEAM_SIZE)})
                     latent = 3.3 + 0.3 * (arms[t] == 1) + team_effect[t] + rng.normal(0, 0.7)
                     values = np.clip(np.rint(latent + rng.normal(0, 0.6, len(questions))), 1, 5)
                     for q, value in zip(questions, values, strict=True):
