@@ -49,27 +49,33 @@ def fetch_frame(statement, columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows, columns=columns)
 
 
-def response_scores(study_id: int, wave_id: int | None = None) -> pd.DataFrame:
-    """One row per response: ``response, wave, coaching_model, team, region`` and one column per dimension.
+COMPLETE = "{}__complete"  # the column flagging responses that answered every item of a scale
 
-    A dimension's score is the mean of its answered items after reverse scoring
-    (``min + max - value``), written by the database when the response was stored
+
+def response_scores(study_id: int, wave_id: int | None = None, complete: bool = False) -> pd.DataFrame:
+    """One row per response: ``response, wave, coaching_model, team, region, band`` and one column per dimension.
+
+    ``region`` and ``band`` are the team's when the response was submitted (frozen on the
+    response), never today's roster. A dimension's score is the mean of its answered items after
+    reverse scoring (``min + max - value``), written by the database when the response was stored
     (``surveys.scoring``); it is missing when fewer than half of its items were answered.
-    Single-item outcomes (satisfaction, recommend) are dimensions of one item.
+    Single-item outcomes (satisfaction, recommend) are dimensions of one item. With ``complete``,
+    each scale of several items also gets ``<scale>__complete``: 1 where every item was answered
+    (the responses Cronbach's α rests on).
     """
     conditions = [Response.study_id == study_id]
     if wave_id is not None:
         conditions.append(Response.wave_id == wave_id)
     meta = fetch_frame(
-        select(Response.id, Wave.label, Response.coaching_model, Response.team_id, Team.region)
-        .join(Wave, Wave.id == Response.wave_id).join(Team, Team.id == Response.team_id)
-        .where(*conditions), ["response", "wave", "coaching_model", "team", "region"])
+        select(Response.id, Wave.label, Response.coaching_model, Response.team_id, Response.region, Response.band)
+        .join(Wave, Wave.id == Response.wave_id)
+        .where(*conditions), ["response", "wave", "coaching_model", "team", "region", "band"])
     items = dict(db.session.execute(
         select(Question.dimension, func.count()).where(Question.study_id == study_id,
                                                        Question.dimension.is_not(None),
                                                        Question.scale_min.is_not(None))
         .group_by(Question.dimension)).all())
-    keys = ["response", "wave", "coaching_model", "team", "region"]
+    keys = ["response", "wave", "coaching_model", "team", "region", "band"]
     dimensions = sorted(items)
     if meta.empty:
         return pd.DataFrame(columns=keys + dimensions)
@@ -81,11 +87,16 @@ def response_scores(study_id: int, wave_id: int | None = None) -> pd.DataFrame:
                                  ResponseScore.answered >= math.ceil(items[dimension] * MIN_SHARE_OF_ITEMS)),
                             ResponseScore.score))).label(f"d{position}")
              for position, dimension in enumerate(dimensions)]
+    scales = [d for d in dimensions if items[d] >= 2] if complete else []
+    pivot += [func.max(case((and_(ResponseScore.dimension == scale, ResponseScore.answered >= items[scale]), 1),
+                            else_=0)).label(f"c{position}") for position, scale in enumerate(scales)]
+    flags = [COMPLETE.format(scale) for scale in scales]
     responses = select(Response.id).where(*conditions)
     scores = fetch_frame(select(ResponseScore.response_id, *pivot)
                          .where(ResponseScore.response_id.in_(responses)).group_by(ResponseScore.response_id),
-                         ["response", *dimensions])
+                         ["response", *dimensions, *flags])
     scores[dimensions] = scores[dimensions].astype(float)
+    scores[flags] = scores[flags].astype(float)
     return meta.merge(scores, on="response", how="left")
 
 
