@@ -179,23 +179,25 @@ def rep_performance(study_id: int, before: str, after: str, reps: pd.DataFrame |
     return result
 
 
-SMALL_TEAMS = "(teams with fewer than {k} responses)"
+def responses_frame(study: Study, wave_ids: list[int] | None = None) -> pd.DataFrame:
+    """One row per response of ``wave_ids`` (default: every wave): ``response_id, wave_id, wave,
+    coaching_model, team_id, team``, then one column per question (by key).
 
-
-def responses_frame(study: Study) -> pd.DataFrame:
-    """One row per response: wave, coaching model, team, then one column per question (by key)."""
+    The rows as stored, with every team named: the export (``surveys.pilots.exports``) decides which
+    team labels, rows and ids may leave.
+    """
     questions = list(study.questions)
+    conditions = [Response.study_id == study.id]
+    if wave_ids is not None:
+        conditions.append(Response.wave_id.in_(wave_ids))
     meta = fetch_frame(
-        select(Response.id, Wave.label, Response.coaching_model, Team.name)
+        select(Response.id, Response.wave_id, Wave.label, Response.coaching_model, Response.team_id, Team.name)
         .join(Wave, Wave.id == Response.wave_id).join(Team, Team.id == Response.team_id)
-        .where(Response.study_id == study.id).order_by(Response.id),
-        ["response_id", "wave", "coaching_model", "team"])
-    # A team with fewer than k responses in a wave would let its members' answers be read as theirs.
-    sizes = meta.groupby(["wave", "team"])["response_id"].transform("size")
-    meta["team"] = meta["team"].where(sizes >= study.k_threshold, SMALL_TEAMS.format(k=study.k_threshold))
+        .where(*conditions).order_by(Response.id),
+        ["response_id", "wave_id", "wave", "coaching_model", "team_id", "team"])
     answers = fetch_frame(
         select(Answer.response_id, Answer.question_id, Answer.value_num, Answer.value_text)
-        .join(Response, Response.id == Answer.response_id).where(Response.study_id == study.id),
+        .join(Response, Response.id == Answer.response_id).where(*conditions),
         ["response_id", "question_id", "value_num", "value_text"])
     keys = {q.id: q.key for q in questions}
     if not answers.empty:
@@ -205,17 +207,20 @@ def responses_frame(study: Study) -> pd.DataFrame:
     for key in keys.values():
         if key not in meta:
             meta[key] = None
-    return meta[["response_id", "wave", "coaching_model", "team", *[q.key for q in questions]]]
+    return meta[["response_id", "wave_id", "wave", "coaching_model", "team_id", "team", *[q.key for q in questions]]]
 
 
 def codebook_frame(study: Study) -> pd.DataFrame:
     """What every column of the responses export means."""
-    rows = [("response_id", "Random id of the response (not linked to any person)", "text", "", "", "", "", ""),
-            ("wave", "Survey wave", "text", "", "", "", "", ""),
+    rows = [("response_id", "Random id of the row, drawn afresh for every download (not linked to any person, "
+                            "nor to the same response in another download)", "text", "", "", "", "", ""),
+            ("wave", "Survey wave (closed waves only)", "text", "", "", "", "", ""),
             ("coaching_model", "Coaching model of the respondent's team (or the respondent)", "text", "", "", "",
              "", ""),
-            ("team", f"Team of the respondent; teams with fewer than {study.k_threshold} responses in a wave are "
-                     "pooled", "text", "", "", "", "", "")]
+            ("team", f"Team of the respondent, where that cannot single anybody out: a team's rows of a model are "
+                     f"pooled when there are fewer than {study.k_threshold} of them in the wave, or when the "
+                     "report's figures could tell the pooled rows apart; a model with fewer than "
+                     f"{study.k_threshold} responses in a wave is left out", "text", "", "", "", "", "")]
     for q in study.questions:
         low = "" if q.scale_min is None else f"{q.scale_min:g}"
         high = "" if q.scale_max is None else f"{q.scale_max:g}"

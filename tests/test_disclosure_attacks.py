@@ -5,8 +5,11 @@ Every organisation here is answered through real links and the real submit, so e
 carries the region and team-size band its team had at that moment.
 """
 
+import csv
+import io
 import random
-from datetime import date
+from collections import Counter
+from datetime import date, timedelta
 
 import pytest
 
@@ -15,6 +18,8 @@ from surveys import frames
 from surveys.cache import clear_all
 from surveys.extensions import db
 from surveys.instruments import builtin
+from surveys.models import PerformanceRecord
+from surveys.pilots.exports import POOLED
 from tests import builders
 
 pytestmark = pytest.mark.usefixtures("app_context")
@@ -146,3 +151,161 @@ def test_a_roster_edit_moves_no_response_of_a_closed_wave_between_cells(client):
     assert after.keys() == before.keys()
     for view, data in before.items():
         assert after[view] == data, view
+
+
+def log_in_consultant(client, org):
+    email = f"consultant@{org.name.split()[0].lower()}.example.com"
+    builders.user(email, orgs=[org.name])
+    assert client.post("/login", data={"email": email, "password": builders.PASSWORD}).status_code == 302
+
+
+def export_rows(client, study):
+    response = client.get(f"/studies/{study.id}/exports/responses.csv")
+    assert response.status_code == 200, response.status_code
+    return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+
+
+def test_under_rep_level_randomisation_no_export_row_or_view_singles_out_fewer_than_k(client):
+    """Security review F4: all 6 reps of "Rv North A" answer, randomised 3 manager / 2 external / 1 peer;
+    the export named the team on every row, so its one peer row was Rival Rep 3's."""
+    org = builders.organisation("Rival Reps")
+    plan = [("Rv North A", "North", 6), ("Rv North B", "North", 9), ("Rv South C", "South", 9),
+            ("Rv South D", "South", 12)]
+    teams = {name: builders.team_with_reps(org, name=name, reps=reps, region=region) for name, region, reps in plan}
+    study = builders.pilot(org, [(teams[name], "manager/external/peer") for name, _, _ in plan], TODAY, unit="rep")
+    for name, _, _ in plan:
+        builders.answer(study, study.waves[0], teams[name].reps, TODAY, varied)
+    builders.close_wave(study.waves[0], TODAY)
+    log_in_consultant(client, org)
+    rows = export_rows(client, study)
+    groups = Counter((row["team"], row["coaching_model"]) for row in rows if row["team"] != POOLED)
+    assert all(n >= 5 for n in groups.values()), groups
+    assert not any(row["team"] == "Rv North A" for row in rows)
+    pooled = Counter(row["coaching_model"] for row in rows if row["team"] == POOLED)
+    assert all(n >= 5 for n in pooled.values()), pooled
+    # No view of the report shows a model with fewer than k responses.
+    for view in every_view(client, study).values():
+        for entry in view["outcomes"]:
+            assert all(d["n"] >= 5 for d in entry.get("descriptives", []))
+
+
+# Security review F5: one manager team per small size in a region; North minus the named North team was
+# exactly the pooled rows of "North T1".
+POOLING = [("North A", "North", 9, 8, "manager"), ("North T1", "North", 6, 2, "manager"),
+           ("South T2", "South", 6, 3, "manager"), ("South B", "South", 9, 9, "manager"),
+           ("West C", "West", 9, 7, "manager"),
+           ("North P", "North", 9, 9, "peer"), ("South P", "South", 9, 9, "peer"), ("West P", "West", 9, 9, "peer"),
+           ("North X", "North", 9, 9, "external"), ("South X", "South", 9, 9, "external"),
+           ("West X", "West", 9, 9, "external")]
+
+
+def test_pooled_export_rows_cannot_be_attributed_to_a_team_through_the_report(client):
+    org, study, teams = organisation("Pooling Corp", POOLING)
+    answer_plan(study, teams, POOLING)
+    builders.close_wave(study.waves[0], TODAY)
+    log_in_consultant(client, org)
+    rows = export_rows(client, study)
+    named = Counter((row["team"], row["coaching_model"]) for row in rows if row["team"] != POOLED)
+    where = {name: (region, BAND_OF[reps]) for name, region, reps, _, _ in POOLING}
+    views = every_view(client, study)
+    for view, data in views.items():
+        filters = dict(view)
+        for model in ("manager", "peer", "external"):
+            shown = descriptive(data, "coaching", model)
+            if shown is None:
+                continue
+            inside = sum(n for (team, m), n in named.items() if m == model
+                         and filters.get("region", where[team][0]) == where[team][0]
+                         and filters.get("band", where[team][1]) == where[team][1])
+            left = shown[0] - inside
+            assert not 0 < left < 5, (view, model, shown[0], inside)  # the rest would be that few pooled rows
+    # The exact audit over everything the consultant sees: the report's manager cells and the export's.
+    counts = {name: respondents for name, _, _, respondents, model in POOLING if model == "manager"}
+    cells = [{t for t in counts if dict(view).get("region", where[t][0]) == where[t][0]
+              and dict(view).get("band", where[t][1]) == where[t][1]}
+             for view, data in views.items() if descriptive(data, "coaching", "manager") is not None]
+    cells += [{team} for team, model in named if model == "manager"] + [set(counts)]
+    assert audit(counts, cells, 1, 4, method="milp") is None
+
+
+# Security review F11: only 3 reps of the small North manager team have CRM figures, so North (31 reps)
+# minus North × 8–10 (28) was those 3 reps' quota attainment.
+CRM = [("North S", "North", 6, 6, "manager"), ("North M1", "North", 9, 9, "manager"),
+       ("North M2", "North", 10, 9, "manager"), ("North M3", "North", 9, 9, "manager"),
+       ("South M", "South", 9, 9, "manager"), ("North P", "North", 9, 9, "peer"), ("South P", "South", 9, 9, "peer"),
+       ("North X", "North", 9, 9, "external"), ("South X", "South", 9, 9, "external")]
+
+
+def test_crm_figures_of_a_few_reps_cannot_be_worked_out_by_differencing_views(client):
+    org, study, teams = organisation("Quota Corp", CRM)
+    answer_plan(study, teams, CRM)
+    opened = study.waves[0].opens_on
+    before, after = opened - timedelta(days=40), opened
+    for name, *_ in CRM:
+        reps = teams[name].reps[:3] if name == "North S" else teams[name].reps
+        for position, rep in enumerate(reps):
+            for period, start, value in ((f"{before:%Y-%m}", before, 90.0 + position),
+                                         (f"{after:%Y-%m}", after, 100.0 + 3 * position)):
+                db.session.add(PerformanceRecord(rep_id=rep.id, period=period, period_start=start,
+                                                 quota_attainment=value, win_rate=0.3, revenue=1000.0 + position,
+                                                 deals_won=2))
+    db.session.commit()
+    builders.close_wave(study.waves[0], TODAY)
+    log_in_leader(client, org)
+
+    def quota(**view):
+        data = report_json(client, study, **view)["performance"]
+        return (data or {}).get("metrics", {}).get("quota_attainment", {}).get("manager")
+
+    north, medium = quota(region="North"), quota(region="North", band=MEDIUM)
+    if north and medium and 0 < north["n"] - medium["n"] < 5:
+        n = north["n"] - medium["n"]
+        after_mean = (north["after"] * north["n"] - medium["after"] * medium["n"]) / n
+        pytest.fail(f"North − North × 8 to 10: {n} reps, quota after {after_mean:.2f}")
+    # Exactly: no combination of the shown manager CRM cells isolates 1..4 reps.
+    reps_with_crm = {}
+    for name, region, size, _, model in CRM:
+        if model == "manager":
+            atom = (region, BAND_OF[size] if size != 10 else MEDIUM)
+            reps_with_crm[atom] = reps_with_crm.get(atom, 0) + (3 if name == "North S" else size)
+    cells = []
+    for region in (None, "North", "South"):
+        for band in (None, SMALL, MEDIUM):
+            view = {key: value for key, value in (("region", region), ("band", band)) if value}
+            if quota(**view):
+                cells.append({a for a in reps_with_crm if region in (None, a[0]) and band in (None, a[1])})
+    assert audit(reps_with_crm, cells, 1, 4, method="milp") is None
+
+
+def test_answer_shares_never_tell_a_category_of_a_few_or_of_everyone(client):
+    """Security review F17: a "2" share of 0.0909 among 11 peers told that exactly one person disagreed."""
+    plan = [("North P1", "North", 6, 6, "peer"), ("North P2", "North", 5, 5, "peer"),
+            ("South P", "South", 9, 9, "peer"), ("West P", "West", 12, 12, "peer"),
+            ("North M", "North", 9, 9, "manager"), ("South M", "South", 9, 9, "manager"),
+            ("West M", "West", 9, 9, "manager"), ("North X", "North", 9, 9, "external"),
+            ("South X", "South", 9, 9, "external"), ("West X", "West", 9, 9, "external")]
+    org, study, teams = organisation("Shares Corp", plan)
+    north_peers = [rep.id for name in ("North P1", "North P2") for rep in teams[name].reps]
+    south_peers = [rep.id for rep in teams["South P"].reps]
+
+    def satisfaction(rep, position):
+        if rep.id in north_peers:  # one disagrees, ten agree
+            return {"satisfaction": "2" if rep.id == north_peers[0] else str(4 + position % 2)}
+        if rep.id in south_peers:  # all agree
+            return {"satisfaction": str(4 + position % 2)}
+        return {"satisfaction": str(1 + position % 5)}
+
+    answer_plan(study, teams, plan, satisfaction)
+    builders.close_wave(study.waves[0], TODAY)
+    log_in_leader(client, org)
+    seen = 0
+    for view, data in every_view(client, study).items():
+        entry = next((o for o in data["outcomes"] if o["outcome"] == "satisfaction"), {})
+        for share in entry.get("distribution") or []:
+            seen += 1
+            n = share["n"]
+            counts = {answer: round(value * n) for answer, value in share["shares"].items()}
+            assert all(c == 0 or c >= 5 for c in counts.values()), (view, share["group"], counts)
+            assert max(counts.values()) < n, (view, share["group"], counts)  # not everybody in one
+            assert set(counts) == {"below", "middle", "above"}, counts  # never single answers
+    assert seen, "some distribution is still shown"
