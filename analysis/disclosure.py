@@ -232,10 +232,12 @@ def decide(data: pd.DataFrame, dvs: Sequence[str], k: int, between: str = "coach
         model_rows = rows.groupby(fine_atoms[between].to_numpy()).sum()
         for model in models:
             result.exported[model] = int(model_rows.get(model, 0)) >= k
-        teams_of = fine_atoms.groupby([between, team], sort=True).groups
-        for (model, team_id), members in teams_of.items():
+        teams_of: dict[tuple, list[int]] = {}
+        for atom, key in enumerate(zip(fine_atoms[between].tolist(), fine_atoms[team].tolist(), strict=True)):
+            teams_of.setdefault(key, []).append(atom)
+        for (model, team_id), members in sorted(teams_of.items(), key=lambda item: repr(item[0])):
             if result.exported[model]:
-                cells[("team", model, team_id)] = frozenset(int(m) for m in members)
+                cells[("team", model, team_id)] = frozenset(members)
         for model in models:
             if result.exported[model]:
                 cells[("model", model)] = frozenset(np.flatnonzero((fine_atoms[between] == model).to_numpy()).tolist())
@@ -328,13 +330,14 @@ def decide(data: pd.DataFrame, dvs: Sequence[str], k: int, between: str = "coach
         systems.append(alpha_system)
         for (view, model), members in coarse_cells.items():
             result.alpha[(view, model, scale)] = ("alpha", view, model, scale) not in hidden
-            result.alpha_counts[(view, model, scale)] = int(sum(counts.get(a, 0) for a in members))
+            result.alpha_counts[(view, model, scale)] = int(counts.to_numpy()[list(members)].sum())
 
+    answers = {dv: n_coarse[dv].to_numpy() for dv in dvs}
     for dv in dvs:
         for view in views:
             for model in models:
                 members = coarse_cells.get((view, model), frozenset())
-                result.counts[(view, model, dv)] = int(sum(int(n_coarse[dv].get(a, 0)) for a in members))
+                result.counts[(view, model, dv)] = int(answers[dv][list(members)].sum()) if members else 0
                 result.shown[(view, model, dv)] = result.counts[(view, model, dv)] > 0 and (
                     view, model, dv) not in hidden
     # The report's cells in fine atoms stand for the same numbers: hidden with them.

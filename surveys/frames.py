@@ -88,15 +88,20 @@ def response_scores(study_id: int, wave_id: int | None = None, complete: bool = 
                             ResponseScore.score))).label(f"d{position}")
              for position, dimension in enumerate(dimensions)]
     scales = [d for d in dimensions if items[d] >= 2] if complete else []
-    pivot += [func.max(case((and_(ResponseScore.dimension == scale, ResponseScore.answered >= items[scale]), 1),
-                            else_=0)).label(f"c{position}") for position, scale in enumerate(scales)]
-    flags = [COMPLETE.format(scale) for scale in scales]
+    if scales:
+        # One bit per scale answered completely, summed in one aggregate (a column per scale cost a
+        # third more than the whole pivot).
+        pivot.append(func.sum(case(*((and_(ResponseScore.dimension == scale, ResponseScore.answered >= items[scale]),
+                                      1 << position) for position, scale in enumerate(scales)), else_=0)))
     responses = select(Response.id).where(*conditions)
     scores = fetch_frame(select(ResponseScore.response_id, *pivot)
                          .where(ResponseScore.response_id.in_(responses)).group_by(ResponseScore.response_id),
-                         ["response", *dimensions, *flags])
+                         ["response", *dimensions, *(["complete"] if scales else [])])
     scores[dimensions] = scores[dimensions].astype(float)
-    scores[flags] = scores[flags].astype(float)
+    if scales:
+        bits = scores.pop("complete").fillna(0).astype(int).to_numpy()
+        for position, scale in enumerate(scales):
+            scores[COMPLETE.format(scale)] = ((bits >> position) & 1).astype(float)
     return meta.merge(scores, on="response", how="left")
 
 
