@@ -11,14 +11,18 @@ the responses (``surveys.teams``).
 CRM performance and coaching-session figures are per rep, of the reps in the study now: their own
 cubes (views × models, counted in reps), decided the same way, cached under the same data version.
 
-Everything is cached per study, wave and data version in the ``disclosure`` cache, shared by both
-roles: what a leader sees is a part of what a consultant may see, decided together.
+A wave's pattern is cached in the ``disclosure`` cache under its own version (k, the questions and
+the wave's responses: ``wave_version``), shared by both roles and by the export — what a leader sees
+is a part of what a consultant may see, decided together — and it survives changes elsewhere (a CRM
+import, another wave's answers). The rep tables' patterns are cached under the report's data version.
+
+A view added later (a segment, a language) joins the same cube: it becomes a column of the atoms and
+a family of cells in ``analysis.disclosure.decide``, so every audit covers it with everything else.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 import pandas as pd
 from sqlalchemy import func, select
@@ -27,18 +31,7 @@ from analysis.disclosure import Disclosure, decide
 
 from . import cache, frames
 from .extensions import db
-from .models import (
-    Assignment,
-    AssignmentChange,
-    CoachingSession,
-    Invitation,
-    PerformanceRecord,
-    Question,
-    Rep,
-    Response,
-    Study,
-    Wave,
-)
+from .models import Response, Study, Wave
 from .outcomes import outcome
 from .teams import BANDS, NO_REGION, band_of
 
@@ -46,28 +39,12 @@ CACHE_SIZE = 64
 META = ("response", "wave", "coaching_model", "team", "region", "band")
 
 
-def data_version(study: Study, today: date) -> tuple:
-    """Changes whenever anything the report reads changes (cheap aggregate queries)."""
-    org = study.organisation_id
-    responses = db.session.execute(select(func.count(), func.count(func.distinct(Response.wave_id)))
-                                   .where(Response.study_id == study.id)).one()
-    performance = db.session.execute(select(func.count(), func.max(PerformanceRecord.id), func.sum(
-        PerformanceRecord.quota_attainment)).join(Rep).where(Rep.organisation_id == org)).one()
-    sessions = db.session.execute(select(func.count(), func.max(CoachingSession.id)).where(
-        CoachingSession.organisation_id == org)).one()
-    changes = db.session.scalar(select(func.count(AssignmentChange.id)).join(Assignment).where(
-        Assignment.study_id == study.id))
-    assignments = db.session.execute(select(func.count(), func.sum(Assignment.id)).where(
-        Assignment.study_id == study.id)).one()
-    invitations = db.session.scalar(select(func.count()).select_from(Invitation).join(Wave).where(
-        Wave.study_id == study.id, Invitation.used.is_(True)))
-    questions = db.session.scalar(select(func.count()).select_from(Question).where(Question.study_id == study.id))
-    reps = db.session.execute(select(func.count(), func.sum(Rep.team_id)).where(
-        Rep.organisation_id == org, Rep.active.is_(True))).one()
-    waves = tuple((w.label, w.opens_on, w.closes_on) for w in study.waves)
-    return (tuple(responses), tuple(performance), tuple(sessions), changes, invitations, questions, tuple(reps),
-            waves, tuple(assignments), study.status.value, study.primary_outcome, study.k_threshold,
-            today)
+def wave_version(study: Study, wave: Wave) -> tuple:
+    """What a wave's pattern depends on: k, the questions, and the wave's responses (immutable once stored,
+    so their number and extreme ids tell any change). Cheap: one aggregate over the wave's index."""
+    responses = db.session.execute(select(func.count(), func.min(Response.id), func.max(Response.id))
+                                   .where(Response.study_id == study.id, Response.wave_id == wave.id)).one()
+    return (study.k_threshold, study.questions_version, tuple(responses))
 
 
 def survey_frame(study: Study, wave: Wave) -> pd.DataFrame:
@@ -100,8 +77,8 @@ def _outcomes(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if c not in META and not c.endswith(frames.COMPLETE.format(""))]
 
 
-def wave_pattern(study: Study, wave: Wave, version: tuple) -> WavePattern:
-    """The wave's pattern for data ``version`` (see ``data_version``), decided once and cached."""
+def wave_pattern(study: Study, wave: Wave) -> WavePattern:
+    """The wave's pattern, decided once per ``wave_version`` and cached."""
     def make() -> WavePattern:
         frame = survey_frame(study, wave)
         outcomes = _outcomes(frame)
@@ -116,12 +93,14 @@ def wave_pattern(study: Study, wave: Wave, version: tuple) -> WavePattern:
                             export=True, scales=scales, complete=complete)
         return WavePattern(frame, outcomes, regions, bands, disclosure)
 
-    return cache.named("disclosure", CACHE_SIZE).get_or_make(("wave", study.id, wave.id, version), make)
+    return cache.named("disclosure", CACHE_SIZE).get_or_make(("wave", study.id, wave.id, wave_version(study, wave)),
+                                                               make)
 
 
 def rep_pattern(study: Study, name: tuple, reps: pd.DataFrame, columns: list[str], version: tuple) -> Disclosure:
     """The pattern of a table per rep (CRM figures, sessions): ``reps`` labelled with model, region and
-    band; a rep counts towards a column's cells where it has a value. Cached under ``name``."""
+    band; a rep counts towards a column's cells where it has a value. Cached under ``name`` and the
+    report's data ``version`` (the roster, the CRM imports and the session log are in it)."""
     def make() -> Disclosure:
         regions = sorted(reps["region"].astype(str).unique())
         present = set(reps["band"].astype(str))

@@ -22,7 +22,7 @@ from datetime import date
 
 import pandas as pd
 
-from ..disclosure import data_version, wave_pattern
+from ..disclosure import wave_pattern
 from ..frames import codebook_frame, responses_frame
 from ..models import Study, Wave
 from ..refusals import Refused
@@ -55,12 +55,11 @@ def exportable_waves(study: Study, today: date, label: str | None = None) -> lis
 def anonymous_responses(study: Study, today: date, label: str | None = None) -> pd.DataFrame:
     """One row per exportable response of the closed waves, shuffled, with fresh ids and allowed team labels."""
     waves = exportable_waves(study, today, label)
-    version = data_version(study, today)
     rows = responses_frame(study, [w.id for w in waves])
     keep = pd.Series(False, index=rows.index)
     named = pd.Series(False, index=rows.index)
     for wave in waves:
-        disclosure = wave_pattern(study, wave, version).disclosure
+        disclosure = wave_pattern(study, wave).disclosure
         if disclosure is None:
             continue
         here = rows["wave_id"] == wave.id

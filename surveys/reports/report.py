@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import date
 
 import numpy as np
+from sqlalchemy import func, select
 
 from analysis.clustered import TeamLink
 from analysis.comparison import Analysis, assemble
@@ -22,8 +23,21 @@ from analysis.scales import Reliability
 from analysis.verdict import DesignFacts
 
 from .. import cache, frames
-from ..disclosure import data_version, wave_pattern
-from ..models import Role, Study, Wave
+from ..disclosure import wave_pattern
+from ..extensions import db
+from ..models import (
+    Assignment,
+    AssignmentChange,
+    CoachingSession,
+    Invitation,
+    PerformanceRecord,
+    Question,
+    Rep,
+    Response,
+    Role,
+    Study,
+    Wave,
+)
 from ..outcomes import SECTIONS, outcome, survey_order
 from ..studies import allocation_check, response_rates, team_sizes
 from . import sections as build
@@ -165,6 +179,30 @@ def _visible_waves(study: Study, role: Role, today: date) -> list[Wave]:
     return [w for w in study.waves if w.opens_on <= today]
 
 
+def data_version(study: Study, today: date) -> tuple:
+    """Changes whenever anything the report reads changes (cheap aggregate queries)."""
+    org = study.organisation_id
+    responses = db.session.execute(select(func.count(), func.count(func.distinct(Response.wave_id)))
+                                   .where(Response.study_id == study.id)).one()
+    performance = db.session.execute(select(func.count(), func.max(PerformanceRecord.id), func.sum(
+        PerformanceRecord.quota_attainment)).join(Rep).where(Rep.organisation_id == org)).one()
+    sessions = db.session.execute(select(func.count(), func.max(CoachingSession.id)).where(
+        CoachingSession.organisation_id == org)).one()
+    changes = db.session.scalar(select(func.count(AssignmentChange.id)).join(Assignment).where(
+        Assignment.study_id == study.id))
+    assignments = db.session.execute(select(func.count(), func.sum(Assignment.id)).where(
+        Assignment.study_id == study.id)).one()
+    invitations = db.session.scalar(select(func.count()).select_from(Invitation).join(Wave).where(
+        Wave.study_id == study.id, Invitation.used.is_(True)))
+    questions = db.session.scalar(select(func.count()).select_from(Question).where(Question.study_id == study.id))
+    reps = db.session.execute(select(func.count(), func.sum(Rep.team_id)).where(
+        Rep.organisation_id == org, Rep.active.is_(True))).one()
+    waves = tuple((w.label, w.opens_on, w.closes_on) for w in study.waves)
+    return (tuple(responses), tuple(performance), tuple(sessions), changes, invitations, questions, tuple(reps),
+            waves, tuple(assignments), study.status.value, study.primary_outcome, study.k_threshold,
+            today)
+
+
 def build_report(study: Study, args: Mapping, role: Role, today: date | None = None) -> Report:
     """The report of ``study`` for the filters in ``args``, as ``role`` may see it (cached)."""
     today = today or date.today()
@@ -208,11 +246,11 @@ def _with_messages(report: Report, messages: list[str]) -> Report:
 
 def _compute(study, wave, visible, filters, messages, today, key, version) -> Report:
     """The report of one view. Every number comes from the wave's pattern (``surveys.disclosure``),
-    decided once per data version over the whole cube, never from a decision of this view alone."""
+    decided once over the whole cube of views and the export, never from a decision of this view alone."""
     models = [m.value for m in study.coaching_models]
     k = study.k_threshold
     sizes = team_sizes(study.organisation_id)
-    pattern = wave_pattern(study, wave, version)
+    pattern = wave_pattern(study, wave)
     survey, regions, bands, disclosure = pattern.frame, pattern.regions, pattern.bands, pattern.disclosure
     reps = frames.assigned_reps(study.id)
     if filters.region is not None and filters.region not in regions:
@@ -261,8 +299,7 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
     comments, note = build.comments(study, wave, filters, models)
     trend_outcome = study.primary_outcome if study.primary_outcome in dimensions else (
         "satisfaction" if "satisfaction" in dimensions else None)
-    trend = Trend(trend_outcome, build.trend(study, visible, filters, models, trend_outcome, version)
-                  if trend_outcome else {})
+    trend = Trend(trend_outcome, build.trend(study, visible, filters, models, trend_outcome) if trend_outcome else {})
     return Report(study_id=study.id, study_name=study.name, organisation=study.organisation.name, wave=wave.label,
                   wave_closed=wave.closes_on < today, waves=[w.label for w in visible], filters=filters,
                   regions=regions, bands=bands, messages=messages, k=k, models=models, analysis=analysis, rows=rows,

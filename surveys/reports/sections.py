@@ -253,11 +253,11 @@ def comments(study, wave, filters, models) -> tuple[dict[str, list[str]] | None,
     return shown, note
 
 
-def trend(study, waves, filters, models, outcome, version) -> dict[str, dict[str, GroupDescriptives]]:
+def trend(study, waves, filters, models, outcome) -> dict[str, dict[str, GroupDescriptives]]:
     """An outcome's mean per model in each visible wave, as each wave's own pattern allows."""
     result: dict[str, dict[str, GroupDescriptives]] = {}
     for wave in sorted(waves, key=lambda w: w.opens_on):
-        pattern = wave_pattern(study, wave, version)
+        pattern = wave_pattern(study, wave)
         frame = pattern.frame
         if frame.empty or outcome not in frame:
             continue
