@@ -27,8 +27,8 @@ Multiplicity (``multiplicity``)
     holm
 Scales (``scales``)
     reliability, cronbach_alpha, score_scale, reverse_score, Reliability
-Which numbers may be shown (``disclosure``)
-    decide, all_views, Disclosure, View
+Which numbers may be shown (``disclosure``, ``suppression``)
+    decide, all_views, Disclosure, View, suppress, audit, System, Pattern, Isolation
 Planning (``planning``)
     Design, minimum_detectable_effect, teams_needed, sample_ratio_check, TeamsNeeded,
     SampleRatioCheck
@@ -74,6 +74,7 @@ from .planning import (
 from .posthoc import MeanDifference, PairTest
 from .scales import Reliability, cronbach_alpha, reliability, reverse_score, score_scale
 from .simulate import SimulatedPilot, simulate_pilot
+from .suppression import Isolation, Pattern, System, audit, suppress
 from .verdict import ClaimVerdict, DesignFacts, Difference, Finding, Verdict, format_p, write_verdict
 
 __all__ = [
@@ -93,7 +94,7 @@ __all__ = [
     # scales
     "reliability", "cronbach_alpha", "score_scale", "reverse_score", "Reliability",
     # which numbers may be shown
-    "decide", "all_views", "Disclosure", "View",
+    "decide", "all_views", "Disclosure", "View", "suppress", "audit", "System", "Pattern", "Isolation",
     # planning
     "Design", "minimum_detectable_effect", "teams_needed", "sample_ratio_check", "TeamsNeeded",
     "SampleRatioCheck",

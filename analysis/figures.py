@@ -108,12 +108,18 @@ def dimension_profile(dimensions: Sequence[str], models: Sequence[str],
 
 @_styled
 def agreement_bars(models: Sequence[str], shares: Mapping[str, Mapping[str, float]], labels: Sequence[str],
-                   answers: Sequence[str], question: str, render: bool = True) -> Chart:
-    """Stacked horizontal bars: the share of each answer per model (``shares[model][answer]``)."""
+                   answers: Sequence[str], question: str, render: bool = True,
+                   colours: Sequence[str] = AGREEMENT_COLOURS, agree: Sequence[str] | None = None) -> Chart:
+    """Stacked horizontal bars: the share of each answer per model (``shares[model][answer]``).
+
+    ``answers`` may be single answers or categories of them; ``agree`` names those the alternative
+    text counts as agreeing (default: the last two), ``colours`` one colour per answer.
+    """
+    agreeing = list(agree) if agree is not None else list(answers[-2:])
     parts = []
     for model in models:
-        agree = sum(shares.get(model, {}).get(a, 0.0) for a in answers[-2:])
-        parts.append(f"{model}: {agree * 100:.0f}% agree")
+        agree_share = sum(shares.get(model, {}).get(a, 0.0) for a in agreeing)
+        parts.append(f"{model}: {agree_share * 100:.0f}% agree")
     alt = f"Answers to “{question}” by coaching model. " + "; ".join(parts) + "."
     if not render:
         return Chart("", alt)
@@ -121,7 +127,7 @@ def agreement_bars(models: Sequence[str], shares: Mapping[str, Mapping[str, floa
     axes = figure.add_subplot()
     for row, model in enumerate(models):
         left = 0.0
-        for answer, label, tint in zip(answers, labels, AGREEMENT_COLOURS, strict=False):
+        for answer, label, tint in zip(answers, labels, colours, strict=False):
             share = shares.get(model, {}).get(answer, 0.0)
             axes.barh(len(models) - 1 - row, share * 100, left=left, color=tint, edgecolor="white",
                       label=label if row == 0 else None)

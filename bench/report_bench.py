@@ -11,7 +11,7 @@ times, with Flask's test client:
   (cached, median of 5), after one request has loaded the code;
 - the JSON, cold (again after new data) and warm.
 
-Run: ``.venv/bin/python bench/report_bench.py [--sizes 10000,40000,160000]``.
+Run from the repository root: ``.venv/bin/python -m bench.report_bench [--sizes 10000,40000,160000]``.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ def seed(url: str, respondents: int) -> int:
     )
     from surveys.respond.scoring import rebuild_scores
     from surveys.studies import create_study
+    from surveys.teams import band_of
 
     app = create_app({"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url})
     rng = np.random.default_rng(1)
@@ -93,7 +94,8 @@ def seed(url: str, respondents: int) -> int:
                     response_id = f"{t:08x}{member:08x}{rng.integers(1 << 60):016x}"
                     responses.append({"id": response_id, "study_id": study.id, "wave_id": wave_id,
                                       "coaching_model": models[arms[t]], "team_id": team_ids[t],
-                                      "submitted_on": today - timedelta(days=10)})
+                                      "submitted_on": today - timedelta(days=10), "region": regions[t % 4],
+                                      "band": band_of(TEAM_SIZE)})
                     latent = 3.3 + 0.3 * (arms[t] == 1) + team_effect[t] + rng.normal(0, 0.7)
                     values = np.clip(np.rint(latent + rng.normal(0, 0.6, len(questions))), 1, 5)
                     for q, value in zip(questions, values, strict=True):
@@ -185,8 +187,9 @@ def main() -> None:
             start = time.perf_counter()
             study_id = seed(url, size)
             seeding = time.perf_counter() - start
-            out = subprocess.run([sys.executable, __file__, "--measure", url, str(study_id)], cwd=ROOT,
-                                 capture_output=True, text=True, check=True, env={**os.environ})
+            # As a module from the root, so the child loads this checkout's code (not an installed copy).
+            out = subprocess.run([sys.executable, "-m", "bench.report_bench", "--measure", url, str(study_id)],
+                                 cwd=ROOT, capture_output=True, text=True, check=True, env={**os.environ})
             result = json.loads(out.stdout.strip().splitlines()[-1])
             answers = size // TEAM_SIZE * TEAM_SIZE * 30
             print(f"{size:>12,} {answers:>10,} {seeding:>7.1f} {result['cold_page']:>12.2f} "

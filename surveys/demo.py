@@ -8,6 +8,7 @@ the platform would have collected them.
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -35,6 +36,7 @@ from .models import (
 )
 from .respond.scoring import rebuild_scores
 from .studies import build_study
+from .teams import band_of
 from .tokens import hash_token, new_token, survey_link
 
 ORGANISATION = "Northwind Sales (demo)"
@@ -208,6 +210,9 @@ def _invitations_and_responses(study, waves, pilot, teams, reps, today, base_url
     db.session.execute(insert(Invitation), invitation_rows)
 
     response_rows, answer_rows = [], []
+    # Every rep of the roster is active throughout: each response's frozen cell is its team's now.
+    sizes = Counter(rep.team for rep in reps.values())
+    cells = {key: (team.region, band_of(sizes[team])) for key, team in teams.items()}
     answers = pilot.answers.merge(pilot.responses[["response", "wave"]], on="response")
     by_response = {key: group for key, group in answers.groupby("response")}
     for row in pilot.responses.itertuples():
@@ -217,7 +222,8 @@ def _invitations_and_responses(study, waves, pilot, teams, reps, today, base_url
         response_id = secrets.token_hex(16)
         response_rows.append({"id": response_id, "study_id": study.id, "wave_id": wave.id,
                               "coaching_model": CoachingModel(row.coaching_model), "team_id": teams[row.team].id,
-                              "submitted_on": wave.opens_on + timedelta(days=int(rng.integers(0, span + 1)))})
+                              "submitted_on": wave.opens_on + timedelta(days=int(rng.integers(0, span + 1))),
+                              "region": cells[row.team][0], "band": cells[row.team][1]})
         for item in by_response[row.response].itertuples():
             value = None if np.isnan(item.value) else float(item.value)
             answer_rows.append({"response_id": response_id, "question_id": questions[item.item].id,

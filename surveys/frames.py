@@ -49,27 +49,33 @@ def fetch_frame(statement, columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows, columns=columns)
 
 
-def response_scores(study_id: int, wave_id: int | None = None) -> pd.DataFrame:
-    """One row per response: ``response, wave, coaching_model, team, region`` and one column per dimension.
+COMPLETE = "{}__complete"  # the column flagging responses that answered every item of a scale
 
-    A dimension's score is the mean of its answered items after reverse scoring
-    (``min + max - value``), written by the database when the response was stored
+
+def response_scores(study_id: int, wave_id: int | None = None, complete: bool = False) -> pd.DataFrame:
+    """One row per response: ``response, wave, coaching_model, team, region, band`` and one column per dimension.
+
+    ``region`` and ``band`` are the team's when the response was submitted (frozen on the
+    response), never today's roster. A dimension's score is the mean of its answered items after
+    reverse scoring (``min + max - value``), written by the database when the response was stored
     (``surveys.respond.scoring``); it is missing when fewer than half of its items were answered.
-    Single-item outcomes (satisfaction, recommend) are dimensions of one item.
+    Single-item outcomes (satisfaction, recommend) are dimensions of one item. With ``complete``,
+    each scale of several items also gets ``<scale>__complete``: 1 where every item was answered
+    (the responses Cronbach's α rests on).
     """
     conditions = [Response.study_id == study_id]
     if wave_id is not None:
         conditions.append(Response.wave_id == wave_id)
     meta = fetch_frame(
-        select(Response.id, Wave.label, Response.coaching_model, Response.team_id, Team.region)
-        .join(Wave, Wave.id == Response.wave_id).join(Team, Team.id == Response.team_id)
-        .where(*conditions), ["response", "wave", "coaching_model", "team", "region"])
+        select(Response.id, Wave.label, Response.coaching_model, Response.team_id, Response.region, Response.band)
+        .join(Wave, Wave.id == Response.wave_id)
+        .where(*conditions), ["response", "wave", "coaching_model", "team", "region", "band"])
     items = dict(db.session.execute(
         select(Question.dimension, func.count()).where(Question.study_id == study_id,
                                                        Question.dimension.is_not(None),
                                                        Question.scale_min.is_not(None))
         .group_by(Question.dimension)).all())
-    keys = ["response", "wave", "coaching_model", "team", "region"]
+    keys = ["response", "wave", "coaching_model", "team", "region", "band"]
     dimensions = sorted(items)
     if meta.empty:
         return pd.DataFrame(columns=keys + dimensions)
@@ -81,11 +87,21 @@ def response_scores(study_id: int, wave_id: int | None = None) -> pd.DataFrame:
                                  ResponseScore.answered >= math.ceil(items[dimension] * MIN_SHARE_OF_ITEMS)),
                             ResponseScore.score))).label(f"d{position}")
              for position, dimension in enumerate(dimensions)]
+    scales = [d for d in dimensions if items[d] >= 2] if complete else []
+    if scales:
+        # One bit per scale answered completely, summed in one aggregate (a column per scale cost a
+        # third more than the whole pivot).
+        pivot.append(func.sum(case(*((and_(ResponseScore.dimension == scale, ResponseScore.answered >= items[scale]),
+                                      1 << position) for position, scale in enumerate(scales)), else_=0)))
     responses = select(Response.id).where(*conditions)
     scores = fetch_frame(select(ResponseScore.response_id, *pivot)
                          .where(ResponseScore.response_id.in_(responses)).group_by(ResponseScore.response_id),
-                         ["response", *dimensions])
+                         ["response", *dimensions, *(["complete"] if scales else [])])
     scores[dimensions] = scores[dimensions].astype(float)
+    if scales:
+        bits = scores.pop("complete").fillna(0).astype(int).to_numpy()
+        for position, scale in enumerate(scales):
+            scores[COMPLETE.format(scale)] = ((bits >> position) & 1).astype(float)
     return meta.merge(scores, on="response", how="left")
 
 
@@ -168,23 +184,25 @@ def rep_performance(study_id: int, before: str, after: str, reps: pd.DataFrame |
     return result
 
 
-SMALL_TEAMS = "(teams with fewer than {k} responses)"
+def responses_frame(study: Study, wave_ids: list[int] | None = None) -> pd.DataFrame:
+    """One row per response of ``wave_ids`` (default: every wave): ``response_id, wave_id, wave,
+    coaching_model, team_id, team``, then one column per question (by key).
 
-
-def responses_frame(study: Study) -> pd.DataFrame:
-    """One row per response: wave, coaching model, team, then one column per question (by key)."""
+    The rows as stored, with every team named: the export (``surveys.pilots.exports``) decides which
+    team labels, rows and ids may leave.
+    """
     questions = list(study.questions)
+    conditions = [Response.study_id == study.id]
+    if wave_ids is not None:
+        conditions.append(Response.wave_id.in_(wave_ids))
     meta = fetch_frame(
-        select(Response.id, Wave.label, Response.coaching_model, Team.name)
+        select(Response.id, Response.wave_id, Wave.label, Response.coaching_model, Response.team_id, Team.name)
         .join(Wave, Wave.id == Response.wave_id).join(Team, Team.id == Response.team_id)
-        .where(Response.study_id == study.id).order_by(Response.id),
-        ["response_id", "wave", "coaching_model", "team"])
-    # A team with fewer than k responses in a wave would let its members' answers be read as theirs.
-    sizes = meta.groupby(["wave", "team"])["response_id"].transform("size")
-    meta["team"] = meta["team"].where(sizes >= study.k_threshold, SMALL_TEAMS.format(k=study.k_threshold))
+        .where(*conditions).order_by(Response.id),
+        ["response_id", "wave_id", "wave", "coaching_model", "team_id", "team"])
     answers = fetch_frame(
         select(Answer.response_id, Answer.question_id, Answer.value_num, Answer.value_text)
-        .join(Response, Response.id == Answer.response_id).where(Response.study_id == study.id),
+        .join(Response, Response.id == Answer.response_id).where(*conditions),
         ["response_id", "question_id", "value_num", "value_text"])
     keys = {q.id: q.key for q in questions}
     if not answers.empty:
@@ -194,17 +212,20 @@ def responses_frame(study: Study) -> pd.DataFrame:
     for key in keys.values():
         if key not in meta:
             meta[key] = None
-    return meta[["response_id", "wave", "coaching_model", "team", *[q.key for q in questions]]]
+    return meta[["response_id", "wave_id", "wave", "coaching_model", "team_id", "team", *[q.key for q in questions]]]
 
 
 def codebook_frame(study: Study) -> pd.DataFrame:
     """What every column of the responses export means."""
-    rows = [("response_id", "Random id of the response (not linked to any person)", "text", "", "", "", "", ""),
-            ("wave", "Survey wave", "text", "", "", "", "", ""),
+    rows = [("response_id", "Random id of the row, drawn afresh for every download (not linked to any person, "
+                            "nor to the same response in another download)", "text", "", "", "", "", ""),
+            ("wave", "Survey wave (closed waves only)", "text", "", "", "", "", ""),
             ("coaching_model", "Coaching model of the respondent's team (or the respondent)", "text", "", "", "",
              "", ""),
-            ("team", f"Team of the respondent; teams with fewer than {study.k_threshold} responses in a wave are "
-                     "pooled", "text", "", "", "", "", "")]
+            ("team", f"Team of the respondent, where that cannot single anybody out: a team's rows of a model are "
+                     f"pooled when there are fewer than {study.k_threshold} of them in the wave, or when the "
+                     "report's figures could tell the pooled rows apart; a model with fewer than "
+                     f"{study.k_threshold} responses in a wave is left out", "text", "", "", "", "", "")]
     for q in study.questions:
         low = "" if q.scale_min is None else f"{q.scale_min:g}"
         high = "" if q.scale_max is None else f"{q.scale_max:g}"

@@ -29,11 +29,15 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
+    func,
+    select,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
+from .teams import band_of
 
 
 def utcnow() -> datetime:
@@ -391,7 +395,11 @@ class SurveyDraft(db.Model):
 
 
 class Response(db.Model):
-    """One submitted survey: anonymous by construction (see the module docstring)."""
+    """One submitted survey: anonymous by construction (see the module docstring).
+
+    ``region`` and ``band`` are the team's region and size band when the response was submitted
+    (``surveys.teams``): the report's cells read them, never today's roster.
+    """
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
     study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"))
@@ -399,6 +407,8 @@ class Response(db.Model):
     coaching_model: Mapped[CoachingModel] = mapped_column(_enum(CoachingModel, "coaching_model"))
     team_id: Mapped[int] = mapped_column(ForeignKey("team.id"))
     submitted_on: Mapped[date] = mapped_column(Date)
+    region: Mapped[str | None] = mapped_column(String(120))
+    band: Mapped[str | None] = mapped_column(String(20))
 
     answers: Mapped[list[Answer]] = relationship(back_populates="response", cascade="all, delete-orphan")
 
@@ -407,6 +417,18 @@ class Response(db.Model):
         # No rowid in SQLite: an insertion-ordered rowid would betray the order of submissions.
         {"sqlite_with_rowid": False},
     )
+
+
+@event.listens_for(Response, "before_insert")
+def _freeze_team_cell(mapper, connection, target: Response) -> None:
+    """A response stored through the ORM without its cell gets its team's region and band of this moment."""
+    if target.band is not None or target.team_id is None:
+        return
+    team = Team.__table__
+    target.region = connection.execute(select(team.c.region).where(team.c.id == target.team_id)).scalar()
+    size = connection.execute(select(func.count()).select_from(Rep.__table__).where(
+        Rep.__table__.c.team_id == target.team_id, Rep.__table__.c.active.is_(True))).scalar()
+    target.band = band_of(int(size or 0))
 
 
 class Answer(db.Model):

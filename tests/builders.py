@@ -92,3 +92,55 @@ def valid_answers(questions) -> dict[str, str]:
 def valid_answers_by_key(questions) -> dict[str, str]:
     """``valid_answers`` keyed by question key, as ``submit`` and drafts take them."""
     return {name.removeprefix("q_"): value for name, value in valid_answers(questions).items()}
+
+
+def pilot(org: Organisation, teams: list[tuple[Team, str]], today: date, unit: str = "team",
+          k: int = 5, opened_days_ago: int = 20):
+    """A running study over ``teams`` (team, model), with one wave open since ``opened_days_ago``.
+
+    With ``unit="rep"`` each rep is assigned the team's model name cycling through ``model`` split
+    on ``/`` (say ``"manager/external/peer"``), so that one team mixes models.
+    """
+    from surveys.models import RandomisationUnit, StudyStatus
+
+    result = create_study(org, "Pilot", list(CoachingModel), seed=1, k_threshold=k,
+                          randomisation_unit=RandomisationUnit(unit))
+    result.waves = [Wave(label="w1", opens_on=today - timedelta(days=opened_days_ago),
+                         closes_on=today + timedelta(days=10))]
+    for team, models in teams:
+        if unit == "team":
+            result.assignments.append(Assignment(team=team, coaching_model=CoachingModel(models)))
+        else:
+            cycle = models.split("/")
+            for i, rep in enumerate(team.reps):
+                result.assignments.append(Assignment(rep=rep, coaching_model=CoachingModel(cycle[i % len(cycle)])))
+    result.status = StudyStatus.RUNNING
+    db.session.commit()
+    return result
+
+
+def answer(study, wave, reps, today: date, answers=None) -> list[str]:
+    """Each of ``reps`` answers ``wave`` through a real link and the real submit; returns the response ids.
+
+    ``answers(rep, position)`` may return question key -> raw value to override the defaults.
+    """
+    from surveys.pilots.invitations import issue_links
+    from surveys.respond.submit import submit
+    from surveys.respond.survey import redeem
+
+    wanted = {rep.id: rep for rep in reps}
+    issued = issue_links(study, wave, "http://localhost", today, only=set(wanted))
+    defaults = valid_answers_by_key(study.questions)
+    ids = []
+    for position, link in enumerate(sorted(issued, key=lambda i: i.rep_id)):
+        rep = wanted[link.rep_id]
+        values = dict(defaults)
+        values.update((answers or (lambda r, p: {}))(rep, position) or {})
+        ids.append(submit(redeem(link.link.rsplit("/", 1)[1], today), values, today))
+    return ids
+
+
+def close_wave(wave, today: date) -> None:
+    """Close ``wave`` yesterday (its responses stay), so that leaders see it."""
+    wave.closes_on = today - timedelta(days=1)
+    db.session.commit()

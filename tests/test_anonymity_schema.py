@@ -39,9 +39,11 @@ def test_responses_and_answers_store_no_time_address_agent_or_person(inspector, 
             assert word not in name.split("_") and not name.endswith(word), f"{table}.{name}"
 
 
-def test_a_response_carries_only_study_wave_model_team_and_date(inspector):
+def test_a_response_carries_only_study_wave_model_team_its_cell_and_date(inspector):
+    """The team's region and size band at submit (DESIGN.md section 4) are facts about the team, not the rep."""
     columns = {c["name"]: c for c in inspector.get_columns("response")}
-    assert set(columns) == {"id", "study_id", "wave_id", "coaching_model", "team_id", "submitted_on"}
+    assert set(columns) == {"id", "study_id", "wave_id", "coaching_model", "team_id", "submitted_on", "region",
+                            "band"}
     assert isinstance(columns["submitted_on"]["type"], Date)
     assert not isinstance(columns["submitted_on"]["type"], DateTime)
 

@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -11,6 +11,7 @@ from sqlalchemy import select
 from surveys import frames
 from surveys.extensions import db
 from surveys.models import Answer, PerformanceRecord, Question, Response
+from surveys.pilots.exports import POOLED
 from tests import builders
 
 pytestmark = pytest.mark.usefixtures("app_context")
@@ -33,6 +34,7 @@ def study(client):
         db.session.add(Answer(response_id=response.id, question_id=satisfaction.id, value_num=4.0))
     rep = team.reps[0]
     rep.name = "=cmd|' /C calc'!A0"
+    study.waves[0].closes_on = date.today() - timedelta(days=1)  # response-level exports hold closed waves only
     db.session.add(PerformanceRecord(rep_id=rep.id, period="2026-Q3", period_start=date(2026, 7, 1),
                                      quota_attainment=91.5, win_rate=0.3, revenue=1000.0, deals_won=3))
     db.session.commit()
@@ -98,6 +100,8 @@ def test_unknown_export_names_are_not_found(client, study):
 
 
 def test_teams_with_fewer_than_k_responses_are_pooled_in_the_export(client, study):
+    """A team of 2 is pooled; and then so is the team of 6 beside it, since the model's rows minus the
+    named team would be the 2 pooled rows (they would be as good as named)."""
     rows = list(csv.DictReader(io.StringIO(client.get(f"/studies/{study.id}/exports/responses.csv")
                                            .get_data(as_text=True))))
     assert {row["team"] for row in rows} == {"North 1"}  # 6 responses >= k
@@ -114,7 +118,8 @@ def test_teams_with_fewer_than_k_responses_are_pooled_in_the_export(client, stud
     db.session.commit()
     rows = list(csv.DictReader(io.StringIO(client.get(f"/studies/{study.id}/exports/responses.csv")
                                            .get_data(as_text=True))))
-    assert {row["team"] for row in rows} == {"North 1", "(teams with fewer than 5 responses)"}
+    assert len(rows) == len(HOSTILE) + 1
+    assert {row["team"] for row in rows} == {POOLED}
     assert db.session.scalar(select(Team.name).where(Team.id == small.id)) == "Tiny"
 
 
@@ -125,3 +130,33 @@ def test_every_frame_holds_coaching_models_as_text_not_enum_members(study):
         assert not frame.empty
         assert {type(value) for value in frame["coaching_model"].dropna()} == {str}
         assert set(frame["coaching_model"].dropna()) == {"external"}
+
+
+def test_every_download_has_new_ids_in_a_new_order(client, study):
+    """Security review F2: stable ids let two downloads be diffed, and the new row tied to the link that
+    flipped in between. Ids are drawn afresh and rows shuffled for every download."""
+    downloads = [list(csv.DictReader(io.StringIO(client.get(f"/studies/{study.id}/exports/responses.csv")
+                                                 .get_data(as_text=True)))) for _ in range(6)]
+    ids = [[row["response_id"] for row in rows] for rows in downloads]
+    assert all(len(set(i)) == len(i) == len(HOSTILE) for i in ids)
+    assert all(not set(a) & set(b) for n, a in enumerate(ids) for b in ids[n + 1:])  # no id comes back
+    orders = {tuple(row["comment"] for row in rows) for rows in downloads}
+    assert len(orders) > 1  # 6 shuffles of 6 rows all alike: chance 1 in 720**5
+    stored = set(db.session.scalars(select(Response.id)))
+    assert not stored & {i for download in ids for i in download}  # never the stored id
+
+
+def test_open_waves_are_not_exported_and_the_page_says_why(client, study):
+    wave = study.waves[0]
+    wave.closes_on = date.today() + timedelta(days=3)
+    db.session.commit()
+    for path in ("responses.csv", "responses.xlsx", "responses.csv?wave=baseline"):
+        response = client.get(f"/studies/{study.id}/exports/{path}")
+        assert response.status_code == 409, path
+        assert response.mimetype == "text/html" and "Location" not in response.headers
+        page = response.get_data(as_text=True)
+        assert "cannot be exported yet" in page and "closes on" in page
+    wave.closes_on = date.today() - timedelta(days=1)
+    db.session.commit()
+    assert client.get(f"/studies/{study.id}/exports/responses.csv?wave=baseline").status_code == 200
+    assert client.get(f"/studies/{study.id}/exports/responses.csv?wave=nope").status_code == 409

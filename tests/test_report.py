@@ -227,3 +227,28 @@ def test_the_report_is_a_frozen_view_model_with_named_fields(seeded):
         m: (v["before"], v["after"], v["n"]) for m, v in data["performance"]["metrics"]["quota_attainment"].items()}
     assert [s.name for s in report.sections] == ["responsibilities", "claims", "overall", "performance", "custom"]
     assert report.trend.outcome == data["trend"]["outcome"] == "satisfaction"
+
+
+def test_every_view_and_the_export_read_one_pattern_per_wave(seeded, client, monkeypatch):
+    """The suppression pattern is decided once per wave over the whole cube, never per view or per role."""
+    from surveys import disclosure as patterns
+    from surveys.pilots.exports import response_sheets
+
+    calls = []
+    real = patterns.decide
+
+    def counting(data, *args, **options):
+        if options.get("export"):
+            calls.append(len(data))
+        return real(data, *args, **options)
+
+    monkeypatch.setattr(patterns, "decide", counting)
+    clear_all()
+    study = db.session.get(Study, seeded.study_id)
+    first = build_report(study, {}, Role.LEADER)
+    for role in (Role.LEADER, Role.CONSULTANT):
+        for args in ({}, {"region": first.regions[0]}, {"band": first.bands[0]},
+                     {"region": first.regions[-1], "band": first.bands[-1]}, {"wave": "baseline"}):
+            build_report(study, args, role)
+    response_sheets(study, date.today())
+    assert len(calls) == len(study.waves)  # baseline, follow-up and the open pulse wave: once each

@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 
 from ..access import require_consultant, study_or_404, visible_studies, wave_or_404
 from ..forms import study_form
-from ..frames import codebook_frame, performance_frame, responses_frame
+from ..frames import codebook_frame, performance_frame
 from ..mail import MailError, mail_configured
 from ..models import CoachingModel, QuestionKind, RandomisationUnit, Study, Wave
 from ..studies import (
@@ -21,6 +21,7 @@ from ..studies import (
     update_design,
 )
 from ..web import flash_errors, refused, send_sheets, today
+from .exports import ExportRefused, response_sheets
 from .forms import ActionForm, AssignmentChangeForm, QuestionForm, RandomiseForm, WaveForm
 from .invitations import InvitationError, issue_links, links_csv, send_links
 from .planning import planning_panel
@@ -267,12 +268,19 @@ def _lifecycle(study_id, action, message):
 @bp.route("/studies/<int:study_id>/exports/<name>.<fmt>")
 @login_required
 def export(study_id: int, name: str, fmt: str):
-    """Row-level anonymous responses (with codebook) or performance by rep, as CSV or XLSX."""
+    """Row-level anonymous responses of closed waves (with codebook) or performance by rep, as CSV or XLSX.
+
+    ``?wave=LABEL`` exports one wave. An open wave, or a study with no closed wave, gets a page that
+    says why (409), not a file.
+    """
     study = study_or_404(current_user, study_id, consultant=True)
     if fmt not in ("csv", "xlsx") or name not in ("responses", "codebook", "performance"):
         abort(404)
     if name == "responses":
-        sheets = {"responses": responses_frame(study), "codebook": codebook_frame(study)}
+        try:
+            sheets = response_sheets(study, today(), request.args.get("wave") or None)
+        except ExportRefused as refusal:
+            return render_template("pilots/export_refused.html", study=study, message=str(refusal)), 409
     elif name == "codebook":
         sheets = {"codebook": codebook_frame(study)}
     else:

@@ -6,12 +6,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from analysis import figures
+from analysis.disclosure import CATEGORIES
 
 from .. import cache
-from ..instruments import builtin
 from .report import Report
 
-AGREEMENT = ("1", "2", "3", "4", "5")
+# Rating items show three categories of answers (analysis.disclosure, rule 3), never single answers.
+AGREEMENT = CATEGORIES
+AGREEMENT_LABELS = ("Disagree (1–2)", "Neither (3)", "Agree (4–5)")
+AGREEMENT_TINTS = (figures.AGREEMENT_COLOURS[0], figures.AGREEMENT_COLOURS[2], figures.AGREEMENT_COLOURS[4])
 CHARTS = ("profile", "agreement", "forest", "performance", "trend")
 CHART_CACHE_SIZE = 256
 
@@ -48,17 +51,18 @@ def _agreement(report: Report):
     row = report.row("satisfaction")
     if row is None or row.comparison is None or not row.comparison.distribution:
         return None
-    shares = {d.group: {answer.split(".")[0]: share for answer, share in d.shares.items()}
-              for d in row.comparison.distribution}
+    shares = {d.group: dict(d.shares) for d in row.comparison.distribution}
     models = [d.group for d in row.comparison.distribution]
     question = "Overall, I am satisfied with the coaching I receive."
 
     def draw(render=True):
-        return figures.agreement_bars(models, shares, builtin().scale_labels, AGREEMENT, question, render=render)
+        return figures.agreement_bars(models, shares, AGREEMENT_LABELS, AGREEMENT, question, render=render,
+                                      colours=AGREEMENT_TINTS, agree=AGREEMENT[-1:])
 
-    return ChartSpec("agreement", "Overall satisfaction, answer by answer",
-                     "Share of each answer to the overall-satisfaction item per coaching model (“prefer not to say” "
-                     "left out).", draw(False).alt, draw)
+    return ChartSpec("agreement", "Overall satisfaction: disagree, neither, agree",
+                     "Share of answers to the overall-satisfaction item per coaching model that disagree (1–2), "
+                     "neither agree nor disagree (3) or agree (4–5); “prefer not to say” left out. Single answers "
+                     "are not shown, so that no answer given by only a few people can be told.", draw(False).alt, draw)
 
 
 def _forest(report: Report):

@@ -1,7 +1,8 @@
 """What part of a study's report the reader asked for: the wave, a region, a team-size band.
 
-Team-size bands are of the team's active reps; the band and region of a row are what the filters
-select on, in the survey frame and in the rep frames alike.
+The band and region of a row are what the filters select on: in the survey frame those frozen on
+each response when it was submitted, in the rep frames (CRM, sessions) the team's of today. The
+bands are defined in ``surveys.teams``.
 """
 
 from __future__ import annotations
@@ -13,13 +14,9 @@ import pandas as pd
 
 from analysis.disclosure import View
 
-BANDS = (("up to 7 reps", 0, 7), ("8 to 10 reps", 8, 10), ("11 or more reps", 11, 10**9))
-NO_REGION = "(no region)"
+from ..teams import BANDS, NO_REGION, band_of
 
-
-def band_of(size: int) -> str:
-    """The team-size band of a team with ``size`` active reps."""
-    return next(label for label, low, high in BANDS if low <= size <= high)
+__all__ = ["BANDS", "NO_REGION", "band_of", "Filters", "parse_filters", "team_bands", "in_view", "rep_view"]
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,11 @@ from sqlalchemy import func, select
 from analysis.clustered import TeamLink
 from analysis.comparison import Analysis, assemble
 from analysis.describe import GroupDescriptives, SessionRates
-from analysis.disclosure import decide
 from analysis.scales import Reliability
 from analysis.verdict import DesignFacts
 
 from .. import cache, frames
+from ..disclosure import wave_pattern
 from ..extensions import db
 from ..models import (
     Assignment,
@@ -41,7 +41,7 @@ from ..models import (
 from ..outcomes import SECTIONS, outcome, survey_order
 from ..studies import allocation_check, response_rates, team_sizes
 from . import sections as build
-from .filters import BANDS, Filters, in_view, parse_filters
+from .filters import Filters, in_view, parse_filters
 from .sections import OutcomeRow, PerformanceSection
 
 CACHE_SIZE = 64
@@ -245,12 +245,13 @@ def build_report(study: Study, args: Mapping, role: Role, today: date | None = N
             messages.append(f"There is no wave “{filters.wave}” to show; showing “{default.label}”.")
         else:
             wave = match
-    key = (study.id, wave.id, filters.region, filters.band, role.value, data_version(study, today))
+    version = data_version(study, today)
+    key = (study.id, wave.id, filters.region, filters.band, role.value, version)
     reports = cache.named("reports", CACHE_SIZE)
     cached = reports.get(key)
     if cached is not None:
         return _with_messages(cached, messages)
-    report = _compute(study, wave, visible, filters, messages, today, key)
+    report = _compute(study, wave, visible, filters, messages, today, key, version)
     reports.put(key, report)
     return report
 
@@ -260,34 +261,33 @@ def _with_messages(report: Report, messages: list[str]) -> Report:
     return replace(report, messages=list(messages) + [m for m in report.messages if m not in messages])
 
 
-def _compute(study, wave, visible, filters, messages, today, version) -> Report:
+def _compute(study, wave, visible, filters, messages, today, key, version) -> Report:
+    """The report of one view. Every number comes from the wave's pattern (``surveys.disclosure``),
+    decided once over the whole cube of views and the export, never from a decision of this view alone."""
     models = [m.value for m in study.coaching_models]
     k = study.k_threshold
     sizes = team_sizes(study.organisation_id)
-    survey = build.survey_frame(study, wave, sizes)
+    pattern = wave_pattern(study, wave)
+    survey, regions, bands, disclosure = pattern.frame, pattern.regions, pattern.bands, pattern.disclosure
     reps = frames.assigned_reps(study.id)
-    regions = sorted(survey["region"].unique()) if not survey.empty else []
-    bands = [label for label, _, _ in BANDS if label in set(survey["band"])] if not survey.empty else []
     if filters.region is not None and filters.region not in regions:
         messages.append(f"There is no region “{filters.region}” in this wave; showing all regions.")
         filters = Filters(filters.wave, None, filters.band)
     if filters.band is not None and filters.band not in bands:
         messages.append(f"There is no team-size band “{filters.band}”; showing all team sizes.")
         filters = Filters(filters.wave, filters.region, None)
-    dimensions = [c for c in survey.columns if c not in ("response", "wave", "coaching_model", "team", "region",
-                                                           "band")]
-    disclosure = decide(survey, dimensions, k, regions=regions, bands=bands) if not survey.empty else None
+    dimensions = pattern.outcomes
     view = in_view(survey, filters)
     rows: list[OutcomeRow] = []
     order = survey_order()
     ordered = [d for d in order if d in dimensions] + sorted(d for d in dimensions if d not in order)
-    for key in ordered:
-        shown = disclosure.shown_models(filters.view, key, models) if disclosure else []
+    for name in ordered:
+        shown = pattern.shown_models(filters.view, name, models)
         hidden = [m for m in models if m not in shown]
-        rows.append(build.compare(view, key, shown, hidden, k, cluster="team", scale=outcome(key).scale))
-    performance, perf_rows, link = build.performance(study, wave, filters, models, k, sizes, view, reps)
+        rows.append(build.compare(view, name, shown, hidden, k, cluster="team", scale=outcome(name).scale))
+    performance, perf_rows, link = build.performance(study, wave, filters, models, k, sizes, view, reps, version)
     rows += perf_rows
-    session_rows, sessions = build.sessions(study, filters, models, k, sizes, reps)
+    session_rows, sessions = build.sessions(study, filters, models, k, sizes, reps, version)
     rows += session_rows
     compared = [row.comparison for row in rows if row.comparison is not None]
     analysis = None
@@ -316,11 +316,10 @@ def _compute(study, wave, visible, filters, messages, today, version) -> Report:
     comments, note = build.comments(study, wave, filters, models)
     trend_outcome = study.primary_outcome if study.primary_outcome in dimensions else (
         "satisfaction" if "satisfaction" in dimensions else None)
-    trend = Trend(trend_outcome, build.trend(study, visible, filters, models, k, sizes, trend_outcome,
-                                             {wave.id: (survey, disclosure)}) if trend_outcome else {})
+    trend = Trend(trend_outcome, build.trend(study, visible, filters, models, trend_outcome) if trend_outcome else {})
     return Report(study_id=study.id, study_name=study.name, organisation=study.organisation.name, wave=wave.label,
                   wave_closed=wave.closes_on < today, waves=[w.label for w in visible], filters=filters,
                   regions=regions, bands=bands, messages=messages, k=k, models=models, analysis=analysis, rows=rows,
                   performance=performance, link=link, reliabilities=reliabilities, rates=rates, comments=comments,
                   comments_note=note, comment_threshold=study.comment_threshold, trend=trend, sessions=sessions,
-                  version=version, deviations=_deviations(study))
+                  version=key, deviations=_deviations(study))

@@ -3,29 +3,31 @@ comparisons, CRM performance before and after, coaching sessions logged, reliabi
 the trend across waves.
 
 Every builder returns only numbers that may be shown: models with fewer than k responses (or reps)
-in view, or that could be worked out from other views, are named as hidden instead.
+in view, or that could be worked out from any combination of other views, are named as hidden
+instead. What may be shown is read from the patterns of ``surveys.disclosure``, decided once per
+data version over the whole cube of views (and the export), never decided here for one view.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-import pandas as pd
 from sqlalchemy import select
 
 from analysis.baseline import difference_in_differences
 from analysis.clustered import team_link
 from analysis.comparison import OutcomeComparison, compare_outcome
-from analysis.describe import GroupDescriptives, describe_group, session_rates
-from analysis.disclosure import decide
+from analysis.describe import AnswerShares, GroupDescriptives, describe_group, session_rates
+from analysis.disclosure import CATEGORIES, answer_category
 from analysis.scales import Reliability, reliability
 
 from .. import frames
+from ..disclosure import rep_pattern, wave_pattern
 from ..extensions import db
 from ..models import PerformanceRecord, Rep, Study, Wave
 from ..outcomes import PERFORMANCE, outcome
-from .filters import BANDS, NO_REGION, band_of, in_view, rep_view, team_bands
+from .filters import Filters, in_view, rep_view
 
 ALPHA_SAMPLE = 1000  # responses per model for Cronbach's α: its standard error is then about 0.01
 
@@ -67,17 +69,6 @@ class PerformanceSection:
     changes: dict[str, list[dict]]
 
 
-def survey_frame(study: Study, wave: Wave, sizes: dict[int, int]) -> pd.DataFrame:
-    """The wave's scale scores, one row per response, labelled with band and region for the filters."""
-    scores = frames.response_scores(study.id, wave.id)
-    scores["band"] = scores["team"].map(team_bands(sizes)).fillna(band_of(0))
-    scores["region"] = scores["region"].fillna(NO_REGION)
-    # Categories make the many group comparisons that follow cheap.
-    for column in ("coaching_model", "region", "band"):
-        scores[column] = scores[column].astype("category")
-    return scores
-
-
 def compare(frame, key, shown, hidden, k, cluster=None, baseline=None, scale=None, label=None) -> OutcomeRow:
     """The row of outcome ``key``: the ``shown`` models compared, or why they are not."""
     about = outcome(key)
@@ -91,9 +82,33 @@ def compare(frame, key, shown, hidden, k, cluster=None, baseline=None, scale=Non
                                      label=label, scale=scale, unit=about.unit, unit_scale=about.unit_scale)
     except ValueError as error:
         return OutcomeRow(key, label, about.section, None, hidden, f"Not compared: {error}.")
+    if comparison.distribution is not None:
+        comparison = replace(comparison, distribution=_collapsed(frame, key, shown, scale))
     note = (f"Not shown (fewer than {k} responses, or could be worked out from other views): "
             f"{', '.join(hidden)}.") if hidden else None
     return OutcomeRow(key, label, about.section, comparison, hidden, note)
+
+
+def _collapsed(frame, key, shown, scale) -> tuple[AnswerShares, ...] | None:
+    """Answer shares per shown model in three categories — below the scale's midpoint, at it, above it.
+
+    The anonymity rules (``analysis.disclosure``, rule 3) let a rating item's cell show only when
+    each of these categories holds 0 or at least k of its responses and no category holds them
+    all, in the cell and in every set that shown cells isolate: shares per single answer could
+    tell that one person chose "disagree" (security review F17), these cannot.
+    """
+    if not scale:
+        return None
+    low, high = min(scale), max(scale)
+    result = []
+    for model in shown:
+        values = frame.loc[frame["coaching_model"] == model, key].dropna().to_numpy()
+        if not len(values):
+            continue
+        categories = answer_category(values, low, high)
+        result.append(AnswerShares(group=model, n=len(values),
+                                   shares={c: float((categories == c).mean()) for c in CATEGORIES}))
+    return tuple(result)
 
 
 def _periods(study: Study, wave: Wave) -> tuple[str | None, str | None]:
@@ -107,18 +122,26 @@ def _periods(study: Study, wave: Wave) -> tuple[str | None, str | None]:
     return (before[-1] if before else None), (after[-1] if after else None)
 
 
-def performance(study, wave, filters, models, k, sizes, survey_view, assigned):
-    """CRM metrics before and after per model, their comparisons (adjusted for before), and the team-level link."""
+def performance(study, wave, filters, models, k, sizes, survey_view, assigned, version):
+    """CRM metrics before and after per model, their comparisons (adjusted for before), and the team-level link.
+
+    A model's figures rest on its reps with both periods; which may be shown is decided over every
+    view of the study at once (``rep_pattern``), counted in reps, so no region minus its bands (or
+    any other combination) gives a few reps' figures (security review F11).
+    """
     before, after = _periods(study, wave)
     if before is None or after is None:
         return None, [], None
-    reps = rep_view(frames.rep_performance(study.id, before, after, assigned), filters, sizes)
+    every = rep_view(frames.rep_performance(study.id, before, after, assigned), Filters(), sizes)
+    both = every.assign(**{metric: every[f"{metric}_after"].where(every[f"{metric}_before"].notna())
+                           for metric in PERFORMANCE})
+    pattern = rep_pattern(study, ("crm", before, after), both, list(PERFORMANCE), version)
+    reps = in_view(every, filters)
     rows, metrics, changes = [], {}, {}
     for metric in PERFORMANCE:
         data = reps.rename(columns={f"{metric}_after": metric})
         complete = data.dropna(subset=[metric, f"{metric}_before"])
-        counts = complete.groupby("coaching_model").size()
-        shown = [m for m in models if counts.get(m, 0) >= k]
+        shown = pattern.shown_models(filters.view, metric, models)
         hidden = [m for m in models if m not in shown]
         if complete.empty:
             continue
@@ -153,23 +176,30 @@ def performance(study, wave, filters, models, k, sizes, survey_view, assigned):
     return PerformanceSection(before, after, metrics, changes), rows, link
 
 
-def sessions(study, filters, models, k, sizes, assigned):
-    """Logged coaching sessions per rep per month: the comparison row and the rates per shown model."""
+def sessions(study, filters, models, k, sizes, assigned, version):
+    """Logged coaching sessions per rep per month: the comparison row and the rates per shown model
+    (every assigned rep counts, decided over all views at once like the CRM figures)."""
     reps = frames.rep_sessions(study.id, assigned)
     if reps.empty or int(reps["months"].max()) == 0:
         return [], []
-    reps = rep_view(reps, filters, sizes)
-    reps = reps.assign(sessions_per_rep_month=reps["sessions"] / reps["months"])
-    counts = reps.groupby("coaching_model").size()
-    shown = [m for m in models if counts.get(m, 0) >= k]
+    every = rep_view(reps, Filters(), sizes)
+    every = every.assign(sessions_per_rep_month=every["sessions"] / every["months"])
+    pattern = rep_pattern(study, ("sessions",), every, ["sessions_per_rep_month"], version)
+    reps = in_view(every, filters)
+    shown = pattern.shown_models(filters.view, "sessions_per_rep_month", models)
     hidden = [m for m in models if m not in shown]
     row = compare(reps, "sessions_per_rep_month", shown, hidden, k, cluster="team")
     return [row], list(session_rates(reps[reps["coaching_model"].isin(shown)], levels=tuple(shown)))
 
 
 def reliabilities(study, wave, view, disclosure, filters, models) -> list[Reliability]:
-    """Cronbach's α of every scale of several items, over the shown models (per model only from k responses)."""
-    if view.empty:
+    """Cronbach's α of every scale of several items, over the models whose α may be shown in this view.
+
+    α rests on the responses that answered every item of the scale; the pattern decides those
+    cells like any other (rule 5 of ``analysis.disclosure``), and ``n`` is their exact count. α
+    itself is estimated from a fixed sample of at most ``ALPHA_SAMPLE`` responses per model.
+    """
+    if view.empty or disclosure is None:
         return []
     # α from at most ALPHA_SAMPLE responses per model (a fixed random sample): precise, and fast at any size.
     sample = view.groupby("coaching_model", group_keys=False)[["response", "coaching_model"]].apply(
@@ -185,17 +215,21 @@ def reliabilities(study, wave, view, disclosure, filters, models) -> list[Reliab
         keys = [q.key for q in members if q.key in data.columns]
         if len(keys) < 2:
             continue
-        shown = disclosure.shown_models(filters.view, dimension, models) if disclosure else []
+        shown = [m for m in models if disclosure.alpha_shown(filters.view, m, dimension)]
         subset = data[data["coaching_model"].isin(shown)]
-        if len(subset) < study.k_threshold or not shown:
+        if not shown or subset.empty:
             continue
         scale = members[0]
-        value = reliability(subset, keys, "coaching_model", shown, scale=outcome(dimension).sentence,
-                            reverse=[q.key for q in members if q.reverse_scored], scale_min=scale.scale_min,
-                            scale_max=scale.scale_max)
-        by_group = {m: a for m, a in value.by_group.items() if value.n_by_group.get(m, 0) >= study.k_threshold}
-        result.append(Reliability(value.scale, value.items, value.alpha, value.n, by_group,
-                                  {m: n for m, n in value.n_by_group.items() if m in by_group}, value.low))
+        try:
+            value = reliability(subset, keys, "coaching_model", shown, scale=outcome(dimension).sentence,
+                                reverse=[q.key for q in members if q.reverse_scored], scale_min=scale.scale_min,
+                                scale_max=scale.scale_max)
+        except ValueError:
+            continue
+        counts = {m: disclosure.alpha_counts[(filters.view, m, dimension)] for m in shown}
+        by_group = {m: a for m, a in value.by_group.items() if m in counts}
+        result.append(Reliability(value.scale, value.items, value.alpha, sum(counts.values()), by_group,
+                                  {m: counts[m] for m in by_group}, value.low))
     return result
 
 
@@ -219,23 +253,19 @@ def comments(study, wave, filters, models) -> tuple[dict[str, list[str]] | None,
     return shown, note
 
 
-def trend(study, waves, filters, models, k, sizes, outcome, known) -> dict[str, dict[str, GroupDescriptives]]:
-    """An outcome's mean per model in each visible wave, under each wave's own anonymity rules."""
+def trend(study, waves, filters, models, outcome) -> dict[str, dict[str, GroupDescriptives]]:
+    """An outcome's mean per model in each visible wave, as each wave's own pattern allows."""
     result: dict[str, dict[str, GroupDescriptives]] = {}
     for wave in sorted(waves, key=lambda w: w.opens_on):
-        frame, disclosure = known.get(wave.id, (None, None))
-        if frame is None:
-            frame = survey_frame(study, wave, sizes)
+        pattern = wave_pattern(study, wave)
+        frame = pattern.frame
         if frame.empty or outcome not in frame:
             continue
-        regions = sorted(frame["region"].unique())
-        bands = [label for label, _, _ in BANDS if label in set(frame["band"])]
-        if (filters.region and filters.region not in regions) or (filters.band and filters.band not in bands):
+        if (filters.region and filters.region not in pattern.regions) or (
+                filters.band and filters.band not in pattern.bands):
             continue
-        if disclosure is None:
-            disclosure = decide(frame, [outcome], k, regions=regions, bands=bands)
         view = in_view(frame, filters)
-        for model in disclosure.shown_models(filters.view, outcome, models):
+        for model in pattern.shown_models(filters.view, outcome, models):
             values = view.loc[view["coaching_model"] == model, outcome].dropna().to_numpy()
             if len(values) >= 2:
                 result.setdefault(model, {})[wave.label] = describe_group(model, values)

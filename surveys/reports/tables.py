@@ -70,8 +70,13 @@ def methods_text(report: Report) -> list[str]:
         "Hedges' g (0.2 small, 0.5 medium, 0.8 large) or Cliff's δ for rank tests.")
     paragraphs.append(
         f"Anonymity: no number rests on fewer than {report.k} responses, comments need at least "
-        f"{report.comment_threshold} per model, and a number is also hidden when it could be worked out from other "
-        "views of the report by subtraction. Performance (CRM) figures are joined to the survey only at team level.")
+        f"{report.comment_threshold} per model, and a number is also hidden when any combination of the figures "
+        "one can request — every wave, region, team size and model, the tables, charts and the consultant's export "
+        f"— would single out fewer than {report.k} people (decided once over all views and checked exactly). "
+        "Rating items show their answers as disagree / neither / agree, each held by none or at least "
+        f"{report.k} people. Regions and team sizes are those a team had when its members answered. "
+        "Performance (CRM) figures follow the same rules, counted in reps, and are joined to the survey only at "
+        "team level.")
     paragraphs += [f"Deviation from the plan: on {d.changed_on} {d.changed_by or 'a former user'} changed the "
                    f"{d.setting} from {d.old} to {d.new}, because: {d.reason}" for d in report.deviations]
     return paragraphs

@@ -78,7 +78,8 @@ _taken = (delete(_draft).where(_draft.c.invitation_id.in_(select(_marked.c.id)))
           .returning(_draft.c.answers_json).cte("taken"))
 _PG_MARK_AND_TAKE = select(exists(select(_marked.c.id)), select(_taken.c.answers_json).scalar_subquery())
 _new_response = insert(_response).values(
-    {name: bindparam(name) for name in ("id", "study_id", "wave_id", "coaching_model", "team_id", "submitted_on")}
+    {name: bindparam(name) for name in ("id", "study_id", "wave_id", "coaching_model", "team_id", "submitted_on",
+                                        "region", "band")}
 ).cte("new_response")
 _answer_rows = func.unnest(bindparam("question_ids", type_=postgresql.ARRAY(Integer)),
                            bindparam("value_nums", type_=postgresql.ARRAY(Float)),
@@ -135,8 +136,10 @@ def submit(link: Link, key: bytes, last_page_answers: dict[str, str], today: dat
     response_id = random_id()
     values = [(question.id, answer_values(question, answers.get(question.key))) for question in questions]
     values = [(question_id, value) for question_id, value in values if value is not None]
+    # The team's region and size band as the link was read: frozen, so no roster edit moves the response.
     response = {"id": response_id, "study_id": link.study_id, "wave_id": link.wave_id,
-                "coaching_model": link.coaching_model, "team_id": link.team_id, "submitted_on": today}
+                "coaching_model": link.coaching_model, "team_id": link.team_id, "submitted_on": today,
+                "region": link.region, "band": link.band}
     if postgres:
         connection.execute(_PG_STORE, {**response, "question_ids": [q for q, _ in values],
                                        "value_nums": [v[0] for _, v in values],

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy.orm import aliased
 
 from ..cache import named as named_cache
 from ..database import insert_or_ignore, is_sqlite, transactional, truncate_wal
@@ -27,11 +28,13 @@ from ..models import (
     Study,
     StudyStatus,
     SurveyDraft,
+    Team,
     Wave,
     utcnow,
 )
 from ..refusals import Refused
 from ..studies import assignment_join
+from ..teams import band_of
 from ..tokens import hash_token
 from . import sealing
 
@@ -171,6 +174,8 @@ class Link:
     team_id: int | None
     coaching_model: CoachingModel | None  # None: the rep's team (or the rep) is not assigned yet
     draft_sealed: str | None  # the stored draft as it was when the link was read
+    region: str | None = None  # the team's region and size band now: frozen on the response
+    band: str | None = None
 
     def draft(self, key: bytes) -> Draft:
         """What the browser holding ``key`` saved; ``NO_DRAFT`` for any other browser."""
@@ -234,13 +239,17 @@ def redeem(token: str, today: date) -> Link:
 
 
 # One query for everything a survey request needs: the link's state, its wave and study, the rep's
-# coaching model (through their team's assignment or their own) and the saved draft.
+# coaching model (through their team's assignment or their own), the team's region and active reps
+# (the response's frozen cell) and the saved draft.
+_member = aliased(Rep)
+_TEAM_SIZE = (select(func.count()).select_from(_member)
+              .where(_member.team_id == Rep.team_id, _member.active.is_(True)).scalar_subquery())
 _OPEN_LINK = (
     select(Invitation.used, Invitation.revoked_at, Invitation.rep_id, Wave.id, Wave.opens_on, Wave.closes_on, Study.id,
            Study.name, Study.status, Study.k_threshold, Study.questions_version, Rep.team_id,
-           Assignment.coaching_model, SurveyDraft.answers_json)
+           Assignment.coaching_model, SurveyDraft.answers_json, Team.region, _TEAM_SIZE)
     .join(Wave, Wave.id == Invitation.wave_id).join(Study, Study.id == Wave.study_id)
-    .join(Rep, Rep.id == Invitation.rep_id)
+    .join(Rep, Rep.id == Invitation.rep_id).join(Team, Team.id == Rep.team_id)
     .outerjoin(Assignment, (Assignment.study_id == Study.id) & assignment_join())
     .outerjoin(SurveyDraft, SurveyDraft.invitation_id == Invitation.id)
     .where(Invitation.id == bindparam("invitation_id")))
@@ -252,7 +261,7 @@ def open_link(invitation_id: int, today: date) -> Link:
     if row is None:
         raise UnknownLink("This survey link is not known.")
     (used, revoked_at, rep_id, wave_id, opens_on, closes_on, study_id, name, status, k_threshold, version,
-     team_id, coaching_model, draft_sealed) = row
+     team_id, coaching_model, draft_sealed, region, team_size) = row
     if used:
         raise AlreadyAnswered(ALREADY_ANSWERED)
     if revoked_at is not None:
@@ -263,7 +272,7 @@ def open_link(invitation_id: int, today: date) -> Link:
         discard_draft(invitation_id)  # drafts expire with the wave
         raise
     return Link(invitation_id, rep_id, wave_id, study_id, name, k_threshold, version, team_id, coaching_model,
-                draft_sealed)
+                draft_sealed, region, band_of(team_size or 0))
 
 
 _LINK_STATE = select(Invitation.used, Invitation.revoked_at).where(
