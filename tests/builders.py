@@ -125,6 +125,7 @@ def answer(study, wave, reps, today: date, answers=None) -> list[str]:
     ``answers(rep, position)`` may return question key -> raw value to override the defaults.
     """
     from surveys.pilots.invitations import issue_links
+    from surveys.respond.sealing import new_key
     from surveys.respond.submit import submit
     from surveys.respond.survey import redeem
 
@@ -136,7 +137,7 @@ def answer(study, wave, reps, today: date, answers=None) -> list[str]:
         rep = wanted[link.rep_id]
         values = dict(defaults)
         values.update((answers or (lambda r, p: {}))(rep, position) or {})
-        ids.append(submit(redeem(link.link.rsplit("/", 1)[1], today), values, today))
+        ids.append(submit(redeem(link.link.rsplit("/", 1)[1], today), new_key(), values, today))
     return ids
 
 
