@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
@@ -175,6 +175,10 @@ def update_design(study: Study, name: str, models: list[CoachingModel], unit: Ra
     if k_threshold < study.k_threshold and first_wave_opened(study, today):
         raise StudyError(f"k can only be raised once the first wave has opened: reps were told that no number is "
                          f"shown for fewer than {study.k_threshold} people")
+    if k_threshold != study.k_threshold and any(wave.closes_on < today for wave in study.waves):
+        # A closed wave's numbers are out; a second suppression pattern beside the first could be combined with it.
+        raise StudyError("k is fixed once a wave has closed and its results have been shown: numbers hidden under "
+                         "one k and shown under another could be combined")
     deviations = [(setting, old, new) for setting, old, new in (
         ("primary outcome", study.primary_outcome, primary_outcome), ("k", str(study.k_threshold), str(k_threshold)))
         if old != new] if study.status is not StudyStatus.DRAFT else []
@@ -275,6 +279,7 @@ def response_rates(study: Study, wave: Wave,
         Response.wave_id == wave.id).group_by(Response.team_id)).all())
     teams = dict(db.session.execute(select(Team.id, Team.name).where(
         Team.organisation_id == study.organisation_id)).all())
+    team_ids = {name: team_id for team_id, name in teams.items()}
     k = study.k_threshold
     is_open = wave.closes_on >= today
     by_team = study.randomisation_unit is RandomisationUnit.TEAM
@@ -291,6 +296,7 @@ def response_rates(study: Study, wave: Wave,
     per_team = []
     model_responses: dict[str, int] = {}
     model_hidden: dict[str, int] = {}
+    models_with_hidden_team: set[str] = set()
     for team_id, count in sorted(invited, key=lambda row: teams.get(row[0], "")):
         answered = responses.get(team_id, 0)
         if is_open:
@@ -302,9 +308,15 @@ def response_rates(study: Study, wave: Wave,
                 model = team_model.get(team_id)
                 if model:
                     model_hidden[model] = model_hidden.get(model, 0) + answered
+                    models_with_hidden_team.add(model)
         model = team_model.get(team_id)
         if model:
             model_responses[model] = model_responses.get(model, 0) + answered
+    if not is_open and models_with_hidden_team:
+        # The report shows each model's n; a shown team beside a hidden one of the same model would give the
+        # hidden one's count by subtraction, so a model's teams show all together or not at all.
+        per_team = [replace(row, responses=None) if team_model.get(team_ids[row.name]) in models_with_hidden_team
+                    else row for row in per_team]
     if not by_team:
         model_responses = {m.value: n for m, n in db.session.execute(
             select(Response.coaching_model, func.count()).where(Response.wave_id == wave.id)

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from surveys import demo as demo_module
 from surveys.extensions import db
-from surveys.models import DesignChange, Invitation, Study, StudyStatus, Wave
+from surveys.models import Assignment, CoachingModel, DesignChange, Invitation, Study, StudyStatus, Wave
 from surveys.respond.sealing import new_key
 from surveys.respond.submit import submit
 from surveys.respond.survey import open_link, redeem, survey_plan
@@ -187,3 +187,39 @@ def test_the_survey_never_promises_a_smaller_group_than_k(client, two_teams):
     invitation = db.session.scalar(select(Invitation).where(Invitation.token_hash == hash_token(tokens[0])))
     assert open_link(invitation.id, date.today()).k_threshold == study.k_threshold
     assert db.session.scalar(select(Wave.id).where(Wave.study_id == study.id)) == wave.id
+
+
+def test_a_shown_team_never_gives_away_a_hidden_team_of_its_model(client, app):
+    """Manager teams A (5 of 6 answered) and B (3 of 3): the report shows manager's n, so showing A's 5 on the
+    wave page would give B's 3 by subtraction (found by an adversarial review)."""
+    org = builders.organisation()
+    builders.user(orgs=[org.name])
+    a, b = builders.team_with_reps(org, "A", reps=6), builders.team_with_reps(org, "B", reps=3)
+    c, d = builders.team_with_reps(org, "C", reps=6), builders.team_with_reps(org, "D", reps=6)
+    study = builders.study(org, models=("manager", "peer", "external"), teams=[a, c, d])
+    study.assignments.append(Assignment(team=b, coaching_model=CoachingModel.MANAGER))
+    study.status = StudyStatus.RUNNING
+    db.session.commit()
+    wave = study.waves[0]
+    for team, answering in ((a, 5), (b, 3), (c, 6), (d, 6)):
+        for rep in team.reps[:answering]:
+            answer(builders.invite(wave, rep))
+    wave.opens_on, wave.closes_on = date.today() - timedelta(days=20), date.today() - timedelta(days=1)
+    db.session.commit()
+    log_in(client, "consultant@acme.example.com")
+    page = client.get(f"/studies/{study.id}/waves/{wave.id}").get_data(as_text=True)
+    teams = dict(re.findall(r"<tr><td>([A-D])</td><td>\d+</td><td>([^<]*)</td>", page))
+    assert teams["A"] == "hidden" and teams["B"] == "hidden"
+    assert teams["C"] == "6" and teams["D"] == "6"
+
+
+def test_k_is_fixed_once_a_wave_has_closed(client, two_teams):
+    study, wave, _ = two_teams
+    wave.opens_on, wave.closes_on = date.today() - timedelta(days=20), date.today() - timedelta(days=1)
+    db.session.commit()
+    log_in(client, "consultant@acme.example.com")
+    response = client.post(f"/studies/{study.id}/design", data=design_form(study, k_threshold=7,
+                                                                            change_reason="stricter"))
+    assert response.status_code == 409 and "k is fixed once a wave has closed" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Study, study.id).k_threshold == 5
