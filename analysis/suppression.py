@@ -39,7 +39,8 @@ The exact audit
    team the export names);
 4. what remains splits into independent blocks (cells of different waves or models never share
    an atom); each block is solved on its own, either by enumerating the binary combinations of
-   the free pivot columns of its exact reduced row-echelon form (fractions; up to 2^16), or, for
+   the free pivot columns of its exact reduced row-echelon form (fractions, then integers over a
+   common denominator: nothing is rounded; up to 2^16 combinations), or, for
    larger blocks, as a mixed-integer feasibility problem for ``scipy.optimize.milp``: binary x per
    class, real λ per cell, ``Σ λ_c·cell_c = x``, ``low ≤ weight·x ≤ high``. A set the MILP finds
    is checked by an exact rank test before it is believed.
