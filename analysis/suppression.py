@@ -39,7 +39,8 @@ The exact audit
    team the export names);
 4. what remains splits into independent blocks (cells of different waves or models never share
    an atom); each block is solved on its own, either by enumerating the binary combinations of
-   the free pivot columns of its exact reduced row-echelon form (fractions; up to 2^16), or, for
+   the free pivot columns of its exact reduced row-echelon form (fractions, then integers over a
+   common denominator: nothing is rounded; up to 2^16 combinations), or, for
    larger blocks, as a mixed-integer feasibility problem for ``scipy.optimize.milp``: binary x per
    class, real λ per cell, ``Σ λ_c·cell_c = x``, ``low ≤ weight·x ≤ high``. A set the MILP finds
    is checked by an exact rank test before it is believed.
@@ -60,6 +61,7 @@ not minimal — τ-ARGUS and sdcTable solve that harder problem — but every sh
 from __future__ import annotations
 
 import itertools
+import math
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -73,7 +75,6 @@ Key = Hashable
 
 ENUMERATION_LIMIT = 16  # free pivot columns up to which a block is enumerated instead of solved as a MILP
 MILP_TIME_LIMIT = 60.0  # seconds per block
-_TOL = 1e-7
 
 
 @dataclass(frozen=True)
@@ -293,29 +294,32 @@ def _solve_enumerate(problem: _Problem, block: _Block, heaviest: bool = False) -
         return None
     if len(free_rows) > ENUMERATION_LIMIT:
         raise OverflowError
-    basis = np.array([[float(v) for v in reduced[i]] for i in free_rows])
-    weights = np.array([0.0] * n_fixed + [float(problem.class_weight[c]) for c in free])
-    combos = np.array(list(itertools.product((0.0, 1.0), repeat=len(free_rows)))[1:])
+    # Exact integer arithmetic: scale the rows to a common denominator D, so that a combination is a
+    # 0/1 vector exactly when every entry of D × it is 0 or D.
+    denominator = math.lcm(*(v.denominator for i in free_rows for v in reduced[i]))
+    scaled = [[int(v * denominator) for v in reduced[i]] for i in free_rows]
+    if max((abs(v) for row in scaled for v in row), default=0) * len(free_rows) >= 2**62:
+        raise OverflowError
+    basis = np.array(scaled, dtype=np.int64)
+    combos = np.array(list(itertools.product((0, 1), repeat=len(free_rows)))[1:], dtype=np.int64)
     values = combos @ basis
-    binary = np.all(np.abs(values - np.round(values)) < _TOL, axis=1)
-    binary &= np.all(np.abs(values[:, :n_fixed]) < _TOL, axis=1) if n_fixed else True
-    binary &= np.all((values[:, n_fixed:] > -_TOL) & (values[:, n_fixed:] < 1 + _TOL), axis=1)
-    totals = np.round(values) @ weights
+    binary = np.all((values == 0) | (values == denominator), axis=1)
+    if n_fixed:
+        binary &= np.all(values[:, :n_fixed] == 0, axis=1)
+    weights = np.array([0] * n_fixed + [problem.class_weight[c] for c in free], dtype=np.int64)
+    totals = (values // denominator) @ weights
     if heaviest:
-        ok = binary & np.any(np.abs(values) > _TOL, axis=1)
-        candidates = np.flatnonzero(ok)
+        candidates = np.flatnonzero(binary & np.any(values != 0, axis=1))
         candidates = candidates[np.argsort(-totals[candidates], kind="stable")]
     else:
-        ok = binary & (totals >= problem.low - _TOL)
+        ok = binary & (totals >= problem.low)
         if problem.high is not None:
-            ok &= totals <= problem.high + _TOL
+            ok &= totals <= problem.high
         candidates = np.flatnonzero(ok)
-    for index in candidates:
-        exact = [sum((Fraction(int(combos[index][j])) * reduced[i][col] for j, i in enumerate(free_rows)),
-                     Fraction(0)) for col in range(len(order))]
-        if all(v in (0, 1) for v in exact) and not any(exact[:n_fixed]):
-            return {c: int(exact[position[c]]) for c in free}
-    return None
+    if not len(candidates):
+        return None
+    chosen = values[candidates[0]] // denominator
+    return {c: int(chosen[position[c]]) for c in free}
 
 
 def _solve_milp(problem: _Problem, block: _Block, heaviest: bool = False) -> dict[int, int] | None:

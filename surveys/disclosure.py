@@ -1,5 +1,5 @@
-"""The suppression pattern of a study: decided once per data version over every view anyone can request,
-and read by all of them — the report page, report.json, the tables, the charts, the trend, reliability,
+"""The suppression pattern of a study: decided once per version of the data over every view anyone can
+request, and read by all of them — the report page, report.json, the tables, the charts, the trend, reliability,
 the CRM and session figures and the response export (DESIGN.md section 4, "Linked tables").
 
 Per wave, the cube is every region × band view × coaching model × outcome of the report plus the
@@ -9,7 +9,7 @@ closed wave's pattern does not move when other data change. Regions and bands ar
 the responses (``surveys.teams``).
 
 CRM performance and coaching-session figures are per rep, of the reps in the study now: their own
-cubes (views × models, counted in reps), decided the same way, cached under the same data version.
+cubes (views × models, counted in reps), decided the same way.
 
 A wave's pattern is cached in the ``disclosure`` cache under its own version (k, the questions and
 the wave's responses: ``wave_version``), shared by both roles and by the export — what a leader sees

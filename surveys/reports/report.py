@@ -145,6 +145,9 @@ class Report:
                      "hidden_models": row.hidden_models, "note": row.note}
             if row.comparison is not None:
                 entry.update(row.comparison.to_dict())
+                # n plus the non-answers would be every view's count of rows, a number the
+                # suppression pattern never decided on (the verdict's caveat still reads it).
+                entry.pop("n_missing", None)
             outcomes.append(entry)
         link = None
         if self.link is not None and self.link.overall is not None:
