@@ -194,8 +194,9 @@ def decide(data: pd.DataFrame, dvs: Sequence[str], k: int, between: str = "coach
         return result
 
     fine_columns = [between, region, band] + ([team] if team is not None else [])
-    labels = pd.DataFrame({between: data[between].astype(str), region: data[region].astype(str),
-                           band: data[band].astype(str)})
+    # Categorical columns group fastest as they are; anything else is compared as text.
+    labels = pd.DataFrame({column: data[column] if isinstance(data[column].dtype, pd.CategoricalDtype)
+                           else data[column].astype(str) for column in (between, region, band)})
     if team is not None:
         labels[team] = data[team].to_numpy()
     fine_codes, fine_atoms = _atoms(labels, fine_columns)

@@ -22,7 +22,7 @@ a family of cells in ``analysis.disclosure.decide``, so every audit covers it wi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 from sqlalchemy import func, select
@@ -61,9 +61,12 @@ def survey_frame(study: Study, wave: Wave) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class WavePattern:
-    """A wave's responses (the survey frame) and the decision on every cell of its cube."""
+    """The decision on every cell of a wave's cube, with the outcomes, regions and bands it covers.
 
-    frame: pd.DataFrame
+    The cached pattern keeps the decisions only (not the responses, nor the cells and systems it
+    was audited on), so that many cached waves of large studies cost little memory.
+    """
+
     outcomes: list[str]
     regions: list[str]
     bands: list[str]
@@ -77,24 +80,29 @@ def _outcomes(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if c not in META and not c.endswith(frames.COMPLETE.format(""))]
 
 
-def wave_pattern(study: Study, wave: Wave) -> WavePattern:
-    """The wave's pattern, decided once per ``wave_version`` and cached."""
+def wave_pattern(study: Study, wave: Wave, frame: pd.DataFrame | None = None) -> WavePattern:
+    """The wave's pattern, decided once per ``wave_version`` and cached; ``frame`` is the wave's
+    ``survey_frame`` when the caller has read it already."""
     def make() -> WavePattern:
-        frame = survey_frame(study, wave)
-        outcomes = _outcomes(frame)
-        if frame.empty:
-            return WavePattern(frame, outcomes, [], [], None)
-        regions = sorted(frame["region"].unique())
-        present = set(frame["band"])
-        bands = [label for label, _, _ in BANDS if label in present]
-        scales = {key: (min(outcome(key).scale), max(outcome(key).scale)) for key in outcomes if outcome(key).scale}
-        complete = {key: frames.COMPLETE.format(key) for key in outcomes if frames.COMPLETE.format(key) in frame}
-        disclosure = decide(frame, outcomes, study.k_threshold, regions=regions, bands=bands, team="team",
-                            export=True, scales=scales, complete=complete)
-        return WavePattern(frame, outcomes, regions, bands, disclosure)
+        data = survey_frame(study, wave) if frame is None else frame
+        return _decide_wave(study, data)
 
     return cache.named("disclosure", CACHE_SIZE).get_or_make(("wave", study.id, wave.id, wave_version(study, wave)),
                                                                make)
+
+
+def _decide_wave(study: Study, frame: pd.DataFrame) -> WavePattern:
+    outcomes = _outcomes(frame)
+    if frame.empty:
+        return WavePattern(outcomes, [], [], None)
+    regions = sorted(frame["region"].unique())
+    present = set(frame["band"])
+    bands = [label for label, _, _ in BANDS if label in present]
+    scales = {key: (min(outcome(key).scale), max(outcome(key).scale)) for key in outcomes if outcome(key).scale}
+    complete = {key: frames.COMPLETE.format(key) for key in outcomes if frames.COMPLETE.format(key) in frame}
+    disclosure = decide(frame, outcomes, study.k_threshold, regions=regions, bands=bands, team="team",
+                        export=True, scales=scales, complete=complete)
+    return WavePattern(outcomes, regions, bands, replace(disclosure, cells={}, systems=[]))
 
 
 def rep_pattern(study: Study, name: tuple, reps: pd.DataFrame, columns: list[str], version: tuple) -> Disclosure:
@@ -106,6 +114,7 @@ def rep_pattern(study: Study, name: tuple, reps: pd.DataFrame, columns: list[str
         present = set(reps["band"].astype(str))
         bands = [label for label, _, _ in BANDS if label in present]
         # Reps' figures are not answers: no answer categories, and CRM values are often alike by design.
-        return decide(reps, columns, study.k_threshold, regions=regions, bands=bands, homogeneity=False)
+        decided = decide(reps, columns, study.k_threshold, regions=regions, bands=bands, homogeneity=False)
+        return replace(decided, cells={}, systems=[])
 
     return cache.named("disclosure", CACHE_SIZE).get_or_make(("reps", study.id, name, version), make)

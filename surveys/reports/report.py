@@ -23,7 +23,7 @@ from analysis.scales import Reliability
 from analysis.verdict import DesignFacts
 
 from .. import cache, frames
-from ..disclosure import wave_pattern
+from ..disclosure import survey_frame, wave_pattern
 from ..extensions import db
 from ..models import (
     Assignment,
@@ -270,8 +270,9 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
     models = [m.value for m in study.coaching_models]
     k = study.k_threshold
     sizes = team_sizes(study.organisation_id)
-    pattern = wave_pattern(study, wave)
-    survey, regions, bands, disclosure = pattern.frame, pattern.regions, pattern.bands, pattern.disclosure
+    survey = survey_frame(study, wave)
+    pattern = wave_pattern(study, wave, survey)
+    regions, bands, disclosure = pattern.regions, pattern.bands, pattern.disclosure
     reps = frames.assigned_reps(study.id)
     if filters.region is not None and filters.region not in regions:
         messages.append(f"There is no region “{filters.region}” in this wave; showing all regions.")
@@ -319,7 +320,8 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
     comments, note = build.comments(study, wave, filters, models)
     trend_outcome = study.primary_outcome if study.primary_outcome in dimensions else (
         "satisfaction" if "satisfaction" in dimensions else None)
-    trend = Trend(trend_outcome, build.trend(study, visible, filters, models, trend_outcome) if trend_outcome else {})
+    trend = Trend(trend_outcome, build.trend(study, visible, filters, models, trend_outcome, {wave.id: survey})
+                  if trend_outcome else {})
     return Report(study_id=study.id, study_name=study.name, organisation=study.organisation.name, wave=wave.label,
                   wave_closed=wave.closes_on < today, waves=[w.label for w in visible], filters=filters,
                   regions=regions, bands=bands, messages=messages, k=k, models=models, analysis=analysis, rows=rows,

@@ -23,7 +23,7 @@ from analysis.disclosure import CATEGORIES, answer_category
 from analysis.scales import Reliability, reliability
 
 from .. import frames
-from ..disclosure import rep_pattern, wave_pattern
+from ..disclosure import rep_pattern, survey_frame, wave_pattern
 from ..extensions import db
 from ..models import PerformanceRecord, Rep, Study, Wave
 from ..outcomes import PERFORMANCE, outcome
@@ -253,12 +253,13 @@ def comments(study, wave, filters, models) -> tuple[dict[str, list[str]] | None,
     return shown, note
 
 
-def trend(study, waves, filters, models, outcome) -> dict[str, dict[str, GroupDescriptives]]:
-    """An outcome's mean per model in each visible wave, as each wave's own pattern allows."""
+def trend(study, waves, filters, models, outcome, known) -> dict[str, dict[str, GroupDescriptives]]:
+    """An outcome's mean per model in each visible wave, as each wave's own pattern allows
+    (``known``: the survey frames already read, by wave id)."""
     result: dict[str, dict[str, GroupDescriptives]] = {}
     for wave in sorted(waves, key=lambda w: w.opens_on):
-        pattern = wave_pattern(study, wave)
-        frame = pattern.frame
+        frame = known[wave.id] if wave.id in known else survey_frame(study, wave)
+        pattern = wave_pattern(study, wave, frame)
         if frame.empty or outcome not in frame:
             continue
         if (filters.region and filters.region not in pattern.regions) or (
