@@ -29,14 +29,6 @@ class AccountError(Refused):
     """A request about accounts that cannot be carried out; the message says why."""
 
 
-class OrganisationNameTaken(AccountError):
-    """The name is another organisation's; ``yours`` says whether the one who asked can see that one."""
-
-    def __init__(self, message: str, yours: bool):
-        super().__init__(message)
-        self.yours = yours
-
-
 def normalise_email(email: str) -> str:
     """Return ``email`` checked and normalised (domain lowercased); raise ``AccountError`` if malformed."""
     try:
@@ -76,25 +68,54 @@ def check_password(password: str, email: str | None = None, context: tuple[str, 
                            + ": use a few unrelated words, or a password manager")
 
 
-def organisation_by_name(name: str) -> Organisation | None:
-    """The organisation called ``name`` (case-insensitive), if any."""
-    return db.session.scalar(select(Organisation).where(func.lower(Organisation.name) == name.strip().lower()))
+def organisations_named(name: str) -> list[Organisation]:
+    """Every organisation called ``name`` (case-insensitive), oldest first; names are unique per consultant only."""
+    return list(db.session.scalars(select(Organisation).where(
+        func.lower(Organisation.name) == name.strip().lower()).order_by(Organisation.id)))
+
+
+def find_organisation(reference: str) -> Organisation:
+    """The organisation a command line means by ``reference``: its name, or ``id:N``.
+
+    Names are unique per consultant, not across tenants, so a name that several organisations share is
+    refused with their ids rather than guessed.
+    """
+    reference = (reference or "").strip()
+    if reference.lower().startswith("id:"):
+        number = reference[3:].strip()
+        organisation = db.session.get(Organisation, int(number)) if number.isascii() and number.isdigit() else None
+        if organisation is None:
+            raise AccountError(f"no organisation with id {number!r}")
+        return organisation
+    named = organisations_named(reference)
+    if not named:
+        raise AccountError(f"no organisation called {reference!r}")
+    if len(named) > 1:
+        ids = ", ".join(str(o.id) for o in named)
+        raise AccountError(f"{len(named)} organisations are called {reference!r} (ids {ids}): "
+                           f"say which with --org id:{named[0].id}")
+    return named[0]
 
 
 @transactional
 def create_organisation(name: str, member: User | None = None) -> Organisation:
-    """Create an organisation, with ``member`` (its creator, say) as its first member; the name must be new."""
+    """Create an organisation, with ``member`` (its creator, say) as its first member.
+
+    The name must be new among ``member``'s own organisations. It may be another tenant's: a rule across
+    tenants would answer "already exists" to anyone probing for other consultants' clients (security
+    review F15). The command line (``member`` None) sees every tenant and refuses any name in use, so
+    that its ``--org NAME`` stays unambiguous for what it creates.
+    """
     name = (name or "").strip()
     if not name:
         raise AccountError("the organisation needs a name")
     if len(name) > 120:
         raise AccountError("the organisation name must have at most 120 characters")
-    existing = organisation_by_name(name)
-    if existing is not None:
-        # Names are unique across tenants (the schema says so), so the refusal cannot be hidden; the
-        # caller learns whether it was a name of their own (the command line's operator sees all).
-        raise OrganisationNameTaken(f"an organisation called {name!r} already exists",
-                                    yours=member is None or member in existing.members)
+    if member is not None:
+        if any(o.name.strip().lower() == name.lower() for o in member.organisations):
+            raise AccountError(f"you already have an organisation called {name!r}")
+    elif existing := organisations_named(name):
+        raise AccountError(f"an organisation called {name!r} already exists (id {existing[0].id})")
     organisation = Organisation(name=name, members=[member] if member is not None else [])
     db.session.add(organisation)
     return organisation
@@ -115,12 +136,7 @@ def create_user(email: str, role: str, password: str, organisation_names: list[s
     check_password(password, email, tuple(names))
     if role is Role.LEADER and len(names) != 1:
         raise AccountError("a leader belongs to exactly one organisation: give --org")
-    organisations = []
-    for name in names:
-        organisation = organisation_by_name(name)
-        if organisation is None:
-            raise AccountError(f"no organisation called {name!r}")
-        organisations.append(organisation)
+    organisations = [find_organisation(name) for name in names]
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise AccountError(f"a user with e-mail {email} already exists")
     user = User(email=email, role=role, password_hash=generate_password_hash(password),

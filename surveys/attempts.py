@@ -58,8 +58,6 @@ class Attempts:
 
 # Failed log-ins per e-mail address as typed (normalised), whether or not an account has it.
 FAILED_LOGINS = Attempts("login-account", "LOGIN_ACCOUNT_LIMIT")
-# Organisation names a consultant chose that another tenant's organisation already has.
-FOREIGN_ORGANISATION_NAMES = Attempts("organisation-name", "ORGANISATION_NAME_LIMIT")
 
 
 def wait_in_words(seconds: int) -> str:

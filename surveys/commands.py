@@ -63,7 +63,7 @@ def create_org_command(name):
 @with_appcontext
 @click.argument("email")
 @click.option("--role", required=True, help="consultant or leader")
-@click.option("--org", "orgs", multiple=True, help="organisation the user may see (repeatable; one for leaders)")
+@click.option("--org", "orgs", multiple=True, help="organisation the user may see, by name or id:N (repeatable; one for leaders)")
 def create_user_command(email, role, orgs):
     """Create a user; the password comes from COACHLAB_PASSWORD or a prompt."""
     # Check what can be checked before asking for a password.
@@ -177,11 +177,12 @@ def progress_bar(total: int, label: str):
         yield advance
 
 
-def _organisation(name: str):
-    organisation = accounts.organisation_by_name(name)
-    if organisation is None:
-        raise ConfigurationError(f"no organisation called {name!r}; create it with `flask --app app create-org`")
-    return organisation
+def _organisation(reference: str):
+    try:
+        return accounts.find_organisation(reference)
+    except accounts.AccountError as error:
+        hint = "; create it with `flask --app app create-org`" if str(error).startswith("no organisation") else ""
+        raise ConfigurationError(f"{error}{hint}") from None
 
 
 def _run_import(kind_name: str, org: str, file: str, maps: tuple[str, ...], options: dict) -> None:
@@ -210,7 +211,7 @@ MAP_HELP = 'map a header of the file to ours: --map "Their header=canonical" (re
 
 
 @click.command("import-roster")
-@click.option("--org", required=True, help="organisation name")
+@click.option("--org", required=True, help="organisation name, or id:N")
 @click.option("--map", "maps", multiple=True, help=MAP_HELP)
 @click.option("--deactivate-missing", is_flag=True, help="mark reps who are not in the file as having left")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
@@ -221,7 +222,7 @@ def import_roster_command(org, maps, deactivate_missing, file):
 
 
 @click.command("import-performance")
-@click.option("--org", required=True, help="organisation name")
+@click.option("--org", required=True, help="organisation name, or id:N")
 @click.option("--map", "maps", multiple=True, help=MAP_HELP)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @with_appcontext
@@ -231,7 +232,7 @@ def import_performance_command(org, maps, file):
 
 
 @click.command("import-sessions")
-@click.option("--org", required=True, help="organisation name")
+@click.option("--org", required=True, help="organisation name, or id:N")
 @click.option("--map", "maps", multiple=True, help=MAP_HELP)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @with_appcontext

@@ -135,10 +135,8 @@ def security_settings(base_url: str) -> dict:
         # Failed log-ins per account (e-mail address), from any address; then it is locked.
         "LOGIN_ACCOUNT_LIMIT": os.environ.get("LOGIN_ACCOUNT_LIMIT", "10 per 15 minutes"),
         "LINK_RATE_LIMIT": os.environ.get("LINK_RATE_LIMIT", "20 per minute"),
-        # Names of other tenants' organisations a consultant may try before creating is refused.
-        "ORGANISATION_NAME_LIMIT": os.environ.get("ORGANISATION_NAME_LIMIT", "5 per day"),
     }
-    single = ("LOGIN_ACCOUNT_LIMIT", "ORGANISATION_NAME_LIMIT")  # counted by surveys.attempts: one window each
+    single = ("LOGIN_ACCOUNT_LIMIT",)  # counted by surveys.attempts: one window each
     for name, value in limits.items():
         try:
             parse(value) if name in single else parse_many(value)

@@ -116,7 +116,9 @@ class Organisation(db.Model):
     """A client organisation whose sales force takes part in pilots."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(120), unique=True)
+    # Unique per consultant, not across tenants (a global rule let any consultant probe other tenants'
+    # client names, security review F15): ``accounts.create_organisation`` checks it.
+    name: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     teams: Mapped[list[Team]] = relationship(back_populates="organisation", cascade="all, delete-orphan")

@@ -28,6 +28,49 @@ def test_create_org_refuses_a_duplicate_or_empty_name(runner, app_context, name)
     assert "Traceback" not in result.output
 
 
+def _second_tenant_with(name):
+    """An organisation called ``name`` that another consultant created in the browser (names are per tenant)."""
+    from surveys.accounts import create_organisation
+
+    other = builders.user("consultant@rival.example.com")
+    return create_organisation(name, member=other)
+
+
+def test_an_org_name_two_tenants_share_is_refused_with_their_ids_and_id_n_picks_one(runner, app_context,
+                                                                                     tmp_path):
+    """F15 made names unique per consultant only; a command given a shared name must not guess which."""
+    first = builders.organisation("Globex Sales")
+    second = _second_tenant_with("globex SALES")
+    roster = tmp_path / "roster.csv"
+    roster.write_text("team,region,name,email\nEast 1,East,Ann Example,ann@globex.example.com\n")
+    result = runner.invoke(args=["import-roster", "--org", "Globex Sales", str(roster)])
+    assert result.exit_code == 2
+    assert f"2 organisations are called 'Globex Sales' (ids {first.id}, {second.id})" in result.output
+    assert "id:" in result.output and "Traceback" not in result.output
+    assert not second.teams and not first.teams
+    result = runner.invoke(args=["import-roster", "--org", f"id:{second.id}", str(roster)])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert [t.name for t in second.teams] == ["East 1"] and not first.teams
+    for bad in ["id:999", "id:x", "id:\u0661"]:
+        result = runner.invoke(args=["import-roster", "--org", bad, str(roster)])
+        assert result.exit_code == 2 and "no organisation with id" in result.output, (bad, result.output)
+
+
+def test_create_user_with_a_shared_org_name_is_refused_and_creates_nobody(runner, app_context, monkeypatch):
+    first = builders.organisation("Globex Sales")
+    _second_tenant_with("Globex Sales")
+    users = count(User)
+    monkeypatch.setenv("COACHLAB_PASSWORD", "a long enough password")
+    result = runner.invoke(args=["create-user", "lead@globex.example.com", "--role", "leader", "--org", "Globex Sales"])
+    assert result.exit_code == 2 and "2 organisations are called" in result.output
+    assert count(User) == users
+    result = runner.invoke(args=["create-user", "lead@globex.example.com", "--role", "leader", "--org", f"id:{first.id}"])
+    assert result.exit_code == 0, result.output
+    assert [o.id for o in db.session.scalar(select(User).where(User.email == "lead@globex.example.com")).organisations] \
+        == [first.id]
+
+
 def test_create_user_reads_the_password_from_the_environment(runner, app_context, monkeypatch):
     builders.organisation("Globex Sales")
     monkeypatch.setenv("COACHLAB_PASSWORD", "a long enough password")

@@ -9,8 +9,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 
 from ..access import organisation_or_404, require_consultant, visible_organisations
-from ..accounts import AccountError, OrganisationNameTaken, create_organisation
-from ..attempts import FOREIGN_ORGANISATION_NAMES, wait_in_words
+from ..accounts import AccountError, create_organisation
 from ..forms import study_form
 from ..models import CoachingModel, Organisation, RandomisationUnit
 from ..studies import create_study
@@ -41,35 +40,18 @@ PAGES = {"roster": "organisations.roster", "performance": "organisations.perform
 def index():
     """The user's organisations; consultants create new ones here."""
     form = OrganisationForm()
-    headers = {}
     if form.is_submitted():
         require_consultant(current_user)
         if form.validate():
-            # Another tenant's organisation names answer "already exists" (names are unique), so each
-            # such refusal is counted: after ORGANISATION_NAME_LIMIT, every name gets one same answer.
-            probing = str(current_user.id)
-            wait = FOREIGN_ORGANISATION_NAMES.seconds_locked(probing)
-            if wait:
-                form.name.errors.append(f"Too many of the names you tried are taken. Please wait "
-                                        f"{wait_in_words(wait)} before you create an organisation.")
-                headers["Retry-After"] = str(wait)
+            try:
+                organisation = create_organisation(form.name.data, member=current_user._get_current_object())
+            except AccountError as error:
+                form.name.errors.append(str(error).capitalize() + ".")
             else:
-                try:
-                    organisation = create_organisation(form.name.data, member=current_user._get_current_object())
-                except OrganisationNameTaken as error:
-                    if not error.yours:
-                        FOREIGN_ORGANISATION_NAMES.record(probing)
-                        current_app.logger.warning("organisation name of another tenant tried by user %d",
-                                                   current_user.id)
-                    form.name.errors.append(str(error).capitalize() + ".")
-                except AccountError as error:
-                    form.name.errors.append(str(error).capitalize() + ".")
-                else:
-                    flash(f"Created {organisation.name}.", "info")
-                    return redirect(url_for("organisations.detail", organisation_id=organisation.id))
-    status = (429 if headers else 400) if form.errors else 200
+                flash(f"Created {organisation.name}.", "info")
+                return redirect(url_for("organisations.detail", organisation_id=organisation.id))
     return render_template("organisations/index.html", organisations=visible_organisations(current_user),
-                           form=form), status, headers
+                           form=form), 400 if form.errors else 200
 
 
 @bp.route("/<int:organisation_id>")
