@@ -63,7 +63,8 @@ def create_org_command(name):
 @with_appcontext
 @click.argument("email")
 @click.option("--role", required=True, help="consultant or leader")
-@click.option("--org", "orgs", multiple=True, help="organisation the user may see, by name or id:N (repeatable; one for leaders)")
+@click.option("--org", "orgs", multiple=True,
+              help="organisation the user may see, by name or id:N (repeatable; one for leaders)")
 def create_user_command(email, role, orgs):
     """Create a user; the password comes from COACHLAB_PASSWORD or a prompt."""
     # Check what can be checked before asking for a password.

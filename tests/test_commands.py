@@ -65,7 +65,8 @@ def test_create_user_with_a_shared_org_name_is_refused_and_creates_nobody(runner
     result = runner.invoke(args=["create-user", "lead@globex.example.com", "--role", "leader", "--org", "Globex Sales"])
     assert result.exit_code == 2 and "2 organisations are called" in result.output
     assert count(User) == users
-    result = runner.invoke(args=["create-user", "lead@globex.example.com", "--role", "leader", "--org", f"id:{first.id}"])
+    result = runner.invoke(args=["create-user", "lead@globex.example.com", "--role", "leader",
+                                 "--org", f"id:{first.id}"])
     assert result.exit_code == 0, result.output
     assert [o.id for o in db.session.scalar(select(User).where(User.email == "lead@globex.example.com")).organisations] \
         == [first.id]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..access import organisation_or_404, require_consultant, visible_organisations
