@@ -68,8 +68,8 @@ def test_create_user_with_a_shared_org_name_is_refused_and_creates_nobody(runner
     result = runner.invoke(args=["create-user", "lead@globex.example.com", "--role", "leader",
                                  "--org", f"id:{first.id}"])
     assert result.exit_code == 0, result.output
-    assert [o.id for o in db.session.scalar(select(User).where(User.email == "lead@globex.example.com")).organisations] \
-        == [first.id]
+    lead = db.session.scalar(select(User).where(User.email == "lead@globex.example.com"))
+    assert [o.id for o in lead.organisations] == [first.id]
 
 
 def test_create_user_reads_the_password_from_the_environment(runner, app_context, monkeypatch):
