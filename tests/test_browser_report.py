@@ -40,3 +40,40 @@ def test_demo_leader_reads_the_verdict_and_the_charts(live_app, live_server, chr
     page.get_by_role("heading", name="The verdict").wait_for()
     assert problems == []
     context.close()
+
+
+def test_demo_leader_reads_who_should_coach_how_sure_the_trade_off_and_the_next_step_first(
+        live_app, live_server, chromium):
+    """Issue 12: the top of the page answers the question before any statistics, in a VP's words."""
+    with live_app.app_context():
+        seeded = demo_module.seed_demo(live_server)
+    context = chromium.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    page.goto(f"{live_server}/login")
+    page.get_by_label("E-mail").fill(seeded.leader.email)
+    page.get_by_label("Password").fill(seeded.leader.password)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server}/studies/{seeded.study_id}/report")
+    decision = page.locator("section.decision")
+    decision.wait_for()
+    # It is the first thing in the report, above the fold, before the verdict's statistics.
+    first = page.locator("main section").first
+    assert first.get_attribute("id") == "decision"
+    box = decision.locator(".recommendation").bounding_box()
+    assert box is not None and box["y"] + box["height"] < 900, box
+    text = decision.inner_text()
+    assert decision.locator(".recommendation").inner_text().startswith("Choose manager coaching")
+    assert decision.locator(".certainty-words").inner_text() == "Very likely"
+    assert "availability" in decision.locator(".trade-offs").inner_text()
+    assert decision.locator(".next-steps li").count() >= 1
+    headline = decision.locator(".recommendation").inner_text()
+    for word in ("p =", "p <", "g =", "Holm", "mixed model"):
+        assert word not in headline, word
+    # The numbers are one click away.
+    numbers = decision.locator("details.evidence")
+    assert not numbers.locator("table").is_visible()
+    numbers.locator("summary").click()
+    assert numbers.locator("table").is_visible()
+    assert "quota attainment" in numbers.inner_text()
+    assert "Trade-offs" in text and "Next step" in text
+    context.close()

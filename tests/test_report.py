@@ -61,6 +61,27 @@ def test_the_demo_report_names_the_planted_differences_and_no_others(seeded):
                       "performance": "supported"}
 
 
+def test_the_demo_decision_is_manager_coaching_with_availability_as_the_trade_off(seeded, client):
+    """Issue 12: report.json's decision names the planted winner, in a VP's words, with its trade-offs."""
+    log_in(client, seeded.leader)
+    data = client.get(f"/studies/{seeded.study_id}/report.json").get_json()
+    decision = data["decision"]
+    assert set(decision) >= {"recommendation", "certainty", "headline", "reasons", "trade_offs", "next_steps"}
+    assert decision["recommendation"] == "manager"
+    assert decision["certainty"] in ("very likely", "likely")
+    assert decision["headline"].startswith("Choose manager coaching")
+    assert "quota attainment" in decision["headline"]
+    assert any("availability" in t and "time" in t for t in decision["trade_offs"]), decision["trade_offs"]
+    assert any("candour" in t and "peer" in t.lower() for t in decision["trade_offs"]), decision["trade_offs"]
+    assert decision["next_steps"]
+    for text in (decision["headline"], *decision["trade_offs"]):
+        for word in ("p =", "p <", "g =", "Holm", "mixed model"):
+            assert word not in text, (word, text)
+    page = client.get(f"/studies/{seeded.study_id}/report").get_data(as_text=True)
+    assert page.index('id="decision"') < page.index('id="verdict-title"')
+    assert "How the recommendation is reached" in page
+
+
 def test_leaders_and_consultants_see_closed_waves_only(seeded, client):
     # Consultants saw interim results of open waves until the anonymity issue: a view that moves
     # with each response lets whoever watches it read that response (tests/test_insider_views.py).
@@ -153,6 +174,8 @@ def test_too_few_responses_give_a_message_not_empty_charts(client):
     assert "Too few responses" in page and "/charts/" not in page
     data = client.get(f"/studies/{study.id}/report.json").get_json()
     assert walk_counts(data, []) == []  # no count of 2 anywhere
+    assert data["decision"]["recommendation"] is None
+    assert data["decision"]["headline"] == "Too few responses in this view to recommend a coaching model."
 
 
 def test_report_of_another_organisation_is_not_found(seeded, client):

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from analysis.clustered import TeamLink
 from analysis.comparison import Analysis, assemble
+from analysis.decision import Decision, decide, not_yet
 from analysis.describe import GroupDescriptives, SessionRates
 from analysis.scales import Reliability
 from analysis.verdict import DesignFacts
@@ -123,6 +124,7 @@ class Report:
     sessions: list[SessionRates]
     version: tuple  # the cache key: study, wave, filters, role and data version
     deviations: tuple[Deviation, ...] = ()
+    decision: Decision | None = None  # who should coach, in words (``analysis.decision``)
 
     @property
     def compared(self) -> list[OutcomeRow]:
@@ -162,6 +164,7 @@ class Report:
             "filters": {"region": self.filters.region, "band": self.filters.band},
             "available_filters": {"regions": self.regions, "bands": self.bands},
             "messages": self.messages, "k": self.k, "models": self.models,
+            "decision": self.decision.to_dict() if self.decision else None,
             "verdict": self.analysis.verdict.to_dict() if self.analysis else None,
             "outcomes": outcomes,
             "performance": None if self.performance is None else {
@@ -192,6 +195,22 @@ def _clean(value):
 def _visible_waves(study: Study, today: date) -> list[Wave]:
     """Closed waves only, for everyone: a wave that is still open would let a watcher see one response arrive."""
     return [w for w in study.waves if w.closes_on < today]
+
+
+def _pre_intervention(study: Study, wave: Wave) -> bool:
+    """Whether ``wave`` was measured before the coaching models started."""
+    return False
+
+
+def _next_wave(study: Study, wave: Wave, today: date) -> str | None:
+    """The wave after ``wave``, as the decision names it: "the pulse wave, closing on 20 December 2026"."""
+    later = sorted((w for w in study.waves if w.closes_on > wave.closes_on), key=lambda w: w.closes_on)
+    if not later:
+        return None
+    following = later[0]
+    if following.closes_on < today:
+        return f"the “{following.label}” wave"
+    return f"the “{following.label}” wave, closing on {following.closes_on:%d %B %Y}"
 
 
 def _deviations(study: Study) -> tuple[Deviation, ...]:
@@ -310,10 +329,13 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
         findings = {f.outcome: f.text for f in analysis.verdict.findings}
         rows = [replace(row, comparison=by_key[row.key], finding=findings.get(row.key))
                 if row.comparison is not None else row for row in rows]
+        decision = decide(analysis.outcomes, analysis.verdict.findings, models, primary,
+                          pre_intervention=_pre_intervention(study, wave), next_wave=_next_wave(study, wave, today))
     else:
         reliabilities = []
         messages.append(f"Too few responses in this view: no coaching model has at least {k} responses "
                         "on any outcome.")
+        decision = not_yet("Too few responses in this view to recommend a coaching model.", "no data")
     per_model, _, _ = response_rates(study, wave, today)
     rates = [ResponseRate(r.name, r.invited, r.responses if r.responses is not None and r.responses >= k else None)
              for r in per_model]
@@ -327,4 +349,4 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
                   regions=regions, bands=bands, messages=messages, k=k, models=models, analysis=analysis, rows=rows,
                   performance=performance, link=link, reliabilities=reliabilities, rates=rates, comments=comments,
                   comments_note=note, comment_threshold=study.comment_threshold, trend=trend, sessions=sessions,
-                  version=key, deviations=_deviations(study))
+                  version=key, deviations=_deviations(study), decision=decision)

@@ -19,6 +19,21 @@ METHOD_WORDS = {
 }
 
 
+DECISION_RULE = (
+    "How the recommendation is reached: a wave measured before the coaching models started recommends nothing. "
+    "What decides is the study's primary outcome and, where it was measured, sales performance (quota "
+    "attainment, revenue, win rate). A model leads an outcome when it is above every other model there and each "
+    "of those differences survives the correction for multiple outcomes; it trails when any model is above it in "
+    "the same sense. The recommendation is the model that leads at least one deciding outcome and trails on none; "
+    "if the leader of one trails on another, the answer is “not yet”. Only when nothing decides do the five "
+    "responsibilities count: a model that leads on at least two of them and trails on none is recommended, at "
+    "most as “likely”. The camps' claims (candour, expertise, availability, sessions logged) never decide; they "
+    "are the trade-offs. “Very likely” means every difference behind the recommendation has an adjusted p-value "
+    "below 0.01 with at least six teams per model and every model fit converged; “likely” that each is below "
+    "0.05; “too close to call” that nothing decides. The next step for an outcome that did not differ is the "
+    "number of teams per model a pilot would need to tell a gap as large as the one seen (80 % power).")
+
+
 def aggregate_tables(report: Report) -> dict[str, pd.DataFrame]:
     """Means per model and outcome, the tests, the pairs, performance, reliability and response rates."""
     means, tests, pairs = [], [], []
@@ -77,6 +92,7 @@ def methods_text(report: Report) -> list[str]:
         f"{report.k} people. Regions and team sizes are those a team had when its members answered. "
         "Performance (CRM) figures follow the same rules, counted in reps, and are joined to the survey only at "
         "team level.")
+    paragraphs.append(DECISION_RULE)
     paragraphs += [f"Deviation from the plan: on {d.changed_on} {d.changed_by or 'a former user'} changed the "
                    f"{d.setting} from {d.old} to {d.new}, because: {d.reason}" for d in report.deviations]
     return paragraphs

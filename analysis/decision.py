@@ -1,0 +1,396 @@
+"""The decision: which coaching model to choose, how sure, at what cost elsewhere, and what next.
+
+The verdict (``analysis.verdict``) says what each outcome shows; this module turns those findings
+into one recommendation a sales leader can act on. The rule, in the order it is applied:
+
+1. **Not yet, before the models started.** A wave measured before the coaching models began
+   describes the starting point; it never recommends a model.
+2. **What decides: the primary outcome and sales performance.** The deciding outcomes are the
+   study's primary outcome and, where CRM performance was measured, quota attainment, revenue and
+   win rate. A model *leads* an outcome when it is above every other model there and each of those
+   differences survives the multiplicity correction (the verdict's rule for naming a model best).
+   A model *trails* when any model is above it there in the same sense. The recommendation is the
+   model that leads at least one deciding outcome and trails on none. If the leader of one deciding
+   outcome trails on another, the evidence pulls two ways and the answer is "not yet".
+3. **Then what reps experience: the five responsibilities.** Only when no deciding outcome
+   separates the models: a model that leads at least two of the five responsibilities and trails on
+   none of them (nor on a deciding outcome) is recommended, never more than "likely".
+4. **The camps' claims never decide.** Candour, expertise, availability and sessions logged are
+   the trade-offs: what the chosen model is worse at and who does it better.
+5. **Otherwise, "no change is justified yet"**, with what would settle it.
+
+How sure, in words: "very likely" when every difference that carries the recommendation has an
+adjusted p below 0.01, each model had at least ``FEW_TEAMS_PER_ARM`` teams and no fit failed;
+"likely" otherwise (every such difference is significant by construction); "too close to call"
+when nothing decides; "too early to tell" before the models started or without enough responses.
+The numbers (differences, 95 % intervals, adjusted p) travel with the decision as ``evidence``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._result import Result
+from .planning import teams_needed
+from .verdict import Difference, Finding, model_name, opening
+
+PERFORMANCE_ORDER = ("quota_attainment", "revenue", "win_rate")
+RESPONSIBILITIES = ("coaching", "mentoring", "motivating", "accountability", "onboarding")
+VERY_LIKELY_P = 0.01
+FEW_TEAMS_PER_ARM = 6
+MAX_TEAMS_SAID = 60  # teams per model beyond which no pilot of a realistic size would settle it
+
+VERY_LIKELY, LIKELY, TOO_CLOSE, TOO_EARLY = "very likely", "likely", "too close to call", "too early to tell"
+
+# What to do where the chosen model trails, by outcome: said to the leader as the trade-off's remedy.
+REMEDIES = {
+    "availability": "free managers' time for it: a protected coaching slot in every manager's week",
+    "candour": "use {higher} for candid deal reviews",
+    "expertise": "bring in {higher} for specialist skills",
+    "accountability": "let {higher} hold reps to their commitments",
+    "onboarding": "let {higher} onboard new reps",
+    "mentoring": "pair reps with {higher} for career mentoring",
+    "coaching": "use {higher} for skills practice",
+    "motivating": "use {higher} to keep reps motivated",
+}
+# How a model is named as the subject of "use …" ("use peers", "bring in outside coaches").
+PEOPLE = {"manager": "managers", "peer": "peers", "external": "outside coaches"}
+# One remedy for outcomes that say the same thing (availability and sessions logged: time).
+SAME_REMEDY = {"sessions_per_rep_month": "availability"}
+
+
+@dataclass(frozen=True)
+class Evidence(Result):
+    """One difference the decision rests on, with its numbers: ``higher`` above ``lower`` by ``diff``
+    (outcome units; None after a rank test), its 95 % CI and the adjusted p-value."""
+
+    outcome: str
+    label: str
+    higher: str
+    lower: str
+    diff: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_adjusted: float
+    amount: str | None  # the difference in the outcome's words, e.g. "8.16 percentage points"
+
+
+@dataclass(frozen=True)
+class Decision(Result):
+    """Who should coach, in a VP's words. ``recommendation`` is a model or None ("not yet")."""
+
+    recommendation: str | None
+    certainty: str
+    headline: str
+    reasons: tuple[str, ...]
+    trade_offs: tuple[str, ...]
+    next_steps: tuple[str, ...]
+    decided_by: str  # primary, performance, responsibilities, none, conflict, pre-intervention, no data
+    evidence: tuple[Evidence, ...] = field(default=())
+
+    def to_dict(self) -> dict:
+        return {"recommendation": self.recommendation, "certainty": self.certainty, "headline": self.headline,
+                "reasons": list(self.reasons), "trade_offs": list(self.trade_offs),
+                "next_steps": list(self.next_steps), "decided_by": self.decided_by,
+                "evidence": [e.to_dict() for e in self.evidence]}
+
+
+def not_yet(headline: str, decided_by: str, next_steps: Sequence[str] = ()) -> Decision:
+    """A decision that recommends nothing, for a reason said in ``headline``."""
+    return Decision(None, TOO_EARLY, headline, (), (), tuple(next_steps), decided_by)
+
+
+def decide(comparisons: Sequence, findings: Sequence[Finding], levels: Sequence[str], primary: str, *,
+           pre_intervention: bool = False, next_wave: str | None = None) -> Decision:
+    """The decision for one view (see the module docstring for the rule).
+
+    ``comparisons`` are the assembled ``OutcomeComparison`` objects (multiplicity-corrected) and
+    ``findings`` the verdict's findings on them; ``next_wave`` says when more data come, e.g.
+    "the pulse wave, closing on 20 December 2026".
+    """
+    if pre_intervention:
+        steps = [f"Read {next_wave} once it closes: it shows the models at work."] if next_wave else [
+            "Read a wave measured after the coaching models started."]
+        return not_yet("Not yet: this wave was measured before the coaching models started, so it describes "
+                       "the starting point, not the models.", "pre-intervention", steps)
+    by_key = {c.outcome: c for c in comparisons}
+    found = {f.outcome: f for f in findings if f.outcome in by_key}
+    if primary not in found:
+        return not_yet("Too few responses in this view to recommend a coaching model.", "no data")
+    deciding = [primary] + [o for o in PERFORMANCE_ORDER if o in found and o != primary]
+    leads = {m: [o for o in deciding if found[o].best == m] for m in levels}
+    trails = {m: [o for o in deciding if any(d.lower == m for d in found[o].differences)] for m in levels}
+    candidates = [m for m in levels if leads[m] and not trails[m]]
+    decided_by = "primary" if any(primary in leads[m] for m in candidates) else "performance"
+    conflicted = [m for m in levels if leads[m] and trails[m]]
+    if not candidates and conflicted:
+        return _conflict(found, comparisons, levels, deciding, leads, trails, next_wave)
+    capped = False
+    if not candidates:
+        responsibilities = [o for o in RESPONSIBILITIES if o in found]
+        leads = {m: [o for o in responsibilities if found[o].best == m] for m in levels}
+        candidates = [m for m in levels if len(leads[m]) >= 2 and not trails[m]
+                      and not any(d.lower == m for o in responsibilities for d in found[o].differences)]
+        decided_by, capped = "responsibilities", True
+    if len(candidates) != 1:
+        return _no_change(found, by_key, levels, deciding, next_wave)
+    chosen = candidates[0]
+    carried = [o for o in deciding if found[o].best == chosen] if decided_by != "responsibilities" else leads[chosen]
+    evidence = tuple(e for o in carried for e in _evidence(found[o], by_key[o]) if e.higher == chosen)
+    certainty = _certainty(evidence, [by_key[o] for o in carried], capped)
+    reasons = _reasons(chosen, found, by_key, deciding, carried, decided_by)
+    headline = _headline(chosen, found, by_key, carried, decided_by)
+    steps = []
+    if certainty != VERY_LIKELY:
+        steps.append(f"Confirm with {next_wave} before rolling it out everywhere." if next_wave else
+                     "Confirm with another wave before rolling it out everywhere.")
+    steps += _open_questions(found, by_key, [o for o in deciding if o not in carried])
+    return Decision(chosen, certainty, headline, tuple(reasons), tuple(_trade_offs(chosen, found, by_key, levels)),
+                    tuple(steps), decided_by, evidence)
+
+
+def _evidence(finding: Finding, comparison) -> list[Evidence]:
+    intervals = _intervals(comparison)
+    result = []
+    for d in finding.differences:
+        low, high = intervals.get((d.lower, d.higher), (None, None))
+        result.append(Evidence(finding.outcome, finding.label, d.higher, d.lower, d.diff, low, high, d.p_adj,
+                               None if d.diff is None else comparison.amount(d.diff)))
+    return result
+
+
+def _intervals(comparison) -> dict[tuple[str, str], tuple[float, float]]:
+    """95 % CI of (higher − lower) per ordered pair (lower, higher), from the headline test's pairs."""
+    if comparison.chosen in ("mixed_model", "ancova") and comparison.model_contrasts is not None:
+        source = comparison.model_contrasts
+    elif comparison.chosen == "team_means" and comparison.team_means is not None:
+        source = comparison.team_means
+    elif comparison.chosen == "welch" and comparison.games_howell:
+        source = comparison.games_howell
+    elif comparison.chosen == "anova":
+        source = comparison.tukey
+    else:
+        return {}
+    result = {}
+    for pair in source:
+        low, high = float(pair.ci_low), float(pair.ci_high)  # of b − a
+        if np.isfinite(low) and np.isfinite(high):
+            result[(pair.a, pair.b)] = (low, high)
+            result[(pair.b, pair.a)] = (-high, -low)
+    return result
+
+
+def _certainty(evidence: Sequence[Evidence], comparisons: Sequence, capped: bool) -> str:
+    if not evidence:
+        return LIKELY
+    teams = [c.mixed_model.n_clusters / len(c.levels) for c in comparisons if c.mixed_model is not None]
+    failed = any(c.mixed_model is not None and not c.mixed_model.converged for c in comparisons)
+    strong = max(e.p_adjusted for e in evidence) < VERY_LIKELY_P
+    enough_teams = bool(teams) and min(teams) >= FEW_TEAMS_PER_ARM
+    return VERY_LIKELY if strong and enough_teams and not failed and not capped else LIKELY
+
+
+def _label(finding: Finding) -> str:
+    """The outcome as a headline says it: "quota attainment", not "quota attainment (%), 2026-Q3 adjusted…"."""
+    return finding.label.split(",")[0].replace(" (%)", "").strip()
+
+
+def _gap(differences: Sequence[Difference], comparison, rounded: bool = False) -> str:
+    """The size of a set of differences in the outcome's words: "0.64 points", "8.16–9.81 percentage points"
+    (``rounded``: as a headline says it, "8–10 percentage points", "19,000–22,000")."""
+    amounts = sorted(abs(d.diff) for d in differences if d.diff is not None)
+    if not amounts:
+        return ""
+    if not rounded:
+        low, high = comparison.amount(amounts[0]), comparison.amount(amounts[-1])
+        return low if low == high else f"{low.split(' ', 1)[0]}–{high}"
+    low, high = (_round(a * comparison.unit_scale) for a in (amounts[0], amounts[-1]))
+    number = low if low == high else f"{low}–{high}"
+    return f"{number} {comparison.unit}".strip()
+
+
+def _round(value: float) -> str:
+    """A number as a headline gives it: two significant figures from 1,000, whole from 5, else one decimal."""
+    value = abs(value)
+    if value >= 1000:
+        return f"{float(f'{value:.2g}'):,.0f}"
+    return f"{value:.0f}" if value >= 5 else f"{value:.1f}"
+
+
+def _others(levels: Sequence[str]) -> str:
+    """ "peer or external coaching", "peer coaching or CoachAI": the models compared against, as one phrase."""
+    names = [model_name(level) for level in levels]
+    if len(names) > 1 and all(n.endswith(" coaching") for n in names):
+        return " or ".join(n.removesuffix(" coaching") for n in names) + " coaching"
+    return " or ".join(names)
+
+
+def _headline(chosen, found, by_key, carried, decided_by) -> str:
+    name = model_name(chosen)
+    parts, against = [], []
+    for key in carried:
+        finding = found[key]
+        behind = [d for d in finding.differences if d.higher == chosen]
+        gap = _gap(behind, by_key[key], rounded=True)
+        parts.append(f"{gap} more {_label(finding)}" if gap else f"higher {_label(finding)}")
+        against.append(_others([d.lower for d in behind]))
+    if len(set(against)) == 1:  # the same models beaten everywhere: name them once
+        parts = [_and(parts) + f" than with {against[0]}"]
+    else:
+        parts = [f"{part} than with {others}" for part, others in zip(parts, against)]
+    experience = [_label(found[o]) for o in RESPONSIBILITIES if o in found and found[o].best == chosen
+                  and o not in carried]
+    if decided_by == "responsibilities":
+        return f"Choose {name}: reps rate it higher on {_and([_label(found[o]) for o in carried], 'on ')}."
+    sentence = f"Choose {name}: its reps reached {_and(parts)}"
+    if experience:
+        sentence += f", and reps rate it higher on {_and(experience, 'on ')}"
+    return sentence + "."
+
+
+def _and(items: Sequence[str], repeat: str = "") -> str:
+    """ "a and b", "a, b and c"; ``repeat`` ("on ") goes before every item after the first, so that labels
+    with an "and" of their own stay readable ("on accountability and on onboarding and team-building")."""
+    items = list(items)
+    if len(items) == 1:
+        return items[0]
+    rest = [repeat + item for item in items[1:]]
+    return ", ".join([items[0], *rest[:-1]]) + " and " + rest[-1]
+
+
+def _reasons(chosen, found, by_key, deciding, carried, decided_by) -> list[str]:
+    reasons = []
+    for key in carried:
+        finding, comparison = found[key], by_key[key]
+        intervals = _intervals(comparison)
+        bits = []
+        for d in finding.differences:
+            if d.higher != chosen:
+                continue
+            if d.diff is None:
+                bits.append(f"ranked above {model_name(d.lower)}")
+                continue
+            low, high = intervals.get((d.lower, d.higher), (None, None))
+            interval = (f" (95 % interval {comparison.amount(low).split(' ')[0]} to "
+                        f"{comparison.amount(high)})") if low is not None and low > 0 else ""
+            bits.append(f"{comparison.amount(d.diff)} above {model_name(d.lower)}{interval}")
+        reasons.append(f"{opening(_label(finding))}: {model_name(chosen)} {_and(bits)}.")
+    for key in deciding:
+        if key in carried:
+            continue
+        finding = found[key]
+        primary = " (the study's primary outcome)" if key == deciding[0] else ""
+        if not finding.differences:
+            reasons.append(f"{opening(_label(finding))}{primary} did not differ clearly between the models.")
+        elif not any(d.lower == chosen for d in finding.differences):
+            reasons.append(f"{opening(_label(finding))}{primary}: no model did clearly better than "
+                           f"{model_name(chosen)}.")
+    if decided_by != "responsibilities":
+        strengths = [o for o in RESPONSIBILITIES if o in found and found[o].best == chosen]
+        if strengths:
+            reasons.append(f"Reps rate {model_name(chosen)} highest on "
+                           f"{_and([_label(found[o]) for o in strengths], 'on ')}.")
+    return reasons
+
+
+def _trade_offs(chosen, found, by_key, levels) -> list[str]:
+    """Where ``chosen`` trails, who does it better, and what to do about it (one line per remedy)."""
+    lines: dict[str, tuple[list[str], str]] = {}
+    for key, finding in found.items():
+        behind = [d for d in finding.differences if d.lower == chosen]
+        if not behind:
+            continue
+        gap = _gap(behind, by_key[key])
+        if finding.best and finding.best != chosen:
+            text = f"{opening(model_name(finding.best))} leads on {_label(finding)}"
+            text += f" ({gap} above {model_name(chosen)})" if gap else ""
+            higher = finding.best
+        else:
+            others = _others([d.higher for d in behind])
+            text = f"{opening(model_name(chosen))} trails on {_label(finding)}"
+            text += f" ({gap} below {others})" if gap else f" (below {others})"
+            higher = behind[0].higher
+        remedy_key = SAME_REMEDY.get(key, key)
+        remedy = REMEDIES.get(remedy_key, "consider {higher} for this").format(
+            higher=PEOPLE.get(higher, model_name(higher)))
+        texts, _ = lines.setdefault(remedy_key, ([], remedy))
+        texts.append(text)
+    result = []
+    subject = f"{opening(model_name(chosen))} trails on "
+    for texts, remedy in lines.values():
+        if len(texts) > 1 and all(t.startswith(subject) for t in texts):
+            head = subject + _and([t.removeprefix(subject) for t in texts], "on ")
+        else:
+            head = "; ".join([texts[0], *(t[:1].lower() + t[1:] for t in texts[1:])])
+        result.append(f"{head}. {opening(remedy)}.")
+    return result
+
+
+def _open_questions(found, by_key, keys) -> list[str]:
+    """For each deciding outcome that did not separate the models: how many teams would settle it."""
+    steps = []
+    for key in keys:
+        finding, comparison = found[key], by_key[key]
+        if finding.differences:
+            continue
+        needed = _teams_for_gap(comparison)
+        if needed is None:
+            continue
+        gap, teams, have = needed
+        label = _label(finding)
+        if teams > MAX_TEAMS_SAID:
+            steps.append(f"On {label} the models are so close (largest gap {gap}) that no pilot of a realistic "
+                         "size would tell them apart: treat them as equal on it.")
+        else:
+            steps.append(f"To tell whether a gap in {label} as large as the one seen ({gap}) is real, the pilot "
+                         f"would need about {teams} teams per model (it has {have}).")
+    return steps
+
+
+def _teams_for_gap(comparison) -> tuple[str, int, int] | None:
+    mixed = comparison.mixed_model
+    if mixed is None or not mixed.converged or not np.isfinite(mixed.icc):
+        return None
+    means = [d.mean for d in comparison.descriptives]
+    gap = max(means) - min(means)
+    sd = float(np.sqrt(mixed.var_cluster + mixed.var_residual))
+    if not gap > 0 or not sd > 0:
+        return None
+    k = len(comparison.levels)
+    try:
+        needed = teams_needed(gap / sd, k, max(mixed.mean_cluster_size, 1.0), min(max(mixed.icc, 0.0), 0.99),
+                              max_teams=MAX_TEAMS_SAID + 1).teams_per_arm
+    except ValueError:
+        needed = MAX_TEAMS_SAID + 1
+    return comparison.amount(gap), needed, int(round(mixed.n_clusters / k))
+
+
+def _conflict(found, comparisons, levels, deciding, leads, trails, next_wave) -> Decision:
+    pulls = [f"{model_name(m)} leads on {_and([_label(found[o]) for o in leads[m]])} but trails on "
+             f"{_and([_label(found[o]) for o in trails[m]])}" for m in levels if leads[m] and trails[m]]
+    headline = ("No change is justified yet: the results pull two ways — " + "; ".join(pulls) + ".")
+    steps = [f"Read {next_wave} once it closes: it may settle which way it goes." if next_wave else
+             "Another wave would show which way it settles."]
+    return Decision(None, TOO_CLOSE, headline, tuple(opening(p) + "." for p in pulls), (), tuple(steps), "conflict")
+
+
+def _no_change(found, by_key, levels, deciding, next_wave) -> Decision:
+    labels = _and([_label(found[o]) for o in deciding])
+    headline = f"No change is justified yet: no coaching model did clearly better on {labels}."
+    reasons = []
+    for key in deciding:
+        finding = found[key]
+        if finding.detectable is not None:
+            reasons.append(f"{opening(_label(finding))}: no clear difference; this study could have found one of "
+                           f"about {by_key[key].amount(finding.detectable)}.")
+        else:
+            reasons.append(f"{opening(_label(finding))}: no clear difference.")
+    others = [f"{model_name(f.best)} leads on {_label(f)}" for f in found.values() if f.best and f.outcome not in deciding]
+    trade = tuple(opening(t) + "." for t in others)
+    steps = _open_questions(found, by_key, deciding)
+    if next_wave:
+        steps.insert(0, f"Read {next_wave} once it closes.")
+    return Decision(None, TOO_CLOSE, headline, tuple(reasons), trade, tuple(steps), "none")
