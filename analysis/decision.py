@@ -240,7 +240,7 @@ def _headline(chosen, found, by_key, carried, decided_by) -> str:
     if len(set(against)) == 1:  # the same models beaten everywhere: name them once
         parts = [_and(parts) + f" than with {against[0]}"]
     else:
-        parts = [f"{part} than with {others}" for part, others in zip(parts, against)]
+        parts = [f"{part} than with {others}" for part, others in zip(parts, against, strict=True)]
     experience = [_label(found[o]) for o in RESPONSIBILITIES if o in found and found[o].best == chosen
                   and o not in carried]
     if decided_by == "responsibilities":
@@ -388,7 +388,8 @@ def _no_change(found, by_key, levels, deciding, next_wave) -> Decision:
                            f"about {by_key[key].amount(finding.detectable)}.")
         else:
             reasons.append(f"{opening(_label(finding))}: no clear difference.")
-    others = [f"{model_name(f.best)} leads on {_label(f)}" for f in found.values() if f.best and f.outcome not in deciding]
+    others = [f"{model_name(f.best)} leads on {_label(f)}" for f in found.values()
+              if f.best and f.outcome not in deciding]
     trade = tuple(opening(t) + "." for t in others)
     steps = _open_questions(found, by_key, deciding)
     if next_wave:
