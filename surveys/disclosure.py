@@ -23,16 +23,18 @@ a family of cells in ``analysis.disclosure.decide``, so every audit covers it wi
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import date
 
 import pandas as pd
 from sqlalchemy import func, select
 
-from analysis.disclosure import Disclosure, decide
+from analysis.disclosure import Disclosure, View, decide
 
 from . import cache, frames
 from .extensions import db
 from .models import Response, Study, Wave
 from .outcomes import outcome
+from .studies import RateRow
 from .teams import BANDS, NO_REGION, band_of
 
 CACHE_SIZE = 64
@@ -118,3 +120,42 @@ def rep_pattern(study: Study, name: tuple, reps: pd.DataFrame, columns: list[str
         return replace(decided, cells={}, systems=[])
 
     return cache.named("disclosure", CACHE_SIZE).get_or_make(("reps", study.id, name, version), make)
+
+
+def shown_model_counts(study: Study, wave: Wave, frame: pd.DataFrame | None = None) -> dict[str, int | None]:
+    """Per model, the responses of a closed wave as the report may count them: the largest n of an outcome
+    the wave's pattern shows for that model without filters (None where it shows none).
+
+    The number of rows would be a count the pattern never decided on: rows minus an outcome's n is how many
+    of a model's reps declined that outcome, which may be 1 to k−1 (adversarial review F-F). An outcome's
+    n is already shown, so this adds no number to the cube.
+    """
+    frame = survey_frame(study, wave) if frame is None else frame
+    pattern = wave_pattern(study, wave, frame)
+    models = [m.value for m in study.coaching_models]
+    counts: dict[str, int | None] = {m: None for m in models}
+    if frame.empty:
+        return counts
+    view = View(None, None)
+    for name in pattern.outcomes:
+        for model in pattern.shown_models(view, name, models):
+            n = int(frame.loc[frame["coaching_model"] == model, name].notna().sum())
+            counts[model] = max(counts[model] or 0, n)
+    return counts
+
+
+def closed_wave_rates(study: Study, wave: Wave, per_model: list[RateRow], per_team: list[RateRow], total: RateRow,
+                      today: date) -> tuple[list[RateRow], list[RateRow], RateRow]:
+    """The wave page's counts (``studies.response_rates``) once the wave has closed, brought in line with the
+    report: a model's count is the one the report shows (``shown_model_counts``), the total their sum, and a
+    team's count is rounded down to a multiple of k, so that no team sum gives a model's number of rows."""
+    if wave.closes_on >= today:
+        return per_model, per_team, total
+    k = study.k_threshold
+    counted = shown_model_counts(study, wave)
+    models = [replace(row, responses=counted.get(row.name)) for row in per_model]
+    teams = [row if row.responses is None else replace(row, responses=row.responses // k * k, at_least=True)
+             for row in per_team]
+    shown = [row.responses for row in models if row.invited]
+    all_shown = bool(shown) and all(n is not None for n in shown)
+    return models, teams, replace(total, responses=sum(shown) if all_shown else None)

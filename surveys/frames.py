@@ -10,6 +10,7 @@ Per-respondent scale scores are computed by the database (GROUP BY), not by Pyth
 from __future__ import annotations
 
 import math
+from datetime import date
 
 import pandas as pd
 from sqlalchemy import and_, case, func, select
@@ -25,11 +26,13 @@ from .models import (
     Response,
     ResponseScore,
     Study,
+    StudyMember,
     Team,
     Wave,
 )
 from .outcomes import CRM_FIELDS, PERFORMANCE
-from .studies import study_members
+from .studies import freeze_members, study_members, team_sizes
+from .teams import band_of
 
 # A scale score needs answers to at least half of its items ("prefer not to say" is missing).
 MIN_SHARE_OF_ITEMS = 0.5
@@ -105,10 +108,24 @@ def response_scores(study_id: int, wave_id: int | None = None, complete: bool = 
     return meta.merge(scores, on="response", how="left")
 
 
-def assigned_reps(study_id: int) -> pd.DataFrame:
-    """Active reps of a study with their team, region and coaching model (team- or rep-level assignment)."""
-    return fetch_frame(study_members(db.session.get(Study, study_id)),
-                       ["rep", "team", "team_name", "region", "coaching_model"])
+def assigned_reps(study_id: int, today: date | None = None) -> pd.DataFrame:
+    """The reps a study counts, with team, region, team-size band and coaching model.
+
+    Before any wave has closed: its active reps as the roster has them now. From the first closed
+    wave on: the members frozen then (``studies.freeze_members``), for the study's whole life, so
+    that no roster change moves a rep into or out of its CRM and session figures (review F-C).
+    """
+    study = db.session.get(Study, study_id)
+    columns = ["rep", "team", "team_name", "region", "coaching_model", "band"]
+    if any(w.closes_on < (today or date.today()) for w in study.waves):
+        freeze_members(study)
+        return fetch_frame(select(StudyMember.rep_id, StudyMember.team_id, Team.name, StudyMember.region,
+                                  StudyMember.coaching_model, StudyMember.band)
+                           .join(Team, Team.id == StudyMember.team_id).where(StudyMember.study_id == study_id)
+                           .order_by(StudyMember.rep_id), columns)
+    live = fetch_frame(study_members(study), columns[:-1])
+    sizes = team_sizes(study.organisation_id)
+    return live.assign(band=[band_of(sizes.get(int(team), 0)) for team in live["team"]])
 
 
 def rep_sessions(study_id: int, reps: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -159,12 +176,14 @@ def item_answers(study_id: int, wave_id: int, responses: list[str] | None = None
 
 
 def comments(study_id: int, wave_id: int) -> pd.DataFrame:
-    """Free-text answers of a wave with the respondent's model and team (never a date)."""
+    """Free-text answers of a wave with the respondent's model, team and response (never a date); the
+    response is there to count people, not texts, and must never be shown."""
     return fetch_frame(
-        select(Response.coaching_model, Response.team_id, Answer.value_text)
+        select(Response.coaching_model, Response.team_id, Answer.value_text, Response.id)
         .join(Answer, Answer.response_id == Response.id).join(Question, Question.id == Answer.question_id)
         .where(Response.study_id == study_id, Response.wave_id == wave_id, Question.kind == QuestionKind.TEXT,
-               Answer.value_text.is_not(None), Answer.value_text != ""), ["coaching_model", "team", "text"])
+               Answer.value_text.is_not(None), Answer.value_text != ""),
+        ["coaching_model", "team", "text", "response"])
 
 
 def rep_performance(study_id: int, before: str, after: str, reps: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -284,6 +284,22 @@ class AssignmentChange(db.Model):
     __table_args__ = (CheckConstraint("length(reason) > 0", name="reason_given"),)
 
 
+class StudyMember(db.Model):
+    """Who the study's CRM and session figures count, frozen when its first wave has closed.
+
+    A rep, their team, region, team-size band and coaching model as they were then. Reading the
+    performance section before and after a roster change (a rep leaving, joining or moving) would
+    otherwise differ by exactly that rep (adversarial review F-C). Never linked to a response.
+    """
+
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), primary_key=True)
+    rep_id: Mapped[int] = mapped_column(ForeignKey("rep.id", ondelete="CASCADE"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
+    region: Mapped[str | None] = mapped_column(String(120))
+    band: Mapped[str] = mapped_column(String(20))
+    coaching_model: Mapped[CoachingModel] = mapped_column(_enum(CoachingModel, "coaching_model"))
+
+
 class DesignChange(db.Model):
     """A change to an analysis setting of a study after launch (k, primary outcome): a recorded deviation."""
 

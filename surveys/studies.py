@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from analysis.planning import SampleRatioCheck, sample_ratio_check
 
-from .database import transactional
+from .database import insert_or_ignore, transactional
 from .extensions import db
 from .instruments import Instrument, builtin
 from .models import (
@@ -25,6 +25,7 @@ from .models import (
     Response,
     Study,
     StudyArm,
+    StudyMember,
     StudyStatus,
     Team,
     User,
@@ -32,6 +33,7 @@ from .models import (
 )
 from .outcomes import outcome_choices
 from .refusals import Refused
+from .teams import band_of
 
 
 def build_study(organisation: Organisation, name: str, coaching_models: list[CoachingModel], seed: int,
@@ -140,6 +142,24 @@ def study_members(study: Study, *columns) -> Select:
     return (select(*columns).select_from(Rep).join(Team, Team.id == Rep.team_id)
             .join(Assignment, assignment_join(study.randomisation_unit))
             .where(Assignment.study_id == study.id, Rep.active.is_(True)))
+
+
+@transactional
+def freeze_members(study: Study) -> None:
+    """Record who the study counts — its active reps with team, region, band and model as of now — once.
+
+    Called when the study is first read with a closed wave. Two readers at once insert the same
+    rows; the second one's are skipped, so the population is frozen once either way.
+    """
+    if db.session.scalar(select(StudyMember.rep_id).where(StudyMember.study_id == study.id).limit(1)) is not None:
+        return
+    sizes = team_sizes(study.organisation_id)
+    rows = [{"study_id": study.id, "rep_id": rep, "team_id": team, "region": region,
+             "band": band_of(sizes.get(team, 0)), "coaching_model": model}
+            for rep, team, _, region, model in db.session.execute(study_members(study))]
+    if rows:
+        db.session.execute(insert_or_ignore(StudyMember).values(rows).on_conflict_do_nothing(
+            index_elements=["study_id", "rep_id"]))
 
 
 def team_sizes(organisation_id: int) -> dict[int, int]:
@@ -258,6 +278,24 @@ class RateRow:
         return self.responses / self.invited
 
 
+def k_in_force(study: Study, day: date) -> int:
+    """The anonymity threshold k as it was when ``day`` began (changes of k are recorded deviations)."""
+    later = sorted((c for c in study.design_changes if c.setting == "k" and c.changed_at.date() >= day),
+                   key=lambda c: c.changed_at)
+    return int(later[0].old_value) if later else study.k_threshold
+
+
+def k_changed_while_open(study: Study, wave: Wave) -> bool:
+    """Whether k differs from the k in force when ``wave`` opened."""
+    return k_in_force(study, wave.opens_on) != study.k_threshold
+
+
+def per_team_invited(invited, teams) -> list[RateRow]:
+    """Invited reps per team, counts of responses hidden."""
+    return [RateRow(teams.get(team_id, "?"), count, None) for team_id, count in
+            sorted(invited, key=lambda row: teams.get(row[0], ""))]
+
+
 def response_rates(study: Study, wave: Wave,
                    today: date | None = None) -> tuple[list[RateRow], list[RateRow], RateRow]:
     """Per model, per team and in all: reps invited and responses, never a count of 1 to k−1.
@@ -289,6 +327,13 @@ def response_rates(study: Study, wave: Wave,
         .where(Assignment.study_id == study.id, Invitation.wave_id == wave.id)
         .group_by(Assignment.coaching_model)).all()}
     team_model = {a.team_id: a.coaching_model.value for a in study.assignments if a.team_id}
+
+    if is_open and k_changed_while_open(study, wave):
+        # Raising k step by step would move the floor across the true count and give it exactly
+        # (adversarial review F-D): after a change of k an open wave shows no count at all.
+        hidden = [RateRow(row.name, row.invited, None, True) for row in per_team_invited(invited, teams)]
+        return ([RateRow(m.value, model_invited.get(m.value, 0), None, True) for m in study.coaching_models],
+                hidden, RateRow("all", sum(count for _, count in invited), None, True))
 
     def floored(n: int) -> int:
         return n // k * k

@@ -122,7 +122,9 @@ def test_a_closed_wave_never_shows_a_team_count_below_k(client, two_teams):
     counts = shown_counts(client, study, wave)
     numbers = [int(n) for text in counts for n in re.findall(r"\d+", text)]
     assert 2 not in numbers and all(n == 0 or n >= study.k_threshold for n in numbers), counts
-    assert 6 in numbers  # the full team still shows
+    # The full team still shows, rounded down to a multiple of k: exact team counts would add up to a
+    # model's number of rows, which the report never shows (adversarial review F-F).
+    assert any(text.strip() == "at least 5" for text in counts), counts
 
 
 def design_form(study: Study, **changes) -> dict:
@@ -210,7 +212,7 @@ def test_a_shown_team_never_gives_away_a_hidden_team_of_its_model(client, app):
     page = client.get(f"/studies/{study.id}/waves/{wave.id}").get_data(as_text=True)
     teams = dict(re.findall(r"<tr><td>([A-D])</td><td>\d+</td><td>([^<]*)</td>", page))
     assert teams["A"] == "hidden" and teams["B"] == "hidden"
-    assert teams["C"] == "6" and teams["D"] == "6"
+    assert teams["C"] == "at least 5" and teams["D"] == "at least 5"  # closed: rounded down to a multiple of k
 
 
 def test_k_is_fixed_once_a_wave_has_closed(client, two_teams):

@@ -4,6 +4,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_login import current_user, login_required
 
 from ..access import require_consultant, study_or_404, visible_studies, wave_or_404
+from ..disclosure import closed_wave_rates
 from ..forms import study_form
 from ..frames import codebook_frame, performance_frame
 from ..mail import MailError, mail_configured
@@ -15,6 +16,7 @@ from ..studies import (
     close,
     instrument_locked,
     is_locked,
+    k_changed_while_open,
     launch,
     response_rates,
     study_overview,
@@ -187,9 +189,9 @@ def wave(study_id: int, wave_id: int):
     """A wave: response counts per model and team (only where at least k reps were invited), and invitations."""
     study = study_or_404(current_user, study_id)
     wave = wave_or_404(study, wave_id)
-    per_model, per_team, total = response_rates(study, wave, today())
+    per_model, per_team, total = closed_wave_rates(study, wave, *response_rates(study, wave, today()), today())
     return render_template("pilots/wave.html", study=study, wave=wave, per_model=per_model, per_team=per_team,
-                           total=total,
+                           total=total, k_changed=wave.is_open(today()) and k_changed_while_open(study, wave),
                            mail=mail_configured(), form=ActionForm(), today=today())
 
 

@@ -71,7 +71,8 @@ def in_view(frame: pd.DataFrame, filters: Filters) -> pd.DataFrame:
 
 def rep_view(frame: pd.DataFrame, filters: Filters, sizes: dict[int, int]) -> pd.DataFrame:
     """A frame of one row per rep, labelled with band and region, restricted to the view."""
-    frame = frame.assign(band=frame["team"].map(team_bands(sizes)).fillna(band_of(0)),
-                         region=frame["region"].fillna(NO_REGION))
+    # A frame of frozen study members brings each rep's band; otherwise it is the team's today.
+    band = frame["band"] if "band" in frame else frame["team"].map(team_bands(sizes)).fillna(band_of(0))
+    frame = frame.assign(band=band, region=frame["region"].fillna(NO_REGION))
     frame["coaching_model"] = frame["coaching_model"].astype("category")
     return in_view(frame, filters)

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import date
 
 import numpy as np
+from flask import current_app
 from sqlalchemy import func, select
 
 from analysis.clustered import TeamLink
@@ -24,7 +25,7 @@ from analysis.scales import Reliability
 from analysis.verdict import DesignFacts
 
 from .. import cache, frames
-from ..disclosure import survey_frame, wave_pattern
+from ..disclosure import shown_model_counts, survey_frame, wave_pattern
 from ..extensions import db
 from ..models import (
     Assignment,
@@ -221,8 +222,11 @@ def _deviations(study: Study) -> tuple[Deviation, ...]:
 def data_version(study: Study, today: date) -> tuple:
     """Changes whenever anything the report reads changes (cheap aggregate queries)."""
     org = study.organisation_id
+    # Only what the report can show: responses to waves still open must not rebuild (and so move) a
+    # closed wave's report, or a watcher would see each one arrive (adversarial review F-B).
+    closed = [w.id for w in study.waves if w.closes_on < today]
     responses = db.session.execute(select(func.count(), func.count(func.distinct(Response.wave_id)))
-                                   .where(Response.study_id == study.id)).one()
+                                   .where(Response.study_id == study.id, Response.wave_id.in_(closed))).one()
     performance = db.session.execute(select(func.count(), func.max(PerformanceRecord.id), func.sum(
         PerformanceRecord.quota_attainment)).join(Rep).where(Rep.organisation_id == org)).one()
     sessions = db.session.execute(select(func.count(), func.max(CoachingSession.id)).where(
@@ -232,7 +236,7 @@ def data_version(study: Study, today: date) -> tuple:
     assignments = db.session.execute(select(func.count(), func.sum(Assignment.id)).where(
         Assignment.study_id == study.id)).one()
     invitations = db.session.scalar(select(func.count()).select_from(Invitation).join(Wave).where(
-        Wave.study_id == study.id, Invitation.used.is_(True)))
+        Wave.study_id == study.id, Wave.id.in_(closed), Invitation.used.is_(True)))
     questions = db.session.scalar(select(func.count()).select_from(Question).where(Question.study_id == study.id))
     reps = db.session.execute(select(func.count(), func.sum(Rep.team_id)).where(
         Rep.organisation_id == org, Rep.active.is_(True))).one()
@@ -292,7 +296,7 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
     survey = survey_frame(study, wave)
     pattern = wave_pattern(study, wave, survey)
     regions, bands, disclosure = pattern.regions, pattern.bands, pattern.disclosure
-    reps = frames.assigned_reps(study.id)
+    reps = frames.assigned_reps(study.id, today)
     if filters.region is not None and filters.region not in regions:
         messages.append(f"There is no region “{filters.region}” in this wave; showing all regions.")
         filters = Filters(filters.wave, None, filters.band)
@@ -337,9 +341,12 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
                         "on any outcome.")
         decision = not_yet("Too few responses in this view to recommend a coaching model.", "no data")
     per_model, _, _ = response_rates(study, wave, today)
-    rates = [ResponseRate(r.name, r.invited, r.responses if r.responses is not None and r.responses >= k else None)
-             for r in per_model]
-    comments, note = build.comments(study, wave, filters, models)
+    counted = shown_model_counts(study, wave, survey)
+    rates = [ResponseRate(r.name, r.invited, counted.get(r.name)) for r in per_model]
+    everywhere = {m for name in dimensions for m in pattern.shown_models(Filters().view, name, models)}
+    comments, note = build.comments(study, wave, filters, models, everywhere,
+                                    current_app.secret_key.encode() if isinstance(current_app.secret_key, str)
+                                    else current_app.secret_key)
     trend_outcome = study.primary_outcome if study.primary_outcome in dimensions else (
         "satisfaction" if "satisfaction" in dimensions else None)
     trend = Trend(trend_outcome, build.trend(study, visible, filters, models, trend_outcome, {wave.id: survey})

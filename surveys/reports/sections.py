@@ -10,6 +10,8 @@ data version over the whole cube of views (and the export), never decided here f
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import random
 from dataclasses import dataclass, replace
 
@@ -233,22 +235,31 @@ def reliabilities(study, wave, view, disclosure, filters, models) -> list[Reliab
     return result
 
 
-def comments(study, wave, filters, models) -> tuple[dict[str, list[str]] | None, str]:
-    """Comments per model where at least ``comment_threshold`` exist, shuffled, never in filtered views."""
+def comments(study, wave, filters, models, shown_models, secret: bytes) -> tuple[dict[str, list[str]] | None, str]:
+    """Comments per model where at least ``comment_threshold`` people left one, never in filtered views.
+
+    People, not texts, are counted: with questions of the study's own a rep can leave several
+    texts, and a model with four respondents must not pass a threshold of ten on their twelve texts
+    (adversarial review F-A). Only models the wave's pattern shows in the unfiltered view qualify.
+    The order is fixed per wave and says nothing about who answered when: texts are sorted, then
+    shuffled with a seed derived from the application's secret key, so a rebuilt report (a new
+    response to another wave, a restart) shows the same order (adversarial review F-B).
+    """
     threshold = study.comment_threshold
     if filters.filtered:
         return None, "Comments are shown only without filters, so that they cannot be traced to a region or team."
     frame = frames.comments(study.id, wave.id)
     shown, withheld = {}, []
-    shuffle = random.SystemRandom().shuffle
     for model in models:
-        texts = frame.loc[frame["coaching_model"] == model, "text"].tolist()
-        if len(texts) >= threshold:
-            shuffle(texts)
+        part = frame[frame["coaching_model"] == model]
+        if model in shown_models and part["response"].nunique() >= threshold:
+            texts = sorted(part["text"].tolist())
+            seed = hmac.new(secret, f"comments:{study.id}:{wave.id}:{model}".encode(), hashlib.sha256).digest()
+            random.Random(seed).shuffle(texts)  # noqa: S311 -- a fixed order from a secret seed, not a secret
             shown[model] = texts
         else:
             withheld.append(model)
-    note = (f"Comments appear per model only where at least {threshold} were left, in random order and "
+    note = (f"Comments appear per model only where at least {threshold} people left one, in random order and "
             "without dates." + (f" Not enough comments yet for: {', '.join(withheld)}." if withheld else ""))
     return shown, note
 
