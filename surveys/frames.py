@@ -253,7 +253,9 @@ def codebook_frame(study: Study) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["column", "question", "type", "dimension", "reverse_scored", "min", "max",
                                         "options"])
     frame.attrs["note"] = ("Empty answers to agreement items mean 'prefer not to say' or not answered. Reverse-"
-                           "scored items are stored as answered; score them as min + max - value.")
+                           "scored items are stored as answered; score them as min + max - value. The study's own "
+                           "choice and number answers are withheld for a team's rows of a wave wherever their "
+                           f"combination is shared by fewer than {study.k_threshold} of those rows.")
     return frame
 
 

@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..disclosure import wave_pattern
 from ..frames import codebook_frame, responses_frame
-from ..models import Study, Wave
+from ..models import QuestionKind, Study, Wave
 from ..refusals import Refused
 
 POOLED = "(pooled teams)"
@@ -68,11 +68,38 @@ def anonymous_responses(study: Study, today: date, label: str | None = None) -> 
                                    zip(rows["coaching_model"], rows["team_id"], strict=True)], index=rows.index)
     rows = rows[keep].copy()
     rows["team"] = rows["team"].where(named[keep], POOLED)
+    rows = _withhold_rare_facts(rows, study)
     order = list(range(len(rows)))
     random.SystemRandom().shuffle(order)
     rows = rows.iloc[order].reset_index(drop=True)
     rows["response_id"] = [secrets.token_hex(8) for _ in range(len(rows))]
     return rows.drop(columns=["wave_id", "team_id"])
+
+
+WITHHELD = "(withheld: fewer than k alike)"
+
+
+def _withhold_rare_facts(rows: pd.DataFrame, study: Study) -> pd.DataFrame:
+    """Blank the study's own choice and number answers wherever they could pick a person out.
+
+    Such questions ask what colleagues know ("How long have you been in sales?"): the one newcomer of
+    a team would be the one row with "Less than a year", and with it their every answer (adversarial
+    review F-E). Within each wave, model and team label, the combination of all these answers must
+    be shared by 0 or at least k rows; where any combination is rarer, these columns are withheld
+    for the whole group, so the blank picks nobody out either.
+    """
+    facts = [q.key for q in study.questions if q.kind in (QuestionKind.CHOICE, QuestionKind.NUMBER)
+             and q.key in rows]
+    if not facts or rows.empty:
+        return rows
+    k = study.k_threshold
+    combination = rows[facts].astype(str).agg("\x1f".join, axis=1)
+    groups = [rows["wave_id"], rows["coaching_model"], rows["team"]]
+    sizes = combination.groupby([*groups, combination]).transform("size")
+    rare = sizes.lt(k).groupby(groups).transform("any")
+    rows = rows.astype({key: object for key in facts})
+    rows.loc[rare, facts] = WITHHELD
+    return rows
 
 
 def response_sheets(study: Study, today: date, label: str | None = None) -> dict[str, pd.DataFrame]:

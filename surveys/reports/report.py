@@ -343,8 +343,7 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
     per_model, _, _ = response_rates(study, wave, today)
     counted = shown_model_counts(study, wave, survey)
     rates = [ResponseRate(r.name, r.invited, counted.get(r.name)) for r in per_model]
-    everywhere = {m for name in dimensions for m in pattern.shown_models(Filters().view, name, models)}
-    comments, note = build.comments(study, wave, filters, models, everywhere,
+    comments, note = build.comments(study, wave, filters, models,
                                     current_app.secret_key.encode() if isinstance(current_app.secret_key, str)
                                     else current_app.secret_key)
     trend_outcome = study.primary_outcome if study.primary_outcome in dimensions else (

@@ -235,12 +235,12 @@ def reliabilities(study, wave, view, disclosure, filters, models) -> list[Reliab
     return result
 
 
-def comments(study, wave, filters, models, shown_models, secret: bytes) -> tuple[dict[str, list[str]] | None, str]:
+def comments(study, wave, filters, models, secret: bytes) -> tuple[dict[str, list[str]] | None, str]:
     """Comments per model where at least ``comment_threshold`` people left one, never in filtered views.
 
     People, not texts, are counted: with questions of the study's own a rep can leave several
     texts, and a model with four respondents must not pass a threshold of ten on their twelve texts
-    (adversarial review F-A). Only models the wave's pattern shows in the unfiltered view qualify.
+    (adversarial review F-A).
     The order is fixed per wave and says nothing about who answered when: texts are sorted, then
     shuffled with a seed derived from the application's secret key, so a rebuilt report (a new
     response to another wave, a restart) shows the same order (adversarial review F-B).
@@ -252,7 +252,7 @@ def comments(study, wave, filters, models, shown_models, secret: bytes) -> tuple
     shown, withheld = {}, []
     for model in models:
         part = frame[frame["coaching_model"] == model]
-        if model in shown_models and part["response"].nunique() >= threshold:
+        if part["response"].nunique() >= threshold:
             texts = sorted(part["text"].tolist())
             seed = hmac.new(secret, f"comments:{study.id}:{wave.id}:{model}".encode(), hashlib.sha256).digest()
             random.Random(seed).shuffle(texts)  # noqa: S311 -- a fixed order from a secret seed, not a secret
