@@ -289,7 +289,8 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
         shown = pattern.shown_models(filters.view, name, models)
         hidden = [m for m in models if m not in shown]
         rows.append(build.compare(view, name, shown, hidden, k, cluster="team", scale=outcome(name).scale))
-    performance, perf_rows, link = build.performance(study, wave, filters, models, k, sizes, view, reps, version)
+    performance, perf_rows, link = build.performance(study, wave, filters, models, k, sizes, view, reps, version,
+                                                     pattern.shown_models(filters.view, "satisfaction", models))
     rows += perf_rows
     session_rows, sessions = build.sessions(study, filters, models, k, sizes, reps, version)
     rows += session_rows

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy import select
 
 from analysis.baseline import difference_in_differences
-from analysis.clustered import team_link
+from analysis.clustered import TeamLink, team_link
 from analysis.comparison import OutcomeComparison, compare_outcome
 from analysis.describe import AnswerShares, GroupDescriptives, describe_group, session_rates
 from analysis.disclosure import CATEGORIES, answer_category
@@ -122,12 +122,13 @@ def _periods(study: Study, wave: Wave) -> tuple[str | None, str | None]:
     return (before[-1] if before else None), (after[-1] if after else None)
 
 
-def performance(study, wave, filters, models, k, sizes, survey_view, assigned, version):
+def performance(study, wave, filters, models, k, sizes, survey_view, assigned, version, linkable=()):
     """CRM metrics before and after per model, their comparisons (adjusted for before), and the team-level link.
 
     A model's figures rest on its reps with both periods; which may be shown is decided over every
     view of the study at once (``rep_pattern``), counted in reps, so no region minus its bands (or
-    any other combination) gives a few reps' figures (security review F11).
+    any other combination) gives a few reps' figures (security review F11). ``linkable``: the
+    models whose satisfaction may be shown in this view (the wave's pattern), for the team link.
     """
     before, after = _periods(study, wave)
     if before is None or after is None:
@@ -159,21 +160,37 @@ def performance(study, wave, filters, models, k, sizes, survey_view, assigned, v
                 changes[metric] = [c.to_dict() for c in did.changes]
             except ValueError:
                 pass
-    link = None
-    if "quota_attainment" in reps and not survey_view.empty and "satisfaction" in survey_view:
-        team_satisfaction = survey_view.groupby("team").agg(satisfaction=("satisfaction", "mean"),
-                                                            responses=("satisfaction", "count"))
-        team_satisfaction = team_satisfaction[team_satisfaction["responses"] >= k]
-        team_quota = reps.groupby("team").agg(quota_attainment=("quota_attainment_after", "mean"),
-                                              coaching_model=("coaching_model", "first"))
-        teams = team_satisfaction.join(team_quota, how="inner").dropna()
-        if len(teams) >= 4:
-            try:
-                link = team_link(teams.reset_index(), "satisfaction", "quota_attainment", "coaching_model",
-                                 tuple(m for m in models if m in set(teams["coaching_model"])))
-            except ValueError:
-                link = None
+    link = _team_link(survey_view, reps, linkable, pattern.shown_models(filters.view, "quota_attainment", models), k)
     return PerformanceSection(before, after, metrics, changes), rows, link
+
+
+def _team_link(survey_view, reps, survey_shown, quota_shown, k) -> TeamLink | None:
+    """Team-mean satisfaction against team-mean quota attainment (after), over the teams in view.
+
+    Only teams with at least k satisfaction responses and k reps with both CRM periods count, and
+    only of models whose satisfaction and quota attainment may both be shown in this view; the
+    report shows r with its CI (overall and per model, each over at least four teams), never a
+    team's own figures, so no team's mean can be read from it.
+    """
+    models = [m for m in survey_shown if m in quota_shown]
+    if len(models) < 1 or survey_view.empty or "satisfaction" not in survey_view:
+        return None
+    answers = survey_view[survey_view["coaching_model"].isin(models)].dropna(subset=["satisfaction"])
+    satisfaction = answers.groupby("team", observed=True).agg(satisfaction=("satisfaction", "mean"),
+                                                              responses=("satisfaction", "size"))
+    quota = reps[reps["coaching_model"].isin(models)].dropna(subset=["quota_attainment_before",
+                                                                     "quota_attainment_after"])
+    quota = quota.groupby("team").agg(quota_attainment=("quota_attainment_after", "mean"),
+                                      reps=("quota_attainment_after", "size"),
+                                      coaching_model=("coaching_model", "first"))
+    teams = satisfaction[satisfaction["responses"] >= k].join(quota[quota["reps"] >= k], how="inner").dropna()
+    if len(teams) < 4:
+        return None
+    try:
+        return team_link(teams.reset_index(), "satisfaction", "quota_attainment", "coaching_model",
+                         tuple(m for m in models if m in set(teams["coaching_model"])))
+    except ValueError:
+        return None
 
 
 def sessions(study, filters, models, k, sizes, assigned, version):
