@@ -129,15 +129,16 @@ d <- read.csv("{path}"); d$model <- factor(d$model, levels = c({levels}))
 fit <- nlme::lme(after ~ model + before, random = ~ 1 | team, data = d, method = "REML")
 ols <- lm(after ~ model + before, data = d)
 grid <- data.frame(model = factor(levels(d$model), levels = levels(d$model)), before = mean(d$before))
-cat(predict(fit, grid, level = 0), "\\n"); cat(predict(ols, grid), "\\n")
+cat(sprintf("%.15g", predict(fit, grid, level = 0)), "\\n"); cat(sprintf("%.15g", predict(ols, grid)), "\\n")
 """
 
 
 @pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed")
 def test_adjusted_means_agree_with_r_nlme(seeded, tmp_path):
     """R's nlme (REML random-intercept model, predictions at the mean baseline) against the table, to
-    1e-4 relative (two optimisers of the same criterion); where the teams' variance is estimated as zero,
-    R's lm (OLS with the baseline at its grand mean) agrees too."""
+    1e-7 relative (two optimisers of the same criterion; they agreed to 2e-9 on the demo); where the
+    teams' variance is estimated as zero (revenue), R's lm — OLS with the baseline at its grand mean —
+    agrees to 1e-9."""
     if subprocess.run(["Rscript", "-e", "quit(status = !requireNamespace('nlme', quietly = TRUE))"]).returncode:
         pytest.skip("R's nlme is not installed")
     study = db.session.get(Study, seeded.study_id)
@@ -151,7 +152,7 @@ def test_adjusted_means_agree_with_r_nlme(seeded, tmp_path):
         out = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True, check=True).stdout
         lme, ols = ([float(v) for v in line.split()] for line in out.strip().splitlines())
         shown = [report.row(metric).adjusted[m].mean for m in levels]
-        assert shown == pytest.approx(lme, rel=1e-4), metric
+        assert shown == pytest.approx(lme, rel=1e-7), metric
         if report.row(metric).comparison.mixed_model.var_cluster == 0:
             assert shown == pytest.approx(ols, rel=1e-9), metric
 

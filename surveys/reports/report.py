@@ -148,6 +148,9 @@ class Report:
                 # n plus the non-answers would be every view's count of rows, a number the
                 # suppression pattern never decided on (the verdict's caveat still reads it).
                 entry.pop("n_missing", None)
+            if row.adjusted is not None:
+                entry["adjusted_means"] = {m: {"mean": a.mean, "ci_low": a.ci_low, "ci_high": a.ci_high, "n": a.n}
+                                           for m, a in row.adjusted.items()}
             outcomes.append(entry)
         link = None
         if self.link is not None and self.link.overall is not None:
@@ -169,7 +172,7 @@ class Report:
                 "metrics": {metric: {m: {"before": v.before.mean, "after": v.after.mean, "n": v.n}
                                      for m, v in values.items()}
                             for metric, values in self.performance.metrics.items()},
-                "changes": self.performance.changes},
+                "changes": self.performance.changes, "currency": self.performance.currency},
             "team_link": link,
             "reliability": [{"scale": r.scale, "alpha": _clean(r.alpha), "n": r.n, "low": list(r.low),
                              "by_model": {m: _clean(a) for m, a in r.by_group.items()}} for r in self.reliabilities],

@@ -10,9 +10,14 @@ data version over the whole cube of views (and the export), never decided here f
 
 from __future__ import annotations
 
+import os
 import random
 from dataclasses import dataclass, replace
 
+import numpy as np
+import pandas as pd
+from flask import current_app, has_app_context
+from scipy import stats
 from sqlalchemy import select
 
 from analysis.baseline import difference_in_differences
@@ -31,6 +36,46 @@ from .filters import Filters, in_view, rep_view
 
 ALPHA_SAMPLE = 1000  # responses per model for Cronbach's α: its standard error is then about 0.01
 
+# Revenue is shown in the organisation's currency, whole units: the ``CURRENCY`` setting (app config,
+# or the environment variable of that name), an ISO code. CRM files carry amounts without one.
+DEFAULT_CURRENCY = "USD"
+CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "CAD": "CA$", "AUD": "A$"}
+
+
+def currency() -> str:
+    """The ISO code revenue is written in (``CURRENCY``; default USD)."""
+    configured = current_app.config.get("CURRENCY") if has_app_context() else None
+    return str(configured or os.environ.get("CURRENCY", "").strip() or DEFAULT_CURRENCY).upper()
+
+
+def format_value(key: str, value) -> str:
+    """A mean of outcome ``key`` as a reader expects it: revenue in whole currency units ("$255,476"),
+    win rate and quota attainment in percent ("26.4 %", "103.0 %"), other outcomes with two decimals."""
+    if value is None or not np.isfinite(value):
+        return "—"
+    if key == "revenue":
+        code = currency()
+        sign, amount = ("-" if value < 0 else ""), f"{abs(value):,.0f}"
+        symbol = CURRENCY_SYMBOLS.get(code)
+        return f"{sign}{symbol}{amount}" if symbol else f"{sign}{amount} {code}"
+    if key == "win_rate":
+        return f"{value * 100:.1f} %"
+    if key == "quota_attainment":
+        return f"{value:.1f} %"
+    return f"{value:,.2f}"
+
+
+@dataclass(frozen=True)
+class AdjustedMean:
+    """A model's mean after, adjusted for the period before: the fitted model's prediction for a rep at
+    the mean baseline of all reps compared (an estimated marginal mean), with its 95 % CI, over ``n`` reps."""
+
+    group: str
+    mean: float
+    ci_low: float
+    ci_high: float
+    n: int
+
 
 @dataclass(frozen=True)
 class OutcomeRow:
@@ -43,6 +88,14 @@ class OutcomeRow:
     hidden_models: list[str]
     note: str | None = None
     finding: str | None = None  # the verdict's sentence on this outcome
+    # Outcomes compared with a baseline: the headline model's means at the mean baseline, by model
+    # (None where the headline test adjusts nothing, e.g. team means): their differences are the
+    # ones the finding quotes.
+    adjusted: dict[str, AdjustedMean] | None = None
+
+    def show(self, value) -> str:
+        """A mean of this outcome as the report writes it (currency, percent or two decimals)."""
+        return format_value(self.key, value)
 
     @property
     def by_model(self) -> dict[str, GroupDescriptives]:
@@ -67,6 +120,16 @@ class PerformanceSection:
     after: str
     metrics: dict[str, dict[str, BeforeAfter]]  # metric -> model -> before and after
     changes: dict[str, list[dict]]
+
+    @staticmethod
+    def show(metric: str, value) -> str:
+        """A metric's value as the report writes it (currency, percent)."""
+        return format_value(metric, value)
+
+    @property
+    def currency(self) -> str:
+        """The ISO code revenue is written in."""
+        return currency()
 
 
 def compare(frame, key, shown, hidden, k, cluster=None, baseline=None, scale=None, label=None) -> OutcomeRow:
@@ -146,8 +209,12 @@ def performance(study, wave, filters, models, k, sizes, survey_view, assigned, v
         hidden = [m for m in models if m not in shown]
         if complete.empty:
             continue
-        rows.append(compare(complete, metric, shown, hidden, k, cluster="team", baseline=f"{metric}_before",
-                             label=f"{outcome(metric).sentence}, {after} adjusted for {before}"))
+        row = compare(complete, metric, shown, hidden, k, cluster="team", baseline=f"{metric}_before",
+                      label=f"{outcome(metric).sentence}, {after} adjusted for {before}")
+        if row.comparison is not None:
+            row = replace(row, adjusted=adjusted_means(complete, metric, f"{metric}_before", "team",
+                                                       row.comparison))
+        rows.append(row)
         values = {}
         for model in shown:
             part = complete[complete["coaching_model"] == model]
@@ -162,6 +229,56 @@ def performance(study, wave, filters, models, k, sizes, survey_view, assigned, v
                 pass
     link = _team_link(survey_view, reps, linkable, pattern.shown_models(filters.view, "quota_attainment", models), k)
     return PerformanceSection(before, after, metrics, changes), rows, link
+
+
+def adjusted_means(frame: pd.DataFrame, dv: str, baseline: str, cluster: str,
+                   comparison: OutcomeComparison) -> dict[str, AdjustedMean] | None:
+    """The compared models' means of ``dv`` at the mean ``baseline``, from the model behind the headline.
+
+    Mixed model: its fixed effects re-solved by generalised least squares at the fitted variance
+    ratio γ = τ²/σ² (per-team sums, as ``analysis.clustered``), the prediction for each model at the
+    grand mean of the baseline over the reps compared, its SE from σ² (XᵀWX)⁻¹ and a t interval on
+    the arm's degrees of freedom. ANCOVA: its adjusted means. Differences between these means are
+    exactly the contrasts the finding quotes. Only rows of the compared (shown) models enter.
+    """
+    levels = comparison.levels
+    data = frame[frame["coaching_model"].astype(str).isin(levels)].dropna(subset=[dv, baseline, cluster])
+    counts = {d.group: d.n for d in comparison.descriptives}
+    if comparison.chosen == "ancova" and comparison.ancova is not None:
+        df = comparison.ancova.n - len(levels) - 1
+        half = float(stats.t.ppf(0.975, df))
+        return {a.group: AdjustedMean(a.group, a.mean, a.mean - half * a.se, a.mean + half * a.se, counts[a.group])
+                for a in comparison.ancova.adjusted_means}
+    fit = comparison.mixed_model
+    if comparison.chosen != "mixed_model" or fit is None or not fit.converged or len(data) != fit.n:
+        return None
+    model = data["coaching_model"].astype(str).to_numpy()
+    x = np.column_stack([np.ones(len(data))] + [(model == level).astype(float) for level in levels[1:]]
+                        + [data[baseline].to_numpy(float)])
+    y = data[dv].to_numpy(float)
+    groups = pd.factorize(data[cluster])[0]
+    gamma = fit.var_cluster / fit.var_residual
+    sizes = np.bincount(groups).astype(float)
+    sums_x = np.zeros((len(sizes), x.shape[1]))
+    np.add.at(sums_x, groups, x)
+    sums_y = np.bincount(groups, weights=y)
+    c = gamma / (1 + sizes * gamma)
+    inverse = np.linalg.inv(x.T @ x - sums_x.T @ (c[:, None] * sums_x))
+    beta = inverse @ (x.T @ y - sums_x.T @ (c * sums_y))
+    estimates = [effect.estimate for effect in fit.arm_effects]
+    if not np.allclose(beta[1:len(levels)], estimates, rtol=1e-6, atol=1e-9 * max(1.0, float(np.abs(y).max()))):
+        return None  # not the fitted model's rows: show nothing rather than means that disagree
+    covariance = fit.var_residual * inverse
+    half = float(stats.t.ppf(0.975, fit.arm_effects[0].df))
+    result = {}
+    for index, level in enumerate(levels):
+        weights = np.zeros(x.shape[1])
+        weights[0], weights[-1] = 1.0, float(x[:, -1].mean())
+        if index:
+            weights[index] = 1.0
+        mean, se = float(weights @ beta), float(np.sqrt(weights @ covariance @ weights))
+        result[level] = AdjustedMean(level, mean, mean - half * se, mean + half * se, counts[level])
+    return result
 
 
 def _team_link(survey_view, reps, survey_shown, quota_shown, k) -> TeamLink | None:
