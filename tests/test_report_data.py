@@ -39,6 +39,12 @@ def log_in(client, login):
     assert client.post("/login", data={"email": login.email, "password": login.password}).status_code == 302
 
 
+def report_head(page: str) -> str:
+    """The top of the report: its heading, filters and messages."""
+    start = page.index('class="report-head"')
+    return page[start:page.index("</header>", start)]
+
+
 def section(page: str, anchor: str) -> str:
     """The HTML of the report section whose heading has id ``anchor``."""
     start = page.index(f'id="{anchor}"')
@@ -167,10 +173,9 @@ def test_the_baseline_wave_is_marked_as_before_the_models_started_and_supports_n
     assert not [c.camp for c in baseline.analysis.verdict.claims if c.status == "supported"]
     log_in(client, seeded.leader)
     page = client.get(f"/studies/{study.id}/report?wave=baseline").get_data(as_text=True)
-    head = page[:page.index("</header>")]
-    assert "before the coaching models started" in head
+    assert "before the coaching models started" in report_head(page)
     follow_up = client.get(f"/studies/{study.id}/report").get_data(as_text=True)
-    assert "before the coaching models started" not in follow_up[:follow_up.index("</header>")]
+    assert "before the coaching models started" not in report_head(follow_up)
     data = client.get(f"/studies/{study.id}/report.json?wave=baseline").get_json()
     assert data["pre_intervention"] is True
 

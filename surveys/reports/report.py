@@ -123,6 +123,9 @@ class Report:
     sessions: list[SessionRates]
     version: tuple  # the cache key: study, wave, filters, role and data version
     deviations: tuple[Deviation, ...] = ()
+    # The wave is a baseline, measured before the coaching models started (``sections.pre_intervention``):
+    # nothing in it is an effect of a coaching model.
+    pre_intervention: bool = False
 
     @property
     def compared(self) -> list[OutcomeRow]:
@@ -165,6 +168,7 @@ class Report:
             "filters": {"region": self.filters.region, "band": self.filters.band},
             "available_filters": {"regions": self.regions, "bands": self.bands},
             "messages": self.messages, "k": self.k, "models": self.models,
+            "pre_intervention": self.pre_intervention,
             "verdict": self.analysis.verdict.to_dict() if self.analysis else None,
             "outcomes": outcomes,
             "performance": None if self.performance is None else {
@@ -284,6 +288,11 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
         messages.append(f"There is no team-size band “{filters.band}”; showing all team sizes.")
         filters = Filters(filters.wave, filters.region, None)
     dimensions = pattern.outcomes
+    pre_intervention = build.pre_intervention(wave)
+    if pre_intervention:
+        messages.append(f"Baseline: the wave “{wave.label}” was measured before the coaching models started. "
+                        "Differences between the models here were there before any coaching, so they say "
+                        "nothing about which model works; later waves do.")
     view = in_view(survey, filters)
     rows: list[OutcomeRow] = []
     order = survey_order()
@@ -295,7 +304,7 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
     performance, perf_rows, link = build.performance(study, wave, filters, models, k, sizes, view, reps, version,
                                                      pattern.shown_models(filters.view, "satisfaction", models))
     rows += perf_rows
-    session_rows, sessions = build.sessions(study, filters, models, k, sizes, reps, version)
+    session_rows, sessions = build.sessions(study, wave, filters, models, k, sizes, reps, version)
     rows += session_rows
     compared = [row.comparison for row in rows if row.comparison is not None]
     analysis = None
@@ -331,4 +340,4 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
                   regions=regions, bands=bands, messages=messages, k=k, models=models, analysis=analysis, rows=rows,
                   performance=performance, link=link, reliabilities=reliabilities, rates=rates, comments=comments,
                   comments_note=note, comment_threshold=study.comment_threshold, trend=trend, sessions=sessions,
-                  version=key, deviations=_deviations(study))
+                  version=key, deviations=_deviations(study), pre_intervention=pre_intervention)

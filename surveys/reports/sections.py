@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import os
 import random
+import re
 from dataclasses import dataclass, replace
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -35,6 +37,8 @@ from ..outcomes import PERFORMANCE, outcome
 from .filters import Filters, in_view, rep_view
 
 ALPHA_SAMPLE = 1000  # responses per model for Cronbach's α: its standard error is then about 0.01
+
+PRE_INTERVENTION = re.compile(r"(baseline|pre|before)\b", re.IGNORECASE)
 
 # Revenue is shown in the organisation's currency, whole units: the ``CURRENCY`` setting (app config,
 # or the environment variable of that name), an ISO code. CRM files carry amounts without one.
@@ -310,15 +314,39 @@ def _team_link(survey_view, reps, survey_shown, quota_shown, k) -> TeamLink | No
         return None
 
 
-def sessions(study, filters, models, k, sizes, assigned, version):
-    """Logged coaching sessions per rep per month: the comparison row and the rates per shown model
-    (every assigned rep counts, decided over all views at once like the CRM figures)."""
-    reps = frames.rep_sessions(study.id, assigned)
+def session_period(study: Study, wave: Wave) -> tuple[date | None, date]:
+    """The period whose coaching sessions a wave reports: after the last wave that closed before this one
+    opened (exclusive; none: from the start of the log) up to this wave's close (inclusive).
+
+    What the reps rated when they answered: the coaching since the previous survey, up to this one.
+    Sessions logged later belong to a later wave; a baseline that closed before any session of the
+    pilot was logged has none.
+    """
+    earlier = [w.closes_on for w in study.waves if w.id != wave.id and w.closes_on < wave.opens_on]
+    return (max(earlier) if earlier else None), wave.closes_on
+
+
+def pre_intervention(wave: Wave) -> bool:
+    """Whether a wave measured things before the coaching models started: a baseline.
+
+    Waves carry no kind; a baseline is the wave labelled so — "baseline" (the wave form's first
+    suggestion), or a label starting with "baseline", "pre" or "before" as a word ("pre-pilot",
+    "Baseline Q2"). Its differences between models are not effects of coaching.
+    """
+    return PRE_INTERVENTION.match(wave.label.strip()) is not None
+
+
+def sessions(study, wave, filters, models, k, sizes, assigned, version):
+    """Logged coaching sessions per rep per month in the wave's period (``session_period``): the
+    comparison row and the rates per shown model (every assigned rep counts, decided over all views at
+    once like the CRM figures)."""
+    after, until = session_period(study, wave)
+    reps = frames.rep_sessions(study.id, assigned, after, until)
     if reps.empty or int(reps["months"].max()) == 0:
         return [], []
     every = rep_view(reps, Filters(), sizes)
     every = every.assign(sessions_per_rep_month=every["sessions"] / every["months"])
-    pattern = rep_pattern(study, ("sessions",), every, ["sessions_per_rep_month"], version)
+    pattern = rep_pattern(study, ("sessions", after, until), every, ["sessions_per_rep_month"], version)
     reps = in_view(every, filters)
     shown = pattern.shown_models(filters.view, "sessions_per_rep_month", models)
     hidden = [m for m in models if m not in shown]
