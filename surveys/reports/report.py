@@ -201,6 +201,16 @@ def _visible_waves(study: Study, today: date) -> list[Wave]:
     return [w for w in study.waves if w.closes_on < today]
 
 
+def _default_wave(study: Study, visible: list[Wave]) -> Wave:
+    """The wave a report opens on: the latest closed wave with at least k responses (one with fewer
+    shows nothing, so an empty wave — say one added after it was over — is never the default), else
+    the latest closed wave."""
+    counts = dict(db.session.execute(select(Response.wave_id, func.count()).where(Response.study_id == study.id)
+                                     .group_by(Response.wave_id)).all())
+    latest = sorted(visible, key=lambda w: (w.closes_on, w.opens_on), reverse=True)
+    return next((w for w in latest if counts.get(w.id, 0) >= study.k_threshold), latest[0])
+
+
 def _deviations(study: Study) -> tuple[Deviation, ...]:
     return tuple(Deviation(c.setting, c.old_value, c.new_value, c.reason, c.changed_at.date().isoformat(),
                            c.changed_by.email if c.changed_by else None) for c in study.design_changes)
@@ -242,8 +252,7 @@ def build_report(study: Study, args: Mapping, role: Role, today: date | None = N
         raise ReportUnavailable(f"No results yet: the first wave (“{first.label}”) closes on "
                                 f"{first.closes_on:%d %B %Y}. Results appear here once it has closed; while a wave "
                                 "is open nothing is shown, so no number moves as people answer.", study)
-    default = next((w for w in sorted(visible, key=lambda w: w.closes_on, reverse=True) if w.closes_on < today),
-                   max(visible, key=lambda w: w.opens_on))
+    default = _default_wave(study, visible)
     wave = default
     if filters.wave is not None:
         match = next((w for w in visible if w.label == filters.wave), None)
