@@ -313,8 +313,8 @@ def test_crm_bounds_are_written_in_words(client, org, row, words):
 
 
 def test_a_roster_row_with_too_many_fields_is_named_in_plain_words(client, org):
-    content = ROSTER + "South 1,South,Dee, Jr.,dee@acme.example.com,CRM-4\nSouth 1,South,Ok,ok@acme.example.com,CRM-5\n" \
-        + "South 1,South,Eve,eve@acme.example.com,CRM-6,x,y\n"
+    content = (ROSTER + "South 1,South,Dee, Jr.,dee@acme.example.com,CRM-4\n"
+               "South 1,South,Ok,ok@acme.example.com,CRM-5\nSouth 1,South,Eve,eve@acme.example.com,CRM-6,x,y\n")
     response = upload(client, org, "roster", content)
     assert response.status_code == 400
     text = response.get_data(as_text=True)
