@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -48,30 +49,66 @@ DEMO_ICC = 0.05
 WAVES = ("baseline", "follow-up", "pulse")
 RESPONSE_RATES = {"baseline": 0.8, "follow-up": 0.8, "pulse": 0.35}
 
-# Free-text comments a rep might leave, by who coaches them. Used for about a quarter of responses.
-COMMENTS = {
-    "manager": [
-        "My manager knows exactly where my numbers are, but our one-to-ones keep getting moved.",
-        "Clear expectations every week. I would like more time on actual calls, though.",
-        "Hard to be fully open about a deal that is slipping when the same person does my review.",
-        "Good at bringing new people up to speed; the team feels well run.",
-        "Coaching happens when there is time, which is not often at quarter end.",
-    ],
-    "peer": [
-        "Easy to admit what went wrong on a call. Nobody is keeping score.",
-        "My peer coach has been in my shoes last year, so the advice is practical.",
-        "Friendly and open, but follow-up on what we agreed is loose.",
-        "I can ask the questions I would not ask my manager.",
-        "Sometimes it is more of a chat than coaching.",
-    ],
-    "external": [
-        "The coach brought a discovery framework that changed how I run first meetings.",
-        "Sharp on technique, less on how our accounts actually work.",
-        "Sessions are well prepared; booking them takes some planning.",
-        "Learned more about negotiation in six weeks than in the last two years.",
-        "Useful, but it feels separate from the rest of my week.",
-    ],
+# Free-text comments a rep might leave, by who coaches them, built from parts: an observation, a
+# second thought and sometimes a closing remark (in line with the planted differences: managers
+# hold people to account but are short of time, peers are easy to be candid with, outside coaches
+# bring technique). About a quarter of responses leave one; every combination is used once before
+# any repeats, so the demo's comments read like many people's, not a handful pasted over.
+COMMENT_PARTS = {
+    "manager": (
+        ("My manager knows exactly where my numbers are", "Clear expectations every week",
+         "Our pipeline reviews are short and to the point", "New people on our team got up to speed quickly",
+         "I always know what I am accountable for", "The team feels well run",
+         "Feedback comes straight after a lost deal", "My manager knows every account I work on",
+         "Targets and next steps are never vague"),
+        ("but our one-to-ones keep getting moved.", "though I would like more time on actual calls.",
+         "but coaching slips whenever quarter end comes round.",
+         "but it is hard to be open about a slipping deal with the person who writes my review.",
+         "though sessions are often cut short.", "but there is rarely time to practise anything.",
+         "and I wish we met more than once a month.", "but the calendar always wins over coaching."),
+        ("", " Overall it works for me.", " I would keep this setup.", " A fixed weekly slot would help.",
+         " Still the best coaching I have had here.", " More of it would make a difference."),
+    ),
+    "peer": (
+        ("Easy to admit what went wrong on a call", "Nobody is keeping score in our sessions",
+         "My peer coach was in my shoes last year", "I can ask the questions I would not ask my manager",
+         "We meet every week without fail", "Role-playing a tough call with a colleague helps",
+         "It feels like a safe place to try things", "My peer coach shares templates that actually work",
+         "Being coached by someone at my level takes the pressure off"),
+        ("and the advice is practical.", "but follow-up on what we agreed is loose.",
+         "though sometimes it is more of a chat than coaching.", "but nobody checks whether I changed anything.",
+         "and I come out with one thing to try.", "though we both run out of ideas on big deals.",
+         "but it does not show up in my targets yet.", "and I am less afraid of the hard conversations."),
+        ("", " I look forward to it.", " Worth the hour.", " I would like a more senior view now and then.",
+         " It has made me braver on calls.", " Good, if not life-changing."),
+    ),
+    "external": (
+        ("The coach brought a discovery framework that changed my first meetings", "Sharp on technique",
+         "Sessions are well prepared", "I learned more about negotiation in six weeks than in two years",
+         "The outside view on my pipeline was an eye-opener", "Our coach has seen how other sales teams do it",
+         "Objection handling finally clicked for me", "The call reviews are detailed and honest",
+         "Our coach brings research on what top performers do"),
+        ("but less so on how our accounts actually work.", "though booking sessions takes some planning.",
+         "but it feels separate from the rest of my week.", "and I use the questions on every call now.",
+         "though my manager does not always know what we covered.",
+         "but the examples come from other industries.", "and the homework is worth doing.",
+         "though a stranger takes a while to trust."),
+        ("", " Money well spent.", " I would keep it for new starters.", " Fewer slides, more practice, please.",
+         " It takes a while to apply.", " Better than any course I have been sent on."),
+    ),
 }
+
+
+def comment_texts(model: str, rng: np.random.Generator) -> Iterator[str]:
+    """Endless comments of reps coached by ``model``: each observation–second-thought pair of its parts
+    once, in an order drawn from ``rng``, with a closing remark drawn for each, then the pairs again in
+    another order — so no text appears twice before every pair has been used."""
+    openers, turns, closers = COMMENT_PARTS[model]
+    pairs = [(opener, turn) for opener in openers for turn in turns]
+    while True:
+        for index in rng.permutation(len(pairs)):
+            opener, turn = pairs[index]
+            yield f"{opener}, {turn}{closers[int(rng.integers(len(closers)))]}"
 
 
 @dataclass(frozen=True)
@@ -210,6 +247,10 @@ def _invitations_and_responses(study, waves, pilot, teams, reps, today, base_url
     db.session.execute(insert(Invitation), invitation_rows)
 
     response_rows, answer_rows = [], []
+    # Comments draw from a stream of their own (seeded from the demo's generator), so however many
+    # draws their wording takes, the other draws do not shift.
+    comment_rng = np.random.default_rng([int(rng.integers(2**31)), 1])
+    comments = {model: comment_texts(model, comment_rng) for model in COMMENT_PARTS}
     # Every rep of the roster is active throughout: each response's frozen cell is its team's now.
     sizes = Counter(rep.team for rep in reps.values())
     cells = {key: (team.region, band_of(sizes[team])) for key, team in teams.items()}
@@ -229,7 +270,7 @@ def _invitations_and_responses(study, waves, pilot, teams, reps, today, base_url
             answer_rows.append({"response_id": response_id, "question_id": questions[item.item].id,
                                 "value_num": value, "value_text": None})
         if rng.random() < 0.25:
-            comment = str(rng.choice(COMMENTS[row.coaching_model]))
+            comment = next(comments[row.coaching_model])
             answer_rows.append({"response_id": response_id, "question_id": comment_question.id,
                                 "value_num": None, "value_text": comment})
     db.session.execute(insert(Response), response_rows)

@@ -128,17 +128,24 @@ def assigned_reps(study_id: int, today: date | None = None) -> pd.DataFrame:
     return live.assign(band=[band_of(sizes.get(int(team), 0)) for team in live["team"]])
 
 
-def rep_sessions(study_id: int, reps: pd.DataFrame | None = None) -> pd.DataFrame:
+def rep_sessions(study_id: int, reps: pd.DataFrame | None = None, after: date | None = None,
+                 until: date | None = None) -> pd.DataFrame:
     """Per assigned rep: coaching sessions and minutes received, counting team sessions for every team member.
 
-    Adds ``months``: the number of calendar months from the first to the last logged session of
-    the organisation (the same for every rep), so rates per month compare fairly.
+    Only sessions dated after ``after`` (exclusive) and up to ``until`` (inclusive) count, when given:
+    a wave's period. Adds ``months``: the number of calendar months from the first to the last
+    logged session of the organisation in that period (the same for every rep), so rates per month
+    compare fairly.
     """
     reps = assigned_reps(study_id) if reps is None else reps
     study = db.session.get(Study, study_id)
+    conditions = [CoachingSession.organisation_id == study.organisation_id]
+    if after is not None:
+        conditions.append(CoachingSession.session_date > after)
+    if until is not None:
+        conditions.append(CoachingSession.session_date <= until)
     sessions = fetch_frame(select(CoachingSession.rep_id, CoachingSession.team_id, CoachingSession.session_date,
-                                  CoachingSession.minutes)
-                           .where(CoachingSession.organisation_id == study.organisation_id),
+                                  CoachingSession.minutes).where(*conditions),
                            ["rep", "team", "date", "minutes"])
     result = reps.assign(sessions=0, minutes=0, months=0)
     if sessions.empty or reps.empty:

@@ -24,6 +24,7 @@ MAX_ROWS = 200_000
 MAX_COLUMNS = 200
 MAX_ROW_CHARS = 100_000  # one row of a CSV, quoted line breaks included: 200 columns of 500 characters
 MAX_BLANK_ROWS = 1000
+MAX_LISTED_ROWS = 10  # rows named in one message about the file's shape
 MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 200
 ZIP_MAGIC = b"PK\x03\x04"
@@ -159,18 +160,34 @@ def _check_csv_shape(text: str) -> str:
         raise TableError(f"the file has more than {MAX_COLUMNS} columns")
     source = _BoundedRecords(text)
     rows = 0
+    width, too_wide = None, []  # the header's number of fields; (row number, fields) of rows with more
     try:
-        for row in csv.reader(source, delimiter=delimiter, skipinitialspace=True):
+        for number, row in enumerate(csv.reader(source, delimiter=delimiter, skipinitialspace=True), start=1):
             source.record_done()
             if len(row) > MAX_COLUMNS:
                 raise TableError(f"line {source.line}: a row has more than {MAX_COLUMNS} fields")
+            if width is None:
+                width = len(row)
+            elif len(row) > width:
+                too_wide.append((number, len(row)))
             rows += any(row)
             if rows > MAX_ROWS + 1:  # the header and MAX_ROWS rows
                 raise TableError(f"the file has more than {MAX_ROWS:,} rows; at most {MAX_ROWS:,} are accepted "
                                  "at once")
     except csv.Error as error:
         raise TableError(f"the CSV cannot be read: line {source.line}: {error}") from None
+    if too_wide:
+        raise TableError(_too_wide(too_wide, width, delimiter))
     return delimiter
+
+
+def _too_wide(rows: list[tuple[int, int]], width: int, delimiter: str) -> str:
+    """Rows with more fields than the header, named by row number as a spreadsheet counts them."""
+    shown = [f"row {number} has {fields} fields" for number, fields in rows[:MAX_LISTED_ROWS]]
+    more = f", and {len(rows) - MAX_LISTED_ROWS:,} more rows" if len(rows) > MAX_LISTED_ROWS else ""
+    separator = {",": "comma", ";": "semicolon", "\t": "tab"}[delimiter]
+    return (f"{'; '.join(shown)}{more}, but the header has {width}: a value that holds a {separator} must be "
+            "in double quotes (\"Smith, Jr.\")")
 
 
 def read_table(data: bytes, filename: str = "upload") -> pd.DataFrame:

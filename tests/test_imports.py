@@ -213,11 +213,11 @@ def test_performance_by_email_and_by_month(client, roster):
 
 
 @pytest.mark.parametrize("row, words", [
-    ("CRM-1,2026-Q2,1200,0.3,1,1", "outside 0 to 1000"),
-    ("CRM-1,2026-Q2,90,1.5,1,1", "outside 0 to 1"),
-    ("CRM-1,2026-Q2,90,135%,1,1", "outside 0 to 1"),
-    ("CRM-1,2026-Q2,-5,0.3,1,1", "outside 0 to 1000"),
-    ("CRM-1,2026-Q2,90,0.3,-100,1", "outside 0"),
+    ("CRM-1,2026-Q2,1200,0.3,1,1", "1200 must be at most 1,000"),
+    ("CRM-1,2026-Q2,90,1.5,1,1", "1.5 must be at most 1 (a share"),
+    ("CRM-1,2026-Q2,90,135%,1,1", "135% must be at most 100%"),
+    ("CRM-1,2026-Q2,-5,0.3,1,1", "-5 must be 0 or more"),
+    ("CRM-1,2026-Q2,90,0.3,-100,1", "-100 must be 0 or more"),
     ("CRM-1,2026-Q2,90,0.3,100,2.5", "not a whole number"),
     ("CRM-1,Q2 2026,90,0.3,100,2", "not a period like 2026-Q3"),
     ("CRM-99,2026-Q2,90,0.3,100,2", "no rep with crm id 'CRM-99'"),

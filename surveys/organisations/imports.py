@@ -279,6 +279,11 @@ def _find_rep(row, number, by_crm, by_email, problems) -> int | None:
     return rep_id
 
 
+def _plain(number: float) -> str:
+    """A bound as people write it: 0, 1, 1,000, 1,000,000,000,000 (never 1e+12)."""
+    return f"{number:,.0f}" if float(number).is_integer() else f"{number:,}"
+
+
 def _metric(row, number, name, problems, low, high, integer=False, percent_means_share=False):
     text = row[name]
     if not text:
@@ -294,8 +299,11 @@ def _metric(row, number, name, problems, low, high, integer=False, percent_means
         problems.append(Problem(number, name, f"{text!r} is not a whole number"))
         return None
     if not low <= value <= high:
-        hint = " (a share: write 0.35 or 35%)" if percent_means_share and value > 1 else ""
-        problems.append(Problem(number, name, f"{text} is outside {low:g} to {high:g}{hint}"))
+        as_percent = percent_means_share and text.strip().endswith("%")
+        written = (lambda bound: f"{_plain(bound * 100)}%") if as_percent else _plain
+        bound = f"must be {written(low)} or more" if value < low else f"must be at most {written(high)}"
+        hint = " (a share: write 0.35 or 35%)" if percent_means_share and value > 1 and not as_percent else ""
+        problems.append(Problem(number, name, f"{text} {bound}{hint}"))
         return None
     return int(value) if integer else value
 

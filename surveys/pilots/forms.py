@@ -41,6 +41,8 @@ class WaveForm(FlaskForm):
         r"^[^\x00-\x1f\x7f]+$", message="Use letters, digits, spaces and punctuation only.")], default="baseline")
     opens_on = DateField("Opens on", validators=[DataRequired(message="Enter a date like 2026-12-01.")])
     closes_on = DateField("Closes on", validators=[DataRequired(message="Enter a date like 2026-12-14.")])
+    # Asked for only when the wave is over already (the view re-renders the form with it).
+    confirm_past = BooleanField("This wave is over already — add it anyway")
 
     def validate_closes_on(self, field):
         if self.opens_on.data and field.data and field.data < self.opens_on.data:

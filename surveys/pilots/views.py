@@ -45,9 +45,22 @@ def studies():
 def study(study_id: int):
     """One study: design, waves and progress."""
     study = study_or_404(current_user, study_id)
+    return _study_page(study, WaveForm(label=_suggested_label(study)))
+
+
+def _study_page(study: Study, wave_form: WaveForm, status: int = 200, confirm_past: bool = False):
+    """The study page, with the wave form as given (as entered, with its messages, after a refusal)."""
     return render_template("pilots/study.html", study=study, overview=study_overview(study, today()),
-                           wave_form=WaveForm(), action_form=ActionForm(), locked=is_locked(study, today()),
-                           balance=balance(study), planning=planning_panel(study, request.args))
+                           wave_form=wave_form, action_form=ActionForm(), locked=is_locked(study, today()),
+                           balance=balance(study), planning=planning_panel(study, request.args),
+                           confirm_past=confirm_past), status
+
+
+def _suggested_label(study: Study) -> str:
+    """The label the wave form suggests: "baseline" first, then "follow-up", then "wave N" — never one in use."""
+    taken = {w.label.lower() for w in study.waves}
+    candidates = ["baseline", "follow-up"] + [f"wave {n}" for n in range(len(taken) + 1, len(taken) + 3)]
+    return next(label for label in candidates if label not in taken)
 
 
 @bp.route("/studies/<int:study_id>/questions", methods=["GET", "POST"])
@@ -170,15 +183,20 @@ def change(study_id: int):
 @bp.route("/studies/<int:study_id>/waves", methods=["POST"])
 @login_required
 def add_wave_view(study_id: int):
-    """Add a survey wave."""
+    """Add a survey wave. A refused one re-renders the study page with the form as entered and its
+    message (400: the form; 409: the study's state); a wave that is over already is added only once
+    confirmed, since no rep can answer it any more (the page asks, status 200)."""
     study = study_or_404(current_user, study_id, consultant=True)
     form = WaveForm()
     if not form.validate_on_submit():
-        return refused("Wave not added: " + flash_errors(form), "pilots.study", status=400, study_id=study.id)
+        return _study_page(study, form, 400)
+    if form.closes_on.data < today() and not form.confirm_past.data:
+        return _study_page(study, form, confirm_past=True)
     try:
         add_wave(study, form.label.data, form.opens_on.data, form.closes_on.data)
     except StudyError as error:
-        return refused(error, "pilots.study", "Wave not added", study_id=study.id)
+        form.label.errors = [*form.label.errors, f"Wave not added: {error}."]
+        return _study_page(study, form, 409)
     flash(f"Wave {form.label.data!r} added.", "info")
     return redirect(url_for("pilots.study", study_id=study.id))
 

@@ -126,6 +126,9 @@ class Report:
     version: tuple  # the cache key: study, wave, filters, role and data version
     deviations: tuple[Deviation, ...] = ()
     decision: Decision | None = None  # who should coach, in words (``analysis.decision``)
+    # The wave is a baseline, measured before the coaching models started (``sections.pre_intervention``):
+    # nothing in it is an effect of a coaching model.
+    pre_intervention: bool = False
 
     @property
     def compared(self) -> list[OutcomeRow]:
@@ -151,6 +154,9 @@ class Report:
                 # n plus the non-answers would be every view's count of rows, a number the
                 # suppression pattern never decided on (the verdict's caveat still reads it).
                 entry.pop("n_missing", None)
+            if row.adjusted is not None:
+                entry["adjusted_means"] = {m: {"mean": a.mean, "ci_low": a.ci_low, "ci_high": a.ci_high, "n": a.n}
+                                           for m, a in row.adjusted.items()}
             outcomes.append(entry)
         link = None
         if self.link is not None and self.link.overall is not None:
@@ -166,6 +172,7 @@ class Report:
             "available_filters": {"regions": self.regions, "bands": self.bands},
             "messages": self.messages, "k": self.k, "models": self.models,
             "decision": self.decision.to_dict() if self.decision else None,
+            "pre_intervention": self.pre_intervention,
             "verdict": self.analysis.verdict.to_dict() if self.analysis else None,
             "outcomes": outcomes,
             "performance": None if self.performance is None else {
@@ -173,7 +180,7 @@ class Report:
                 "metrics": {metric: {m: {"before": v.before.mean, "after": v.after.mean, "n": v.n}
                                      for m, v in values.items()}
                             for metric, values in self.performance.metrics.items()},
-                "changes": self.performance.changes},
+                "changes": self.performance.changes, "currency": self.performance.currency},
             "team_link": link,
             "reliability": [{"scale": r.scale, "alpha": _clean(r.alpha), "n": r.n, "low": list(r.low),
                              "by_model": {m: _clean(a) for m, a in r.by_group.items()}} for r in self.reliabilities],
@@ -198,9 +205,14 @@ def _visible_waves(study: Study, today: date) -> list[Wave]:
     return [w for w in study.waves if w.closes_on < today]
 
 
-def _pre_intervention(study: Study, wave: Wave) -> bool:
-    """Whether ``wave`` was measured before the coaching models started."""
-    return False
+def _default_wave(study: Study, visible: list[Wave]) -> Wave:
+    """The wave a report opens on: the latest closed wave with at least k responses (one with fewer
+    shows nothing, so an empty wave — say one added after it was over — is never the default), else
+    the latest closed wave."""
+    counts = dict(db.session.execute(select(Response.wave_id, func.count()).where(Response.study_id == study.id)
+                                     .group_by(Response.wave_id)).all())
+    latest = sorted(visible, key=lambda w: (w.closes_on, w.opens_on), reverse=True)
+    return next((w for w in latest if counts.get(w.id, 0) >= study.k_threshold), latest[0])
 
 
 def _next_wave(study: Study, wave: Wave, today: date) -> str | None:
@@ -258,8 +270,7 @@ def build_report(study: Study, args: Mapping, role: Role, today: date | None = N
         raise ReportUnavailable(f"No results yet: the first wave (“{first.label}”) closes on "
                                 f"{first.closes_on:%d %B %Y}. Results appear here once it has closed; while a wave "
                                 "is open nothing is shown, so no number moves as people answer.", study)
-    default = next((w for w in sorted(visible, key=lambda w: w.closes_on, reverse=True) if w.closes_on < today),
-                   max(visible, key=lambda w: w.opens_on))
+    default = _default_wave(study, visible)
     wave = default
     if filters.wave is not None:
         match = next((w for w in visible if w.label == filters.wave), None)
@@ -304,6 +315,11 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
         messages.append(f"There is no team-size band “{filters.band}”; showing all team sizes.")
         filters = Filters(filters.wave, filters.region, None)
     dimensions = pattern.outcomes
+    pre_intervention = build.pre_intervention(wave)
+    if pre_intervention:
+        messages.append(f"Baseline: the wave “{wave.label}” was measured before the coaching models started. "
+                        "Differences between the models here were there before any coaching, so they say "
+                        "nothing about which model works; later waves do.")
     view = in_view(survey, filters)
     rows: list[OutcomeRow] = []
     order = survey_order()
@@ -312,9 +328,10 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
         shown = pattern.shown_models(filters.view, name, models)
         hidden = [m for m in models if m not in shown]
         rows.append(build.compare(view, name, shown, hidden, k, cluster="team", scale=outcome(name).scale))
-    performance, perf_rows, link = build.performance(study, wave, filters, models, k, sizes, view, reps, version)
+    performance, perf_rows, link = build.performance(study, wave, filters, models, k, sizes, view, reps, version,
+                                                     pattern.shown_models(filters.view, "satisfaction", models))
     rows += perf_rows
-    session_rows, sessions = build.sessions(study, filters, models, k, sizes, reps, version)
+    session_rows, sessions = build.sessions(study, wave, filters, models, k, sizes, reps, version)
     rows += session_rows
     compared = [row.comparison for row in rows if row.comparison is not None]
     analysis = None
@@ -334,7 +351,7 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
         rows = [replace(row, comparison=by_key[row.key], finding=findings.get(row.key))
                 if row.comparison is not None else row for row in rows]
         decision = decide(analysis.outcomes, analysis.verdict.findings, models, primary,
-                          pre_intervention=_pre_intervention(study, wave), next_wave=_next_wave(study, wave, today))
+                          pre_intervention=pre_intervention, next_wave=_next_wave(study, wave, today))
     else:
         reliabilities = []
         messages.append(f"Too few responses in this view: no coaching model has at least {k} responses "
@@ -355,4 +372,5 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
                   regions=regions, bands=bands, messages=messages, k=k, models=models, analysis=analysis, rows=rows,
                   performance=performance, link=link, reliabilities=reliabilities, rates=rates, comments=comments,
                   comments_note=note, comment_threshold=study.comment_threshold, trend=trend, sessions=sessions,
-                  version=key, deviations=_deviations(study), decision=decision)
+                  version=key, deviations=_deviations(study), decision=decision,
+                  pre_intervention=pre_intervention)

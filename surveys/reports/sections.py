@@ -12,13 +12,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import random
+import re
 from dataclasses import dataclass, replace
+from datetime import date
 
+import numpy as np
+import pandas as pd
+from flask import current_app, has_app_context
+from scipy import stats
 from sqlalchemy import select
 
 from analysis.baseline import difference_in_differences
-from analysis.clustered import team_link
+from analysis.clustered import TeamLink, team_link
 from analysis.comparison import OutcomeComparison, compare_outcome
 from analysis.describe import AnswerShares, GroupDescriptives, describe_group, session_rates
 from analysis.disclosure import CATEGORIES, answer_category
@@ -33,6 +40,48 @@ from .filters import Filters, in_view, rep_view
 
 ALPHA_SAMPLE = 1000  # responses per model for Cronbach's α: its standard error is then about 0.01
 
+PRE_INTERVENTION = re.compile(r"(baseline|pre|before)\b", re.IGNORECASE)
+
+# Revenue is shown in the organisation's currency, whole units: the ``CURRENCY`` setting (app config,
+# or the environment variable of that name), an ISO code. CRM files carry amounts without one.
+DEFAULT_CURRENCY = "USD"
+CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "CAD": "CA$", "AUD": "A$"}
+
+
+def currency() -> str:
+    """The ISO code revenue is written in (``CURRENCY``; default USD)."""
+    configured = current_app.config.get("CURRENCY") if has_app_context() else None
+    return str(configured or os.environ.get("CURRENCY", "").strip() or DEFAULT_CURRENCY).upper()
+
+
+def format_value(key: str, value) -> str:
+    """A mean of outcome ``key`` as a reader expects it: revenue in whole currency units ("$255,476"),
+    win rate and quota attainment in percent ("26.4 %", "103.0 %"), other outcomes with two decimals."""
+    if value is None or not np.isfinite(value):
+        return "—"
+    if key == "revenue":
+        code = currency()
+        sign, amount = ("-" if value < 0 else ""), f"{abs(value):,.0f}"
+        symbol = CURRENCY_SYMBOLS.get(code)
+        return f"{sign}{symbol}{amount}" if symbol else f"{sign}{amount} {code}"
+    if key == "win_rate":
+        return f"{value * 100:.1f} %"
+    if key == "quota_attainment":
+        return f"{value:.1f} %"
+    return f"{value:,.2f}"
+
+
+@dataclass(frozen=True)
+class AdjustedMean:
+    """A model's mean after, adjusted for the period before: the fitted model's prediction for a rep at
+    the mean baseline of all reps compared (an estimated marginal mean), with its 95 % CI, over ``n`` reps."""
+
+    group: str
+    mean: float
+    ci_low: float
+    ci_high: float
+    n: int
+
 
 @dataclass(frozen=True)
 class OutcomeRow:
@@ -45,6 +94,14 @@ class OutcomeRow:
     hidden_models: list[str]
     note: str | None = None
     finding: str | None = None  # the verdict's sentence on this outcome
+    # Outcomes compared with a baseline: the headline model's means at the mean baseline, by model
+    # (None where the headline test adjusts nothing, e.g. team means): their differences are the
+    # ones the finding quotes.
+    adjusted: dict[str, AdjustedMean] | None = None
+
+    def show(self, value) -> str:
+        """A mean of this outcome as the report writes it (currency, percent or two decimals)."""
+        return format_value(self.key, value)
 
     @property
     def by_model(self) -> dict[str, GroupDescriptives]:
@@ -69,6 +126,16 @@ class PerformanceSection:
     after: str
     metrics: dict[str, dict[str, BeforeAfter]]  # metric -> model -> before and after
     changes: dict[str, list[dict]]
+
+    @staticmethod
+    def show(metric: str, value) -> str:
+        """A metric's value as the report writes it (currency, percent)."""
+        return format_value(metric, value)
+
+    @property
+    def currency(self) -> str:
+        """The ISO code revenue is written in."""
+        return currency()
 
 
 def compare(frame, key, shown, hidden, k, cluster=None, baseline=None, scale=None, label=None) -> OutcomeRow:
@@ -124,12 +191,13 @@ def _periods(study: Study, wave: Wave) -> tuple[str | None, str | None]:
     return (before[-1] if before else None), (after[-1] if after else None)
 
 
-def performance(study, wave, filters, models, k, sizes, survey_view, assigned, version):
+def performance(study, wave, filters, models, k, sizes, survey_view, assigned, version, linkable=()):
     """CRM metrics before and after per model, their comparisons (adjusted for before), and the team-level link.
 
     A model's figures rest on its reps with both periods; which may be shown is decided over every
     view of the study at once (``rep_pattern``), counted in reps, so no region minus its bands (or
-    any other combination) gives a few reps' figures (security review F11).
+    any other combination) gives a few reps' figures (security review F11). ``linkable``: the
+    models whose satisfaction may be shown in this view (the wave's pattern), for the team link.
     """
     before, after = _periods(study, wave)
     if before is None or after is None:
@@ -147,8 +215,12 @@ def performance(study, wave, filters, models, k, sizes, survey_view, assigned, v
         hidden = [m for m in models if m not in shown]
         if complete.empty:
             continue
-        rows.append(compare(complete, metric, shown, hidden, k, cluster="team", baseline=f"{metric}_before",
-                             label=f"{outcome(metric).sentence}, {after} adjusted for {before}"))
+        row = compare(complete, metric, shown, hidden, k, cluster="team", baseline=f"{metric}_before",
+                      label=f"{outcome(metric).sentence}, {after} adjusted for {before}")
+        if row.comparison is not None:
+            row = replace(row, adjusted=adjusted_means(complete, metric, f"{metric}_before", "team",
+                                                       row.comparison))
+        rows.append(row)
         values = {}
         for model in shown:
             part = complete[complete["coaching_model"] == model]
@@ -161,32 +233,122 @@ def performance(study, wave, filters, models, k, sizes, survey_view, assigned, v
                 changes[metric] = [c.to_dict() for c in did.changes]
             except ValueError:
                 pass
-    link = None
-    if "quota_attainment" in reps and not survey_view.empty and "satisfaction" in survey_view:
-        team_satisfaction = survey_view.groupby("team").agg(satisfaction=("satisfaction", "mean"),
-                                                            responses=("satisfaction", "count"))
-        team_satisfaction = team_satisfaction[team_satisfaction["responses"] >= k]
-        team_quota = reps.groupby("team").agg(quota_attainment=("quota_attainment_after", "mean"),
-                                              coaching_model=("coaching_model", "first"))
-        teams = team_satisfaction.join(team_quota, how="inner").dropna()
-        if len(teams) >= 4:
-            try:
-                link = team_link(teams.reset_index(), "satisfaction", "quota_attainment", "coaching_model",
-                                 tuple(m for m in models if m in set(teams["coaching_model"])))
-            except ValueError:
-                link = None
+    link = _team_link(survey_view, reps, linkable, pattern.shown_models(filters.view, "quota_attainment", models), k)
     return PerformanceSection(before, after, metrics, changes), rows, link
 
 
-def sessions(study, filters, models, k, sizes, assigned, version):
-    """Logged coaching sessions per rep per month: the comparison row and the rates per shown model
-    (every assigned rep counts, decided over all views at once like the CRM figures)."""
-    reps = frames.rep_sessions(study.id, assigned)
+def adjusted_means(frame: pd.DataFrame, dv: str, baseline: str, cluster: str,
+                   comparison: OutcomeComparison) -> dict[str, AdjustedMean] | None:
+    """The compared models' means of ``dv`` at the mean ``baseline``, from the model behind the headline.
+
+    Mixed model: its fixed effects re-solved by generalised least squares at the fitted variance
+    ratio γ = τ²/σ² (per-team sums, as ``analysis.clustered``), the prediction for each model at the
+    grand mean of the baseline over the reps compared, its SE from σ² (XᵀWX)⁻¹ and a t interval on
+    the arm's degrees of freedom. ANCOVA: its adjusted means. Differences between these means are
+    exactly the contrasts the finding quotes. Only rows of the compared (shown) models enter.
+    """
+    levels = comparison.levels
+    data = frame[frame["coaching_model"].astype(str).isin(levels)].dropna(subset=[dv, baseline, cluster])
+    counts = {d.group: d.n for d in comparison.descriptives}
+    if comparison.chosen == "ancova" and comparison.ancova is not None:
+        df = comparison.ancova.n - len(levels) - 1
+        half = float(stats.t.ppf(0.975, df))
+        return {a.group: AdjustedMean(a.group, a.mean, a.mean - half * a.se, a.mean + half * a.se, counts[a.group])
+                for a in comparison.ancova.adjusted_means}
+    fit = comparison.mixed_model
+    if comparison.chosen != "mixed_model" or fit is None or not fit.converged or len(data) != fit.n:
+        return None
+    model = data["coaching_model"].astype(str).to_numpy()
+    x = np.column_stack([np.ones(len(data))] + [(model == level).astype(float) for level in levels[1:]]
+                        + [data[baseline].to_numpy(float)])
+    y = data[dv].to_numpy(float)
+    groups = pd.factorize(data[cluster])[0]
+    gamma = fit.var_cluster / fit.var_residual
+    sizes = np.bincount(groups).astype(float)
+    sums_x = np.zeros((len(sizes), x.shape[1]))
+    np.add.at(sums_x, groups, x)
+    sums_y = np.bincount(groups, weights=y)
+    c = gamma / (1 + sizes * gamma)
+    inverse = np.linalg.inv(x.T @ x - sums_x.T @ (c[:, None] * sums_x))
+    beta = inverse @ (x.T @ y - sums_x.T @ (c * sums_y))
+    estimates = [effect.estimate for effect in fit.arm_effects]
+    if not np.allclose(beta[1:len(levels)], estimates, rtol=1e-6, atol=1e-9 * max(1.0, float(np.abs(y).max()))):
+        return None  # not the fitted model's rows: show nothing rather than means that disagree
+    covariance = fit.var_residual * inverse
+    half = float(stats.t.ppf(0.975, fit.arm_effects[0].df))
+    result = {}
+    for index, level in enumerate(levels):
+        weights = np.zeros(x.shape[1])
+        weights[0], weights[-1] = 1.0, float(x[:, -1].mean())
+        if index:
+            weights[index] = 1.0
+        mean, se = float(weights @ beta), float(np.sqrt(weights @ covariance @ weights))
+        result[level] = AdjustedMean(level, mean, mean - half * se, mean + half * se, counts[level])
+    return result
+
+
+def _team_link(survey_view, reps, survey_shown, quota_shown, k) -> TeamLink | None:
+    """Team-mean satisfaction against team-mean quota attainment (after), over the teams in view.
+
+    Only teams with at least k satisfaction responses and k reps with both CRM periods count, and
+    only of models whose satisfaction and quota attainment may both be shown in this view; the
+    report shows r with its CI (overall and per model, each over at least four teams), never a
+    team's own figures, so no team's mean can be read from it.
+    """
+    models = [m for m in survey_shown if m in quota_shown]
+    if len(models) < 1 or survey_view.empty or "satisfaction" not in survey_view:
+        return None
+    answers = survey_view[survey_view["coaching_model"].isin(models)].dropna(subset=["satisfaction"])
+    satisfaction = answers.groupby("team", observed=True).agg(satisfaction=("satisfaction", "mean"),
+                                                              responses=("satisfaction", "size"))
+    quota = reps[reps["coaching_model"].isin(models)].dropna(subset=["quota_attainment_before",
+                                                                     "quota_attainment_after"])
+    quota = quota.groupby("team").agg(quota_attainment=("quota_attainment_after", "mean"),
+                                      reps=("quota_attainment_after", "size"),
+                                      coaching_model=("coaching_model", "first"))
+    teams = satisfaction[satisfaction["responses"] >= k].join(quota[quota["reps"] >= k], how="inner").dropna()
+    if len(teams) < 4:
+        return None
+    try:
+        return team_link(teams.reset_index(), "satisfaction", "quota_attainment", "coaching_model",
+                         tuple(m for m in models if m in set(teams["coaching_model"])))
+    except ValueError:
+        return None
+
+
+def session_period(study: Study, wave: Wave) -> tuple[date | None, date]:
+    """The period whose coaching sessions a wave reports: after the last wave that closed before this one
+    opened (exclusive; none: from the start of the log) up to this wave's close (inclusive).
+
+    What the reps rated when they answered: the coaching since the previous survey, up to this one.
+    Sessions logged later belong to a later wave; a baseline that closed before any session of the
+    pilot was logged has none.
+    """
+    earlier = [w.closes_on for w in study.waves if w.id != wave.id and w.closes_on < wave.opens_on]
+    return (max(earlier) if earlier else None), wave.closes_on
+
+
+def pre_intervention(wave: Wave) -> bool:
+    """Whether a wave measured things before the coaching models started: a baseline.
+
+    Waves carry no kind; a baseline is the wave labelled so — "baseline" (the wave form's first
+    suggestion), or a label starting with "baseline", "pre" or "before" as a word ("pre-pilot",
+    "Baseline Q2"). Its differences between models are not effects of coaching.
+    """
+    return PRE_INTERVENTION.match(wave.label.strip()) is not None
+
+
+def sessions(study, wave, filters, models, k, sizes, assigned, version):
+    """Logged coaching sessions per rep per month in the wave's period (``session_period``): the
+    comparison row and the rates per shown model (every assigned rep counts, decided over all views at
+    once like the CRM figures)."""
+    after, until = session_period(study, wave)
+    reps = frames.rep_sessions(study.id, assigned, after, until)
     if reps.empty or int(reps["months"].max()) == 0:
         return [], []
     every = rep_view(reps, Filters(), sizes)
     every = every.assign(sessions_per_rep_month=every["sessions"] / every["months"])
-    pattern = rep_pattern(study, ("sessions",), every, ["sessions_per_rep_month"], version)
+    pattern = rep_pattern(study, ("sessions", after, until), every, ["sessions_per_rep_month"], version)
     reps = in_view(every, filters)
     shown = pattern.shown_models(filters.view, "sessions_per_rep_month", models)
     hidden = [m for m in models if m not in shown]
