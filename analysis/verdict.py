@@ -164,7 +164,7 @@ class Finding:
         return {"outcome": self.outcome, "label": self.label, "significant": self.significant,
                 "differences": [d.to_dict() for d in self.differences], "best": self.best, "worst": self.worst,
                 "detectable": self.detectable, "text": self.text, "beyond_scale": self.beyond_scale,
-                "adjusted": self.adjusted}
+                "adjusted": self.adjusted, "ahead_by": self.ahead_by}
 
 
 #: Every status a claim can have. "not supported": the data do not show what the claim predicts
