@@ -34,7 +34,16 @@ from .baseline import AncovaResult, ancova
 from .clustered import MixedModelResult, mixed_model
 from .contrasts import Contrast
 from .describe import AnswerShares, GroupDescriptives, answer_distribution, describe, is_ordinal_item
-from .effects import OmnibusEffects, PairEffect, omnibus_effects, pairwise_effects
+from .effects import (
+    ANCOVA_SD,
+    MIXED_SD,
+    AdjustedEffect,
+    OmnibusEffects,
+    PairEffect,
+    adjusted_effects,
+    omnibus_effects,
+    pairwise_effects,
+)
 from .multiplicity import holm
 from .omnibus import ChiSquareTest, FTest, LeveneTest, anova_oneway, anova_table, brown_forsythe, kruskal_wallis
 from .omnibus import welch_anova as welch
@@ -81,12 +90,34 @@ class OutcomeComparison:
     unit: str = "points"
     unit_scale: float = 1.0
     warnings: tuple[str, ...] = field(default=())
+    adjusted_effects: tuple[AdjustedEffect, ...] | None = None
+    bounds: tuple[float, float] | None = None
 
     def amount(self, value: float) -> str:
-        """A difference in the outcome's own words: "0.42 points", "3.1 percentage points", "19,470"."""
+        """A difference in the outcome's own words: "0.42 points", "3.10 percentage points", "19,470 in revenue"."""
+        return f"{self._number(value)} {self.unit}".strip()
+
+    def _number(self, value: float) -> str:
         scaled = abs(value) * self.unit_scale
-        number = f"{scaled:,.0f}" if scaled >= 100 else f"{scaled:.2f}"
-        return f"{number} {self.unit}".strip()
+        return f"{scaled:,.0f}" if scaled >= 100 else f"{scaled:.2f}"
+
+    def versus(self, value: float, other: str, higher: bool = True, unit: bool = True) -> str:
+        """A difference against ``other``: "0.42 points above peer coaching", "19,470 more revenue than
+        peer coaching" (a unit "in X" names a quantity such as money), "1.44 sessions a month below …".
+
+        ``unit=False`` leaves the unit out, for a second mention in the same sentence.
+        """
+        number = self._number(value)
+        if self.unit.startswith("in "):
+            noun = f" {self.unit[3:]}" if unit else ""
+            return f"{number} {'more' if higher else 'less'}{noun} than {other}"
+        words = f"{number} {self.unit}".strip() if unit else number
+        return f"{words} {'above' if higher else 'below'} {other}"
+
+    @property
+    def scale_range(self) -> float | None:
+        """The largest difference the outcome's bounds allow (max − min), or None without bounds."""
+        return None if self.bounds is None else float(self.bounds[1] - self.bounds[0])
 
     def headline_pairs(self) -> list[dict]:
         """The pairwise comparisons matched to the headline test.
@@ -110,6 +141,18 @@ class OutcomeComparison:
     def pair_effect(self, a: str, b: str) -> PairEffect | None:
         """The effect sizes of the pair, whichever order it is asked in (sign as stored: b − a)."""
         for effect in self.pairwise_effects:
+            if {effect.a, effect.b} == {a, b}:
+                return effect
+        return None
+
+    def adjusted_effect(self, a: str, b: str) -> AdjustedEffect | None:
+        """The baseline-adjusted standardised difference of the pair (sign as stored: b − a), if any.
+
+        It goes with the headline difference of :meth:`headline_pairs` when the headline model
+        (ANCOVA, or the mixed model with the baseline) adjusted for a baseline; the raw Hedges' g
+        of :meth:`pair_effect` goes with the raw difference of the means.
+        """
+        for effect in self.adjusted_effects or ():
             if {effect.a, effect.b} == {a, b}:
                 return effect
         return None
@@ -142,6 +185,8 @@ class OutcomeComparison:
             result["model_contrasts"] = [c.to_dict() for c in self.model_contrasts]
         if self.team_means is not None:
             result["team_means"] = [d.to_dict() for d in self.team_means]
+        if self.adjusted_effects is not None:
+            result["adjusted_effects"] = [e.to_dict() for e in self.adjusted_effects]
         return result
 
 
@@ -162,7 +207,7 @@ def heavy_outliers(groups: Groups) -> bool:
 def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[str] | None = None,
                     cluster: str | None = None, baseline: str | None = None, label: str | None = None,
                     scale: tuple[float, ...] | None = None, unit: str = "points",
-                    unit_scale: float = 1.0) -> OutcomeComparison:
+                    unit_scale: float = 1.0, bounds: tuple[float, float] | None = None) -> OutcomeComparison:
     """Compare the groups on one outcome with every test of DESIGN.md section 5.
 
     Parameters
@@ -184,7 +229,11 @@ def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[
     scale : tuple of float, optional
         Possible answers of a rating item, for its answer distribution.
     unit, unit_scale : str, float
-        How differences are worded: ``unit_scale`` × difference, then ``unit`` (default "points").
+        How differences are worded: ``unit_scale`` × difference, then ``unit`` (default "points");
+        a unit "in X" names a quantity ("in revenue": "19,470 more revenue than …").
+    bounds : (float, float), optional
+        The lowest and highest value the outcome can take (default: those of ``scale``), so the
+        verdict never states a detectable difference the scale cannot hold.
 
     Returns
     -------
@@ -253,6 +302,15 @@ def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[
     else:
         chosen, reason = "kruskal", "a group has no spread, so Welch's test is undefined"
         p = kruskal_wallis(groups).p
+    adjusted = None
+    if baseline is not None and chosen == "ancova":
+        adjusted = adjusted_effects(contrasts, ancova_result.residual_sd, ancova_result.arm_test.df2, ANCOVA_SD,
+                                    correct=True)
+    elif baseline is not None and chosen == "mixed_model":
+        adjusted = adjusted_effects(contrasts, float(np.sqrt(mixed.var_cluster + mixed.var_residual)),
+                                    mixed.arm_test.df2, MIXED_SD, correct=False)
+    if bounds is None and scale:
+        bounds = (float(min(scale)), float(max(scale)))
     if cluster is not None and chosen not in ("mixed_model", "team_means"):
         trustworthy = False
         notes.append(f"{dv}: teams were given but neither the mixed model nor a comparison of team means "
@@ -266,7 +324,8 @@ def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[
         pairwise_effects=pairwise_effects(groups, u_values),
         distribution=answer_distribution(groups, scale) if ordinal else None,
         mixed_model=mixed, ancova=ancova_result, model_contrasts=contrasts, team_means=team_pairs,
-        trustworthy=trustworthy, unit=unit, unit_scale=unit_scale, warnings=tuple(notes))
+        trustworthy=trustworthy, unit=unit, unit_scale=unit_scale, warnings=tuple(notes),
+        adjusted_effects=adjusted, bounds=None if bounds is None else (float(bounds[0]), float(bounds[1])))
 
 
 def _team_means_test(data, dv, between, cluster, levels) -> tuple[float, tuple[MeanDifference, ...]] | None:

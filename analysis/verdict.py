@@ -5,11 +5,17 @@ Rules the text keeps:
 - a model is named better or worse only where the omnibus test survives the multiplicity
   correction *and* the matched pairwise comparison does (adjusted p < 0.05);
 - every named difference carries its size in the outcome's units and in words (Cohen: |g| < 0.2
-  negligible, < 0.5 small, < 0.8 medium, else large) with the number;
+  negligible, < 0.5 small, < 0.8 medium, else large) with the number; the g next to a
+  baseline-adjusted difference is the adjusted one (that difference over the SD the adjusting
+  model leaves, ``analysis.effects.AdjustedEffect``), the raw Hedges' g goes with raw differences;
 - a null result states the smallest difference the data could have detected (80 % power,
-  two-sided, Bonferroni over the pairs, accounting for teams when the mixed model was fitted);
-- caveats name small groups, low reliability, an unbalanced allocation, few teams and
-  unconverged fits.
+  two-sided, Bonferroni over the pairs, accounting for teams when the mixed model was fitted),
+  or, when that exceeds what the outcome's scale can hold, that the view is too small to detect
+  any difference within the scale;
+- a claim is "supported", "contradicted", "mixed" or "not supported" (never "not shown", which
+  the report keeps for numbers hidden for anonymity);
+- caveats name small groups (each model once), low reliability, an unbalanced allocation, few
+  teams and unconverged fits.
 """
 
 from __future__ import annotations
@@ -41,11 +47,23 @@ def opening(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def format_p(p: float) -> str:
-    """p-values as people read them."""
+def format_p(p: float, corrected: bool = False) -> str:
+    """p-values as people read them: "p < 0.001", "p = 0.245", "p > 0.99".
+
+    A p-value above 0.99 is not printed as "p = 1.000", which reads as "certainly no difference";
+    when a correction for several outcomes (Holm) capped it, ``corrected`` says so.
+    """
     if p is None or not np.isfinite(p):
         return "p not available"
+    if p > 0.99:
+        return "p > 0.99 after correction" if corrected else "p > 0.99"
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def _listing(items: Sequence[str], last: str = "and") -> str:
+    """ "a", "a and b", "a, b and c"."""
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {last} {items[-1]}"
 
 
 @dataclass(frozen=True)
@@ -85,6 +103,11 @@ class Difference:
 
     ``diff`` is in outcome units (None after a rank test), ``g`` the standardised difference and
     ``delta`` Cliff's δ, both oriented so that positive means ``higher`` is higher.
+
+    ``g`` is the standardised size of ``diff`` itself: when ``diff`` is adjusted for a baseline
+    (``g_adjusted``) it is the adjusted g, ``diff`` over the SD the adjusting model leaves; otherwise
+    the raw Hedges' g. ``g_raw`` is always the raw Hedges' g of the two groups' values, and
+    ``g_ci_low``/``g_ci_high`` the 95 % CI of ``g``.
     """
 
     higher: str
@@ -93,6 +116,10 @@ class Difference:
     g: float | None
     delta: float | None
     p_adj: float
+    g_raw: float | None = None
+    g_ci_low: float | None = None
+    g_ci_high: float | None = None
+    g_adjusted: bool = False
 
     @property
     def rank_based(self) -> bool:
@@ -102,12 +129,19 @@ class Difference:
         size = (delta_magnitude(self.delta) if self.delta is not None else None) if self.rank_based else (
             magnitude(self.g) if self.g is not None else None)
         return {"higher": self.higher, "lower": self.lower, "diff": self.diff, "g": self.g, "cliffs_delta": self.delta,
-                "p_adj": self.p_adj, "magnitude": size}
+                "p_adj": self.p_adj, "magnitude": size, "g_adjusted": self.g_adjusted, "g_ci_low": self.g_ci_low,
+                "g_ci_high": self.g_ci_high, "g_raw": self.g_raw}
 
 
 @dataclass(frozen=True)
 class Finding:
-    """What one outcome says."""
+    """What one outcome says.
+
+    ``beyond_scale``: the detectable difference exceeds what the outcome's bounds can hold, so the
+    text says the view is too small instead of giving it. ``adjusted``: the differences are
+    adjusted for a baseline. ``ahead_by``: the best model's differences as a phrase without sizes
+    ("8.16 percentage points above peer coaching, 9.81 above external coaching"), None without a best.
+    """
 
     outcome: str
     label: str
@@ -117,11 +151,25 @@ class Finding:
     worst: str | None
     detectable: float | None
     text: str
+    beyond_scale: bool = False
+    adjusted: bool = False
+    ahead_by: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The outcome's plain name, from its key ("quota attainment"), without the label's qualifiers."""
+        return self.outcome.replace("_", " ")
 
     def to_dict(self) -> dict:
         return {"outcome": self.outcome, "label": self.label, "significant": self.significant,
                 "differences": [d.to_dict() for d in self.differences], "best": self.best, "worst": self.worst,
-                "detectable": self.detectable, "text": self.text}
+                "detectable": self.detectable, "text": self.text, "beyond_scale": self.beyond_scale,
+                "adjusted": self.adjusted, "ahead_by": self.ahead_by}
+
+
+#: Every status a claim can have. "not supported": the data do not show what the claim predicts
+#: (no clear difference); the words "not shown" belong to numbers hidden for anonymity.
+CLAIM_STATUSES = ("supported", "contradicted", "mixed", "not supported", "not measured")
 
 
 @dataclass(frozen=True)
@@ -130,7 +178,7 @@ class ClaimVerdict(Result):
 
     camp: str
     claim: str
-    status: str  # supported, contradicted, mixed, not shown, not measured
+    status: str  # supported, contradicted, mixed, not supported, not measured (see CLAIM_STATUSES)
     text: str
 
 
@@ -191,7 +239,9 @@ def _pooled_variance(comparison) -> float:
 
 def summarise_outcome(comparison) -> Finding:
     """The finding of one outcome, following the module's rules."""
+    corrected = np.isfinite(comparison.p_adjusted) and not comparison.primary
     p = comparison.p_adjusted if np.isfinite(comparison.p_adjusted) else comparison.p
+    p_words = format_p(p, corrected)
     label = comparison.label
     method = {"welch": "Welch ANOVA", "anova": "ANOVA", "kruskal": "Kruskal–Wallis", "ancova": "ANCOVA",
               "mixed_model": "mixed model", "team_means": "team means"}[comparison.chosen]
@@ -200,12 +250,8 @@ def summarise_outcome(comparison) -> Finding:
         for pair in comparison.headline_pairs():
             if pair["p_adj"] < comparison.alpha and pair["direction"] != 0:
                 higher, lower = (pair["b"], pair["a"]) if pair["direction"] > 0 else (pair["a"], pair["b"])
-                effect = comparison.pair_effect(higher, lower)
-                sign = 1 if effect is not None and effect.b == higher else -1
-                g = sign * effect.hedges_g if effect is not None and np.isfinite(effect.hedges_g) else None
-                delta = sign * effect.cliffs_delta if effect is not None else None
-                diff = None if pair["diff"] is None else abs(pair["diff"])
-                differences.append(Difference(higher, lower, diff, g, delta, pair["p_adj"]))
+                differences.append(_difference(comparison, higher, lower, pair))
+    adjusted = comparison.adjusted_effects is not None
     levels = comparison.levels
     beats = {level: {d.lower for d in differences if d.higher == level} for level in levels}
     loses = {level: {d.higher for d in differences if d.lower == level} for level in levels}
@@ -214,24 +260,33 @@ def summarise_outcome(comparison) -> Finding:
     detectable = None
     if not differences:
         detectable = detectable_difference(comparison)
+        beyond = (detectable is not None and comparison.scale_range is not None
+                  and detectable > comparison.scale_range)
         if p < ALPHA and comparison.trustworthy:
-            text = (f"The coaching models differ on {label} ({format_p(p)}, {method}), but no pair of them "
+            text = (f"The coaching models differ on {label} ({p_words}, {method}), but no pair of them "
                     "can be told apart with confidence.")
-            return Finding(comparison.outcome, label, True, (), None, None, detectable, text)
+            return Finding(comparison.outcome, label, True, (), None, None, detectable, text, beyond, adjusted)
         if p < ALPHA:
             text = (f"The coaching models seem to differ on {label}, but teams could not be accounted for, "
                     "so no model is named.")
-            return Finding(comparison.outcome, label, False, (), None, None, None, text)
-        text = (f"No clear difference between the coaching models on {label} ({format_p(p)}, {method})")
-        text += (f"; this study could have detected a difference of about {comparison.amount(detectable)}."
-                 if detectable is not None else ".")
-        return Finding(comparison.outcome, label, False, (), None, None, detectable, text)
+            return Finding(comparison.outcome, label, False, (), None, None, None, text, False, adjusted)
+        text = f"No clear difference between the coaching models on {label} ({p_words}, {method})"
+        if beyond:
+            text += "; this view is too small to detect any difference within the scale."
+        elif detectable is not None:
+            text += f"; this study could have detected a difference of about {comparison.amount(detectable)}."
+        else:
+            text += "."
+        return Finding(comparison.outcome, label, False, (), None, None, detectable, text, beyond, adjusted)
     parts = []
+    ahead_by = None
     if best is not None:
         against = [d for d in differences if d.higher == best]
         detail = " and ".join(_difference_phrase(d, comparison, with_higher=False) for d in against)
         parts.append(f"{opening(model_name(best))} scored highest on {label}: {detail}")
         others = [d for d in differences if d.higher != best]
+        ahead_by = ", ".join(_amount_versus(d, comparison, d.lower, True, unit=i == 0)
+                             for i, d in enumerate(against))
     elif worst is not None:
         against = [d for d in differences if d.lower == worst]
         detail = " and ".join(_below_phrase(d, comparison) for d in against)
@@ -240,11 +295,28 @@ def summarise_outcome(comparison) -> Finding:
     else:
         others = differences
     for d in others:
-        amount = "higher" if d.rank_based else f"{comparison.amount(d.diff)} higher"
-        parts.append(f"{opening(model_name(d.higher))} scored {amount} than {model_name(d.lower)} on {label} "
-                     f"({_size(d)})")
-    text = "; ".join(parts) + f" ({format_p(p)}, {method})."
-    return Finding(comparison.outcome, label, True, tuple(differences), best, worst, None, text)
+        parts.append(f"{opening(model_name(d.higher))} scored {_amount_versus(d, comparison, d.lower, True)} "
+                     f"on {label} ({_size(d)})")
+    text = "; ".join(parts) + f" ({p_words}, {method})."
+    return Finding(comparison.outcome, label, True, tuple(differences), best, worst, None, text, False, adjusted,
+                   ahead_by)
+
+
+def _difference(comparison, higher: str, lower: str, pair: dict) -> Difference:
+    """The named difference ``higher`` − ``lower``, with the g that goes with the difference quoted."""
+    effect = comparison.pair_effect(higher, lower)
+    sign = 1 if effect is not None and effect.b == higher else -1
+    raw = sign * effect.hedges_g if effect is not None and np.isfinite(effect.hedges_g) else None
+    delta = sign * effect.cliffs_delta if effect is not None else None
+    diff = None if pair["diff"] is None else abs(pair["diff"])
+    adjusted = comparison.adjusted_effect(higher, lower) if diff is not None else None
+    if adjusted is not None and np.isfinite(adjusted.g):
+        turn = 1 if adjusted.b == higher else -1
+        bounds = sorted((turn * adjusted.ci_low, turn * adjusted.ci_high))
+        return Difference(higher, lower, diff, turn * adjusted.g, delta, pair["p_adj"], raw, bounds[0], bounds[1],
+                          True)
+    bounds = sorted((sign * effect.g_ci_low, sign * effect.g_ci_high)) if raw is not None else (None, None)
+    return Difference(higher, lower, diff, raw, delta, pair["p_adj"], raw, bounds[0], bounds[1], False)
 
 
 def _size(d: Difference) -> str:
@@ -254,18 +326,22 @@ def _size(d: Difference) -> str:
         return f"a {delta_magnitude(d.delta)} effect, Cliff's δ = {d.delta:.2f}"
     if d.g is None:
         return "size not available"
-    return f"a {magnitude(d.g)} effect, g = {d.g:.2f}"
+    return f"a {magnitude(d.g)} effect, {'adjusted g' if d.g_adjusted else 'g'} = {d.g:.2f}"
+
+
+def _amount_versus(d: Difference, comparison, other: str, higher: bool, unit: bool = True) -> str:
+    if d.rank_based:
+        return f"ranked {'above' if higher else 'below'} {model_name(other)}"
+    return comparison.versus(d.diff, model_name(other), higher, unit)
 
 
 def _difference_phrase(d: Difference, comparison, with_higher: bool = True) -> str:
     lead = f"{model_name(d.higher)} " if with_higher else ""
-    amount = "ranked above" if d.rank_based else f"{comparison.amount(d.diff)} above"
-    return f"{lead}{amount} {model_name(d.lower)} ({_size(d)})"
+    return f"{lead}{_amount_versus(d, comparison, d.lower, True)} ({_size(d)})"
 
 
 def _below_phrase(d: Difference, comparison) -> str:
-    amount = "ranked below" if d.rank_based else f"{comparison.amount(d.diff)} below"
-    return f"{amount} {model_name(d.higher)} ({_size(d)})"
+    return f"{_amount_versus(d, comparison, d.higher, False)} ({_size(d)})"
 
 
 def judge_claim(claim: Claim, findings: dict[str, Finding], levels: Sequence[str]) -> ClaimVerdict:
@@ -276,16 +352,7 @@ def judge_claim(claim: Claim, findings: dict[str, Finding], levels: Sequence[str
         return ClaimVerdict(claim.camp, claim.claim, "not measured",
                             "This study did not measure what the claim predicts.")
     if subject is None:  # performance: say who did best, if anyone
-        winners = [f"{model_name(f.best)} on {f.label}" for f in measured if f.best]
-        significant = [f for f in measured if f.significant]
-        if winners:
-            return ClaimVerdict(claim.camp, claim.claim, "supported",
-                                "Performance differed: " + "; ".join(winners) + " came out ahead.")
-        if significant:
-            return ClaimVerdict(claim.camp, claim.claim, "mixed",
-                                " ".join(f.text for f in significant))
-        return ClaimVerdict(claim.camp, claim.claim, "not shown",
-                            "No model led on sales performance beyond chance.")
+        return _performance_verdict(claim, measured)
     others = [lv for lv in levels if lv != subject]
     results = []
     for finding in measured:
@@ -296,19 +363,46 @@ def judge_claim(claim: Claim, findings: dict[str, Finding], levels: Sequence[str
         else:
             support = all((o, subject) in pairs for o in others)
             against = any((subject, o) in pairs for o in others)
-        results.append(("supported" if support and not against else "contradicted" if against else "not shown",
+        results.append(("supported" if support and not against else "contradicted" if against else "not supported",
                         finding))
     statuses = {status for status, _ in results}
-    if statuses == {"supported"} or (statuses == {"supported", "not shown"}):
+    if statuses == {"supported"} or (statuses == {"supported", "not supported"}):
         status = "supported"
     elif "contradicted" in statuses and "supported" not in statuses:
         status = "contradicted"
     elif "contradicted" in statuses:
         status = "mixed"
     else:
-        status = "not shown"
+        status = "not supported"
     text = " ".join(finding.text for _, finding in results)
     return ClaimVerdict(claim.camp, claim.claim, status, text)
+
+
+def _performance_verdict(claim: Claim, measured: Sequence[Finding]) -> ClaimVerdict:
+    """Who came out ahead on which performance outcome, by how much, in one sentence per model.
+
+    "Manager coaching came out ahead on quota attainment (8.16 percentage points above peer
+    coaching, 9.81 above external coaching) and on revenue (19,470 more revenue than peer
+    coaching, 22,424 more than external coaching). No clear difference on win rate."
+    """
+    ahead: dict[str, list[str]] = {}
+    for finding in measured:
+        if finding.best:
+            ahead.setdefault(finding.best, []).append(f"on {finding.name} ({finding.ahead_by})")
+    significant = [f for f in measured if f.significant]
+    if not ahead:
+        if significant:
+            return ClaimVerdict(claim.camp, claim.claim, "mixed", " ".join(f.text for f in significant))
+        return ClaimVerdict(claim.camp, claim.claim, "not supported",
+                            "No model led on sales performance beyond chance.")
+    sentences = [f"{opening(model_name(model))} came out ahead {_listing(parts)}." for model, parts in ahead.items()]
+    sentences += [f.text for f in significant if not f.best]
+    unclear = [f.name for f in measured if not f.significant]
+    if unclear:
+        sentences.append(f"No clear difference on {_listing(unclear, 'or')}.")
+    if all(f.adjusted for f in measured if f.best):
+        sentences.append("These differences allow for where the reps started (their baseline).")
+    return ClaimVerdict(claim.camp, claim.claim, "supported", " ".join(sentences))
 
 
 def write_verdict(comparisons, levels: Sequence[str], primary: str, design: DesignFacts | None = None) -> Verdict:
@@ -333,11 +427,21 @@ def write_verdict(comparisons, levels: Sequence[str], primary: str, design: Desi
     return Verdict(headline, tuple(findings), tuple(claims), tuple(_caveats(comparisons, design)))
 
 
+def _span(sizes: Sequence[int]) -> str:
+    low, high = min(sizes), max(sizes)
+    return f"{low}" if low == high else f"{low}–{high}"
+
+
 def _caveats(comparisons, design: DesignFacts) -> list[str]:
     notes: list[str] = []
-    small = sorted({(d.group, d.n) for c in comparisons for d in c.descriptives if d.n < SMALL_GROUP})
-    if small:
-        groups = ", ".join(f"{model_name(g)} ({n})" for g, n in small[:3])
+    order = list(dict.fromkeys(level for c in comparisons for level in c.levels))
+    small: dict[str, list[int]] = {}
+    for c in comparisons:
+        for d in c.descriptives:
+            if d.n < SMALL_GROUP:
+                small.setdefault(d.group, []).append(d.n)
+    if small:  # each model once, with the range of its sizes over the outcomes
+        groups = ", ".join(f"{model_name(g)} ({_span(small[g])})" for g in sorted(small, key=order.index))
         notes.append(f"Small groups: {groups} — only large differences can show.")
     for reliability in design.reliability:
         if reliability.low:

@@ -36,7 +36,7 @@ class Outcome:
     sentence: str  # inside a sentence: "coach expertise", "quota attainment (%)"
     section: str  # a key of SECTIONS
     source: str  # SURVEY, CRM or SESSIONS
-    unit: str = "points"  # a difference of d reads "d × unit_scale unit"
+    unit: str = "points"  # a difference of d reads "d × unit_scale unit" (OutcomeComparison.amount/versus)
     unit_scale: float = 1.0
     scale: tuple[float, ...] | None = None  # the answers of a single-item outcome, for its distribution
 
@@ -51,7 +51,9 @@ PERFORMANCE_OUTCOMES = (
     Outcome("quota_attainment", "Quota attainment (CRM)", "quota attainment (%)", "performance", CRM,
             "percentage points", 1.0),
     Outcome("win_rate", "Win rate (CRM)", "win rate", "performance", CRM, "percentage points", 100.0),
-    Outcome("revenue", "Revenue (CRM)", "revenue", "performance", CRM, "", 1.0),
+    # A unit "in X" reads as a quantity: "19,470 more revenue than peer coaching", "a difference of
+    # about 59,913 in revenue" (the CRM import has no currency to name).
+    Outcome("revenue", "Revenue (CRM)", "revenue", "performance", CRM, "in revenue", 1.0),
 )
 SESSIONS_PER_MONTH = Outcome("sessions_per_rep_month", "Coaching sessions per rep per month",
                              "coaching sessions per rep per month", "claims", SESSIONS, "sessions a month", 1.0)

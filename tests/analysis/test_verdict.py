@@ -82,7 +82,7 @@ def test_camp_claims_are_judged_from_the_named_outcomes():
     data["availability"] = arms([2.5, 3.3, 3.3], seed=9)["score"]
     result = compare_models(data, ["candour", "expertise", "availability"], "arm", LEVELS)
     claims = {c.camp: c.status for c in result.verdict.claims}
-    assert claims == {"peer": "supported", "external": "not shown", "busy": "supported"}
+    assert claims == {"peer": "supported", "external": "not supported", "busy": "supported"}
     assert "Managers are too busy to coach: supported" in result.verdict.text
 
 

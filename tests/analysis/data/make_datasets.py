@@ -108,11 +108,34 @@ def performance(rng) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["arm", "before", "after"])
 
 
+def baseline_imbalance(rng) -> pd.DataFrame:
+    """18 teams (6 per arm, 4-14 reps) whose manager-arm baseline sits well above the others'.
+
+    The raw difference after the pilot then mixes the arm effect with the head start, so the
+    baseline-adjusted difference and its standardised size differ clearly from the raw ones
+    (statistics review F3). Quota-like numbers: baseline about 90, residual SD about 12.
+    """
+    rows = []
+    arms = np.repeat(["manager", "peer", "external"], 6)
+    head_start = {"manager": 8.0, "peer": 0.0, "external": -2.0}
+    effects = {"manager": 6.0, "peer": 0.0, "external": 1.0}
+    for team, arm in enumerate(arms, start=1):
+        u = rng.normal(0, 3.0)
+        for _ in range(int(rng.integers(4, 15))):
+            ability = head_start[arm] + rng.normal(0, 12.0)  # the manager arm's reps were stronger
+            baseline = 90 + ability + rng.normal(0, 6.0)
+            outcome = 92 + effects[arm] + u + 0.9 * ability + rng.normal(0, 9.0)
+            rows.append((f"B{team:02d}", arm, round(baseline, 1), round(outcome, 1)))
+    return pd.DataFrame(rows, columns=["team", "arm", "baseline", "outcome"])
+
+
 def main() -> None:
     rng = np.random.default_rng(20261127)
     sets = {"plantgrowth": plantgrowth(), "likert": likert(rng), "unequal_var": unequal_var(rng),
             "ties": ties(rng), "unequal_n": unequal_n(rng), "two_groups": two_groups(rng),
             "clustered": clustered(rng), "scale_items": scale_items(rng), "performance": performance(rng)}
+    # Added later with its own generator, so the sets above stay exactly as they were.
+    sets["baseline_imbalance"] = baseline_imbalance(np.random.default_rng(20261201))
     for name, frame in sets.items():
         frame.to_csv(HERE / f"{name}.csv", index=False)
 
