@@ -103,14 +103,31 @@ def not_yet(headline: str, decided_by: str, next_steps: Sequence[str] = ()) -> D
     return Decision(None, TOO_EARLY, headline, (), (), tuple(next_steps), decided_by)
 
 
+class _InMoney:
+    """A comparison whose amounts are money, written with ``symbol`` ("$19,470") instead of its unit."""
+
+    def __init__(self, comparison, symbol: str):
+        self._comparison, self._symbol = comparison, symbol
+        self.unit = ""
+
+    def __getattr__(self, name):
+        return getattr(self._comparison, name)
+
+    def amount(self, value: float) -> str:
+        return f"{self._symbol}{abs(value) * self._comparison.unit_scale:,.0f}"
+
+
 def decide(comparisons: Sequence, findings: Sequence[Finding], levels: Sequence[str], primary: str, *,
-           pre_intervention: bool = False, next_wave: str | None = None) -> Decision:
+           pre_intervention: bool = False, next_wave: str | None = None, money: Sequence[str] = (),
+           currency: str = "") -> Decision:
     """The decision for one view (see the module docstring for the rule).
 
     ``comparisons`` are the assembled ``OutcomeComparison`` objects (multiplicity-corrected) and
     ``findings`` the verdict's findings on them; ``next_wave`` says when more data come, e.g.
-    "the pulse wave, closing on 20 December 2026".
+    "the pulse wave, closing on 20 December 2026". Outcomes named in ``money`` are amounts of money,
+    written with ``currency`` before them ("$", "CHF ").
     """
+    comparisons = [_InMoney(c, currency) if c.outcome in money else c for c in comparisons]
     if pre_intervention:
         steps = [f"Read {next_wave} once it closes: it shows the models at work."] if next_wave else [
             "Read a wave measured after the coaching models started."]
@@ -209,6 +226,8 @@ def _gap(differences: Sequence[Difference], comparison, rounded: bool = False) -
         return low if low == high else f"{low.split(' ', 1)[0]}–{high}"
     low, high = (_round(a * comparison.unit_scale) for a in (amounts[0], amounts[-1]))
     number = low if low == high else f"{low}–{high}"
+    if isinstance(comparison, _InMoney):
+        return f"{comparison._symbol}{number}"
     return f"{number} {comparison.unit}".strip()
 
 

@@ -82,6 +82,13 @@ def test_the_demo_decision_is_manager_coaching_with_availability_as_the_trade_of
     assert "How the recommendation is reached" in page
 
 
+def test_the_methods_keep_a_period_s_case(seeded):
+    """D16: the methods wrote "2026-q3 adjusted for 2026-q2" (the whole label lower-cased)."""
+    study = db.session.get(Study, seeded.study_id)
+    text = " ".join(methods_text(build_report(study, {}, Role.LEADER)))
+    assert "Q3 adjusted for 2026-Q2" in text and "-q3" not in text
+
+
 def test_leaders_and_consultants_see_closed_waves_only(seeded, client):
     # Consultants saw interim results of open waves until the anonymity issue: a view that moves
     # with each response lets whoever watches it read that response (tests/test_insider_views.py).

@@ -351,7 +351,8 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
         rows = [replace(row, comparison=by_key[row.key], finding=findings.get(row.key))
                 if row.comparison is not None else row for row in rows]
         decision = decide(analysis.outcomes, analysis.verdict.findings, models, primary,
-                          pre_intervention=pre_intervention, next_wave=_next_wave(study, wave, today))
+                          pre_intervention=pre_intervention, next_wave=_next_wave(study, wave, today),
+                          money=("revenue",), currency=build.currency_prefix())
     else:
         reliabilities = []
         messages.append(f"Too few responses in this view: no coaching model has at least {k} responses "

@@ -54,6 +54,12 @@ def currency() -> str:
     return str(configured or os.environ.get("CURRENCY", "").strip() or DEFAULT_CURRENCY).upper()
 
 
+def currency_prefix() -> str:
+    """What goes before an amount of money in a sentence: "$", "€", or the code and a space ("CHF ")."""
+    code = currency()
+    return CURRENCY_SYMBOLS.get(code, f"{code} ")
+
+
 def format_value(key: str, value) -> str:
     """A mean of outcome ``key`` as a reader expects it: revenue in whole currency units ("$255,476"),
     win rate and quota attainment in percent ("26.4 %", "103.0 %"), other outcomes with two decimals."""

@@ -6,6 +6,8 @@ from dataclasses import asdict
 
 import pandas as pd
 
+from analysis.verdict import opening
+
 from .report import Report
 
 METHOD_WORDS = {
@@ -73,7 +75,7 @@ def methods_text(report: Report) -> list[str]:
     used: dict[str, list[str]] = {}
     for row in report.compared:
         used.setdefault(row.comparison.chosen, []).append(row.label)
-    paragraphs = [f"{', '.join(labels).capitalize()}: {METHOD_WORDS.get(method, method)}."
+    paragraphs = [f"{opening(', '.join(labels))}: {METHOD_WORDS.get(method, method)}."
                   for method, labels in used.items()]
     paragraphs.append(
         "For every outcome all of one-way ANOVA, Welch's ANOVA, Kruskal–Wallis and the Brown–Forsythe test of "
