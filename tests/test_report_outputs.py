@@ -3,6 +3,8 @@ called) and the charts (nothing cut, every chart titled, legends in the order of
 
 import csv
 import io
+import re
+from xml.etree import ElementTree
 
 import pandas as pd
 import pytest
@@ -129,3 +131,53 @@ def test_file_names_and_headers_say_which_study_wave_and_filters(seeded, client)
     about = {r["item"]: r["value"] for r in _long_csv(client.get(f"{base}.csv?region=North&band=up+to+7+reps"))
              if r["table"] == "about"}
     assert (about["region"], about["team size"]) == ("North", "up to 7 reps")
+
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _chart(client, study_id, name) -> ElementTree.Element:
+    response = client.get(f"/studies/{study_id}/report/charts/{name}.svg")
+    assert response.status_code == 200
+    return ElementTree.fromstring(response.get_data(as_text=True))
+
+
+def _texts(svg: ElementTree.Element) -> list[str]:
+    return ["".join(t.itertext()) for t in svg.iter(f"{SVG}text")]
+
+
+def test_the_forest_chart_keeps_sessions_off_the_points_axis(seeded, client):
+    """D15: sessions a month are not points on a 1–5 scale; they have their own table."""
+    log_in(client, seeded.leader)
+    texts = _texts(_chart(client, seeded.study_id, "forest"))
+    assert any(t.startswith("accountability:") for t in texts)
+    assert not any("sessions" in t for t in texts), [t for t in texts if "sessions" in t]
+
+
+def test_every_chart_on_the_report_page_has_a_heading(seeded, client):
+    log_in(client, seeded.leader)
+    page = client.get(f"/studies/{seeded.study_id}/report").get_data(as_text=True)
+    figures = re.findall(r'<figure class="chart">(.*?)</figure>', page, flags=re.S)
+    assert len(figures) == 5
+    for figure in figures:
+        assert re.search(r"<h[23][^>]*>[^<]{10,}</h[23]>", figure), figure[:200]
+
+
+def test_the_profile_legend_lists_the_models_in_the_order_of_the_dots(seeded, client):
+    """D15: inside each row the dots run top to bottom in the legend's left-to-right order."""
+    log_in(client, seeded.leader)
+    svg = _chart(client, seeded.study_id, "profile")
+    legend = next(g for g in svg.iter(f"{SVG}g") if g.get("id") == "legend_1")
+    labels = sorted((float(t.get("x")), "".join(t.itertext())) for t in legend.iter(f"{SVG}text"))
+    legend_order = [label for _, label in labels]
+    assert legend_order == ["manager", "peer", "external"]
+    colours = {"manager": "#1f5fbf", "peer": "#c2570c", "external": "#2f8f5b"}
+    in_legend = set(legend.iter(f"{SVG}use"))
+    ys = {model: sorted({round(float(u.get("y")), 1) for u in svg.iter(f"{SVG}use")
+                         if u not in in_legend and f"fill: {colour}" in (u.get("style") or "")})
+          for model, colour in colours.items()}
+    rows = len(ys["manager"])
+    assert rows >= 5 and all(len(values) == rows for values in ys.values())
+    for row in range(rows):
+        top_to_bottom = sorted(colours, key=lambda model: ys[model][row])  # SVG y grows downwards
+        assert top_to_bottom == legend_order, row
