@@ -84,7 +84,7 @@ def dimension_profile(dimensions: Sequence[str], models: Sequence[str],
     alt = "Mean score per coaching model on each dimension with 95 % confidence intervals. " + "; ".join(leaders) + "."
     if not render:
         return Chart("", alt)
-    height = 0.55 * len(dimensions) + 1.2
+    height = 0.45 * len(dimensions) + 1.1
     figure = Figure(figsize=(7, height))
     axes = figure.add_subplot()
     # The first model on top inside each row: the dots then read in the legend's order (left to right).
@@ -158,7 +158,7 @@ def forest_plot(rows: Sequence[tuple[str, float, float, float, bool]], unit: str
               "None survives the correction."))
     if not render:
         return Chart("", alt)
-    figure = Figure(figsize=(7, 0.22 * len(rows) + 1.0))
+    figure = Figure(figsize=(7, 0.2 * len(rows) + 1.0))
     axes = figure.add_subplot()
     for row, (_, diff, low, high, significant) in enumerate(rows):
         y = len(rows) - 1 - row
