@@ -20,6 +20,7 @@ import matplotlib
 import numpy as np
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 # text.parse_math off: labels are user text (wave labels, question text, team names), never mathtext;
 # "$x^$" would raise, and "a$b$c" would be typeset as maths.
@@ -61,8 +62,10 @@ def _styled(draw):
 
 
 def _render(figure: Figure) -> str:
+    """The figure as SVG, its box grown or shrunk to hold every text (an axis title is never cut)."""
     buffer = io.StringIO()
-    FigureCanvasSVG(figure).print_svg(buffer, metadata={"Date": None})
+    FigureCanvasSVG(figure).print_figure(buffer, format="svg", bbox_inches="tight", pad_inches=0.08,
+                                         metadata={"Date": None})
     text = buffer.getvalue()
     return text[text.index("<svg"):]  # drop the XML prologue and DOCTYPE: the SVG can sit in a page
 
@@ -81,10 +84,11 @@ def dimension_profile(dimensions: Sequence[str], models: Sequence[str],
     alt = "Mean score per coaching model on each dimension with 95 % confidence intervals. " + "; ".join(leaders) + "."
     if not render:
         return Chart("", alt)
-    height = 0.55 * len(dimensions) + 1.2
+    height = 0.45 * len(dimensions) + 1.1
     figure = Figure(figsize=(7, height))
     axes = figure.add_subplot()
-    offsets = np.linspace(-0.22, 0.22, max(len(models), 1))
+    # The first model on top inside each row: the dots then read in the legend's order (left to right).
+    offsets = np.linspace(0.22, -0.22, max(len(models), 1)) if len(models) > 1 else np.zeros(1)
     for position, model in enumerate(models):
         ys, means, lows, highs = [], [], [], []
         for row, dimension in enumerate(dimensions):
@@ -154,7 +158,7 @@ def forest_plot(rows: Sequence[tuple[str, float, float, float, bool]], unit: str
               "None survives the correction."))
     if not render:
         return Chart("", alt)
-    figure = Figure(figsize=(7, 0.32 * len(rows) + 1.2))
+    figure = Figure(figsize=(7, 0.2 * len(rows) + 1.0))
     axes = figure.add_subplot()
     for row, (_, diff, low, high, significant) in enumerate(rows):
         y = len(rows) - 1 - row
@@ -163,7 +167,13 @@ def forest_plot(rows: Sequence[tuple[str, float, float, float, bool]], unit: str
                       color=tint, capsize=2, markersize=4)
     axes.axvline(0, color="#b2182b", linewidth=1)
     axes.set_yticks(range(len(rows)), [r[0] for r in reversed(rows)], fontsize=8)
-    axes.set_xlabel(f"Difference ({unit}), 95 % CI — dark squares survive the correction")
+    axes.set_ylim(-0.7, len(rows) - 0.3)
+    # A short axis title (the long one ran past the image); what the marks mean goes in the legend.
+    axes.set_xlabel(f"Difference ({unit}), 95 % CI")
+    marks = [Line2D([], [], color="#1d2330", marker="s", markersize=4, linestyle="",
+                    label="survives the correction"),
+             Line2D([], [], color="#9aa3b2", marker="o", markersize=4, linestyle="", label="does not")]
+    axes.legend(handles=marks, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False, fontsize=8)
     figure.tight_layout()
     return Chart(_render(figure), alt)
 

@@ -16,6 +16,8 @@ from datetime import date, datetime
 
 import pandas as pd
 from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment
+from openpyxl.utils import get_column_letter
 
 from .config import MAX_UPLOAD_BYTES, MAX_UPLOAD_MB
 from .refusals import Refused
@@ -281,21 +283,59 @@ def apply_mapping(frame: pd.DataFrame, fields: list[Field], chosen: dict[str, st
 
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# After a sign or "@": a space, then a word — the start of a bullet or a sentence, not of an expression.
+_WORDS_AFTER_SIGN = re.compile(r"[+\-@] +[^\W\d_]")
+# What an expression needs to reach beyond itself: a function call (a name right before "("), a DDE
+# link ("cmd|…") or another sheet ("Sheet1!A1").
+_FORMULA_PARTS = re.compile(r"[^\W\d][\w.]*\(|[|!]")
 
 
 def escape_cell(value):
-    """Neutralise text that a spreadsheet would run as a formula (OWASP CSV injection)."""
+    """Neutralise text that a spreadsheet would run as a formula (OWASP CSV injection).
+
+    For CSV, whose cells have no types: whatever begins with = + - @, a tab or a CR is prefixed.
+    """
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
 
 
+def formula_like(text: str) -> bool:
+    """Whether a spreadsheet would evaluate ``text`` typed into a cell: ``=…``, a tab or CR first, or
+    a sign or "@" followed by an expression ("-2+3", "@SUM(A1)", "- 1+1", "-cmd|' /C calc'!A0").
+    Words after a sign and a space ("- No clear difference …") are not an expression."""
+    if not text.startswith(FORMULA_PREFIXES):
+        return False
+    if text[0] in "=\t\r":
+        return True
+    return not _WORDS_AFTER_SIGN.match(text) or bool(_FORMULA_PARTS.search(text))
+
+
+def _xlsx_text(cell, text: str) -> None:
+    """Write ``text`` into ``cell`` as a string cell, never a formula.
+
+    Text starting like a formula also gets the cell's quote prefix (the hidden apostrophe a user
+    types before text), so it stays text when the cell is edited; only text a spreadsheet would
+    evaluate also shows an apostrophe, so that a crafted formula is visibly marked.
+    """
+    if text.startswith(FORMULA_PREFIXES):
+        cell.quotePrefix = True
+        if formula_like(text):
+            text = "'" + text
+    cell.value = text
+    cell.data_type = "s"  # openpyxl would otherwise treat a leading "=" as a formula
+
+
+WRAPPED = Alignment(wrap_text=True, vertical="top")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _escaped(frame: pd.DataFrame) -> pd.DataFrame:
     text = [c for c in frame.columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])]
-    return frame.assign(**{c: frame[c].map(escape_cell) for c in text})
+    # Built as object columns: Series.map would infer a dtype, and a column of whole numbers with
+    # gaps (a long table's counts) would come out as floats ("93.0").
+    return frame.assign(**{c: pd.Series([escape_cell(v) for v in frame[c]], index=frame.index, dtype=object)
+                           for c in text})
 
 
 def to_csv(frame: pd.DataFrame) -> str:
@@ -306,14 +346,35 @@ def to_csv(frame: pd.DataFrame) -> str:
     return buffer.getvalue()
 
 
+MAX_COLUMN_WIDTH = 60  # characters; longer text wraps
+WIDTH_SAMPLE_ROWS = 500  # column widths are judged on the header and the first rows
+
+
+def _set_widths(sheet) -> None:
+    """Columns as wide as their header and their values (up to ``MAX_COLUMN_WIDTH``); the header frozen."""
+    widths: dict[int, int] = {}
+    for row in sheet.iter_rows(max_row=WIDTH_SAMPLE_ROWS + 1):
+        for cell in row:
+            if cell.value is not None:
+                longest = max(len(line) for line in str(cell.value).splitlines() or [""])
+                widths[cell.column] = max(widths.get(cell.column, 0), longest)
+    for column, width in widths.items():
+        sheet.column_dimensions[get_column_letter(column)].width = min(width + 2, MAX_COLUMN_WIDTH)
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            if isinstance(cell.value, str) and len(cell.value) > MAX_COLUMN_WIDTH:
+                cell.alignment = WRAPPED
+    sheet.freeze_panes = "A2"
+
+
 def to_xlsx(sheets: dict[str, pd.DataFrame]) -> bytes:
-    """An XLSX workbook with one sheet per frame; text cells escaped and stored as text, never formulas."""
+    """An XLSX workbook with one sheet per frame; text stored as text, never formulas; columns sized."""
     workbook = Workbook()
     workbook.remove(workbook.active)
     for title, frame in sheets.items():
         sheet = workbook.create_sheet(title[:31])
-        sheet.append(list(frame.columns))
-        for row in _escaped(frame).itertuples(index=False):
+        sheet.append([str(c) for c in frame.columns])
+        for row in frame.itertuples(index=False):
             cells = []
             for value in row:
                 if value is None or (isinstance(value, float) and pd.isna(value)):
@@ -323,15 +384,14 @@ def to_xlsx(sheets: dict[str, pd.DataFrame]) -> bytes:
                 else:
                     cells.append(value.item() if hasattr(value, "item") else value)
             sheet.append(cells)
-        for cell in sheet[1]:
-            cell.data_type = "s"
-        for row in sheet.iter_rows(min_row=2):
-            for cell in row:
-                if isinstance(cell.value, str):
-                    cell.data_type = "s"  # openpyxl would otherwise treat a leading "=" as a formula
         if "note" in frame.attrs:
             sheet.append([])
-            sheet.append([escape_cell(frame.attrs["note"])])
+            sheet.append([str(frame.attrs["note"])])
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str):
+                    _xlsx_text(cell, cell.value)
+        _set_widths(sheet)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

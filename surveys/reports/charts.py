@@ -9,6 +9,7 @@ from analysis import figures
 from analysis.disclosure import CATEGORIES
 
 from .. import cache
+from ..outcomes import SURVEY, outcome
 from .report import Report
 
 # Rating items show three categories of answers (analysis.disclosure, rule 3), never single answers.
@@ -71,7 +72,9 @@ def _forest(report: Report):
     named = {(f.outcome, d.higher, d.lower) for f in report.analysis.verdict.findings for d in f.differences}
     rows = []
     for row in report.compared:
-        if row.section == "performance" or row.key in ("recommend",):
+        # Only differences in points of an answer scale share the axis: not CRM figures, not sessions a
+        # month (their own table), not the 0–10 recommendation.
+        if outcome(row.key).source != SURVEY or row.key == "recommend":
             continue
         comparison = row.comparison
         intervals = _intervals(comparison)
@@ -85,8 +88,9 @@ def _forest(report: Report):
         return figures.forest_plot(rows, render=render)
 
     return ChartSpec("forest", "Every pairwise difference, with its uncertainty",
-                     "Difference between two coaching models (the second minus the first) with a 95 % confidence "
-                     "interval. Dark squares are differences that survive the correction for testing many outcomes.",
+                     "Difference between two coaching models (the second minus the first) on each survey scale, in "
+                     "points, with a 95 % confidence interval. Dark squares are differences that survive the "
+                     "correction for testing many outcomes; coaching sessions are compared in their own table.",
                      draw(False).alt, draw)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import date
 
 import pandas as pd
 
@@ -36,37 +37,126 @@ DECISION_RULE = (
     "number of teams per model a pilot would need to tell a gap as large as the one seen (80 % power).")
 
 
-def aggregate_tables(report: Report) -> dict[str, pd.DataFrame]:
-    """Means per model and outcome, the tests, the pairs, performance, reliability and response rates."""
+def _estimate(value):
+    """A mean, difference or interval end: two decimals, three below 1 (win rates, sessions a month)."""
+    if value is None or value != value:
+        return None
+    return round(float(value), 3 if abs(value) < 1 else 2)
+
+
+def _p(value):
+    """A p-value to four decimals; a very small one to three significant digits (never shown as 0)."""
+    if value is None or value != value:
+        return None
+    return round(float(value), 4) if value >= 0.0001 else float(f"{value:.3g}")
+
+
+def _ratio(value, digits: int = 3):
+    """An effect size, α or a share."""
+    return None if value is None or value != value else round(float(value), digits)
+
+
+def about_rows(report: Report, created: date) -> list[dict]:
+    """What a file of the report holds: study, organisation, wave, filters, anonymity threshold, date."""
+    wave = report.wave if report.wave_closed else f"{report.wave} (still open: interim results)"
+    rows = [("study", report.study_name), ("organisation", report.organisation), ("wave", wave),
+            ("region", report.filters.region or "all regions"),
+            ("team size", report.filters.band or "all team sizes"),
+            ("anonymity", f"numbers only for groups of at least {report.k} responses"),
+            ("created on", created.isoformat()),
+            ("source", "CoachLab report tables: means, tests, Holm-adjusted p-values and pairs as on the report "
+                       "page (rounded; report.json has every number unrounded)")]
+    rows += [("message", message) for message in report.messages]
+    return [{"item": item, "value": value} for item, value in rows]
+
+
+def _verdict_rows(report: Report) -> list[dict]:
+    """The decision (when the report has one) and the verdict, one statement a row, without bullet marks."""
+    rows = []
+    decision = report.to_dict().get("decision") or {}
+    for key, part in (("recommendation", "recommendation"), ("certainty", "certainty"), ("headline", "decision")):
+        if decision.get(key):
+            rows.append((part, str(decision[key])))
+    for key, part in (("reasons", "reason"), ("trade_offs", "trade-off"), ("next_steps", "next step")):
+        for item in decision.get(key) or []:
+            rows.append((part, str(item.get("text", item) if isinstance(item, dict) else item)))
+    if report.analysis is not None:
+        verdict = report.analysis.verdict
+        rows.append(("headline", verdict.headline))
+        rows += [("finding", f.text) for f in verdict.findings]
+        rows += [("claim", f"{c.claim}: {c.status}. {c.text}") for c in verdict.claims]
+        rows += [("caveat", c) for c in verdict.caveats]
+    return [{"part": part, "text": text} for part, text in rows]
+
+
+def _pair_intervals(comparison) -> dict[tuple[str, str], tuple[float, float]]:
+    """The 95 % CI of each pair's difference b − a, from the same source as the headline pairs."""
+    if comparison.chosen in ("mixed_model", "ancova") and comparison.model_contrasts:
+        source = comparison.model_contrasts
+    elif comparison.chosen == "team_means" and comparison.team_means:
+        source = comparison.team_means
+    elif comparison.chosen == "kruskal":
+        return {}
+    else:
+        source = comparison.games_howell if comparison.chosen == "welch" and comparison.games_howell \
+            else comparison.tukey
+    return {(d.a, d.b): (d.ci_low, d.ci_high) for d in source or ()}
+
+
+def aggregate_tables(report: Report, created: date | None = None) -> dict[str, pd.DataFrame]:
+    """What the report says as tables: about (study, wave, filters), the decision and verdict, means per
+    model and outcome, the tests with their Holm-adjusted p-values, the pairs, performance, sessions,
+    reliability and response rates. Numbers are rounded for reading; ``report.json`` has them unrounded."""
+    named = set() if report.analysis is None else {
+        (f.outcome, d.higher, d.lower) for f in report.analysis.verdict.findings for d in f.differences}
     means, tests, pairs = [], [], []
     for row in report.rows:
         comparison = row.comparison
         if comparison is None:
-            tests.append({"outcome": row.key, "label": row.label, "test": None, "p": None, "p_adjusted": None,
+            tests.append({"outcome": row.key, "label": row.label, "primary": None, "test": None, "p": None,
+                          "p_adjusted": None, "eta_squared": None, "omega_squared": None, "finding": None,
                           "note": row.note})
             continue
         for d in comparison.descriptives:
-            means.append({"outcome": row.key, "label": row.label, "model": d.group, "n": d.n, "mean": d.mean,
-                          "sd": d.sd, "ci_low": d.ci_low, "ci_high": d.ci_high})
-        tests.append({"outcome": row.key, "label": row.label, "test": comparison.chosen, "p": comparison.p,
-                      "p_adjusted": comparison.p_adjusted, "eta_squared": comparison.effect_sizes.eta_squared,
-                      "omega_squared": comparison.effect_sizes.omega_squared, "note": row.note})
+            means.append({"outcome": row.key, "label": row.label, "model": d.group, "n": d.n,
+                          "mean": _estimate(d.mean), "sd": _estimate(d.sd), "ci_low": _estimate(d.ci_low),
+                          "ci_high": _estimate(d.ci_high)})
+        tests.append({"outcome": row.key, "label": row.label, "primary": "yes" if comparison.primary else "no",
+                      "test": comparison.chosen.replace("_", " "), "p": _p(comparison.p),
+                      "p_adjusted": _p(comparison.p_adjusted),
+                      "eta_squared": _ratio(comparison.effect_sizes.eta_squared),
+                      "omega_squared": _ratio(comparison.effect_sizes.omega_squared), "finding": row.finding,
+                      "note": row.note})
+        intervals = _pair_intervals(comparison)
         for pair in comparison.headline_pairs():
             effect = comparison.pair_effect(pair["a"], pair["b"])
-            pairs.append({"outcome": row.key, "a": pair["a"], "b": pair["b"], "difference_b_minus_a": pair["diff"],
-                          "p_adjusted": pair["p_adj"], "hedges_g": effect.hedges_g if effect else None,
-                          "cliffs_delta": effect.cliffs_delta if effect else None})
-    sheets = {"outcomes": pd.DataFrame(means), "tests": pd.DataFrame(tests), "pairs": pd.DataFrame(pairs)}
+            low, high = intervals.get((pair["a"], pair["b"]), (None, None))
+            survives = (row.key, pair["b"], pair["a"]) in named or (row.key, pair["a"], pair["b"]) in named
+            pairs.append({"outcome": row.key, "label": row.label, "a": pair["a"], "b": pair["b"],
+                          "difference_b_minus_a": _estimate(pair["diff"]), "ci_low": _estimate(low),
+                          "ci_high": _estimate(high), "p_adjusted": _p(pair["p_adj"]),
+                          "survives_correction": "yes" if survives else "no",
+                          "hedges_g": _ratio(effect.hedges_g if effect else None, 2),
+                          "cliffs_delta": _ratio(effect.cliffs_delta if effect else None, 2)})
+    sheets = {"about": pd.DataFrame(about_rows(report, created or date.today()))}
+    verdict = _verdict_rows(report)
+    if verdict:
+        sheets["verdict"] = pd.DataFrame(verdict)
+    sheets.update({"outcomes": pd.DataFrame(means), "tests": pd.DataFrame(tests), "pairs": pd.DataFrame(pairs)})
     if report.performance is not None:
         sheets["performance"] = pd.DataFrame([
-            {"metric": metric, "model": model, "n": v.n, "before": v.before.mean, "after": v.after.mean,
-             "period_before": report.performance.before, "period_after": report.performance.after}
+            {"metric": metric.replace("_", " "), "model": model, "n": v.n, "before": _estimate(v.before.mean),
+             "after": _estimate(v.after.mean), "period_before": report.performance.before,
+             "period_after": report.performance.after}
             for metric, values in report.performance.metrics.items() for model, v in values.items()])
-    sheets["reliability"] = pd.DataFrame([{"scale": r.scale, "alpha": r.alpha, "n": r.n, **{
-        f"alpha_{m}": a for m, a in r.by_group.items()}} for r in report.reliabilities])
+    if report.sessions:
+        sheets["sessions"] = pd.DataFrame([
+            {"model": s.group, "n": s.reps, "sessions_per_rep_month": _estimate(s.sessions_per_rep_month),
+             "minutes_per_rep_month": _ratio(s.minutes_per_rep_month, 0),
+             "share_without_session": _ratio(s.share_without_session, 2)} for s in report.sessions])
+    sheets["reliability"] = pd.DataFrame([{"scale": r.scale, "alpha": _ratio(r.alpha, 2), "n": r.n, **{
+        f"alpha_{m}": _ratio(a, 2) for m, a in r.by_group.items()}} for r in report.reliabilities])
     sheets["response_rates"] = pd.DataFrame([asdict(rate) for rate in report.rates])
-    if report.analysis is not None:
-        sheets["verdict"] = pd.DataFrame({"verdict": report.analysis.verdict.text.splitlines()})
     return sheets
 
 

@@ -12,12 +12,13 @@ from markupsafe import Markup
 
 from .. import cache
 from ..access import study_or_404
-from ..web import send_sheets, today
+from ..tabular import XLSX_TYPE
+from ..web import today
 from .charts import chart_specs, render
 from .filters import BANDS
-from .output import json_bytes, report_json
+from .output import download_name, json_bytes, report_json, tables_file
 from .report import ReportUnavailable, build_report
-from .tables import aggregate_tables, methods_text
+from .tables import methods_text
 
 bp = Blueprint("reports", __name__)
 
@@ -106,7 +107,10 @@ def chart(study, report, name: str):
 @login_required
 @_with_report(_not_found)
 def tables(study, report, fmt: str):
-    """The aggregate tables (means per model, tests, effects) as CSV or XLSX, escaped against formulas."""
+    """The aggregate tables (about, verdict, means per model, tests, pairs, …) as CSV or XLSX, escaped
+    against formulas, named after the study, wave and filters they hold."""
     if fmt not in ("csv", "xlsx"):
         abort(404)
-    return send_sheets(aggregate_tables(report), fmt, f"study{study.id}-report.{fmt}")
+    name = download_name(report, f"report.{fmt}")
+    return Response(tables_file(report, fmt), mimetype=XLSX_TYPE if fmt == "xlsx" else "text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
