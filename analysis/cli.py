@@ -119,6 +119,11 @@ def _outcome_text(o: OutcomeComparison) -> list[str]:
         effect = o.pair_effect(pair["a"], pair["b"])
         g = f", g = {_number(effect.hedges_g)} [{_number(effect.g_ci_low)}, {_number(effect.g_ci_high)}], " \
             f"Cliff's δ = {_number(effect.cliffs_delta)}" if effect else ""
+        adjusted = o.adjusted_effect(pair["a"], pair["b"])
+        if adjusted is not None:  # the g of the adjusted difference quoted (statistics review F3)
+            sign = 1 if adjusted.a == pair["a"] else -1
+            low, high = sorted((sign * adjusted.ci_low, sign * adjusted.ci_high))
+            g += f", adjusted g = {_number(sign * adjusted.g)} [{_number(low)}, {_number(high)}]"
         amount = _number(pair["diff"]) if pair["diff"] is not None else ("ranks higher" if pair["direction"] > 0
                                                                           else "ranks lower")
         lines.append(f"  {model_name(pair['b'])} − {model_name(pair['a'])}: {amount}, "

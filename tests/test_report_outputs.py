@@ -195,3 +195,18 @@ def test_the_tables_a_leader_forwards_carry_the_decision_first(seeded, client):
     csv_rows = _long_csv(client.get(f"/studies/{seeded.study_id}/report/tables.csv"))
     verdict = [r for r in csv_rows if r["table"] == "verdict"]
     assert verdict[0]["part"] == "recommendation" and verdict[0]["text"] == "manager"
+
+
+def test_the_pairs_sheet_gives_an_adjusted_difference_its_adjusted_g(seeded, client):
+    """Statistics review F3 in the tables: the baseline-adjusted CRM differences carry their own g."""
+    log_in(client, seeded.leader)
+    workbook = load_workbook(io.BytesIO(client.get(f"/studies/{seeded.study_id}/report/tables.xlsx").data))
+    sheet = workbook["pairs"]
+    header = [cell.value for cell in sheet[1]]
+    rows = [dict(zip(header, [cell.value for cell in row], strict=True)) for row in sheet.iter_rows(min_row=2)]
+    quota = [r for r in rows if r["outcome"] == "quota_attainment"]
+    assert quota and all(r["adjusted_g"] is not None for r in quota)
+    assert all((r["adjusted_g"] > 0) == (r["difference_b_minus_a"] > 0) for r in quota)
+    assert all(isinstance(r["adjusted_g_over"], str) and r["adjusted_g_over"] for r in quota)  # which SD
+    satisfaction = [r for r in rows if r["outcome"] == "satisfaction"]
+    assert all(r["adjusted_g"] is None for r in satisfaction)  # nothing adjusted, no adjusted g

@@ -130,6 +130,7 @@ def aggregate_tables(report: Report, created: date | None = None) -> dict[str, p
         intervals = _pair_intervals(comparison)
         for pair in comparison.headline_pairs():
             effect = comparison.pair_effect(pair["a"], pair["b"])
+            adjusted = comparison.adjusted_effect(pair["a"], pair["b"])
             low, high = intervals.get((pair["a"], pair["b"]), (None, None))
             survives = (row.key, pair["b"], pair["a"]) in named or (row.key, pair["a"], pair["b"]) in named
             pairs.append({"outcome": row.key, "label": row.label, "a": pair["a"], "b": pair["b"],
@@ -137,7 +138,11 @@ def aggregate_tables(report: Report, created: date | None = None) -> dict[str, p
                           "ci_high": _estimate(high), "p_adjusted": _p(pair["p_adj"]),
                           "survives_correction": "yes" if survives else "no",
                           "hedges_g": _ratio(effect.hedges_g if effect else None, 2),
-                          "cliffs_delta": _ratio(effect.cliffs_delta if effect else None, 2)})
+                          "cliffs_delta": _ratio(effect.cliffs_delta if effect else None, 2),
+                          # The g that goes with an adjusted difference (statistics review F3).
+                          "adjusted_g": _ratio(None if adjusted is None else
+                                               adjusted.g if adjusted.a == pair["a"] else -adjusted.g, 2),
+                          "adjusted_g_over": adjusted.sd_kind if adjusted else None})
     sheets = {"about": pd.DataFrame(about_rows(report, created or date.today()))}
     verdict = _verdict_rows(report)
     if verdict:
