@@ -22,7 +22,7 @@ from surveys.pilots.questions import NewQuestion, add_question
 from surveys.studies import add_wave, create_study
 from tests import builders
 from tests.test_disclosure_attacks import answer_plan, log_in_leader, organisation
-from tests.test_insider_views import answer, design_form
+from tests.test_insider_views import answer, design_form, two_teams  # noqa: F401 -- two_teams is a fixture
 
 pytestmark = pytest.mark.usefixtures("app_context")
 TODAY = date.today()
@@ -124,16 +124,9 @@ def total_cell(client, study, wave) -> str:
     return cell.strip()
 
 
-def test_f_d_raising_k_during_an_open_wave_tells_nothing_more_about_its_count(client):
+def test_f_d_raising_k_during_an_open_wave_tells_nothing_more_about_its_count(client, two_teams):  # noqa: F811
     """Raising k by one at a time moved the floor across the true count: 'fewer than 8' gave n = 7."""
-    org = builders.organisation()
-    builders.user(orgs=[org.name])
-    teams = [builders.team_with_reps(org, name=f"Team {i}", reps=6) for i in range(2)]
-    study = builders.study(org, models=("manager", "peer"), teams=teams)
-    study.status = StudyStatus.RUNNING
-    db.session.commit()
-    wave = study.waves[0]
-    tokens = [builders.invite(wave, rep) for team in teams for rep in team.reps]
+    study, wave, tokens = two_teams
     for token in tokens[:7]:
         answer(token)
     log_in(client, "consultant@acme.example.com")
