@@ -76,6 +76,7 @@ class Evidence(Result):
     ci_high: float | None
     p_adjusted: float
     amount: str | None  # the difference in the outcome's words, e.g. "8.16 percentage points"
+    interval: str | None = None  # its 95 % CI in the same words, e.g. "4.35 to 11.98 percentage points"
 
 
 @dataclass(frozen=True)
@@ -114,29 +115,35 @@ class _InMoney:
         return getattr(self._comparison, name)
 
     def amount(self, value: float) -> str:
-        return f"{self._symbol}{abs(value) * self._comparison.unit_scale:,.0f}"
+        return f"{self._symbol}{abs(value) * self._comparison.unit_scale:,.0f} per rep"
 
 
 def decide(comparisons: Sequence, findings: Sequence[Finding], levels: Sequence[str], primary: str, *,
-           pre_intervention: bool = False, next_wave: str | None = None, money: Sequence[str] = (),
-           currency: str = "") -> Decision:
+           pre_intervention: bool = False, next_wave: str | None = None, next_closes: str | None = None,
+           money: Sequence[str] = (), currency: str = "", primary_label: str = "the primary outcome") -> Decision:
     """The decision for one view (see the module docstring for the rule).
 
     ``comparisons`` are the assembled ``OutcomeComparison`` objects (multiplicity-corrected) and
-    ``findings`` the verdict's findings on them; ``next_wave`` says when more data come, e.g.
-    "the pulse wave, closing on 20 December 2026". Outcomes named in ``money`` are amounts of money,
-    written with ``currency`` before them ("$", "CHF ").
+    ``findings`` the verdict's findings on them; ``next_wave`` names the wave after this one ("the
+    “pulse” wave") and ``next_closes`` the day it closes when it is still open ("19 December 2026").
+    Outcomes named in ``money`` are amounts of money, written with ``currency`` before them ("$",
+    "CHF ").
     """
+    later = None if not next_wave else (f"{next_wave} when it closes on {next_closes}" if next_closes else next_wave)
     comparisons = [_InMoney(c, currency) if c.outcome in money else c for c in comparisons]
     if pre_intervention:
-        steps = [f"Read {next_wave} once it closes: it shows the models at work."] if next_wave else [
+        steps = [f"Read {later}: it shows the models at work."] if later else [
             "Read a wave measured after the coaching models started."]
         return not_yet("Not yet: this wave was measured before the coaching models started, so it describes "
                        "the starting point, not the models.", "pre-intervention", steps)
     by_key = {c.outcome: c for c in comparisons}
     found = {f.outcome: f for f in findings if f.outcome in by_key}
     if primary not in found:
-        return not_yet("Too few responses in this view to recommend a coaching model.", "no data")
+        if not found:
+            return not_yet("Too few responses in this view to recommend a coaching model.", "no data")
+        return not_yet(f"No recommendation in this view: {primary_label}, the study's primary outcome, cannot be "
+                       "compared here (too few responses, or a number that could be worked out from other views). "
+                       "The report without filters makes the recommendation.", "no data")
     deciding = [primary] + [o for o in PERFORMANCE_ORDER if o in found and o != primary]
     leads = {m: [o for o in deciding if found[o].best == m] for m in levels}
     trails = {m: [o for o in deciding if any(d.lower == m for d in found[o].differences)] for m in levels}
@@ -144,7 +151,7 @@ def decide(comparisons: Sequence, findings: Sequence[Finding], levels: Sequence[
     decided_by = "primary" if any(primary in leads[m] for m in candidates) else "performance"
     conflicted = [m for m in levels if leads[m] and trails[m]]
     if not candidates and conflicted:
-        return _conflict(found, comparisons, levels, deciding, leads, trails, next_wave)
+        return _conflict(found, comparisons, levels, deciding, leads, trails, later)
     capped = False
     if not candidates:
         responsibilities = [o for o in RESPONSIBILITIES if o in found]
@@ -153,7 +160,7 @@ def decide(comparisons: Sequence, findings: Sequence[Finding], levels: Sequence[
                       and not any(d.lower == m for o in responsibilities for d in found[o].differences)]
         decided_by, capped = "responsibilities", True
     if len(candidates) != 1:
-        return _no_change(found, by_key, levels, deciding, next_wave)
+        return _no_change(found, by_key, levels, deciding, later)
     chosen = candidates[0]
     carried = [o for o in deciding if found[o].best == chosen] if decided_by != "responsibilities" else leads[chosen]
     evidence = tuple(e for o in carried for e in _evidence(found[o], by_key[o]) if e.higher == chosen)
@@ -162,8 +169,8 @@ def decide(comparisons: Sequence, findings: Sequence[Finding], levels: Sequence[
     headline = _headline(chosen, found, by_key, carried, decided_by)
     steps = []
     if certainty != VERY_LIKELY:
-        steps.append(f"Confirm with {next_wave} before rolling it out everywhere." if next_wave else
-                     "Confirm with another wave before rolling it out everywhere.")
+        steps.append(f"Confirm it with {later} before rolling it out everywhere." if later else
+                     "Confirm it with another wave before rolling it out everywhere.")
     steps += _open_questions(found, by_key, [o for o in deciding if o not in carried])
     return Decision(chosen, certainty, headline, tuple(reasons), tuple(_trade_offs(chosen, found, by_key, levels)),
                     tuple(steps), decided_by, evidence)
@@ -174,8 +181,11 @@ def _evidence(finding: Finding, comparison) -> list[Evidence]:
     result = []
     for d in finding.differences:
         low, high = intervals.get((d.lower, d.higher), (None, None))
+        interval = None
+        if low is not None and low > 0:
+            interval = f"{comparison.amount(low).split(' ', 1)[0]} to {comparison.amount(high)}"
         result.append(Evidence(finding.outcome, finding.label, d.higher, d.lower, d.diff, low, high, d.p_adj,
-                               None if d.diff is None else comparison.amount(d.diff)))
+                               None if d.diff is None else comparison.amount(d.diff), interval))
     return result
 
 
@@ -254,7 +264,8 @@ def _headline(chosen, found, by_key, carried, decided_by) -> str:
         finding = found[key]
         behind = [d for d in finding.differences if d.higher == chosen]
         gap = _gap(behind, by_key[key], rounded=True)
-        parts.append(f"{gap} more {_label(finding)}" if gap else f"higher {_label(finding)}")
+        per = " per rep" if isinstance(by_key[key], _InMoney) else ""
+        parts.append(f"{gap} more {_label(finding)}{per}" if gap else f"higher {_label(finding)}")
         against.append(_others([d.lower for d in behind]))
     if len(set(against)) == 1:  # the same models beaten everywhere: name them once
         parts = [_and(parts) + f" than with {against[0]}"]
@@ -360,7 +371,10 @@ def _open_questions(found, by_key, keys) -> list[str]:
             continue
         gap, teams, have = needed
         label = _label(finding)
-        if teams > MAX_TEAMS_SAID:
+        if teams <= have:  # the power formula's approximation; a pilot of this size did not tell them apart
+            steps.append(f"On {label} the gap seen ({gap}) is within what chance gives at this size: another wave "
+                         "would show whether it holds.")
+        elif teams > MAX_TEAMS_SAID:
             steps.append(f"On {label} the models are so close (largest gap {gap}) that no pilot of a realistic "
                          "size would tell them apart: treat them as equal on it.")
         else:
@@ -370,28 +384,32 @@ def _open_questions(found, by_key, keys) -> list[str]:
 
 
 def _teams_for_gap(comparison) -> tuple[str, int, int] | None:
+    """The largest gap between two models as the headline test measured it (adjusted for the baseline
+    where it was), and the teams per model that would tell it apart at the outcome's own pairwise level."""
     mixed = comparison.mixed_model
     if mixed is None or not mixed.converged or not np.isfinite(mixed.icc):
         return None
-    means = [d.mean for d in comparison.descriptives]
-    gap = max(means) - min(means)
+    pairs = [abs(p["diff"]) for p in comparison.headline_pairs() if p["diff"] is not None]
+    gap = max(pairs) if pairs else max(d.mean for d in comparison.descriptives) - min(
+        d.mean for d in comparison.descriptives)
     sd = float(np.sqrt(mixed.var_cluster + mixed.var_residual))
     if not gap > 0 or not sd > 0:
         return None
     k = len(comparison.levels)
+    have = int(round(mixed.n_clusters / k))
     try:
         needed = teams_needed(gap / sd, k, max(mixed.mean_cluster_size, 1.0), min(max(mixed.icc, 0.0), 0.99),
-                              max_teams=MAX_TEAMS_SAID + 1).teams_per_arm
+                              alpha=comparison.alpha, max_teams=MAX_TEAMS_SAID + 1).teams_per_arm
     except ValueError:
         needed = MAX_TEAMS_SAID + 1
-    return comparison.amount(gap), needed, int(round(mixed.n_clusters / k))
+    return comparison.amount(gap), needed, have
 
 
 def _conflict(found, comparisons, levels, deciding, leads, trails, next_wave) -> Decision:
     pulls = [f"{model_name(m)} leads on {_and([_label(found[o]) for o in leads[m]])} but trails on "
              f"{_and([_label(found[o]) for o in trails[m]])}" for m in levels if leads[m] and trails[m]]
     headline = ("No change is justified yet: the results pull two ways — " + "; ".join(pulls) + ".")
-    steps = [f"Read {next_wave} once it closes: it may settle which way it goes." if next_wave else
+    steps = [f"Read {next_wave}: it may settle which way it goes." if next_wave else
              "Another wave would show which way it settles."]
     return Decision(None, TOO_CLOSE, headline, tuple(opening(p) + "." for p in pulls), (), tuple(steps), "conflict")
 
@@ -412,5 +430,5 @@ def _no_change(found, by_key, levels, deciding, next_wave) -> Decision:
     trade = tuple(opening(t) + "." for t in others)
     steps = _open_questions(found, by_key, deciding)
     if next_wave:
-        steps.insert(0, f"Read {next_wave} once it closes.")
+        steps.insert(0, f"Read {next_wave}.")
     return Decision(None, TOO_CLOSE, headline, tuple(reasons), trade, tuple(steps), "none")

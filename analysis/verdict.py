@@ -169,7 +169,7 @@ class Finding:
 
 #: Every status a claim can have. "not supported": the data do not show what the claim predicts
 #: (no clear difference); the words "not shown" belong to numbers hidden for anonymity.
-CLAIM_STATUSES = ("supported", "contradicted", "mixed", "not supported", "not measured")
+CLAIM_STATUSES = ("supported", "contradicted", "mixed", "not supported", "not tested", "not measured")
 
 
 @dataclass(frozen=True)
@@ -178,7 +178,7 @@ class ClaimVerdict(Result):
 
     camp: str
     claim: str
-    status: str  # supported, contradicted, mixed, not supported, not measured (see CLAIM_STATUSES)
+    status: str  # supported, contradicted, mixed, not supported, not tested, not measured (CLAIM_STATUSES)
     text: str
 
 
@@ -344,18 +344,29 @@ def _below_phrase(d: Difference, comparison) -> str:
     return f"{_amount_versus(d, comparison, d.higher, False)} ({_size(d)})"
 
 
-def judge_claim(claim: Claim, findings: dict[str, Finding], levels: Sequence[str]) -> ClaimVerdict:
-    """Whether the data support, contradict or do not show a camp's claim."""
-    measured = [findings[o] for o in claim.outcomes if o in findings]
+def judge_claim(claim: Claim, findings: dict[str, Finding], levels: Sequence[str],
+                compared: dict[str, Sequence[str]] | None = None) -> ClaimVerdict:
+    """Whether the data support, contradict or do not show a camp's claim.
+
+    ``compared`` gives the models each outcome's comparison included (all of ``levels`` by default):
+    a claim about a model that the anonymity rules hide on what the claim predicts is not tested.
+    """
+    compared = compared or {}
     subject = claim.high or claim.low
+    present = [findings[o] for o in claim.outcomes if o in findings]
+    measured = [f for f in present if subject is None or subject in compared.get(f.outcome, levels)]
+    if subject is not None and subject in levels and present and not measured:
+        return ClaimVerdict(claim.camp, claim.claim, "not tested",
+                            f"{opening(model_name(subject))} is not shown in this view on what the claim predicts, "
+                            "so the claim is not tested here.")
     if not measured or (subject is not None and subject not in levels):
         return ClaimVerdict(claim.camp, claim.claim, "not measured",
                             "This study did not measure what the claim predicts.")
     if subject is None:  # performance: say who did best, if anyone
         return _performance_verdict(claim, measured)
-    others = [lv for lv in levels if lv != subject]
     results = []
     for finding in measured:
+        others = [lv for lv in compared.get(finding.outcome, levels) if lv != subject]
         pairs = {(d.higher, d.lower) for d in finding.differences}
         if claim.high:
             support = all((subject, o) in pairs for o in others)
@@ -410,20 +421,24 @@ def write_verdict(comparisons, levels: Sequence[str], primary: str, design: Desi
     design = design or DesignFacts()
     findings = [summarise_outcome(c) for c in comparisons]
     by_outcome = {f.outcome: f for f in findings}
-    claims = [judge_claim(claim, by_outcome, levels) for claim in CLAIMS]
+    compared = {c.outcome: tuple(c.levels) for c in comparisons}
+    claims = [judge_claim(claim, by_outcome, levels, compared) for claim in CLAIMS]
     claims = [c for c in claims if c.status != "not measured"]
-    main = by_outcome[primary]
-    if main.best:
-        opening = f"On {main.label}, the primary outcome, {model_name(main.best)} came out ahead."
-    elif main.significant:
-        opening = f"The models differ on {main.label}, the primary outcome, without one clear winner."
+    main = by_outcome.get(primary)
+    if main is None:  # not comparable in this view: every outcome shown is then a corrected secondary one
+        headline = "Who should coach? The primary outcome cannot be compared in this view."
     else:
-        opening = f"No coaching model is clearly better on {main.label}, the primary outcome."
-    headline = f"Who should coach? {opening} {main.text}"
-    strengths = [c for c in claims if c.status == "supported" and c.camp != "performance"]
+        if main.best:
+            opening = f"On {main.label}, the primary outcome, {model_name(main.best)} came out ahead."
+        elif main.significant:
+            opening = f"The models differ on {main.label}, the primary outcome, without one clear winner."
+        else:
+            opening = f"No coaching model is clearly better on {main.label}, the primary outcome."
+        headline = f"Who should coach? {opening} {main.text}"
+    strengths = [c for c in claims if c.status == "supported"]
     if strengths:
-        headline += " Each camp's claim was tested: " + "; ".join(
-            f"the data support “{c.claim.split(':')[0].lower()}”" for c in strengths) + "."
+        headline += " Claims the data support: " + "; ".join(
+            f"“{c.claim.split(':')[0].lower()}”" for c in strengths) + "."
     return Verdict(headline, tuple(findings), tuple(claims), tuple(_caveats(comparisons, design)))
 
 

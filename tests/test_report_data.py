@@ -340,3 +340,36 @@ def test_no_demo_comment_repeats_more_than_twice(seeded, client):
     data = client.get(f"/studies/{seeded.study_id}/report.json").get_json()
     study = db.session.get(Study, seeded.study_id)
     assert data["comments"] and all(len(shown) >= study.comment_threshold for shown in data["comments"].values())
+
+
+def test_fresh_eye_review_baseline_and_hidden_models_are_not_tested_and_filtered_views_keep_the_primary(seeded):
+    """Fresh-eye review of issue 12: every baseline card said "not supported" (a baseline tests no claim);
+    a view hiding overall satisfaction called another outcome "the study's primary outcome", took it out of
+    the correction and recommended from it; an empty wave recommended a model on CRM figures alone."""
+    from surveys.extensions import db
+    from surveys.models import Role, Study
+    from surveys.reports.report import build_report
+
+    study = db.session.get(Study, seeded.study_id)
+    baseline = build_report(study, {"wave": "baseline"}, Role.LEADER)
+    assert baseline.analysis and {c.status for c in baseline.analysis.verdict.claims} == {"not tested"}
+    assert baseline.decision.recommendation is None
+    for region in baseline.regions:
+        for band in baseline.bands:
+            view = build_report(study, {"region": region, "band": band}, Role.LEADER)
+            if view.analysis is None:
+                continue
+            primary = [c for c in view.analysis.outcomes if c.primary]
+            assert all(c.outcome == study.primary_outcome for c in primary), (region, band)
+            if study.primary_outcome not in {c.outcome for c in view.analysis.outcomes}:
+                assert view.decision.recommendation is None, (region, band, view.decision.headline)
+                assert "cannot be compared here" in view.decision.headline
+            for claim in view.analysis.verdict.claims:
+                subject = {"manager": "manager", "peer": "peer", "external": "external", "busy": "manager"}.get(
+                    claim.camp)
+                hidden_everywhere = subject and all(
+                    subject in row.hidden_models for row in view.rows if row.comparison is not None
+                    and row.key in {"accountability", "onboarding", "candour", "expertise", "availability",
+                                    "sessions_per_rep_month"})
+                if hidden_everywhere:
+                    assert claim.status in ("not tested", "not measured"), (region, band, claim)

@@ -210,3 +210,21 @@ def test_the_pairs_sheet_gives_an_adjusted_difference_its_adjusted_g(seeded, cli
     assert all(isinstance(r["adjusted_g_over"], str) and r["adjusted_g_over"] for r in quota)  # which SD
     satisfaction = [r for r in rows if r["outcome"] == "satisfaction"]
     assert all(r["adjusted_g"] is None for r in satisfaction)  # nothing adjusted, no adjusted g
+
+
+def test_the_outcomes_sheet_gives_an_adjusted_row_its_adjusted_means(seeded, client):
+    """Fresh-eye review: the outcomes sheet said "adjusted for 2026-Q2" over raw means (D6 in the files)."""
+    log_in(client, seeded.leader)
+    workbook = load_workbook(io.BytesIO(client.get(f"/studies/{seeded.study_id}/report/tables.xlsx").data))
+    sheet = workbook["outcomes"]
+    header = [cell.value for cell in sheet[1]]
+    rows = [dict(zip(header, [cell.value for cell in row], strict=True)) for row in sheet.iter_rows(min_row=2)]
+    quota = {r["model"]: r for r in rows if r["outcome"] == "quota_attainment"}
+    assert all(r["adjusted_mean"] is not None for r in quota.values())
+    assert quota["manager"]["adjusted_mean"] != quota["manager"]["mean"]
+    data = client.get(f"/studies/{seeded.study_id}/report.json").get_json()
+    differences = {(e["higher"], e["lower"]): e["diff"] for e in data["decision"]["evidence"]
+                   if e["outcome"] == "quota_attainment"}
+    gap = quota["manager"]["adjusted_mean"] - quota["peer"]["adjusted_mean"]
+    assert abs(gap - differences[("manager", "peer")]) < 0.02  # rounded to two decimals in the file
+    assert all(r["adjusted_mean"] is None for r in rows if r["outcome"] == "satisfaction")

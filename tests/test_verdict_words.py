@@ -203,3 +203,21 @@ def test_revenue_reads_as_money_and_win_rate_in_percentage_points():
     text = next(f.text for f in null.verdict.findings if f.outcome == "revenue")
     assert "could have detected a difference of about " in text and text.endswith(" in revenue."), text
     assert "points" not in text
+
+
+def test_no_scale_of_several_items_is_said_to_detect_more_than_its_range(seeded):
+    """Fresh-eye review: "availability … could have detected a difference of about 9.01 points" on a 1–5
+    scale in the demo's East × 8–10 view; only single items had their bounds."""
+    import re
+
+    from surveys.extensions import db
+    from surveys.models import Role, Study
+    from surveys.reports.report import build_report
+
+    study = db.session.get(Study, seeded.study_id)
+    for region in ("East", "West"):
+        report = build_report(study, {"region": region, "band": "8 to 10 reps"}, Role.LEADER)
+        for row in report.rows:
+            if row.section in ("responsibilities", "claims") and row.finding and row.key != "sessions_per_rep_month":
+                for amount in re.findall(r"detected a difference of about ([\d.]+) points", row.finding):
+                    assert float(amount) <= 4, (region, row.key, row.finding)

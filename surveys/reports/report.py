@@ -215,15 +215,15 @@ def _default_wave(study: Study, visible: list[Wave]) -> Wave:
     return next((w for w in latest if counts.get(w.id, 0) >= study.k_threshold), latest[0])
 
 
-def _next_wave(study: Study, wave: Wave, today: date) -> str | None:
-    """The wave after ``wave``, as the decision names it: "the pulse wave, closing on 20 December 2026"."""
+def _next_wave(study: Study, wave: Wave, today: date) -> tuple[str | None, str | None]:
+    """The wave after ``wave`` as the decision names it ("the “pulse” wave"), and the day it closes
+    ("19 December 2026") when it is still open."""
     later = sorted((w for w in study.waves if w.closes_on > wave.closes_on), key=lambda w: w.closes_on)
     if not later:
-        return None
+        return None, None
     following = later[0]
-    if following.closes_on < today:
-        return f"the “{following.label}” wave"
-    return f"the “{following.label}” wave, closing on {following.closes_on:%d %B %Y}"
+    closes = None if following.closes_on < today else f"{following.closes_on:%d %B %Y}".lstrip("0")
+    return f"the “{following.label}” wave", closes
 
 
 def _deviations(study: Study) -> tuple[Deviation, ...]:
@@ -322,12 +322,17 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
                         "nothing about which model works; later waves do.")
     view = in_view(survey, filters)
     rows: list[OutcomeRow] = []
+    # A scale's score lies within its items' answers (1–5 for the built-in scales): the detectable
+    # difference is never said to be more than that range allows (ux review D8).
+    bounds = {q.dimension or q.key: (float(q.scale_min), float(q.scale_max)) for q in study.questions
+              if q.scale_min is not None and q.scale_max is not None}
     order = survey_order()
     ordered = [d for d in order if d in dimensions] + sorted(d for d in dimensions if d not in order)
     for name in ordered:
         shown = pattern.shown_models(filters.view, name, models)
         hidden = [m for m in models if m not in shown]
-        rows.append(build.compare(view, name, shown, hidden, k, cluster="team", scale=outcome(name).scale))
+        rows.append(build.compare(view, name, shown, hidden, k, cluster="team", scale=outcome(name).scale,
+                                  bounds=bounds.get(name)))
     performance, perf_rows, link = build.performance(study, wave, filters, models, k, sizes, view, reps, version,
                                                      pattern.shown_models(filters.view, "satisfaction", models))
     rows += perf_rows
@@ -338,21 +343,28 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
     if compared:
         primary = study.primary_outcome
         if primary not in {c.outcome for c in compared}:
-            messages.append(f"The primary outcome ({outcome(primary).sentence}) cannot be compared in this view; "
-                            f"the verdict leads with {compared[0].label} instead.")
-            primary = compared[0].outcome
+            # It stays the primary outcome: no other outcome takes its place or leaves the correction.
+            messages.append(f"The primary outcome ({outcome(primary).sentence}) cannot be compared in this view, "
+                            "so this view makes no recommendation; every outcome shown is corrected for "
+                            "multiplicity.")
         reliabilities = build.reliabilities(study, wave, view, disclosure, filters, models)
         allocation = allocation_check(study)
         design = DesignFacts(allocation=allocation, reliability=tuple(reliabilities))
         analysis = assemble(compared, "coaching_model", models, primary, design, cluster="team")
+        if pre_intervention:  # measured before the models started: no claim about them is tested by it
+            untested = tuple(replace(c, status="not tested", text="A baseline, measured before the coaching "
+                                     "models started, cannot test this claim.") for c in analysis.verdict.claims)
+            analysis = replace(analysis, verdict=replace(analysis.verdict, claims=untested))
         # The assembled comparisons carry the multiplicity correction; the verdict a sentence on each.
         by_key = {c.outcome: c for c in analysis.outcomes}
         findings = {f.outcome: f.text for f in analysis.verdict.findings}
         rows = [replace(row, comparison=by_key[row.key], finding=findings.get(row.key))
                 if row.comparison is not None else row for row in rows]
+        next_wave, next_closes = _next_wave(study, wave, today)
         decision = decide(analysis.outcomes, analysis.verdict.findings, models, primary,
-                          pre_intervention=pre_intervention, next_wave=_next_wave(study, wave, today),
-                          money=("revenue",), currency=build.currency_prefix())
+                          pre_intervention=pre_intervention, next_wave=next_wave, next_closes=next_closes,
+                          money=("revenue",), currency=build.currency_prefix(),
+                          primary_label=outcome(primary).sentence)
     else:
         reliabilities = []
         messages.append(f"Too few responses in this view: no coaching model has at least {k} responses "

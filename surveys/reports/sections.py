@@ -144,7 +144,12 @@ class PerformanceSection:
         return currency()
 
 
-def compare(frame, key, shown, hidden, k, cluster=None, baseline=None, scale=None, label=None) -> OutcomeRow:
+# Outcomes whose values cannot leave a range, for "cannot detect any difference within the scale" (D8).
+BOUNDS = {"win_rate": (0.0, 1.0)}
+
+
+def compare(frame, key, shown, hidden, k, cluster=None, baseline=None, scale=None, label=None,
+            bounds=None) -> OutcomeRow:
     """The row of outcome ``key``: the ``shown`` models compared, or why they are not."""
     about = outcome(key)
     label = label or about.sentence
@@ -154,7 +159,8 @@ def compare(frame, key, shown, hidden, k, cluster=None, baseline=None, scale=Non
         return OutcomeRow(key, label, about.section, None, hidden, note)
     try:
         comparison = compare_outcome(frame, key, "coaching_model", shown, cluster=cluster, baseline=baseline,
-                                     label=label, scale=scale, unit=about.unit, unit_scale=about.unit_scale)
+                                     label=label, scale=scale, unit=about.unit, unit_scale=about.unit_scale,
+                                     bounds=bounds if bounds is not None else BOUNDS.get(key))
     except ValueError as error:
         return OutcomeRow(key, label, about.section, None, hidden, f"Not compared: {error}.")
     if comparison.distribution is not None:

@@ -118,9 +118,15 @@ def aggregate_tables(report: Report, created: date | None = None) -> dict[str, p
                           "note": row.note})
             continue
         for d in comparison.descriptives:
+            # A CRM row "adjusted for" the quarter before carries the adjusted mean its differences are
+            # differences of, next to the raw one (ux review D6, in the files too).
+            a = (row.adjusted or {}).get(d.group)
             means.append({"outcome": row.key, "label": row.label, "model": d.group, "n": d.n,
                           "mean": _estimate(d.mean), "sd": _estimate(d.sd), "ci_low": _estimate(d.ci_low),
-                          "ci_high": _estimate(d.ci_high)})
+                          "ci_high": _estimate(d.ci_high),
+                          "adjusted_mean": _estimate(a.mean) if a else None,
+                          "adjusted_ci_low": _estimate(a.ci_low) if a else None,
+                          "adjusted_ci_high": _estimate(a.ci_high) if a else None})
         tests.append({"outcome": row.key, "label": row.label, "primary": "yes" if comparison.primary else "no",
                       "test": comparison.chosen.replace("_", " "), "p": _p(comparison.p),
                       "p_adjusted": _p(comparison.p_adjusted),

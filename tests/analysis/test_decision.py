@@ -96,14 +96,14 @@ def test_a_wave_before_the_models_started_recommends_nothing():
                       next_wave="the “follow-up” wave")
     assert decision.recommendation is None and decision.certainty == TOO_EARLY
     assert "before the coaching models started" in decision.headline
-    assert decision.next_steps == ("Read the “follow-up” wave once it closes: it shows the models at work.",)
+    assert decision.next_steps == ("Read the “follow-up” wave: it shows the models at work.",)
 
 
 def test_few_teams_say_likely_not_very_likely():
     decision = run({"manager": {"quota_attainment": 1.5}}, teams_per_model=4, reps=12)
     assert decision.recommendation == "manager"
     assert decision.certainty == LIKELY
-    assert any("Confirm with another wave" in s for s in decision.next_steps)
+    assert any("Confirm it with another wave" in s for s in decision.next_steps)
 
 
 @pytest.mark.parametrize("effects", [
