@@ -10,7 +10,7 @@ from scipy import stats
 
 from ._result import Result
 from ._validate import group_labels, level_order, numeric_column, require_columns
-from .clustered import ArmEffect, Coefficient
+from .clustered import ArmEffect, Coefficient, _standardise
 from .contrasts import Contrast, model_contrasts
 from .describe import GroupDescriptives, describe_group
 from .omnibus import FTest
@@ -69,9 +69,13 @@ def ancova(data: pd.DataFrame, dv: str, between: str, baseline: str,
     require_columns(data, dv, between, baseline)
     levels = level_order(data, between, levels)
     frame = _complete(data, [dv, between, baseline], between, levels)
-    y = frame[dv].to_numpy(float)
+    # Fit on standardised outcome and baseline so that the numerics do not depend on the data's
+    # level or unit (audit F5: a valid file at level/SD = 1e7 was refused as collinear); the
+    # coefficients are turned back to the original scale below.
+    y, y_centre, y_scale = _standardise(frame[dv].to_numpy(float))
+    z, _, b_scale = _standardise(frame[baseline].to_numpy(float))
     dummies = [(frame[between] == level).to_numpy(float) for level in levels[1:]]
-    x = np.column_stack([np.ones(len(frame)), *dummies, frame[baseline].to_numpy(float)])
+    x = np.column_stack([np.ones(len(frame)), *dummies, z])
     n, p = x.shape
     if n <= p:
         raise ValueError(f"too few complete rows ({n}) of {dv!r} and {baseline!r} for an ANCOVA")
@@ -83,6 +87,10 @@ def ancova(data: pd.DataFrame, dv: str, between: str, baseline: str,
     df_resid = n - p
     sigma2 = float(residual @ residual) / df_resid
     cov = sigma2 * np.linalg.inv(x.T @ x)
+    # Back to the original scale: the intercept row is handled in the adjusted means (centre added).
+    unscale = np.full(p, y_scale)
+    unscale[-1] = y_scale / b_scale
+    coef, cov, sigma2 = coef * unscale, cov * np.outer(unscale, unscale), sigma2 * y_scale ** 2
     se = np.sqrt(np.diag(cov))
     effects = tuple(
         ArmEffect(level, levels[0], float(coef[i]), float(se[i]),
@@ -92,15 +100,13 @@ def ancova(data: pd.DataFrame, dv: str, between: str, baseline: str,
     beta = coef[arm]
     f = float(beta @ np.linalg.solve(cov[np.ix_(arm, arm)], beta)) / len(arm)
     arm_test = FTest(f, float(len(arm)), float(df_resid), float(stats.f.sf(f, len(arm), df_resid)))
-    mean_baseline = float(frame[baseline].mean())
     adjusted = []
     for i, level in enumerate(levels):
-        row = np.zeros(p)
+        row = np.zeros(p)  # at the mean baseline, which is 0 on the centred scale
         row[0] = 1
         if i > 0:
             row[i] = 1
-        row[-1] = mean_baseline
-        adjusted.append(AdjustedMean(level, float(row @ coef), float(np.sqrt(row @ cov @ row))))
+        adjusted.append(AdjustedMean(level, y_centre + float(row @ coef), float(np.sqrt(row @ cov @ row))))
     contrasts = model_contrasts(levels, beta, cov[np.ix_(arm, arm)], df_resid)
     return AncovaResult(effects, arm_test, tuple(adjusted), Coefficient(float(coef[-1]), float(se[-1])), n,
                         contrasts, float(np.sqrt(sigma2)))

@@ -70,6 +70,21 @@ class MixedModelResult(Result):
     warnings: tuple[str, ...] = field(default=())
 
 
+def _standardise(values: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """``(values − centre) / scale`` with the centre and scale used (scale 1 for constant values).
+
+    Fitting on standardised columns makes the numerics independent of the data's level and unit
+    (issue 13, audit F5: raw cross-products of values ~1e6 with spread ~1 lose every digit of the
+    spread); the results are turned back to the original scale.
+    """
+    centre = float(np.mean(values)) if len(values) else 0.0
+    deviations = values - centre
+    scale = float(np.sqrt(np.mean(deviations ** 2))) if len(values) else 1.0
+    if not np.isfinite(scale) or scale == 0:
+        scale = 1.0
+    return deviations / scale, centre, scale
+
+
 def _design(data: pd.DataFrame, dv: str, between: str, cluster: str, baseline: str | None,
             levels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
     """Response, fixed-effects design (intercept, arm dummies, baseline) and cluster codes, complete cases."""
@@ -202,6 +217,12 @@ def mixed_model(data: pd.DataFrame, dv: str, between: str, cluster: str, baselin
     if n_clusters < len(levels) + 1:
         raise ValueError(f"column {cluster!r}: {n_clusters} clusters are too few for a mixed model "
                          f"with {len(levels)} groups")
+    # Fit on standardised outcome and baseline (scale-free numerics); report on the original scale.
+    y, _, y_scale = _standardise(y)
+    b_scale = 1.0
+    if baseline:
+        exog = exog.copy()
+        exog[:, -1], _, b_scale = _standardise(exog[:, -1])
     if np.linalg.matrix_rank(exog) < exog.shape[1]:
         raise ValueError(f"column {baseline or between!r}: the design is collinear; the mixed model cannot "
                          "separate the groups")
@@ -215,9 +236,14 @@ def mixed_model(data: pd.DataFrame, dv: str, between: str, cluster: str, baselin
         return MixedModelResult(False, None, (), None, float("nan"), float("nan"), float("nan"), float("nan"),
                                 n, n_clusters, mean_size, None, (), tuple(notes_out))
     fe, var_residual, inverse, _ = profile.solve(gamma)
-    var_cluster = gamma * var_residual
-    icc = var_cluster / (var_cluster + var_residual)
     fe_covariance = var_residual * inverse
+    unscale = np.full(len(fe), y_scale)  # coefficient k on the original scale is fe[k] · unscale[k]
+    if baseline:
+        unscale[-1] = y_scale / b_scale
+    fe, fe_covariance = fe * unscale, fe_covariance * np.outer(unscale, unscale)
+    var_residual *= y_scale ** 2
+    var_cluster = gamma * var_residual
+    icc = gamma / (1 + gamma)
     se = np.sqrt(np.diag(fe_covariance))
     # Denominator df as nlme: coefficients constant within every team are tested on J − p_between,
     # the others on N − J − p_within. Arms are team-level when whole teams were randomised.
