@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from ._result import Result
-from ._validate import group_labels, level_order, numeric_column, require_columns
+from ._validate import (account_rows, group_labels, level_order, numeric_column, require_columns,
+                        require_baseline_in_every_arm)
 from .clustered import ArmEffect, Coefficient, _standardise
 from .contrasts import Contrast, model_contrasts
 from .describe import GroupDescriptives, describe_group
@@ -36,15 +37,19 @@ class AncovaResult(Result):
     n: int
     contrasts: tuple[Contrast, ...] = ()
     residual_sd: float = float("nan")
+    n_used: dict[str, int] = field(default_factory=dict)  # reps used per arm
+    n_dropped: dict[str, dict[str, int]] = field(default_factory=dict)  # per arm: {reason: count}
+    warnings: tuple[str, ...] = ()
 
 
-def _complete(data, columns, between, levels):
+def _complete(data, columns, between, levels, drop=True):
     frame = data[columns].copy()
     for column in columns:
         if column != between:
             frame[column] = numeric_column(data, column)
     frame[between] = group_labels(frame[between])
-    return frame[frame[between].isin(levels)].dropna()
+    frame = frame[frame[between].isin(levels)]
+    return frame.dropna() if drop else frame
 
 
 def ancova(data: pd.DataFrame, dv: str, between: str, baseline: str,
@@ -68,7 +73,10 @@ def ancova(data: pd.DataFrame, dv: str, between: str, baseline: str,
     """
     require_columns(data, dv, between, baseline)
     levels = level_order(data, between, levels)
-    frame = _complete(data, [dv, between, baseline], between, levels)
+    frame = _complete(data, [dv, between, baseline], between, levels, drop=False)
+    require_baseline_in_every_arm(frame, between, baseline, levels)
+    account = account_rows(frame, between, levels, [(dv, "missing_outcome"), (baseline, "missing_baseline")])
+    frame = frame[account.keep]
     # Fit on standardised outcome and baseline so that the numerics do not depend on the data's
     # level or unit (audit F5: a valid file at level/SD = 1e7 was refused as collinear); the
     # coefficients are turned back to the original scale below.
@@ -109,7 +117,8 @@ def ancova(data: pd.DataFrame, dv: str, between: str, baseline: str,
         adjusted.append(AdjustedMean(level, y_centre + float(row @ coef), float(np.sqrt(row @ cov @ row))))
     contrasts = model_contrasts(levels, beta, cov[np.ix_(arm, arm)], df_resid)
     return AncovaResult(effects, arm_test, tuple(adjusted), Coefficient(float(coef[-1]), float(se[-1])), n,
-                        contrasts, float(np.sqrt(sigma2)))
+                        contrasts, float(np.sqrt(sigma2)), account.n_used, account.n_dropped,
+                        tuple(account.warnings(f"ANCOVA for {dv!r}")))
 
 
 @dataclass(frozen=True)

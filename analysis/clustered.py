@@ -16,7 +16,8 @@ import pandas as pd
 from scipy import optimize, stats
 
 from ._result import Result
-from ._validate import group_labels, level_order, numeric_column, require_columns
+from ._validate import (RowAccount, account_rows, group_labels, level_order, numeric_column, require_columns,
+                        require_baseline_in_every_arm)
 from .contrasts import Contrast, model_contrasts
 from .omnibus import FTest
 
@@ -49,7 +50,9 @@ class MixedModelResult(Result):
     """A random-intercept model fitted by REML.
 
     ``converged`` is False when no optimiser reached a proper optimum; the estimates are then
-    kept for diagnosis but must not be reported as findings (``warnings`` says so). ``arm_test``
+    kept for diagnosis but must not be reported as findings (``warnings`` says so). ``n_used`` counts the
+    reps the model used per arm, ``n_dropped`` those left out per arm by reason (``missing_outcome``,
+    ``missing_baseline``, ``missing_team``); ``n`` is their total used. ``arm_test``
     is the Wald F test of the arm factor (None when its covariance is singular), an
     :class:`~analysis.omnibus.FTest` like ``AncovaResult.arm_test``.
     """
@@ -68,6 +71,8 @@ class MixedModelResult(Result):
     arm_test: FTest | None
     contrasts: tuple[Contrast, ...] = field(default=())
     warnings: tuple[str, ...] = field(default=())
+    n_used: dict[str, int] = field(default_factory=dict)
+    n_dropped: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def _standardise(values: np.ndarray) -> tuple[np.ndarray, float, float]:
@@ -86,21 +91,26 @@ def _standardise(values: np.ndarray) -> tuple[np.ndarray, float, float]:
 
 
 def _design(data: pd.DataFrame, dv: str, between: str, cluster: str, baseline: str | None,
-            levels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
-    """Response, fixed-effects design (intercept, arm dummies, baseline) and cluster codes, complete cases."""
+            levels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], RowAccount]:
+    """Response, fixed-effects design (intercept, arm dummies, baseline) and cluster codes, complete cases,
+    and the account of the rows left out per arm."""
     columns = [dv, between, cluster] + ([baseline] if baseline else [])
     frame = data[columns].copy()
     frame[dv] = numeric_column(data, dv)
     if baseline:
         frame[baseline] = numeric_column(data, baseline)
     frame[between] = group_labels(frame[between])
-    frame = frame[frame[between].isin(levels)].dropna()
+    frame = frame[frame[between].isin(levels)]
+    require_baseline_in_every_arm(frame, between, baseline, levels)
+    account = account_rows(frame, between, levels, [(dv, "missing_outcome"), (baseline, "missing_baseline"),
+                                                    (cluster, "missing_team")])
+    frame = frame[account.keep]
     names = ["intercept"] + [f"arm[{level}]" for level in levels[1:]] + ([baseline] if baseline else [])
     exog = [np.ones(len(frame))] + [(frame[between] == level).to_numpy(float) for level in levels[1:]]
     if baseline:
         exog.append(frame[baseline].to_numpy(float))
     groups = pd.factorize(frame[cluster])[0]
-    return frame[dv].to_numpy(float), np.column_stack(exog), groups, names
+    return frame[dv].to_numpy(float), np.column_stack(exog), groups, names, account
 
 
 class _ProfileReml:
@@ -212,7 +222,7 @@ def mixed_model(data: pd.DataFrame, dv: str, between: str, cluster: str, baselin
     """
     require_columns(data, dv, between, cluster, baseline)
     levels = level_order(data, between, levels)
-    y, exog, groups, names = _design(data, dv, between, cluster, baseline, levels)
+    y, exog, groups, names, account = _design(data, dv, between, cluster, baseline, levels)
     n, n_clusters = len(y), int(groups.max()) + 1 if len(groups) else 0
     if n_clusters < len(levels) + 1:
         raise ValueError(f"column {cluster!r}: {n_clusters} clusters are too few for a mixed model "
@@ -229,12 +239,13 @@ def mixed_model(data: pd.DataFrame, dv: str, between: str, cluster: str, baselin
     profile = _ProfileReml(y, exog, groups)
     gamma, optimiser, notes = _maximise(profile)
     mean_size = float(np.bincount(groups).mean())
-    notes_out = [f"mixed model for {dv!r}: {note}" for note in notes]
+    notes_out = account.warnings(f"mixed model for {dv!r}") + [f"mixed model for {dv!r}: {note}" for note in notes]
+    rows = {"n_used": account.n_used, "n_dropped": account.n_dropped}
     if gamma is None:
         notes_out.append(f"mixed model for {dv!r} did not converge with any optimiser; "
                          "its estimates are not reliable and are not used")
         return MixedModelResult(False, None, (), None, float("nan"), float("nan"), float("nan"), float("nan"),
-                                n, n_clusters, mean_size, None, (), tuple(notes_out))
+                                n, n_clusters, mean_size, None, (), tuple(notes_out), **rows)
     fe, var_residual, inverse, _ = profile.solve(gamma)
     fe_covariance = var_residual * inverse
     unscale = np.full(len(fe), y_scale)  # coefficient k on the original scale is fe[k] · unscale[k]
@@ -277,7 +288,7 @@ def mixed_model(data: pd.DataFrame, dv: str, between: str, cluster: str, baselin
         converged=True, optimiser=optimiser, arm_effects=tuple(effects), baseline=coefficient,
         var_cluster=var_cluster, var_residual=var_residual, icc=float(icc),
         design_effect=float(1 + (mean_size - 1) * icc), n=n, n_clusters=n_clusters, mean_cluster_size=mean_size,
-        arm_test=arm_test, contrasts=contrasts, warnings=tuple(notes_out))
+        arm_test=arm_test, contrasts=contrasts, warnings=tuple(notes_out), **rows)
 
 
 @dataclass(frozen=True)

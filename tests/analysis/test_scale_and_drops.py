@@ -80,3 +80,72 @@ def test_a_shift_that_moved_the_headline_in_the_audit_keeps_the_mixed_model():
     result = compare_models(_transformed("shift_1e6"), ["outcome"], "arm", levels=LEVELS, cluster="team",
                             baseline="baseline")
     assert result.outcome("outcome").chosen == "mixed_model"
+
+
+def _with_holes():
+    """The audit's d8 in small: 30 of 64 external reps (47 %) lack a baseline, 5 peer reps a team, and
+    2 manager reps the outcome."""
+    data = DATA.copy()
+    external = data.index[data["arm"] == "external"]
+    data.loc[external[::2][:30], "baseline"] = np.nan
+    data.loc[data.index[data["arm"] == "peer"][:5], "team"] = np.nan
+    data.loc[data.index[data["arm"] == "manager"][-2:], "outcome"] = np.nan
+    return data
+
+
+def test_rows_left_out_of_the_ancova_are_counted_per_arm_and_warned():
+    result = ancova(_with_holes(), "outcome", "arm", "baseline", LEVELS)
+    assert result.n_used == {"manager": 62, "peer": 64, "external": 34}
+    assert result.n_dropped == {"manager": {"missing_outcome": 2}, "peer": {}, "external": {"missing_baseline": 30}}
+    assert result.n == 160
+    assert any("30 of 64" in w and "external" in w and "baseline" in w for w in result.warnings)
+    assert result.to_dict()["n_dropped"]["external"] == {"missing_baseline": 30}
+
+
+def test_rows_left_out_of_the_mixed_model_are_counted_per_arm_and_warned():
+    result = mixed_model(_with_holes(), "outcome", "arm", "team", "baseline", LEVELS)
+    assert result.n_used == {"manager": 62, "peer": 59, "external": 34}
+    assert result.n_dropped == {"manager": {"missing_outcome": 2}, "peer": {"missing_team": 5},
+                                "external": {"missing_baseline": 30}}
+    assert result.n == 155
+    assert any("5 of 64" in w and "team" in w for w in result.warnings)
+    assert result.to_dict()["n_used"]["peer"] == 59
+
+
+def test_a_row_missing_several_things_is_counted_once_under_the_first():
+    data = _with_holes()
+    data.loc[data.index[data["arm"] == "peer"][:5], "baseline"] = np.nan  # the team-less reps too
+    result = mixed_model(data, "outcome", "arm", "team", "baseline", LEVELS)
+    assert result.n_dropped["peer"] == {"missing_baseline": 5}
+
+
+def test_an_arm_that_loses_more_than_a_tenth_of_its_rows_raises_a_caveat():
+    analysis = compare_models(_with_holes(), ["outcome"], "arm", levels=LEVELS, cluster="team",
+                              baseline="baseline")
+    outcome = analysis.outcome("outcome")
+    assert outcome.chosen == "mixed_model"
+    assert any("external" in w and "baseline" in w for w in outcome.warnings)
+    caveats = [c for c in analysis.verdict.caveats if "left out" in c]
+    assert len(caveats) == 1, analysis.verdict.caveats
+    assert "30 of 64" in caveats[0] and "47 %" in caveats[0] and "baseline" in caveats[0]
+    assert "peer" not in caveats[0]  # 5 of 64 (8 %) is under the threshold
+
+
+def test_no_caveat_when_every_arm_keeps_nine_tenths():
+    data = DATA.copy()
+    data.loc[data.index[data["arm"] == "peer"][:6], "baseline"] = np.nan  # 6 of 64 = 9 %
+    analysis = compare_models(data, ["outcome"], "arm", levels=LEVELS, cluster="team", baseline="baseline")
+    assert not [c for c in analysis.verdict.caveats if "left out" in c]
+    assert analysis.outcome("outcome").mixed_model.n_dropped["peer"] == {"missing_baseline": 6}
+
+
+@pytest.mark.parametrize("fit", ["ancova", "mixed_model"])
+def test_a_baseline_missing_for_a_whole_arm_says_exactly_that(fit):
+    data = DATA.copy()
+    data.loc[data["arm"] == "peer", "baseline"] = np.nan
+    with pytest.raises(ValueError, match="'baseline' is missing for every rep of 'peer'") as error:
+        if fit == "ancova":
+            ancova(data, "outcome", "arm", "baseline", LEVELS)
+        else:
+            mixed_model(data, "outcome", "arm", "team", "baseline", LEVELS)
+    assert "collinear" not in str(error.value)
