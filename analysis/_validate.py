@@ -118,3 +118,61 @@ def split_groups(data: pd.DataFrame, dv: str, between: str, levels: Sequence[str
     if np.ptp(pooled) == 0:
         raise ValueError(f"column {dv!r}: all values are equal ({pooled[0]:g}); there is nothing to compare")
     return Groups(dv=dv, between=between, levels=order, values=tuple(values), n_missing=missing)
+
+
+@dataclass(frozen=True)
+class RowAccount:
+    """Which rows a model uses, and why the others are left out, per arm (issue 13, audit F2).
+
+    ``n_dropped[arm]`` maps a reason (``missing_outcome``, ``missing_baseline``, ``missing_team``)
+    to a count; a row missing several things is counted once, under the first reason in that order.
+    """
+
+    keep: pd.Series
+    n_used: dict[str, int]
+    n_dropped: dict[str, dict[str, int]]
+
+    def warnings(self, model: str) -> list[str]:
+        """One sentence per arm that lost rows, e.g. "30 of 64 reps of 'external' (47 %) left out: ..."."""
+        notes = []
+        for arm, reasons in self.n_dropped.items():
+            lost = sum(reasons.values())
+            if lost:
+                total = lost + self.n_used[arm]
+                why = ", ".join(f"{count} with no {reason.removeprefix('missing_')}" for reason, count in reasons.items())
+                notes.append(f"{model}: {lost} of {total} reps of {arm!r} ({100 * lost / total:.0f} %) "
+                             f"left out: {why}")
+        return notes
+
+
+def account_rows(frame: pd.DataFrame, between: str, levels: Sequence[str],
+                 columns: Sequence[tuple[str | None, str]]) -> RowAccount:
+    """Count, per arm of ``levels``, the rows of ``frame`` complete in ``columns`` ((column, reason) pairs,
+    in the order reasons are assigned) and those left out, by reason. Rows of other arms are ignored."""
+    keep = pd.Series(True, index=frame.index)
+    reason_of = pd.Series(None, index=frame.index, dtype=object)
+    for column, reason in columns:
+        if column is None:
+            continue
+        missing = frame[column].isna() & reason_of.isna()
+        reason_of[missing] = reason
+        keep &= frame[column].notna()
+    n_used, n_dropped = {}, {}
+    for level in levels:
+        in_arm = frame[between] == level
+        n_used[level] = int((keep & in_arm).sum())
+        counts = reason_of[in_arm & ~keep].value_counts()
+        n_dropped[level] = {reason: int(counts[reason]) for _, reason in columns if reason in counts}
+    return RowAccount(keep, n_used, n_dropped)
+
+
+def require_baseline_in_every_arm(frame: pd.DataFrame, between: str, baseline: str | None,
+                                  levels: Sequence[str]) -> None:
+    """Refuse, by name, a baseline that is missing for every rep of an arm (not 'collinear')."""
+    if baseline is None:
+        return
+    for level in levels:
+        values = frame.loc[frame[between] == level, baseline]
+        if len(values) and values.isna().all():
+            raise ValueError(f"column {baseline!r} is missing for every rep of {level!r}; the outcome cannot "
+                             "be adjusted for the baseline in that arm (leave the baseline out, or supply it)")

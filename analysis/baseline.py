@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from ._result import Result
-from ._validate import group_labels, level_order, numeric_column, require_columns
-from .clustered import ArmEffect, Coefficient
+from ._validate import (account_rows, group_labels, level_order, numeric_column, require_columns,
+                        require_baseline_in_every_arm)
+from .clustered import ArmEffect, Coefficient, _standardise
 from .contrasts import Contrast, model_contrasts
 from .describe import GroupDescriptives, describe_group
 from .omnibus import FTest
@@ -36,15 +37,19 @@ class AncovaResult(Result):
     n: int
     contrasts: tuple[Contrast, ...] = ()
     residual_sd: float = float("nan")
+    n_used: dict[str, int] = field(default_factory=dict)  # reps used per arm
+    n_dropped: dict[str, dict[str, int]] = field(default_factory=dict)  # per arm: {reason: count}
+    warnings: tuple[str, ...] = ()
 
 
-def _complete(data, columns, between, levels):
+def _complete(data, columns, between, levels, drop=True):
     frame = data[columns].copy()
     for column in columns:
         if column != between:
             frame[column] = numeric_column(data, column)
     frame[between] = group_labels(frame[between])
-    return frame[frame[between].isin(levels)].dropna()
+    frame = frame[frame[between].isin(levels)]
+    return frame.dropna() if drop else frame
 
 
 def ancova(data: pd.DataFrame, dv: str, between: str, baseline: str,
@@ -68,10 +73,17 @@ def ancova(data: pd.DataFrame, dv: str, between: str, baseline: str,
     """
     require_columns(data, dv, between, baseline)
     levels = level_order(data, between, levels)
-    frame = _complete(data, [dv, between, baseline], between, levels)
-    y = frame[dv].to_numpy(float)
+    frame = _complete(data, [dv, between, baseline], between, levels, drop=False)
+    require_baseline_in_every_arm(frame, between, baseline, levels)
+    account = account_rows(frame, between, levels, [(dv, "missing_outcome"), (baseline, "missing_baseline")])
+    frame = frame[account.keep]
+    # Fit on standardised outcome and baseline so that the numerics do not depend on the data's
+    # level or unit (audit F5: a valid file at level/SD = 1e7 was refused as collinear); the
+    # coefficients are turned back to the original scale below.
+    y, y_centre, y_scale = _standardise(frame[dv].to_numpy(float))
+    z, _, b_scale = _standardise(frame[baseline].to_numpy(float))
     dummies = [(frame[between] == level).to_numpy(float) for level in levels[1:]]
-    x = np.column_stack([np.ones(len(frame)), *dummies, frame[baseline].to_numpy(float)])
+    x = np.column_stack([np.ones(len(frame)), *dummies, z])
     n, p = x.shape
     if n <= p:
         raise ValueError(f"too few complete rows ({n}) of {dv!r} and {baseline!r} for an ANCOVA")
@@ -83,6 +95,10 @@ def ancova(data: pd.DataFrame, dv: str, between: str, baseline: str,
     df_resid = n - p
     sigma2 = float(residual @ residual) / df_resid
     cov = sigma2 * np.linalg.inv(x.T @ x)
+    # Back to the original scale: the intercept row is handled in the adjusted means (centre added).
+    unscale = np.full(p, y_scale)
+    unscale[-1] = y_scale / b_scale
+    coef, cov, sigma2 = coef * unscale, cov * np.outer(unscale, unscale), sigma2 * y_scale ** 2
     se = np.sqrt(np.diag(cov))
     effects = tuple(
         ArmEffect(level, levels[0], float(coef[i]), float(se[i]),
@@ -92,18 +108,17 @@ def ancova(data: pd.DataFrame, dv: str, between: str, baseline: str,
     beta = coef[arm]
     f = float(beta @ np.linalg.solve(cov[np.ix_(arm, arm)], beta)) / len(arm)
     arm_test = FTest(f, float(len(arm)), float(df_resid), float(stats.f.sf(f, len(arm), df_resid)))
-    mean_baseline = float(frame[baseline].mean())
     adjusted = []
     for i, level in enumerate(levels):
-        row = np.zeros(p)
+        row = np.zeros(p)  # at the mean baseline, which is 0 on the centred scale
         row[0] = 1
         if i > 0:
             row[i] = 1
-        row[-1] = mean_baseline
-        adjusted.append(AdjustedMean(level, float(row @ coef), float(np.sqrt(row @ cov @ row))))
+        adjusted.append(AdjustedMean(level, y_centre + float(row @ coef), float(np.sqrt(row @ cov @ row))))
     contrasts = model_contrasts(levels, beta, cov[np.ix_(arm, arm)], df_resid)
     return AncovaResult(effects, arm_test, tuple(adjusted), Coefficient(float(coef[-1]), float(se[-1])), n,
-                        contrasts, float(np.sqrt(sigma2)))
+                        contrasts, float(np.sqrt(sigma2)), account.n_used, account.n_dropped,
+                        tuple(account.warnings(f"ANCOVA for {dv!r}")))
 
 
 @dataclass(frozen=True)

@@ -132,13 +132,19 @@ def _outcome_text(o: OutcomeComparison) -> list[str]:
         m = o.mixed_model
         lines.append(f"Mixed model: {m.n_clusters} teams, ICC = {_number(m.icc, 3)}, design effect = "
                      f"{_number(m.design_effect)}, team variance {_number(m.var_cluster, 4)}, residual "
-                     f"{_number(m.var_residual, 4)}.")
+                     f"{_number(m.var_residual, 4)}; {_reps_used(m)}.")
     if o.ancova is not None:
         means = ", ".join(f"{a.group} {_number(a.mean)} (SE {_number(a.se)})" for a in o.ancova.adjusted_means)
         lines.append(f"ANCOVA: F({o.ancova.arm_test.df1:g}, {o.ancova.arm_test.df2:g}) = "
                      f"{_number(o.ancova.arm_test.statistic)}, {format_p(o.ancova.arm_test.p)}; "
-                     f"adjusted means {means}.")
+                     f"adjusted means {means}; {_reps_used(o.ancova)}.")
     return lines
+
+
+def _reps_used(model) -> str:
+    """"reps used 155 (external 34, manager 62, peer 59)": the rows the model rests on, per arm."""
+    per_arm = ", ".join(f"{arm} {count}" for arm, count in model.n_used.items())
+    return f"reps used {model.n}" + (f" ({per_arm})" if per_arm else "")
 
 
 def to_text(analysis: Analysis) -> str:

@@ -16,7 +16,8 @@ import pandas as pd
 from scipy import optimize, stats
 
 from ._result import Result
-from ._validate import group_labels, level_order, numeric_column, require_columns
+from ._validate import (RowAccount, account_rows, group_labels, level_order, numeric_column, require_columns,
+                        require_baseline_in_every_arm)
 from .contrasts import Contrast, model_contrasts
 from .omnibus import FTest
 
@@ -49,7 +50,9 @@ class MixedModelResult(Result):
     """A random-intercept model fitted by REML.
 
     ``converged`` is False when no optimiser reached a proper optimum; the estimates are then
-    kept for diagnosis but must not be reported as findings (``warnings`` says so). ``arm_test``
+    kept for diagnosis but must not be reported as findings (``warnings`` says so). ``n_used`` counts the
+    reps the model used per arm, ``n_dropped`` those left out per arm by reason (``missing_outcome``,
+    ``missing_baseline``, ``missing_team``); ``n`` is their total used. ``arm_test``
     is the Wald F test of the arm factor (None when its covariance is singular), an
     :class:`~analysis.omnibus.FTest` like ``AncovaResult.arm_test``.
     """
@@ -68,24 +71,46 @@ class MixedModelResult(Result):
     arm_test: FTest | None
     contrasts: tuple[Contrast, ...] = field(default=())
     warnings: tuple[str, ...] = field(default=())
+    n_used: dict[str, int] = field(default_factory=dict)
+    n_dropped: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def _standardise(values: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """``(values − centre) / scale`` with the centre and scale used (scale 1 for constant values).
+
+    Fitting on standardised columns makes the numerics independent of the data's level and unit
+    (issue 13, audit F5: raw cross-products of values ~1e6 with spread ~1 lose every digit of the
+    spread); the results are turned back to the original scale.
+    """
+    centre = float(np.mean(values)) if len(values) else 0.0
+    deviations = values - centre
+    scale = float(np.sqrt(np.mean(deviations ** 2))) if len(values) else 1.0
+    if not np.isfinite(scale) or scale == 0:
+        scale = 1.0
+    return deviations / scale, centre, scale
 
 
 def _design(data: pd.DataFrame, dv: str, between: str, cluster: str, baseline: str | None,
-            levels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
-    """Response, fixed-effects design (intercept, arm dummies, baseline) and cluster codes, complete cases."""
+            levels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], RowAccount]:
+    """Response, fixed-effects design (intercept, arm dummies, baseline) and cluster codes, complete cases,
+    and the account of the rows left out per arm."""
     columns = [dv, between, cluster] + ([baseline] if baseline else [])
     frame = data[columns].copy()
     frame[dv] = numeric_column(data, dv)
     if baseline:
         frame[baseline] = numeric_column(data, baseline)
     frame[between] = group_labels(frame[between])
-    frame = frame[frame[between].isin(levels)].dropna()
+    frame = frame[frame[between].isin(levels)]
+    require_baseline_in_every_arm(frame, between, baseline, levels)
+    account = account_rows(frame, between, levels, [(dv, "missing_outcome"), (baseline, "missing_baseline"),
+                                                    (cluster, "missing_team")])
+    frame = frame[account.keep]
     names = ["intercept"] + [f"arm[{level}]" for level in levels[1:]] + ([baseline] if baseline else [])
     exog = [np.ones(len(frame))] + [(frame[between] == level).to_numpy(float) for level in levels[1:]]
     if baseline:
         exog.append(frame[baseline].to_numpy(float))
     groups = pd.factorize(frame[cluster])[0]
-    return frame[dv].to_numpy(float), np.column_stack(exog), groups, names
+    return frame[dv].to_numpy(float), np.column_stack(exog), groups, names, account
 
 
 class _ProfileReml:
@@ -197,27 +222,39 @@ def mixed_model(data: pd.DataFrame, dv: str, between: str, cluster: str, baselin
     """
     require_columns(data, dv, between, cluster, baseline)
     levels = level_order(data, between, levels)
-    y, exog, groups, names = _design(data, dv, between, cluster, baseline, levels)
+    y, exog, groups, names, account = _design(data, dv, between, cluster, baseline, levels)
     n, n_clusters = len(y), int(groups.max()) + 1 if len(groups) else 0
     if n_clusters < len(levels) + 1:
         raise ValueError(f"column {cluster!r}: {n_clusters} clusters are too few for a mixed model "
                          f"with {len(levels)} groups")
+    # Fit on standardised outcome and baseline (scale-free numerics); report on the original scale.
+    y, _, y_scale = _standardise(y)
+    b_scale = 1.0
+    if baseline:
+        exog = exog.copy()
+        exog[:, -1], _, b_scale = _standardise(exog[:, -1])
     if np.linalg.matrix_rank(exog) < exog.shape[1]:
         raise ValueError(f"column {baseline or between!r}: the design is collinear; the mixed model cannot "
                          "separate the groups")
     profile = _ProfileReml(y, exog, groups)
     gamma, optimiser, notes = _maximise(profile)
     mean_size = float(np.bincount(groups).mean())
-    notes_out = [f"mixed model for {dv!r}: {note}" for note in notes]
+    notes_out = account.warnings(f"mixed model for {dv!r}") + [f"mixed model for {dv!r}: {note}" for note in notes]
+    rows = {"n_used": account.n_used, "n_dropped": account.n_dropped}
     if gamma is None:
         notes_out.append(f"mixed model for {dv!r} did not converge with any optimiser; "
                          "its estimates are not reliable and are not used")
         return MixedModelResult(False, None, (), None, float("nan"), float("nan"), float("nan"), float("nan"),
-                                n, n_clusters, mean_size, None, (), tuple(notes_out))
+                                n, n_clusters, mean_size, None, (), tuple(notes_out), **rows)
     fe, var_residual, inverse, _ = profile.solve(gamma)
-    var_cluster = gamma * var_residual
-    icc = var_cluster / (var_cluster + var_residual)
     fe_covariance = var_residual * inverse
+    unscale = np.full(len(fe), y_scale)  # coefficient k on the original scale is fe[k] · unscale[k]
+    if baseline:
+        unscale[-1] = y_scale / b_scale
+    fe, fe_covariance = fe * unscale, fe_covariance * np.outer(unscale, unscale)
+    var_residual *= y_scale ** 2
+    var_cluster = gamma * var_residual
+    icc = gamma / (1 + gamma)
     se = np.sqrt(np.diag(fe_covariance))
     # Denominator df as nlme: coefficients constant within every team are tested on J − p_between,
     # the others on N − J − p_within. Arms are team-level when whole teams were randomised.
@@ -251,7 +288,7 @@ def mixed_model(data: pd.DataFrame, dv: str, between: str, cluster: str, baselin
         converged=True, optimiser=optimiser, arm_effects=tuple(effects), baseline=coefficient,
         var_cluster=var_cluster, var_residual=var_residual, icc=float(icc),
         design_effect=float(1 + (mean_size - 1) * icc), n=n, n_clusters=n_clusters, mean_cluster_size=mean_size,
-        arm_test=arm_test, contrasts=contrasts, warnings=tuple(notes_out))
+        arm_test=arm_test, contrasts=contrasts, warnings=tuple(notes_out), **rows)
 
 
 @dataclass(frozen=True)

@@ -275,6 +275,8 @@ def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[
             notes.extend(mixed.warnings)
         except ValueError as error:
             notes.append(f"{dv}: no mixed model: {error}")
+    if ancova_result is not None and mixed is None:  # else the mixed model's account (a superset) is shown
+        notes.extend(ancova_result.warnings)
 
     if mixed is not None and mixed.converged and mixed.arm_test is not None:
         chosen, reason = "mixed_model", "reps are nested in teams; the mixed model accounts for teams being alike"

@@ -447,6 +447,26 @@ def _span(sizes: Sequence[int]) -> str:
     return f"{low}" if low == high else f"{low}–{high}"
 
 
+def _rows_left_out(comparisons) -> list[str]:
+    """A caveat per outcome whose headline model left out more than 10 % of an arm's reps (audit F2)."""
+    notes = []
+    for c in comparisons:
+        model = {"mixed_model": getattr(c, "mixed_model", None), "ancova": getattr(c, "ancova", None)}.get(c.chosen)
+        n_dropped = getattr(model, "n_dropped", None) or {}
+        parts = []
+        for arm, reasons in n_dropped.items():
+            lost = sum(reasons.values())
+            total = lost + model.n_used.get(arm, 0)
+            if total and lost > MISSING_SHARE * total:
+                why = ", ".join(f"{count} with no {reason.removeprefix('missing_')}" for reason, count in reasons.items())
+                parts.append(f"{model_name(arm)} {lost} of {total} ({100 * lost / total:.0f} %: {why})")
+        if parts:
+            name = "mixed model" if c.chosen == "mixed_model" else "ANCOVA"
+            notes.append(f"The {name} for {c.label} left out more than 10 % of an arm's reps: " + "; ".join(parts)
+                         + f". Its result rests on {model.n} reps, not all {c.n}.")
+    return notes
+
+
 def _caveats(comparisons, design: DesignFacts) -> list[str]:
     notes: list[str] = []
     order = list(dict.fromkeys(level for c in comparisons for level in c.levels))
@@ -474,6 +494,7 @@ def _caveats(comparisons, design: DesignFacts) -> list[str]:
         if failed:
             notes.append("The mixed model did not converge for " + ", ".join(failed)
                          + "; those outcomes are compared without accounting for teams.")
+    notes.extend(_rows_left_out(comparisons))
     missing = [c.label for c in comparisons if c.n_missing > MISSING_SHARE * (c.n + c.n_missing)]
     if missing:
         notes.append("More than 10 % of values are missing for " + ", ".join(missing) + ".")
