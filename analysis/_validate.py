@@ -139,7 +139,7 @@ class RowAccount:
             lost = sum(reasons.values())
             if lost:
                 total = lost + self.n_used[arm]
-                why = ", ".join(f"{count} with no {reason.removeprefix('missing_')}" for reason, count in reasons.items())
+                why = dropped_in_words(reasons)
                 notes.append(f"{model}: {lost} of {total} reps of {arm!r} ({100 * lost / total:.0f} %) "
                              f"left out: {why}")
         return notes
@@ -176,3 +176,8 @@ def require_baseline_in_every_arm(frame: pd.DataFrame, between: str, baseline: s
         if len(values) and values.isna().all():
             raise ValueError(f"column {baseline!r} is missing for every rep of {level!r}; the outcome cannot "
                              "be adjusted for the baseline in that arm (leave the baseline out, or supply it)")
+
+
+def dropped_in_words(reasons) -> str:
+    """Rows left out of a model, by reason, as a sentence says it: "30 with no baseline, 2 with no team"."""
+    return ", ".join(f"{count} with no {reason.removeprefix('missing_')}" for reason, count in reasons.items())

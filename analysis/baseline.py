@@ -9,8 +9,14 @@ import pandas as pd
 from scipy import stats
 
 from ._result import Result
-from ._validate import (account_rows, group_labels, level_order, numeric_column, require_columns,
-                        require_baseline_in_every_arm)
+from ._validate import (
+    account_rows,
+    group_labels,
+    level_order,
+    numeric_column,
+    require_baseline_in_every_arm,
+    require_columns,
+)
 from .clustered import ArmEffect, Coefficient, _standardise
 from .contrasts import Contrast, model_contrasts
 from .describe import GroupDescriptives, describe_group

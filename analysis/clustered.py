@@ -16,8 +16,15 @@ import pandas as pd
 from scipy import optimize, stats
 
 from ._result import Result
-from ._validate import (RowAccount, account_rows, group_labels, level_order, numeric_column, require_columns,
-                        require_baseline_in_every_arm)
+from ._validate import (
+    RowAccount,
+    account_rows,
+    group_labels,
+    level_order,
+    numeric_column,
+    require_baseline_in_every_arm,
+    require_columns,
+)
 from .contrasts import Contrast, model_contrasts
 from .omnibus import FTest
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._result import Result
+from ._validate import dropped_in_words
 from .effects import delta_magnitude, magnitude
 from .planning import Design, SampleRatioCheck, minimum_detectable_effect
 from .scales import Reliability
@@ -458,7 +459,7 @@ def _rows_left_out(comparisons) -> list[str]:
             lost = sum(reasons.values())
             total = lost + model.n_used.get(arm, 0)
             if total and lost > MISSING_SHARE * total:
-                why = ", ".join(f"{count} with no {reason.removeprefix('missing_')}" for reason, count in reasons.items())
+                why = dropped_in_words(reasons)
                 parts.append(f"{model_name(arm)} {lost} of {total} ({100 * lost / total:.0f} %: {why})")
         if parts:
             name = "mixed model" if c.chosen == "mixed_model" else "ANCOVA"
