@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from ._validate import Groups, group_labels, level_order, require_columns, split_groups
+from ._validate import Groups, group_labels, is_id_like, level_order, require_columns, split_groups
 from .baseline import AncovaResult, ancova
 from .clustered import MixedModelResult, mixed_model
 from .contrasts import Contrast
@@ -397,7 +397,7 @@ def compare_models(data: pd.DataFrame, dvs: Sequence[str] | None, between: str,
                    levels: Sequence[str] | None = None, cluster: str | None = None,
                    baseline: str | Mapping[str, str] | None = None, primary: str | None = None,
                    labels: Mapping[str, str] | None = None, scales: Mapping[str, tuple[float, ...]] | None = None,
-                   design=None) -> Analysis:
+                   design=None, units: Mapping[str, tuple[str, float]] | None = None) -> Analysis:
     """Compare the coaching models on every outcome and write the verdict.
 
     Parameters
@@ -405,7 +405,8 @@ def compare_models(data: pd.DataFrame, dvs: Sequence[str] | None, between: str,
     data : DataFrame
     dvs : sequence of str or None
         The outcome columns (dependent variables), each compared with :func:`compare_outcome`;
-        None takes every numeric column except ``between``, ``cluster`` and the baseline(s).
+        None takes every numeric column except ``between``, ``cluster``, the baseline(s) and
+        identifiers (``id``, ``*_id``, ``team``, whole numbers unique per row).
         The name is pingouin's for a list of dependent variables (``pingouin.box_m(data, dvs,
         group)``): the plural of ``dv``, which :func:`compare_outcome` takes for one outcome.
     between : str
@@ -425,6 +426,8 @@ def compare_models(data: pd.DataFrame, dvs: Sequence[str] | None, between: str,
         Possible answers per rating item (for answer distributions).
     design : analysis.verdict.DesignFacts, optional
         Facts about the study for the verdict's caveats (allocation check, reliability, ...).
+    units : mapping, optional
+        Outcome → (unit, unit_scale) for the wording of differences (default "points", 1).
 
     Returns
     -------
@@ -437,7 +440,7 @@ def compare_models(data: pd.DataFrame, dvs: Sequence[str] | None, between: str,
     if dvs is None:
         skip = {between, cluster} | (set(baseline.values()) if isinstance(baseline, Mapping) else {baseline})
         candidates = [c for c in data.columns if c not in skip]
-        dvs = [c for c in candidates if pd.api.types.is_numeric_dtype(data[c])]
+        dvs = [c for c in candidates if pd.api.types.is_numeric_dtype(data[c]) and not is_id_like(data, c)]
         if not dvs:
             raise ValueError("no numeric outcome columns found (columns: " + ", ".join(map(str, candidates))
                              + "); name the outcomes with --outcome")
@@ -448,8 +451,10 @@ def compare_models(data: pd.DataFrame, dvs: Sequence[str] | None, between: str,
     comparisons = []
     for dv in dvs:
         base = baseline.get(dv) if isinstance(baseline, Mapping) else baseline
+        unit, unit_scale = (units or {}).get(dv, ("points", 1.0))
         comparisons.append(compare_outcome(data, dv, between, levels, cluster, base,
-                                           (labels or {}).get(dv), (scales or {}).get(dv)))
+                                           (labels or {}).get(dv), (scales or {}).get(dv), unit=unit,
+                                           unit_scale=unit_scale))
     return assemble(comparisons, between, levels, primary, design, cluster=cluster,
                     baseline=baseline if isinstance(baseline, str) else None)
 
