@@ -115,6 +115,9 @@ def split_groups(data: pd.DataFrame, dv: str, between: str, levels: Sequence[str
                              f"at least {min_per_group} are needed")
         values.append(v)
     pooled = np.concatenate(values)
+    if len(pooled) <= len(order):
+        raise ValueError(f"{dv!r} has {len(pooled)} value(s) in {len(order)} groups of {between!r}; at least one "
+                         "group needs two values for the groups to be compared")
     if np.ptp(pooled) == 0:
         raise ValueError(f"column {dv!r}: all values are equal ({pooled[0]:g}); there is nothing to compare")
     return Groups(dv=dv, between=between, levels=order, values=tuple(values), n_missing=missing)

@@ -242,8 +242,9 @@ def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[
     Raises
     ------
     ValueError
-        Missing column, non-numeric values, fewer than two groups, a group with fewer than two
-        values, or all values equal — the message names the column or group.
+        Missing column, non-numeric values, fewer than two groups, a group without values, no more
+        values than groups, or all values equal — the message names the column or group. A group
+        of one value is analysed (ANOVA, Kruskal–Wallis) with a warning; Welch is then undefined.
 
     Examples
     --------
@@ -252,12 +253,19 @@ def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[
     >>> compare_outcome(frame, "y", "arm").chosen
     'kruskal'
     """
-    groups = split_groups(data, dv, between, levels)
+    groups = split_groups(data, dv, between, levels, min_per_group=1)
     table = anova_table(groups)
     notes: list[str] = []
-    welch_result = welch(groups)
-    gh = games_howell(groups)
-    if welch_result is None:
+    singles = [level for level, values in zip(groups.levels, groups.values, strict=True) if len(values) == 1]
+    if singles:  # ANOVA and Kruskal–Wallis are defined (R: aov, kruskal.test); Welch needs each group's variance
+        welch_result, gh = None, None
+        notes.append(f"{dv}: {', '.join(map(repr, singles))} has only one value, so its spread is unknown: "
+                     "Welch's test and Games–Howell are not defined; one-way ANOVA and Kruskal–Wallis are used, "
+                     "and any difference to that group rests on a single rep")
+    else:
+        welch_result = welch(groups)
+        gh = games_howell(groups)
+    if welch_result is None and not singles:
         notes.append(f"{dv}: a group has no spread, so Welch's test and Games–Howell are not defined")
     mw = mann_whitney(groups)
     u_values = {pair: test.statistic for pair, test in zip(groups.pairs(), mw, strict=True)}
@@ -299,6 +307,9 @@ def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[
     elif welch_result is not None:
         chosen, reason = "welch", "scores compared without assuming equal spread (Welch)"
         p = welch_result.p
+    elif singles:
+        chosen, reason = "kruskal", "a group has only one value, so Welch's test is undefined"
+        p = kruskal_wallis(groups).p
     else:
         chosen, reason = "kruskal", "a group has no spread, so Welch's test is undefined"
         p = kruskal_wallis(groups).p

@@ -112,3 +112,18 @@ def test_whole_unique_amounts_in_no_order_stay_outcomes():
     frame = pd.DataFrame({"revenue": rng.permutation(np.arange(200_000, 260_000, 1_000))})
     assert not is_id_like(frame, "revenue")
     assert is_id_like(frame.assign(rep=np.arange(60)[::-1]), "rep")  # a run without gaps
+
+
+def test_a_group_of_one_matches_aov_and_kruskal_test():
+    """``reference/group_of_one.R``: aov and kruskal.test are defined, oneway.test (Welch) is not."""
+    from analysis.comparison import compare_outcome
+    here = Path(__file__).parent
+    ref = json.loads((here / "reference" / "group_of_one.json").read_text())
+    result = compare_outcome(pd.read_csv(here / "data" / "group_of_one.csv"), "score", "arm")
+    assert result.anova.statistic == pytest.approx(ref["anova"]["F"], rel=1e-9)
+    assert (result.anova.df1, result.anova.df2) == (ref["anova"]["df1"], ref["anova"]["df2"])
+    assert result.anova.p == pytest.approx(ref["anova"]["p"], rel=1e-6)
+    assert result.kruskal.statistic == pytest.approx(ref["kruskal"]["H"], rel=1e-9)
+    assert result.kruskal.p == pytest.approx(ref["kruskal"]["p"], rel=1e-6)
+    assert result.welch is None and result.chosen == "kruskal"
+    assert any("'solo' has only one value" in w for w in result.warnings)
