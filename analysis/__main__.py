@@ -15,11 +15,13 @@ def main(argv=None) -> int:
     parser.add_argument("--cluster")
     parser.add_argument("--baseline")
     parser.add_argument("--primary")
+    parser.add_argument("--decimal", choices=(".", ","), help="decimal mark (default: sniffed)")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("-o", "--output")
     args = parser.parse_args(argv)
     try:
-        analysis = run(args.file, args.group, args.outcome, args.levels, args.cluster, args.baseline, args.primary)
+        analysis = run(args.file, args.group, args.outcome, args.levels, args.cluster, args.baseline, args.primary,
+                       decimal=args.decimal)
     except (ValueError, OSError) as error:
         print(f"analyze: {error}", file=sys.stderr)
         return 2

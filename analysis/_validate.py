@@ -115,6 +115,9 @@ def split_groups(data: pd.DataFrame, dv: str, between: str, levels: Sequence[str
                              f"at least {min_per_group} are needed")
         values.append(v)
     pooled = np.concatenate(values)
+    if len(pooled) <= len(order):
+        raise ValueError(f"{dv!r} has {len(pooled)} value(s) in {len(order)} groups of {between!r}; at least one "
+                         "group needs two values for the groups to be compared")
     if np.ptp(pooled) == 0:
         raise ValueError(f"column {dv!r}: all values are equal ({pooled[0]:g}); there is nothing to compare")
     return Groups(dv=dv, between=between, levels=order, values=tuple(values), n_missing=missing)
@@ -181,3 +184,47 @@ def require_baseline_in_every_arm(frame: pd.DataFrame, between: str, baseline: s
 def dropped_in_words(reasons) -> str:
     """Rows left out of a model, by reason, as a sentence says it: "30 with no baseline, 2 with no team"."""
     return ", ".join(f"{count} with no {reason.removeprefix('missing_')}" for reason, count in reasons.items())
+
+
+def merge_label_spellings(series: pd.Series, levels: Sequence[str] | None = None) -> tuple[pd.Series, list[str]]:
+    """Group labels that differ only in case or surrounding spaces ('Manager', 'peer ') read as one group.
+
+    The spelling kept is the one ``levels`` names, else the most frequent trimmed spelling (ties: the
+    first in sorted order). Returns the labels and one warning per spelling changed, naming both
+    (statistics review F8b: such labels silently became extra groups).
+    """
+    if not (pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)):
+        return series, []
+    text = series.where(series.isna(), series.astype(str))
+    counts = text.dropna().value_counts()
+    wanted = {str(level).strip().casefold(): str(level) for level in levels or ()}
+    spellings: dict[str, list[str]] = {}
+    for label in counts.index:
+        spellings.setdefault(label.strip().casefold(), []).append(label)
+    mapping, notes = {}, []
+    for key, found in spellings.items():
+        trimmed = sorted({label.strip() for label in found},
+                         key=lambda t: (-sum(counts[f] for f in found if f.strip() == t), t))
+        keep = wanted.get(key, trimmed[0])
+        for label in sorted(found):
+            if label != keep:
+                mapping[label] = keep
+                notes.append(f"column {series.name!r}: {int(counts[label])} row(s) labelled {label!r} were read as "
+                             f"{keep!r} (the labels differ only in case or spaces)")
+    return (text.replace(mapping) if mapping else series), notes
+
+
+def is_id_like(data: pd.DataFrame, column: str) -> bool:
+    """Whether a column is an identifier, never an outcome unless named (statistics review F8a): named
+    ``id``, ``*_id``, ``team`` (or ``*_team``), or whole numbers unique per row that number the rows
+    (ascending in file order, or a run without gaps), in a file of at least 10 rows — so a revenue
+    column of whole amounts, unique but in no order, stays an outcome."""
+    name = str(column).strip().casefold()
+    if name in ("id", "team") or name.endswith(("_id", " id", "_team")):
+        return True
+    values = data[column].dropna()
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values) or len(values) < 10:
+        return False
+    if not ((values == values.round()).all() and values.is_unique and len(values) == len(data)):
+        return False
+    return bool(values.is_monotonic_increasing or values.max() - values.min() == len(values) - 1)

@@ -6,8 +6,10 @@ Used by ``flask --app app analyze`` and by ``python -m analysis`` (no server nee
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
+import re
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from ._result import json_safe
-from ._validate import group_labels
+from ._validate import group_labels, merge_label_spellings, numeric_column
 from .comparison import Analysis, OutcomeComparison, compare_models
 from .planning import sample_ratio_check
 from .verdict import DesignFacts, format_p, model_name
@@ -28,14 +30,32 @@ POSTHOC_FOR = {"welch": "Games–Howell", "anova": "Tukey HSD", "kruskal": "Dunn
                "team_means": "Games–Howell on team means"}
 
 
-def read_data_file(path: str | Path) -> pd.DataFrame:
-    """Read a consultant's data file, CSV (UTF-8, comma or semicolon separated) or XLSX, for the analysis.
+def _sniff(path: Path, decimal: str | None) -> tuple[str, str]:
+    """(separator, decimal mark) of a CSV from its first 64 kB: the separator most common on the header
+    line (comma, semicolon or tab); a decimal comma when the file is not comma-separated and numbers
+    such as ``3,92`` occur. ``decimal`` given wins (statistics review F8e)."""
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+        head = handle.read(65536)
+    first = head.splitlines()[0] if head else ""
+    sep = max((";", "\t", ","), key=lambda mark: (first.count(mark), mark == ","))
+    if first.count(sep) == 0:
+        sep = ","
+    if decimal is None:
+        decimal = "," if sep != "," and re.search(r"(?<![\w.,])-?\d+,\d+(?![\w.,])", head) else "."
+    return sep, decimal
 
-    Columns get the types pandas infers (numbers are numbers). ``ValueError`` says what is wrong.
+
+def read_data_file(path: str | Path, decimal: str | None = None) -> pd.DataFrame:
+    """Read a consultant's data file, CSV (UTF-8, comma, semicolon or tab separated) or XLSX, for the analysis.
+
+    Columns get the types pandas infers (numbers are numbers); ``decimal`` is the decimal mark ("." or
+    ","; default: sniffed, a comma only in files not separated by commas). ``ValueError`` says what is wrong.
     Not to be confused with ``surveys.tabular.read_table``, which reads uploads into the database:
     bytes from a browser, size and zip checks, every cell kept as text.
     """
     path = Path(path)
+    if decimal not in (None, ".", ","):
+        raise ValueError(f"--decimal: expected '.' or ',', not {decimal!r}")
     suffix = path.suffix.lower()
     if path.stat().st_size == 0:
         raise ValueError(f"{path.name}: the file is empty")
@@ -43,7 +63,11 @@ def read_data_file(path: str | Path) -> pd.DataFrame:
         if suffix == ".xlsx" or zipfile.is_zipfile(path):
             frame = pd.read_excel(path, engine="openpyxl")
         else:
-            frame = pd.read_csv(path, sep=None, engine="python", encoding="utf-8-sig")
+            sep, mark = _sniff(path, decimal)
+            if sep == mark:
+                raise ValueError(f"{path.name}: the decimal mark {mark!r} is also the column separator; "
+                                 "use --decimal .")
+            frame = pd.read_csv(path, sep=sep, decimal=mark, encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise ValueError(f"{path.name}: not UTF-8 text; save the file as CSV UTF-8 or XLSX") from None
     except pd.errors.EmptyDataError:
@@ -66,14 +90,42 @@ def parse_levels(text: str | None) -> list[str] | None:
     return levels
 
 
+MONEY = re.compile(r"revenue|sales|income|profit|amount|price|cost|spend|salary|bonus|deal|pipeline|"
+                   r"booking|arr\b|mrr\b|eur|usd|gbp|dollar|euro|money", re.I)
+RATE = re.compile(r"rate|ratio|share|pct|percent|proportion|attainment|conversion|%", re.I)
+
+
+def column_unit(frame: pd.DataFrame, column: str) -> tuple[str, float]:
+    """(unit, unit_scale) of an outcome from its name and values (statistics review F8f): money columns
+    ("revenue", "deal_size") read "in revenue"; rates and 0/1 outcomes in percentage points (× 100
+    when the values lie in 0–1); everything else in points."""
+    try:
+        values = numeric_column(frame, column).dropna()
+    except (ValueError, KeyError):
+        return "points", 1.0
+    within_one = len(values) > 0 and values.between(0, 1).all()
+    if within_one and values.isin((0, 1)).all():
+        return "percentage points", 100.0
+    if RATE.search(str(column)):
+        return "percentage points", 100.0 if within_one else 1.0
+    if MONEY.search(str(column)):
+        return f"in {str(column).replace('_', ' ')}", 1.0
+    return "points", 1.0
+
+
 def run(path: str | Path, group: str, outcomes: Sequence[str] = (), levels: str | None = None,
-        cluster: str | None = None, baseline: str | None = None, primary: str | None = None) -> Analysis:
+        cluster: str | None = None, baseline: str | None = None, primary: str | None = None,
+        decimal: str | None = None) -> Analysis:
     """Read ``path`` and compare the groups; raises ``ValueError`` with a one-line message on bad input.
 
     The parameters keep the names of the command's flags (``--group``, ``--outcome``, …), which users
-    know; the library underneath calls them ``between`` and ``dvs``.
+    know; the library underneath calls them ``between`` and ``dvs``. Group labels that differ only
+    in case or spaces are merged with a warning; without ``--outcome`` identifier columns are skipped.
     """
-    frame = read_data_file(path)
+    frame = read_data_file(path, decimal)
+    notes: list[str] = []
+    if group in frame.columns:
+        frame[group], notes = merge_label_spellings(frame[group], parse_levels(levels))
     design = None
     if cluster is not None and cluster in frame.columns and group in frame.columns:
         # With teams, check the allocation of teams to models against an equal split.
@@ -82,8 +134,10 @@ def run(path: str | Path, group: str, outcomes: Sequence[str] = (), levels: str 
         wanted = parse_levels(levels) or sorted(counts.index)
         if len(wanted) >= 2 and all(level in counts for level in wanted):
             design = DesignFacts(allocation=sample_ratio_check({level: int(counts[level]) for level in wanted}))
-    return compare_models(frame, list(outcomes) or None, group, parse_levels(levels), cluster=cluster,
-                          baseline=baseline, primary=primary, design=design)
+    units = {c: column_unit(frame, c) for c in (outcomes or frame.columns) if c in frame.columns}
+    analysis = compare_models(frame, list(outcomes) or None, group, parse_levels(levels), cluster=cluster,
+                              baseline=baseline, primary=primary, design=design, units=units)
+    return dataclasses.replace(analysis, warnings=tuple(notes) + analysis.warnings) if notes else analysis
 
 
 def to_json(analysis: Analysis) -> str:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from ._validate import Groups, group_labels, level_order, require_columns, split_groups
+from ._validate import Groups, group_labels, is_id_like, level_order, require_columns, split_groups
 from .baseline import AncovaResult, ancova
 from .clustered import MixedModelResult, mixed_model
 from .contrasts import Contrast
@@ -242,8 +242,9 @@ def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[
     Raises
     ------
     ValueError
-        Missing column, non-numeric values, fewer than two groups, a group with fewer than two
-        values, or all values equal — the message names the column or group.
+        Missing column, non-numeric values, fewer than two groups, a group without values, no more
+        values than groups, or all values equal — the message names the column or group. A group
+        of one value is analysed (ANOVA, Kruskal–Wallis) with a warning; Welch is then undefined.
 
     Examples
     --------
@@ -252,12 +253,19 @@ def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[
     >>> compare_outcome(frame, "y", "arm").chosen
     'kruskal'
     """
-    groups = split_groups(data, dv, between, levels)
+    groups = split_groups(data, dv, between, levels, min_per_group=1)
     table = anova_table(groups)
     notes: list[str] = []
-    welch_result = welch(groups)
-    gh = games_howell(groups)
-    if welch_result is None:
+    singles = [level for level, values in zip(groups.levels, groups.values, strict=True) if len(values) == 1]
+    if singles:  # ANOVA and Kruskal–Wallis are defined (R: aov, kruskal.test); Welch needs each group's variance
+        welch_result, gh = None, None
+        notes.append(f"{dv}: {', '.join(map(repr, singles))} has only one value, so its spread is unknown: "
+                     "Welch's test and Games–Howell are not defined; one-way ANOVA and Kruskal–Wallis are used, "
+                     "and any difference to that group rests on a single rep")
+    else:
+        welch_result = welch(groups)
+        gh = games_howell(groups)
+    if welch_result is None and not singles:
         notes.append(f"{dv}: a group has no spread, so Welch's test and Games–Howell are not defined")
     mw = mann_whitney(groups)
     u_values = {pair: test.statistic for pair, test in zip(groups.pairs(), mw, strict=True)}
@@ -301,6 +309,9 @@ def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[
     elif welch_result is not None:
         chosen, reason = "welch", "scores compared without assuming equal spread (Welch)"
         p = welch_result.p
+    elif singles:
+        chosen, reason = "kruskal", "a group has only one value, so Welch's test is undefined"
+        p = kruskal_wallis(groups).p
     else:
         chosen, reason = "kruskal", "a group has no spread, so Welch's test is undefined"
         p = kruskal_wallis(groups).p
@@ -399,7 +410,7 @@ def compare_models(data: pd.DataFrame, dvs: Sequence[str] | None, between: str,
                    levels: Sequence[str] | None = None, cluster: str | None = None,
                    baseline: str | Mapping[str, str] | None = None, primary: str | None = None,
                    labels: Mapping[str, str] | None = None, scales: Mapping[str, tuple[float, ...]] | None = None,
-                   design=None) -> Analysis:
+                   design=None, units: Mapping[str, tuple[str, float]] | None = None) -> Analysis:
     """Compare the coaching models on every outcome and write the verdict.
 
     Parameters
@@ -407,7 +418,8 @@ def compare_models(data: pd.DataFrame, dvs: Sequence[str] | None, between: str,
     data : DataFrame
     dvs : sequence of str or None
         The outcome columns (dependent variables), each compared with :func:`compare_outcome`;
-        None takes every numeric column except ``between``, ``cluster`` and the baseline(s).
+        None takes every numeric column except ``between``, ``cluster``, the baseline(s) and
+        identifiers (``id``, ``*_id``, ``team``, whole numbers unique per row).
         The name is pingouin's for a list of dependent variables (``pingouin.box_m(data, dvs,
         group)``): the plural of ``dv``, which :func:`compare_outcome` takes for one outcome.
     between : str
@@ -427,6 +439,8 @@ def compare_models(data: pd.DataFrame, dvs: Sequence[str] | None, between: str,
         Possible answers per rating item (for answer distributions).
     design : analysis.verdict.DesignFacts, optional
         Facts about the study for the verdict's caveats (allocation check, reliability, ...).
+    units : mapping, optional
+        Outcome → (unit, unit_scale) for the wording of differences (default "points", 1).
 
     Returns
     -------
@@ -439,7 +453,7 @@ def compare_models(data: pd.DataFrame, dvs: Sequence[str] | None, between: str,
     if dvs is None:
         skip = {between, cluster} | (set(baseline.values()) if isinstance(baseline, Mapping) else {baseline})
         candidates = [c for c in data.columns if c not in skip]
-        dvs = [c for c in candidates if pd.api.types.is_numeric_dtype(data[c])]
+        dvs = [c for c in candidates if pd.api.types.is_numeric_dtype(data[c]) and not is_id_like(data, c)]
         if not dvs:
             raise ValueError("no numeric outcome columns found (columns: " + ", ".join(map(str, candidates))
                              + "); name the outcomes with --outcome")
@@ -450,8 +464,10 @@ def compare_models(data: pd.DataFrame, dvs: Sequence[str] | None, between: str,
     comparisons = []
     for dv in dvs:
         base = baseline.get(dv) if isinstance(baseline, Mapping) else baseline
+        unit, unit_scale = (units or {}).get(dv, ("points", 1.0))
         comparisons.append(compare_outcome(data, dv, between, levels, cluster, base,
-                                           (labels or {}).get(dv), (scales or {}).get(dv)))
+                                           (labels or {}).get(dv), (scales or {}).get(dv), unit=unit,
+                                           unit_scale=unit_scale))
     return assemble(comparisons, between, levels, primary, design, cluster=cluster,
                     baseline=baseline if isinstance(baseline, str) else None)
 

@@ -131,7 +131,10 @@ def hedges_g(a: np.ndarray, b: np.ndarray, confidence: float = 0.95) -> tuple[fl
     """
     n_a, n_b = len(a), len(b)
     df = n_a + n_b - 2
-    pooled = np.sqrt(((n_a - 1) * np.var(a, ddof=1) + (n_b - 1) * np.var(b, ddof=1)) / df)
+    if df < 1:
+        return float("nan"), float("nan"), float("nan")
+    spread = [(n - 1) * np.var(x, ddof=1) if n > 1 else 0.0 for n, x in ((n_a, a), (n_b, b))]  # n = 1: no spread
+    pooled = np.sqrt(sum(spread) / df)
     if pooled == 0:
         return float("nan"), float("nan"), float("nan")
     d = (np.mean(b) - np.mean(a)) / pooled

@@ -481,7 +481,7 @@ def _caveats(comparisons, design: DesignFacts) -> list[str]:
         notes.append(f"Small groups: {groups} — only large differences can show.")
     for reliability in design.reliability:
         if reliability.low:
-            notes.append(f"Low reliability (Cronbach's α below 0.7) of {reliability.scale}: "
+            notes.append(f"Low reliability (Cronbach's α below 0.7, pairwise) of {reliability.scale}: "
                          + ", ".join(reliability.low) + "; its scores are noisy.")
     if design.allocation is not None and design.allocation.mismatch:
         notes.append(f"Unbalanced allocation: the teams per model differ from the plan more than chance allows "

@@ -143,12 +143,13 @@ def scrub_links_command():
 @click.option("--cluster", help="team column: fits a random-intercept mixed model")
 @click.option("--baseline", help="baseline column: ANCOVA (and a covariate of the mixed model)")
 @click.option("--primary", help="the primary outcome (default: the first); the others are Holm-corrected")
+@click.option("--decimal", type=click.Choice([".", ","]), help="decimal mark (default: sniffed)")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="write here instead of stdout")
-def analyze_command(file, group, outcomes, levels, cluster, baseline, primary, output_format, output):
+def analyze_command(file, group, outcomes, levels, cluster, baseline, primary, decimal, output_format, output):
     """Compare the coaching models in a CSV or XLSX file (no database needed)."""
     try:
-        analysis = analysis_cli.run(file, group, outcomes, levels, cluster, baseline, primary)
+        analysis = analysis_cli.run(file, group, outcomes, levels, cluster, baseline, primary, decimal=decimal)
     except ValueError as error:
         raise ConfigurationError(f"analyze: {error}") from None
     text = analysis_cli.to_json(analysis) if output_format == "json" else analysis_cli.to_text(analysis)

@@ -80,7 +80,7 @@ def write(tmp_path):
 @pytest.mark.parametrize("name, content, args, words", [
     ("pilot.csv", b"model,score\nmanager,1\nmanager,2\npeer,3\npeer,4\n", ["--outcome", "nope"], "column 'nope'"),
     ("pilot.csv", b"model,score\nmanager,1\nmanager,2\n", [], "fewer than two groups"),
-    ("pilot.csv", b"model,score\nmanager,1\nmanager,2\npeer,3\n", [], "group 'peer'"),
+    ("pilot.csv", b"model,score\nmanager,1\npeer,3\n", [], "needs two values"),  # n = 1 alone is analysed
     ("pilot.csv", b"model,score\nmanager,1\nmanager,x\npeer,3\npeer,4\n", ["--outcome", "score"], "non-numeric"),
     ("pilot.csv", b"model,score\nmanager,1\nmanager,x\npeer,3\npeer,4\n", [], "no numeric outcome columns"),
     ("pilot.csv", b"model,score\nmanager,2\nmanager,2\npeer,2\npeer,2\n", [], "all values are equal"),

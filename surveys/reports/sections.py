@@ -399,7 +399,7 @@ def reliabilities(study, wave, view, disclosure, filters, models) -> list[Reliab
         try:
             value = reliability(subset, keys, "coaching_model", shown, scale=outcome(dimension).sentence,
                                 reverse=[q.key for q in members if q.reverse_scored], scale_min=scale.scale_min,
-                                scale_max=scale.scale_max)
+                                scale_max=scale.scale_max, missing="listwise")  # disclosure counts complete answers
         except ValueError:
             continue
         counts = {m: disclosure.alpha_counts[(filters.view, m, dimension)] for m in shown}

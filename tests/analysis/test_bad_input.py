@@ -16,7 +16,8 @@ def frame():
 @pytest.mark.parametrize("mutate, words", [
     (lambda f: f.drop(columns="score"), "column 'score' not found"),
     (lambda f: f.assign(arm="manager"), "fewer than two groups"),
-    (lambda f: f.iloc[:9], "group 'external'"),
+    (lambda f: f.assign(score=f.score.where(f.arm != "external")), "group 'external'"),
+    (lambda f: f.iloc[[0, 4, 8]], "needs two values"),
     (lambda f: f.assign(score=["x"] + [1.0] * 11), "non-numeric values (for example 'x' in row 1)"),
     (lambda f: f.assign(score=2.0), "all values are equal"),
     (lambda f: f.assign(score=[np.inf] + [1.0] * 11), "infinite"),

@@ -225,13 +225,13 @@ def test_cronbach_alpha_matches_psych():
     items = ["item_1", "item_2", "item_3", "item_4"]
     result = reliability(data, items, between="arm", levels=("manager", "peer", "external"), scale="scale",
                          reverse=["item_3"])
-    ref = REFERENCE["alpha"]
-    assert result.n == ref["overall"]["n"]
-    close(result.alpha, ref["overall"]["alpha_psych"], **STAT)
+    ref = REFERENCE["alpha"]  # complete rows: the listwise figure (pairwise: test_alpha_pairwise.py)
+    assert result.n_listwise == ref["overall"]["n"]
+    close(result.alpha_listwise, ref["overall"]["alpha_psych"], **STAT)
     for theirs in ref["per_arm"]:
-        close(result.by_group[theirs["group"]], theirs["alpha_psych"], **STAT)
-        assert result.n_by_group[theirs["group"]] == theirs["n"]
-    assert set(result.low) == {"overall", "peer", "external"}  # 0.674, 0.666, 0.641 < 0.7
+        close(result.by_group_listwise[theirs["group"]], theirs["alpha_psych"], **STAT)
+        assert result.n_by_group_listwise[theirs["group"]] == theirs["n"]
+    assert set(result.low) == {"overall", "peer", "external"}  # pairwise 0.679, 0.666, 0.641 < 0.7
 
 
 def test_holm_matches_p_adjust():
