@@ -145,3 +145,8 @@ def close_wave(wave, today: date) -> None:
     """Close ``wave`` yesterday (its responses stay), so that leaders see it."""
     wave.closes_on = today - timedelta(days=1)
     db.session.commit()
+
+
+def log_in_as(client, login) -> None:
+    """Log ``client`` in with a demo login (``seed_demo``'s consultant or leader)."""
+    assert client.post("/login", data={"email": login.email, "password": login.password}).status_code == 302

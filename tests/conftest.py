@@ -196,6 +196,16 @@ def app_context(app):
 
 
 @pytest.fixture
+def seeded(app_context):
+    """The demo pilot, seeded afresh with the report caches cleared (``surveys.demo.seed_demo``'s result)."""
+    from surveys.cache import clear_all
+    from surveys.demo import seed_demo
+
+    clear_all()
+    return seed_demo("http://localhost")
+
+
+@pytest.fixture
 def repo_copy(tmp_path):
     """A copy of the code in a temporary folder, for commands that write under ``instance/``."""
     target = tmp_path / "repo"

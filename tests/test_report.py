@@ -18,19 +18,13 @@ from surveys.models import Answer, Question, Response, Role, Study, Wave
 from surveys.reports.report import build_report
 from surveys.reports.tables import methods_text
 from tests import builders
+from tests.builders import log_in_as as log_in
 
 pytestmark = pytest.mark.usefixtures("app_context")
 
 
-@pytest.fixture
-def seeded(app):
-    clear_all()
-    result = demo_module.seed_demo("http://localhost")
-    return result
 
 
-def log_in(client, login):
-    assert client.post("/login", data={"email": login.email, "password": login.password}).status_code == 302
 
 
 def walk_counts(value, found):

@@ -16,27 +16,20 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from surveys import demo as demo_module
 from surveys import frames
-from surveys.cache import clear_all
 from surveys.disclosure import survey_frame
 from surveys.extensions import db
 from surveys.models import Answer, CoachingModel, CoachingSession, Rep, Role, Study, Wave
 from surveys.outcomes import PERFORMANCE
 from surveys.reports.report import build_report
 from tests import builders
+from tests.builders import log_in_as as log_in
 
 pytestmark = pytest.mark.usefixtures("app_context")
 
 
-@pytest.fixture
-def seeded(app):
-    clear_all()
-    return demo_module.seed_demo("http://localhost")
 
 
-def log_in(client, login):
-    assert client.post("/login", data={"email": login.email, "password": login.password}).status_code == 302
 
 
 def report_head(page: str) -> str:

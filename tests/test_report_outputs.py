@@ -11,8 +11,8 @@ import pytest
 from openpyxl import load_workbook
 
 from surveys import demo as demo_module
-from surveys.cache import clear_all
 from surveys.tabular import to_csv, to_xlsx
+from tests.builders import log_in_as as log_in
 
 pytestmark = pytest.mark.usefixtures("app_context")
 
@@ -23,14 +23,8 @@ BULLETS = ["- No clear difference between the coaching models on coaching (p = 0
            "+ more time with my coach", "@ the weekly one-to-one"]
 
 
-@pytest.fixture
-def seeded(app):
-    clear_all()
-    return demo_module.seed_demo("http://localhost")
 
 
-def log_in(client, login):
-    assert client.post("/login", data={"email": login.email, "password": login.password}).status_code == 302
 
 
 def test_xlsx_writes_words_after_a_dash_as_text_without_a_visible_apostrophe():

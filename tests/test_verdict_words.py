@@ -11,17 +11,11 @@ from openpyxl import load_workbook
 
 from analysis.comparison import assemble, compare_models, compare_outcome
 from analysis.verdict import format_p
-from surveys import demo as demo_module
-from surveys.cache import clear_all
 from surveys.outcomes import outcome
 
 LEVELS = ("manager", "peer", "external")
 
 
-@pytest.fixture
-def seeded(app_context):
-    clear_all()
-    return demo_module.seed_demo("http://localhost")
 
 
 def performance_reps(seed=3, n=70, shifts=None):
