@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from surveys import demo as demo_module
+from tests.test_browser_report import signed_in_demo_leader
 
 pytestmark = pytest.mark.browser
 
@@ -17,14 +17,7 @@ def pdf_pages(pdf: bytes) -> int:
 
 
 def _demo_report(live_app, live_server, chromium):
-    with live_app.app_context():
-        seeded = demo_module.seed_demo(live_server)
-    context = chromium.new_context(viewport={"width": 1200, "height": 900})
-    page = context.new_page()
-    page.goto(f"{live_server}/login")
-    page.get_by_label("E-mail").fill(seeded.leader.email)
-    page.get_by_label("Password").fill(seeded.leader.password)
-    page.get_by_role("button", name="Log in").click()
+    _, context, page = signed_in_demo_leader(live_app, live_server, chromium)
     page.get_by_role("link", name="Studies").click()
     page.get_by_role("link", name="Who should coach?").first.click()
     page.get_by_role("link", name="Report").click()

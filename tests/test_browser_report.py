@@ -7,6 +7,19 @@ from surveys import demo as demo_module
 pytestmark = pytest.mark.browser
 
 
+def signed_in_demo_leader(live_app, live_server, chromium):
+    """The demo seeded on ``live_server`` and a 1200 × 900 browser signed in as its leader."""
+    with live_app.app_context():
+        seeded = demo_module.seed_demo(live_server)
+    context = chromium.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    page.goto(f"{live_server}/login")
+    page.get_by_label("E-mail").fill(seeded.leader.email)
+    page.get_by_label("Password").fill(seeded.leader.password)
+    page.get_by_role("button", name="Log in").click()
+    return seeded, context, page
+
+
 def test_demo_leader_reads_the_verdict_and_the_charts(live_app, live_server, chromium):
     with live_app.app_context():
         seeded = demo_module.seed_demo(live_server)
@@ -45,14 +58,7 @@ def test_demo_leader_reads_the_verdict_and_the_charts(live_app, live_server, chr
 def test_demo_leader_reads_who_should_coach_how_sure_the_trade_off_and_the_next_step_first(
         live_app, live_server, chromium):
     """Issue 12: the top of the page answers the question before any statistics, in a VP's words."""
-    with live_app.app_context():
-        seeded = demo_module.seed_demo(live_server)
-    context = chromium.new_context(viewport={"width": 1200, "height": 900})
-    page = context.new_page()
-    page.goto(f"{live_server}/login")
-    page.get_by_label("E-mail").fill(seeded.leader.email)
-    page.get_by_label("Password").fill(seeded.leader.password)
-    page.get_by_role("button", name="Log in").click()
+    seeded, context, page = signed_in_demo_leader(live_app, live_server, chromium)
     page.goto(f"{live_server}/studies/{seeded.study_id}/report")
     decision = page.locator("section.decision")
     decision.wait_for()
