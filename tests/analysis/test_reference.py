@@ -137,8 +137,10 @@ MIXED = REFERENCE["clustered_models"]
 
 @pytest.mark.parametrize("baseline, key", [("baseline", "lme_baseline"), (None, "lme_nobaseline")])
 def test_mixed_model_matches_nlme_and_lme4(baseline, key):
+    """nlme's numbers, so its containment df (30 teams: the default would be Satterthwaite's, below)."""
     data = pd.read_csv(DATA / "clustered.csv")
-    fit = mixed_model(data, "outcome", "arm", "team", baseline, ("manager", "peer", "external"))
+    fit = mixed_model(data, "outcome", "arm", "team", baseline, ("manager", "peer", "external"),
+                      df_method="containment")
     ref = MIXED[key]
     assert fit.converged
     for effect, term in zip(fit.arm_effects, ("armpeer", "armexternal"), strict=True):
@@ -157,6 +159,23 @@ def test_mixed_model_matches_nlme_and_lme4(baseline, key):
     if baseline:
         close(fit.baseline.estimate, ref["tTable"]["baseline"]["estimate"], rel=1e-5)
         close(fit.baseline.se, ref["tTable"]["baseline"]["se"], rel=1e-5)
+
+
+@pytest.mark.parametrize("baseline, key", [("baseline", "lmer_baseline"), (None, "lmer_nobaseline")])
+def test_mixed_model_by_default_matches_lmertests_satterthwaite_df(baseline, key):
+    """With 30 teams (fewer than 40) the default df are Satterthwaite's: lmerTest's summary and anova."""
+    data = pd.read_csv(DATA / "clustered.csv")
+    fit = mixed_model(data, "outcome", "arm", "team", baseline, ("manager", "peer", "external"))
+    ref = MIXED[key]
+    assert fit.df_method == "satterthwaite"
+    for effect, term in zip(fit.arm_effects, ("armpeer", "armexternal"), strict=True):
+        theirs = ref["fixed"][term]
+        close(effect.df, theirs["df_satterthwaite"], rel=1e-5)
+        close(effect.p, theirs["p_satterthwaite"], rel=1e-5)
+    test = ref["arm_test_satterthwaite"]
+    close(fit.arm_test.statistic, test["statistic"], rel=1e-5)
+    close(fit.arm_test.df2, test["df2"], rel=1e-5)
+    close(fit.arm_test.p, test["p"], rel=1e-5)
 
 
 def test_design_effect_matches_r():
