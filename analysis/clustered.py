@@ -9,6 +9,8 @@ Satterthwaite, F. E. (1946). An approximate distribution of estimates of varianc
 Kuznetsova, A., Brockhoff, P. B. & Christensen, R. H. B. (2017). lmerTest package: tests in linear
     mixed effects models. Journal of Statistical Software 82(13) (the Satterthwaite df computed here).
 Donner, A. & Klar, N. (2000). Design and analysis of cluster randomization trials (design effect).
+Eldridge, S. M., Ashby, D. & Kerry, S. (2006). Sample size for cluster randomized trials: effect of
+    coefficient of variation of cluster size and analysis method. Int. J. Epidemiol. 35, 1292–1300.
 """
 
 from __future__ import annotations
@@ -31,11 +33,13 @@ from ._validate import (
 )
 from .contrasts import Contrast, model_contrasts
 from .omnibus import FTest
+from .planning import design_effect, size_variation
 
 GAMMA_GRID = np.concatenate([[0.0], np.logspace(-6, 6, 61)])  # τ²/σ² values scanned before refining
 FLATNESS = 1e-6  # |dℓ/dlog γ| below this (relative to |ℓ|) counts as the optimum
 DF_METHODS = ("auto", "satterthwaite", "containment")
 SATTERTHWAITE_BELOW = 40  # teams: "auto" uses Satterthwaite's df below this, the containment df from it on
+UNEQUAL_SIZES_CV = 0.5  # coefficient of variation of team sizes above which the sizes are said to vary a lot
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,10 @@ class MixedModelResult(Result):
     ``missing_baseline``, ``missing_team``); ``n`` is their total used. ``arm_test``
     is the Wald F test of the arm factor (None when its covariance is singular), an
     :class:`~analysis.omnibus.FTest` like ``AncovaResult.arm_test``. ``df_method`` says which
-    denominator df its tests use, ``"satterthwaite"`` or ``"containment"``.
+    denominator df its tests use, ``"satterthwaite"`` or ``"containment"``. ``design_effect`` allows for
+    unequal team sizes (Eldridge's form, :func:`analysis.planning.design_effect`), with
+    ``cluster_size_cv`` the coefficient of variation of the team sizes (population SD over mean);
+    ``min_cluster_size`` and ``max_cluster_size`` are their range.
     """
 
     converged: bool
@@ -89,6 +96,9 @@ class MixedModelResult(Result):
     n_used: dict[str, int] = field(default_factory=dict)
     n_dropped: dict[str, dict[str, int]] = field(default_factory=dict)
     df_method: str = "containment"
+    cluster_size_cv: float = 0.0
+    min_cluster_size: int = 0
+    max_cluster_size: int = 0
 
 
 def _standardise(values: np.ndarray) -> tuple[np.ndarray, float, float]:
@@ -376,14 +386,19 @@ def mixed_model(data: pd.DataFrame, dv: str, between: str, cluster: str, baselin
                          "separate the groups")
     profile = _ProfileReml(y, exog, groups)
     gamma, optimiser, notes = _maximise(profile)
-    mean_size = float(np.bincount(groups).mean())
+    sizes = np.bincount(groups)
+    mean_size, size_cv = float(sizes.mean()), size_variation(sizes)
     notes_out = account.warnings(f"mixed model for {dv!r}") + [f"mixed model for {dv!r}: {note}" for note in notes]
-    rows = {"n_used": account.n_used, "n_dropped": account.n_dropped}
+    rows = {"n_used": account.n_used, "n_dropped": account.n_dropped, "df_method": method,
+            "cluster_size_cv": size_cv, "min_cluster_size": int(sizes.min()), "max_cluster_size": int(sizes.max())}
+    if size_cv > UNEQUAL_SIZES_CV:
+        notes_out.append(f"mixed model for {dv!r}: team sizes vary a lot ({sizes.min()} to {sizes.max()} reps, "
+                         f"coefficient of variation {size_cv:.2f}); the design effect allows for it")
     if gamma is None:
         notes_out.append(f"mixed model for {dv!r} did not converge with any optimiser; "
                          "its estimates are not reliable and are not used")
         return MixedModelResult(False, None, (), None, float("nan"), float("nan"), float("nan"), float("nan"),
-                                n, n_clusters, mean_size, None, (), tuple(notes_out), df_method=method, **rows)
+                                n, n_clusters, mean_size, None, (), tuple(notes_out), **rows)
     fe, var_residual, inverse, _ = profile.solve(gamma)
     fe_covariance = var_residual * inverse
     unscale = np.full(len(fe), y_scale)  # coefficient k on the original scale is fe[k] · unscale[k]
@@ -448,8 +463,9 @@ def mixed_model(data: pd.DataFrame, dv: str, between: str, cluster: str, baselin
     return MixedModelResult(
         converged=True, optimiser=optimiser, arm_effects=tuple(effects), baseline=coefficient,
         var_cluster=var_cluster, var_residual=var_residual, icc=float(icc),
-        design_effect=float(1 + (mean_size - 1) * icc), n=n, n_clusters=n_clusters, mean_cluster_size=mean_size,
-        arm_test=arm_test, contrasts=contrasts, warnings=tuple(notes_out), df_method=method, **rows)
+        design_effect=design_effect(mean_size, float(icc), size_cv), n=n, n_clusters=n_clusters,
+        mean_cluster_size=mean_size, arm_test=arm_test, contrasts=contrasts, warnings=tuple(notes_out),
+        **{**rows, "df_method": method})
 
 
 @dataclass(frozen=True)
