@@ -1,8 +1,9 @@
-"""Issue 13 item 5, statistics review F6: unequal team sizes.
+"""Issue 13 item 5, statistics review F6 and "Converged vs singular": unequal team sizes and singular fits.
 
 - The design effect allows for unequal team sizes (Eldridge, Ashby & Kerry 2006):
   DE = 1 + ((CV² + 1)·m̄ − 1)·ICC, CV = population SD of the team sizes over their mean, so that
   (CV² + 1)·m̄ = Σ m_j² / Σ m_j. R values: ``reference/satterthwaite.json`` (``design_effect``).
+- A singular fit (team variance 0) raises a caveat in the verdict, not only a warning.
 """
 
 import json
@@ -21,6 +22,7 @@ HERE = Path(__file__).parent
 REFERENCE = json.loads((HERE / "reference" / "satterthwaite.json").read_text())
 UNBALANCED = pd.read_csv(HERE / "data" / "satterthwaite_unbalanced.csv")
 BALANCED = pd.read_csv(HERE / "data" / "satterthwaite_balanced.csv")
+SINGULAR = pd.read_csv(HERE / "data" / "satterthwaite_singular.csv")
 LEVELS = ("manager", "peer", "external")
 
 
@@ -79,3 +81,15 @@ def test_the_detectable_difference_and_the_teams_needed_use_the_unequal_sizes():
     assert detectable_difference(comparison) > minimum_detectable_effect(equal) * sd
     assert teams_needed(0.5, 3, 14.56, 0.1, cv=0.91).teams_per_arm > teams_needed(0.5, 3, 14.56, 0.1).teams_per_arm
 
+
+def test_a_singular_fit_raises_a_caveat_in_the_verdict():
+    """The audit's r6/r7: the singular fit was a warning only. Seeded data (satterthwaite.R, lmer singular)."""
+    analysis = compare_models(SINGULAR, ["outcome"], "arm", LEVELS, cluster="team")
+    outcome = analysis.outcome("outcome")
+    assert outcome.chosen == "mixed_model" and outcome.mixed_model.var_cluster == 0
+    caveat = next(c for c in analysis.verdict.caveats if "outcome" in c and "beyond chance" in c)
+    assert "teams did not differ beyond chance in this sample" in caveat
+    assert "independent" in caveat and "degrees of freedom" in caveat and "9" in caveat
+    assert caveat in analysis.warnings
+    regular = compare_models(BALANCED, ["outcome"], "arm", LEVELS, cluster="team")
+    assert not any("beyond chance" in c for c in regular.verdict.caveats)
