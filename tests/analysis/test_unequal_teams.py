@@ -53,6 +53,9 @@ def test_the_mixed_model_design_effect_allows_for_the_team_sizes():
     assert fit.cluster_size_cv == pytest.approx(expected["cv_population"], rel=1e-12) == pytest.approx(0.908, abs=5e-4)
     assert fit.icc == pytest.approx(expected["icc"], rel=1e-4)
     assert fit.design_effect == pytest.approx(expected["eldridge"], rel=1e-4)
+    # with the population SD, (CV² + 1)·m̄ = Σ m_j² / Σ m_j (the sample SD would not give this)
+    assert (fit.cluster_size_cv ** 2 + 1) * fit.mean_cluster_size == pytest.approx(expected["sum_sq_over_sum"],
+                                                                                  rel=1e-12)
     assert fit.design_effect > expected["mean_size_form"] + 0.5
     assert fit.to_dict()["cluster_size_cv"] == fit.cluster_size_cv
     balanced = mixed_model(BALANCED, "outcome", "arm", "team", levels=LEVELS)
