@@ -16,12 +16,14 @@ def main(argv=None) -> int:
     parser.add_argument("--baseline")
     parser.add_argument("--primary")
     parser.add_argument("--decimal", choices=(".", ","), help="decimal mark (default: sniffed)")
+    parser.add_argument("--df", choices=("auto", "satterthwaite", "containment"), default="auto",
+                        help="mixed model's denominator df (default auto: Satterthwaite below 40 teams)")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("-o", "--output")
     args = parser.parse_args(argv)
     try:
         analysis = run(args.file, args.group, args.outcome, args.levels, args.cluster, args.baseline, args.primary,
-                       decimal=args.decimal)
+                       decimal=args.decimal, df_method=args.df)
     except (ValueError, OSError) as error:
         print(f"analyze: {error}", file=sys.stderr)
         return 2

@@ -115,12 +115,13 @@ def column_unit(frame: pd.DataFrame, column: str) -> tuple[str, float]:
 
 def run(path: str | Path, group: str, outcomes: Sequence[str] = (), levels: str | None = None,
         cluster: str | None = None, baseline: str | None = None, primary: str | None = None,
-        decimal: str | None = None) -> Analysis:
+        decimal: str | None = None, df_method: str = "auto") -> Analysis:
     """Read ``path`` and compare the groups; raises ``ValueError`` with a one-line message on bad input.
 
     The parameters keep the names of the command's flags (``--group``, ``--outcome``, …), which users
     know; the library underneath calls them ``between`` and ``dvs``. Group labels that differ only
     in case or spaces are merged with a warning; without ``--outcome`` identifier columns are skipped.
+    ``df_method`` (``--df``) is the mixed model's denominator df: "auto", "satterthwaite" or "containment".
     """
     frame = read_data_file(path, decimal)
     notes: list[str] = []
@@ -136,7 +137,8 @@ def run(path: str | Path, group: str, outcomes: Sequence[str] = (), levels: str 
             design = DesignFacts(allocation=sample_ratio_check({level: int(counts[level]) for level in wanted}))
     units = {c: column_unit(frame, c) for c in (outcomes or frame.columns) if c in frame.columns}
     analysis = compare_models(frame, list(outcomes) or None, group, parse_levels(levels), cluster=cluster,
-                              baseline=baseline, primary=primary, design=design, units=units)
+                              baseline=baseline, primary=primary, design=design, units=units,
+                              df_method=df_method)
     return dataclasses.replace(analysis, warnings=tuple(notes) + analysis.warnings) if notes else analysis
 
 
@@ -187,12 +189,24 @@ def _outcome_text(o: OutcomeComparison) -> list[str]:
         lines.append(f"Mixed model: {m.n_clusters} teams, ICC = {_number(m.icc, 3)}, design effect = "
                      f"{_number(m.design_effect)}, team variance {_number(m.var_cluster, 4)}, residual "
                      f"{_number(m.var_residual, 4)}; {_reps_used(m)}.")
+        if m.arm_test is not None:
+            lines.append(f"Mixed model arm test: F({m.arm_test.df1:g}, {_number(m.arm_test.df2, 1)}) = "
+                         f"{_number(m.arm_test.statistic)}, {format_p(m.arm_test.p)}, on {df_words(m)}.")
     if o.ancova is not None:
         means = ", ".join(f"{a.group} {_number(a.mean)} (SE {_number(a.se)})" for a in o.ancova.adjusted_means)
         lines.append(f"ANCOVA: F({o.ancova.arm_test.df1:g}, {o.ancova.arm_test.df2:g}) = "
                      f"{_number(o.ancova.arm_test.statistic)}, {format_p(o.ancova.arm_test.p)}; "
                      f"adjusted means {means}; {_reps_used(o.ancova)}.")
     return lines
+
+
+def df_words(model) -> str:
+    """Which denominator df a mixed model's tests use, in words (for the text report and the methods)."""
+    if model.df_method == "satterthwaite":
+        return (f"Satterthwaite's degrees of freedom (as lmerTest; {model.n_clusters} teams, fewer than 40; "
+                "each contrast has its own)")
+    why = "a singular fit" if model.var_cluster == 0 else f"{model.n_clusters} teams"
+    return f"the containment degrees of freedom (as nlme: teams minus team-level coefficients; {why})"
 
 
 def _reps_used(model) -> str:

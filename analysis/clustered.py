@@ -3,8 +3,14 @@
 References
 ----------
 Pinheiro, J. C. & Bates, D. M. (2000). Mixed-effects models in S and S-PLUS, sec. 2.4.2
-    (the between/within denominator degrees of freedom used for the t and F tests here).
+    (the between/within "containment" denominator degrees of freedom).
+Satterthwaite, F. E. (1946). An approximate distribution of estimates of variance components.
+    Biometrics Bulletin 2, 110–114.
+Kuznetsova, A., Brockhoff, P. B. & Christensen, R. H. B. (2017). lmerTest package: tests in linear
+    mixed effects models. Journal of Statistical Software 82(13) (the Satterthwaite df computed here).
 Donner, A. & Klar, N. (2000). Design and analysis of cluster randomization trials (design effect).
+Eldridge, S. M., Ashby, D. & Kerry, S. (2006). Sample size for cluster randomized trials: effect of
+    coefficient of variation of cluster size and analysis method. Int. J. Epidemiol. 35, 1292–1300.
 """
 
 from __future__ import annotations
@@ -27,14 +33,19 @@ from ._validate import (
 )
 from .contrasts import Contrast, model_contrasts
 from .omnibus import FTest
+from .planning import design_effect, size_variation
 
 GAMMA_GRID = np.concatenate([[0.0], np.logspace(-6, 6, 61)])  # τ²/σ² values scanned before refining
 FLATNESS = 1e-6  # |dℓ/dlog γ| below this (relative to |ℓ|) counts as the optimum
+DF_METHODS = ("auto", "satterthwaite", "containment")
+SATTERTHWAITE_BELOW = 40  # teams: "auto" uses Satterthwaite's df below this, the containment df from it on
+UNEQUAL_SIZES_CV = 0.5  # coefficient of variation of team sizes above which the sizes are said to vary a lot
 
 
 @dataclass(frozen=True)
 class ArmEffect(Result):
-    """A coaching model's effect against the reference level: estimate, SE, p (and df of the t test)."""
+    """A coaching model's effect against the reference level: estimate, SE, p and the df of its t test
+    (Satterthwaite's, per effect, or the containment df: ``MixedModelResult.df_method``)."""
 
     level: str
     vs: str
@@ -61,7 +72,11 @@ class MixedModelResult(Result):
     reps the model used per arm, ``n_dropped`` those left out per arm by reason (``missing_outcome``,
     ``missing_baseline``, ``missing_team``); ``n`` is their total used. ``arm_test``
     is the Wald F test of the arm factor (None when its covariance is singular), an
-    :class:`~analysis.omnibus.FTest` like ``AncovaResult.arm_test``.
+    :class:`~analysis.omnibus.FTest` like ``AncovaResult.arm_test``. ``df_method`` says which
+    denominator df its tests use, ``"satterthwaite"`` or ``"containment"``. ``design_effect`` allows for
+    unequal team sizes (Eldridge's form, :func:`analysis.planning.design_effect`), with
+    ``cluster_size_cv`` the coefficient of variation of the team sizes (population SD over mean);
+    ``min_cluster_size`` and ``max_cluster_size`` are their range.
     """
 
     converged: bool
@@ -80,6 +95,10 @@ class MixedModelResult(Result):
     warnings: tuple[str, ...] = field(default=())
     n_used: dict[str, int] = field(default_factory=dict)
     n_dropped: dict[str, dict[str, int]] = field(default_factory=dict)
+    df_method: str = "containment"
+    cluster_size_cv: float = 0.0
+    min_cluster_size: int = 0
+    max_cluster_size: int = 0
 
 
 def _standardise(values: np.ndarray) -> tuple[np.ndarray, float, float]:
@@ -159,6 +178,106 @@ class _ProfileReml:
         return self.solve(max(gamma, 0.0))[3]
 
 
+class _Satterthwaite:
+    """Satterthwaite's denominator df for tests of the fixed effects, computed as lmerTest does.
+
+    The variance parameters are lme4's, θ = τ/σ and σ. Their asymptotic covariance is A = 2 H⁻¹, with H
+    the Hessian of the REML deviance
+
+        D(θ, σ) = Σ log(1 + n_j θ²) + log det XᵀWX + r²(θ²) / σ² + (N − p) log σ²   (constants dropped)
+
+    at the optimum (β profiled out; r² = yᵀWy − β̂ᵀXᵀWy, W as in ``_ProfileReml`` with γ = θ²). H is
+    analytic here: every term is a function of γ through c_j = γ / (1 + n_j γ), whose derivatives are
+    1 / (1 + n_j γ)² and −2 n_j / (1 + n_j γ)³. lmerTest differentiates numerically (``numDeriv``) and
+    takes the Moore–Penrose inverse over the positive eigenvalues; so does this class.
+
+    For a contrast with weights l, v = lᵀ Var(β̂) l and g its gradient in (θ, σ), df = 2 v² / (gᵀ A g)
+    (``contest1D``). A q-df F test decomposes L Var(β̂) Lᵀ into eigen-directions, each with its own
+    df ν_m; then ν = 2E / (E − q), E = Σ ν_m / (ν_m − 2) — or 2 when any ν_m ≤ 2, and the common value
+    when all ν_m are equal (lmerTest's ``contestMD`` and ``get_Fstat_ddf``).
+
+    The df do not depend on the units of y or of the covariate (a linear change of parameters), so
+    this works on the standardised problem of :func:`mixed_model`.
+    """
+
+    def __init__(self, profile: _ProfileReml, gamma: float):
+        n_j, sums_x, sums_y = profile.sizes, profile.sums_x, profile.sums_y
+        grow = 1 + n_j * gamma
+        c, c1, c2 = gamma / grow, 1 / grow ** 2, -2 * n_j / grow ** 3
+        xwx = profile.xtx - sums_x.T @ (c[:, None] * sums_x)
+        m1 = -sums_x.T @ (c1[:, None] * sums_x)
+        m2 = -sums_x.T @ (c2[:, None] * sums_x)
+        xwy = profile.xty - sums_x.T @ (c * sums_y)
+        b1, b2 = -sums_x.T @ (c1 * sums_y), -sums_x.T @ (c2 * sums_y)
+        q1, q2 = -float(c1 @ sums_y ** 2), -float(c2 @ sums_y ** 2)
+        inverse = np.linalg.inv(xwx)
+        beta = inverse @ xwy
+        r2 = profile.yty - float(c @ sums_y ** 2) - float(beta @ xwy)
+        beta1 = inverse @ (b1 - m1 @ beta)
+        r2_1 = q1 - 2 * float(b1 @ beta) + float(beta @ m1 @ beta)
+        r2_2 = (q2 - 2 * float(b2 @ beta) - 2 * float(b1 @ beta1) + 2 * float(beta1 @ m1 @ beta)
+                + float(beta @ m2 @ beta))
+        im1 = inverse @ m1
+        f1 = float(np.sum(n_j / grow)) + float(np.trace(im1))
+        f2 = -float(np.sum(n_j ** 2 / grow ** 2)) + float(np.trace(inverse @ m2)) - float(np.trace(im1 @ im1))
+        residual_df = profile.n - profile.p
+        sigma2 = r2 / residual_df
+        sigma, theta = np.sqrt(sigma2), np.sqrt(gamma)
+        hessian = np.array([
+            [2 * (f1 + r2_1 / sigma2) + 4 * gamma * (f2 + r2_2 / sigma2), -4 * theta * r2_1 / sigma ** 3],
+            [-4 * theta * r2_1 / sigma ** 3, 6 * r2 / sigma2 ** 2 - 2 * residual_df / sigma2]])
+        values, vectors = np.linalg.eigh(hessian)
+        keep = values > 1e-8
+        self.varpar_covariance = 2 * (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
+        self.covariance = sigma2 * inverse
+        self.gradient = (-2 * theta * sigma2 * (inverse @ m1 @ inverse), 2 * sigma * inverse)  # ∂Var(β̂)/∂(θ, σ)
+
+    def _df(self, weights: np.ndarray, variance: float) -> float:
+        g = np.array([float(weights @ d @ weights) for d in self.gradient])
+        spread = float(g @ self.varpar_covariance @ g)
+        return float(2 * variance ** 2 / spread) if spread > 0 else float("inf")
+
+    def df(self, weights) -> float:
+        """Satterthwaite's df of the contrast with ``weights`` (one per coefficient)."""
+        weights = np.asarray(weights, float)
+        return self._df(weights, float(weights @ self.covariance @ weights))
+
+    def f_test(self, rows, beta) -> tuple[float, int, float]:
+        """(F, numerator df q, denominator df) of the hypothesis ``rows · β = 0``, as lmerTest's ``contestMD``."""
+        rows, beta = np.atleast_2d(np.asarray(rows, float)), np.asarray(beta, float)
+        values, vectors = np.linalg.eigh(rows @ self.covariance @ rows.T)
+        values, vectors = values[::-1], vectors[:, ::-1]  # decreasing, as R's eigen()
+        positive = values > max(np.sqrt(np.finfo(float).eps) * values[0], 0)
+        directions = vectors[:, positive].T @ rows
+        q = int(positive.sum())
+        statistic = float(np.sum((directions @ beta) ** 2 / values[positive]) / q)
+        nu = np.array([self._df(d, v) for d, v in zip(directions, values[positive], strict=True)])
+        if q == 1 or np.all(np.abs(np.diff(nu)) < 1e-8):
+            return statistic, q, float(np.mean(nu))
+        if np.any(nu <= 2):
+            return statistic, q, 2.0
+        e = float(np.sum(nu / (nu - 2)))
+        return statistic, q, 2 * e / (e - q)
+
+
+def _type1_rows(xtx: np.ndarray, columns: list[int]) -> np.ndarray:
+    """lmerTest's type I contrasts of a term: its rows of Lᵀ, where XᵀX = L·U (Doolittle, no pivoting).
+
+    lmerTest's ``anova`` tests a model with a single term (no covariate) on these rather than on the
+    identity rows of the term's coefficients; the F is the same, the per-direction df are not.
+    ``doolittle`` there sets entries below 1e-6 to 0; so does this.
+    """
+    size = len(xtx)
+    lower, upper = np.eye(size), np.zeros((size, size))
+    for i in range(size):
+        upper[i, :] = xtx[i, :] - lower[i, :i] @ upper[:i, :]
+        for j in range(i + 1, size):
+            value = xtx[j, i] - lower[j, :i] @ upper[:i, i]
+            lower[j, i] = 0.0 if abs(upper[i, i]) < 1e-6 else value / upper[i, i]
+    lower[np.abs(lower) < 1e-6] = 0.0
+    return lower.T[columns]
+
+
 def _maximise(profile: _ProfileReml) -> tuple[float | None, str | None, list[str]]:
     """Maximise ℓ(γ) over γ ≥ 0.
 
@@ -200,7 +319,7 @@ def _maximise(profile: _ProfileReml) -> tuple[float | None, str | None, list[str
 
 
 def mixed_model(data: pd.DataFrame, dv: str, between: str, cluster: str, baseline: str | None = None,
-                levels: tuple[str, ...] | None = None) -> MixedModelResult:
+                levels: tuple[str, ...] | None = None, df_method: str = "auto") -> MixedModelResult:
     """Random-intercept linear mixed model ``dv ~ arm [+ baseline] + (1 | cluster)`` fitted by REML.
 
     Parameters
@@ -212,6 +331,12 @@ def mixed_model(data: pd.DataFrame, dv: str, between: str, cluster: str, baselin
         A covariate (the same measure before the pilot).
     levels : tuple of str, optional
         Level order; the first is the reference the arm effects are measured against.
+    df_method : {"auto", "satterthwaite", "containment"}
+        Denominator degrees of freedom of the arm tests: Satterthwaite's, as lmerTest (each effect,
+        contrast and the F test its own), or the containment df, as nlme (J − number of team-level
+        coefficients). "auto" (the default) takes Satterthwaite's with fewer than 40 teams, where the
+        choice matters, and the containment df from 40 teams on. At a singular fit (γ = 0) the
+        containment df are used whatever is asked (see Notes); ``df_method`` of the result says which.
 
     Returns
     -------
@@ -223,10 +348,24 @@ def mixed_model(data: pd.DataFrame, dv: str, between: str, cluster: str, baselin
     scanned on a grid and maximised by Brent's method, with golden-section search as the second
     optimiser. A fit counts as converged only where the criterion is flat at the optimum, or at
     γ = 0 when it falls away from there (a boundary fit: teams do not differ). Fixed-effect SEs
-    are the GLS ones, σ̂² (Xᵀ Ŵ X)⁻¹, as in ``nlme`` and ``lme4``. Arm effects are tested with t on the between-cluster
-    degrees of freedom (J − number of cluster-level coefficients, as ``nlme::lme``), the arm factor
-    with a Wald F on the same df; the baseline, varying within teams, gets N − J − 1 df.
+    are the GLS ones, σ̂² (Xᵀ Ŵ X)⁻¹, as in ``nlme`` and ``lme4``. Arm effects and pairwise contrasts
+    are tested with t, the arm factor with a Wald F.
+
+    Satterthwaite's df (``_Satterthwaite``) match lmerTest's ``summary``, ``contest1D`` and
+    ``anova(ddf = "Satterthwaite")``, including its choice of contrasts for the F test (type I,
+    Doolittle, without a covariate; the identity rows of the arm coefficients with one). The
+    containment df are nlme's: J − number of team-level coefficients when whole teams were randomised,
+    N − J − number of within-team coefficients otherwise.
+
+    At a singular fit lmerTest's Satterthwaite df are N − p, the residual df of ordinary least squares
+    (checked in R, ``tests/analysis/reference/satterthwaite.R``): the Hessian treats the zero team
+    variance as if it were known, on the boundary where that approximation does not hold, and the
+    teams stop counting. In simulation (the reference README) that gave 39 % false positives among
+    the singular fits with 2 teams per arm. The containment df are used there instead, and a warning
+    says so.
     """
+    if df_method not in DF_METHODS:
+        raise ValueError(f"df_method: expected one of {', '.join(DF_METHODS)}, not {df_method!r}")
     require_columns(data, dv, between, cluster, baseline)
     levels = level_order(data, between, levels)
     y, exog, groups, names, account = _design(data, dv, between, cluster, baseline, levels)
@@ -234,6 +373,8 @@ def mixed_model(data: pd.DataFrame, dv: str, between: str, cluster: str, baselin
     if n_clusters < len(levels) + 1:
         raise ValueError(f"column {cluster!r}: {n_clusters} clusters are too few for a mixed model "
                          f"with {len(levels)} groups")
+    method = df_method if df_method != "auto" else (
+        "satterthwaite" if n_clusters < SATTERTHWAITE_BELOW else "containment")
     # Fit on standardised outcome and baseline (scale-free numerics); report on the original scale.
     y, _, y_scale = _standardise(y)
     b_scale = 1.0
@@ -245,9 +386,14 @@ def mixed_model(data: pd.DataFrame, dv: str, between: str, cluster: str, baselin
                          "separate the groups")
     profile = _ProfileReml(y, exog, groups)
     gamma, optimiser, notes = _maximise(profile)
-    mean_size = float(np.bincount(groups).mean())
+    sizes = np.bincount(groups)
+    mean_size, size_cv = float(sizes.mean()), size_variation(sizes)
     notes_out = account.warnings(f"mixed model for {dv!r}") + [f"mixed model for {dv!r}: {note}" for note in notes]
-    rows = {"n_used": account.n_used, "n_dropped": account.n_dropped}
+    rows = {"n_used": account.n_used, "n_dropped": account.n_dropped, "df_method": method,
+            "cluster_size_cv": size_cv, "min_cluster_size": int(sizes.min()), "max_cluster_size": int(sizes.max())}
+    if size_cv > UNEQUAL_SIZES_CV:
+        notes_out.append(f"mixed model for {dv!r}: team sizes vary a lot ({sizes.min()} to {sizes.max()} reps, "
+                         f"coefficient of variation {size_cv:.2f}); the design effect allows for it")
     if gamma is None:
         notes_out.append(f"mixed model for {dv!r} did not converge with any optimiser; "
                          "its estimates are not reliable and are not used")
@@ -263,7 +409,7 @@ def mixed_model(data: pd.DataFrame, dv: str, between: str, cluster: str, baselin
     var_cluster = gamma * var_residual
     icc = gamma / (1 + gamma)
     se = np.sqrt(np.diag(fe_covariance))
-    # Denominator df as nlme: coefficients constant within every team are tested on J − p_between,
+    # Containment df as nlme: coefficients constant within every team are tested on J − p_between,
     # the others on N − J − p_within. Arms are team-level when whole teams were randomised.
     between = pd.DataFrame(exog).groupby(groups).nunique().max().to_numpy() <= 1
     df_between = n_clusters - int(between.sum())
@@ -274,17 +420,40 @@ def mixed_model(data: pd.DataFrame, dv: str, between: str, cluster: str, baselin
         notes_out.append(f"mixed model for {dv!r}: some teams contain reps of several coaching models, so the "
                          "model effects are estimated within teams; if team ids were reused across models, "
                          "make them unique")
+    satterthwaite = _Satterthwaite(profile, gamma) if method == "satterthwaite" else None
+    if satterthwaite is not None and gamma == 0.0:
+        boundary = satterthwaite.df(np.eye(len(fe))[1])
+        notes_out.append(f"mixed model for {dv!r}: at this singular fit Satterthwaite's df (as lmerTest) "
+                         f"would be {boundary:.0f}, those of reps treated as independent; the containment df "
+                         f"({arm_df:g}, from the {n_clusters} teams) are used instead")
+        satterthwaite, method = None, "containment"
+
+    def contrast_df(weights: np.ndarray) -> float:
+        """df of the contrast with ``weights`` on the non-reference arms."""
+        if satterthwaite is None:
+            return arm_df
+        full = np.zeros(len(fe))
+        full[arm_indices] = weights
+        return satterthwaite.df(full)
+
     effects = []
     for index, level in enumerate(levels[1:], start=1):
         t = fe[index] / se[index]
+        df = contrast_df(np.eye(len(arm_indices))[index - 1])
         effects.append(ArmEffect(level, levels[0], float(fe[index]), float(se[index]),
-                                 float(2 * stats.t.sf(abs(t), arm_df)), arm_df))
+                                 float(2 * stats.t.sf(abs(t), df)), df))
     covariance = fe_covariance[np.ix_(arm_indices, arm_indices)]
     beta = fe[arm_indices]
     try:
         wald = float(beta @ np.linalg.solve(covariance, beta)) / len(arm_indices)
-        arm_test = FTest(wald, float(len(arm_indices)), arm_df, float(stats.f.sf(wald, len(arm_indices), arm_df)))
-        contrasts = model_contrasts(levels, beta, covariance, arm_df)
+        test_df = arm_df
+        if satterthwaite is not None:
+            # lmerTest's anova: type I (Doolittle) contrasts for a single term, else the identity rows
+            hypothesis = (_type1_rows(profile.xtx, arm_indices) if not baseline
+                          else np.eye(len(fe))[arm_indices])
+            _, _, test_df = satterthwaite.f_test(hypothesis, profile.solve(gamma)[0])
+        arm_test = FTest(wald, float(len(arm_indices)), test_df, float(stats.f.sf(wald, len(arm_indices), test_df)))
+        contrasts = model_contrasts(levels, beta, covariance, contrast_df)
     except np.linalg.LinAlgError:
         arm_test, contrasts = None, ()
     coefficient = Coefficient(float(fe[-1]), float(se[-1])) if baseline else None
@@ -294,8 +463,9 @@ def mixed_model(data: pd.DataFrame, dv: str, between: str, cluster: str, baselin
     return MixedModelResult(
         converged=True, optimiser=optimiser, arm_effects=tuple(effects), baseline=coefficient,
         var_cluster=var_cluster, var_residual=var_residual, icc=float(icc),
-        design_effect=float(1 + (mean_size - 1) * icc), n=n, n_clusters=n_clusters, mean_cluster_size=mean_size,
-        arm_test=arm_test, contrasts=contrasts, warnings=tuple(notes_out), **rows)
+        design_effect=design_effect(mean_size, float(icc), size_cv), n=n, n_clusters=n_clusters,
+        mean_cluster_size=mean_size, arm_test=arm_test, contrasts=contrasts, warnings=tuple(notes_out),
+        **{**rows, "df_method": method})
 
 
 @dataclass(frozen=True)

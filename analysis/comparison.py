@@ -31,7 +31,7 @@ import pandas as pd
 
 from ._validate import Groups, group_labels, is_id_like, level_order, require_columns, split_groups
 from .baseline import AncovaResult, ancova
-from .clustered import MixedModelResult, mixed_model
+from .clustered import DF_METHODS, MixedModelResult, mixed_model
 from .contrasts import Contrast
 from .describe import AnswerShares, GroupDescriptives, answer_distribution, describe, is_ordinal_item
 from .effects import (
@@ -207,7 +207,8 @@ def heavy_outliers(groups: Groups) -> bool:
 def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[str] | None = None,
                     cluster: str | None = None, baseline: str | None = None, label: str | None = None,
                     scale: tuple[float, ...] | None = None, unit: str = "points",
-                    unit_scale: float = 1.0, bounds: tuple[float, float] | None = None) -> OutcomeComparison:
+                    unit_scale: float = 1.0, bounds: tuple[float, float] | None = None,
+                    df_method: str = "auto") -> OutcomeComparison:
     """Compare the groups on one outcome with every test of DESIGN.md section 5.
 
     Parameters
@@ -234,6 +235,9 @@ def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[
     bounds : (float, float), optional
         The lowest and highest value the outcome can take (default: those of ``scale``), so the
         verdict never states a detectable difference the scale cannot hold.
+    df_method : {"auto", "satterthwaite", "containment"}
+        Denominator df of the mixed model's tests (see :func:`analysis.clustered.mixed_model`):
+        by default Satterthwaite's with fewer than 40 teams, the containment df from 40 on.
 
     Returns
     -------
@@ -277,9 +281,11 @@ def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[
     trustworthy = True
     if baseline is not None:
         ancova_result = ancova(data, dv, between, baseline, groups.levels)
+    if df_method not in DF_METHODS:
+        raise ValueError(f"df_method: expected one of {', '.join(DF_METHODS)}, not {df_method!r}")
     if cluster is not None:
         try:
-            mixed = mixed_model(data, dv, between, cluster, baseline, groups.levels)
+            mixed = mixed_model(data, dv, between, cluster, baseline, groups.levels, df_method=df_method)
             notes.extend(mixed.warnings)
         except ValueError as error:
             notes.append(f"{dv}: no mixed model: {error}")
@@ -410,7 +416,8 @@ def compare_models(data: pd.DataFrame, dvs: Sequence[str] | None, between: str,
                    levels: Sequence[str] | None = None, cluster: str | None = None,
                    baseline: str | Mapping[str, str] | None = None, primary: str | None = None,
                    labels: Mapping[str, str] | None = None, scales: Mapping[str, tuple[float, ...]] | None = None,
-                   design=None, units: Mapping[str, tuple[str, float]] | None = None) -> Analysis:
+                   design=None, units: Mapping[str, tuple[str, float]] | None = None,
+                   df_method: str = "auto") -> Analysis:
     """Compare the coaching models on every outcome and write the verdict.
 
     Parameters
@@ -441,6 +448,8 @@ def compare_models(data: pd.DataFrame, dvs: Sequence[str] | None, between: str,
         Facts about the study for the verdict's caveats (allocation check, reliability, ...).
     units : mapping, optional
         Outcome → (unit, unit_scale) for the wording of differences (default "points", 1).
+    df_method : {"auto", "satterthwaite", "containment"}
+        Denominator df of the mixed models (see :func:`compare_outcome`).
 
     Returns
     -------
@@ -467,7 +476,7 @@ def compare_models(data: pd.DataFrame, dvs: Sequence[str] | None, between: str,
         unit, unit_scale = (units or {}).get(dv, ("points", 1.0))
         comparisons.append(compare_outcome(data, dv, between, levels, cluster, base,
                                            (labels or {}).get(dv), (scales or {}).get(dv), unit=unit,
-                                           unit_scale=unit_scale))
+                                           unit_scale=unit_scale, df_method=df_method))
     return assemble(comparisons, between, levels, primary, design, cluster=cluster,
                     baseline=baseline if isinstance(baseline, str) else None)
 

@@ -399,7 +399,8 @@ def _teams_for_gap(comparison) -> tuple[str, int, int] | None:
     have = int(round(mixed.n_clusters / k))
     try:
         needed = teams_needed(gap / sd, k, max(mixed.mean_cluster_size, 1.0), min(max(mixed.icc, 0.0), 0.99),
-                              alpha=comparison.alpha, max_teams=MAX_TEAMS_SAID + 1).teams_per_arm
+                              alpha=comparison.alpha, max_teams=MAX_TEAMS_SAID + 1,
+                              cv=getattr(mixed, "cluster_size_cv", 0.0)).teams_per_arm
     except ValueError:
         needed = MAX_TEAMS_SAID + 1
     return comparison.amount(gap), needed, have

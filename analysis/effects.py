@@ -171,11 +171,14 @@ def standardised_contrast(diff: float, se: float, sd: float, df: float, correct:
 
 
 def adjusted_effects(contrasts, sd: float, df: float, sd_kind: str, correct: bool) -> tuple[AdjustedEffect, ...]:
-    """:func:`standardised_contrast` for every contrast (``analysis.contrasts.Contrast``: a, b, diff, se)."""
+    """:func:`standardised_contrast` for every contrast (``analysis.contrasts.Contrast``: a, b, diff, se),
+    on the contrast's own df where it has one (Satterthwaite's differ per contrast), else on ``df``."""
     result = []
     for c in contrasts:
-        g, low, high = standardised_contrast(c.diff, c.se, sd, df, correct)
-        result.append(AdjustedEffect(c.a, c.b, float(c.diff), float(c.se), float(df), float(sd), sd_kind, g,
+        own = getattr(c, "df", None)
+        pair_df = float(own) if own is not None else float(df)
+        g, low, high = standardised_contrast(c.diff, c.se, sd, pair_df, correct)
+        result.append(AdjustedEffect(c.a, c.b, float(c.diff), float(c.se), pair_df, float(sd), sd_kind, g,
                                      low, high, correct))
     return tuple(result)
 

@@ -5,6 +5,8 @@ References
 Donner, A. & Klar, N. (2000). Design and analysis of cluster randomization trials in health research.
 Raudenbush, S. W. (1997). Statistical analysis and optimal design for cluster randomized trials.
     Psychological Methods 2, 173–185.
+Eldridge, S. M., Ashby, D. & Kerry, S. (2006). Sample size for cluster randomized trials: effect of
+    coefficient of variation of cluster size and analysis method. Int. J. Epidemiol. 35, 1292–1300.
 Kohavi, R. et al. (2020). Trustworthy online controlled experiments, ch. 21 (sample ratio mismatch).
 """
 
@@ -23,9 +25,27 @@ from ._result import Result
 SRM_ALPHA = 0.01
 
 
+def design_effect(mean_size: float, icc: float, cv: float = 0.0) -> float:
+    """Variance inflation from clustering with unequal team sizes: 1 + ((CV² + 1)·m̄ − 1)·ICC.
+
+    Eldridge, Ashby & Kerry (2006). ``cv`` is the coefficient of variation of the team sizes, their
+    population SD (divisor J) over their mean m̄ — then (CV² + 1)·m̄ = Σ m_j² / Σ m_j exactly, the
+    form that follows from the variance of a mean over reps of unequal teams. With equal sizes (CV = 0)
+    it is the familiar 1 + (m − 1)·ICC.
+    """
+    return float(1 + ((cv ** 2 + 1) * mean_size - 1) * icc)
+
+
+def size_variation(sizes) -> float:
+    """Coefficient of variation of team sizes: their population SD (divisor J, as Eldridge et al.) over the mean."""
+    sizes = np.asarray(sizes, float)
+    return float(sizes.std() / sizes.mean()) if len(sizes) and sizes.mean() > 0 else 0.0
+
+
 @dataclass(frozen=True)
 class Design:
-    """A cluster-randomised comparison of ``k`` coaching models."""
+    """A cluster-randomised comparison of ``k`` coaching models; ``cv`` is the coefficient of variation of
+    the team sizes (population SD over mean, 0 for equal teams) and ``reps_per_team`` their mean."""
 
     k: int
     teams_per_arm: float
@@ -33,6 +53,7 @@ class Design:
     icc: float
     alpha: float = 0.05
     power: float = 0.8
+    cv: float = 0.0
 
     def __post_init__(self):
         if self.k < 2:
@@ -45,11 +66,13 @@ class Design:
             raise ValueError("icc: must be in [0, 1)")
         if not 0 < self.alpha < 1 or not 0 < self.power < 1:
             raise ValueError("alpha and power must lie strictly between 0 and 1")
+        if not (np.isfinite(self.cv) and self.cv >= 0):
+            raise ValueError("cv: the coefficient of variation of team sizes must be 0 or more")
 
     @property
     def design_effect(self) -> float:
-        """Variance inflation from clustering: 1 + (m − 1)·ICC."""
-        return 1 + (self.reps_per_team - 1) * self.icc
+        """Variance inflation from clustering: 1 + ((CV² + 1)·m − 1)·ICC (1 + (m − 1)·ICC for equal teams)."""
+        return design_effect(self.reps_per_team, self.icc, self.cv)
 
     @property
     def pair_alpha(self) -> float:
@@ -94,12 +117,12 @@ class TeamsNeeded(Result):
 
 
 def teams_needed(effect: float, k: int, reps_per_team: float, icc: float, alpha: float = 0.05,
-                 power: float = 0.8, max_teams: int = 10_000) -> TeamsNeeded:
-    """Teams per arm needed to detect ``effect`` (SD units) — the inverse of the MDE."""
+                 power: float = 0.8, max_teams: int = 10_000, cv: float = 0.0) -> TeamsNeeded:
+    """Teams per arm needed to detect ``effect`` (SD units) — the inverse of the MDE; ``cv`` as in :class:`Design`."""
     if effect <= 0:
         raise ValueError("effect: must be positive")
     for teams in range(2, max_teams + 1):
-        reached = Design(k, teams, reps_per_team, icc, alpha, power).power_at(effect)
+        reached = Design(k, teams, reps_per_team, icc, alpha, power, cv).power_at(effect)
         if reached >= power:
             return TeamsNeeded(teams, reached)
     raise ValueError(f"effect: {effect:g} SD cannot be detected with up to {max_teams} teams per arm")

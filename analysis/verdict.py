@@ -15,7 +15,8 @@ Rules the text keeps:
 - a claim is "supported", "contradicted", "mixed" or "not supported" (never "not shown", which
   the report keeps for numbers hidden for anonymity);
 - caveats name small groups (each model once), low reliability, an unbalanced allocation, few
-  teams and unconverged fits.
+  teams, very unequal team sizes, unconverged fits and singular fits (teams that did not differ
+  beyond chance, so the p-value rests on the degrees of freedom chosen).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 
 from ._result import Result
 from ._validate import dropped_in_words
+from .clustered import UNEQUAL_SIZES_CV
 from .effects import delta_magnitude, magnitude
 from .planning import Design, SampleRatioCheck, minimum_detectable_effect
 from .scales import Reliability
@@ -213,7 +215,8 @@ def detectable_difference(comparison) -> float | None:
     """Smallest pairwise difference (outcome units) detectable with 80 % power at the outcome's pairwise alpha.
 
     The SD is the one the headline test works with: total (team + residual) for the mixed model,
-    residual for the ANCOVA, pooled within groups otherwise; teams inflate it by the design effect.
+    residual for the ANCOVA, pooled within groups otherwise; teams inflate it by the design effect,
+    which allows for unequal team sizes (Eldridge's coefficient-of-variation form).
     """
     k = len(comparison.levels)
     sizes = np.array([d.n for d in comparison.descriptives], dtype=float)
@@ -222,7 +225,7 @@ def detectable_difference(comparison) -> float | None:
     if comparison.chosen == "mixed_model" and mixed is not None and np.isfinite(mixed.icc):
         sd = float(np.sqrt(mixed.var_cluster + mixed.var_residual))
         design = Design(k, max(mixed.n_clusters / k, 2.0), mixed.mean_cluster_size,
-                        min(max(mixed.icc, 0.0), 0.99), alpha=alpha)
+                        min(max(mixed.icc, 0.0), 0.99), alpha=alpha, cv=getattr(mixed, "cluster_size_cv", 0.0))
     else:
         sd = float(comparison.ancova.residual_sd) if comparison.chosen == "ancova" and comparison.ancova \
             else float(np.sqrt(_pooled_variance(comparison)))
@@ -468,6 +471,25 @@ def _rows_left_out(comparisons) -> list[str]:
     return notes
 
 
+def _singular_fits(comparisons) -> list[str]:
+    """A caveat for the outcomes whose headline mixed model has no team variance (γ = 0, a singular fit)."""
+    singular = [c for c in comparisons if c.chosen == "mixed_model" and c.mixed_model is not None
+                and c.mixed_model.converged and c.mixed_model.var_cluster == 0 and c.mixed_model.arm_test is not None]
+    if not singular:
+        return []
+    fits = [c.mixed_model for c in singular]
+    dfs = sorted({f"{f.arm_test.df2:g}" for f in fits}, key=float)
+    reps = sorted({f"{f.n - len(c.levels) - (f.baseline is not None):g}" for f, c in zip(fits, singular, strict=True)},
+                  key=float)  # N − p, the df of reps treated as independent
+    several = len(singular) > 1
+    return [f"The teams did not differ beyond chance in this sample on {_listing([c.label for c in singular])} "
+            "(the team variance was estimated as zero: a singular fit), so the mixed model treats reps as "
+            f"independent within each coaching model. {'Their p-values rely' if several else 'Its p-value relies'} "
+            f"on the degrees of freedom chosen: {_listing(dfs, 'or')}, from the "
+            f"{max(f.n_clusters for f in fits)} teams, not the {_listing(reps, 'or')} of independent reps, "
+            "which would make it smaller."]
+
+
 def _caveats(comparisons, design: DesignFacts) -> list[str]:
     notes: list[str] = []
     order = list(dict.fromkeys(level for c in comparisons for level in c.levels))
@@ -495,6 +517,11 @@ def _caveats(comparisons, design: DesignFacts) -> list[str]:
         if failed:
             notes.append("The mixed model did not converge for " + ", ".join(failed)
                          + "; those outcomes are compared without accounting for teams.")
+        uneven = [f for f in fits if f.converged and getattr(f, "cluster_size_cv", 0.0) > UNEQUAL_SIZES_CV]
+        if uneven:
+            notes.append(f"Team sizes vary a lot ({min(f.min_cluster_size for f in uneven)} to "
+                         f"{max(f.max_cluster_size for f in uneven)} reps); the design effect allows for it.")
+        notes.extend(_singular_fits(comparisons))
     notes.extend(_rows_left_out(comparisons))
     missing = [c.label for c in comparisons if c.n_missing > MISSING_SHARE * (c.n + c.n_missing)]
     if missing:

@@ -144,12 +144,16 @@ def scrub_links_command():
 @click.option("--baseline", help="baseline column: ANCOVA (and a covariate of the mixed model)")
 @click.option("--primary", help="the primary outcome (default: the first); the others are Holm-corrected")
 @click.option("--decimal", type=click.Choice([".", ","]), help="decimal mark (default: sniffed)")
+@click.option("--df", "df_method", type=click.Choice(["auto", "satterthwaite", "containment"]), default="auto",
+              help="mixed model's denominator df (default auto: Satterthwaite below 40 teams)")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="write here instead of stdout")
-def analyze_command(file, group, outcomes, levels, cluster, baseline, primary, decimal, output_format, output):
+def analyze_command(file, group, outcomes, levels, cluster, baseline, primary, decimal, df_method, output_format,
+                    output):
     """Compare the coaching models in a CSV or XLSX file (no database needed)."""
     try:
-        analysis = analysis_cli.run(file, group, outcomes, levels, cluster, baseline, primary, decimal=decimal)
+        analysis = analysis_cli.run(file, group, outcomes, levels, cluster, baseline, primary, decimal=decimal,
+                                    df_method=df_method)
     except ValueError as error:
         raise ConfigurationError(f"analyze: {error}") from None
     text = analysis_cli.to_json(analysis) if output_format == "json" else analysis_cli.to_text(analysis)

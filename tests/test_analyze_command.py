@@ -40,6 +40,17 @@ def test_json_has_the_documented_shape(runner):
     assert isinstance(data["verdict"]["text"], str) and isinstance(data["warnings"], list)
 
 
+def test_the_mixed_models_df_can_be_chosen_and_the_json_says_which(runner):
+    args = [EXAMPLE, "--group", "model", "--outcome", "candour", "--cluster", "team", "--format", "json"]
+    chosen = {}
+    for method in ("auto", "satterthwaite", "containment"):
+        result = analyze(runner, *args, "--df", method)
+        assert result.exit_code == 0, result.output
+        chosen[method] = json.loads(result.stdout)["outcomes"][0]["mixed_model"]["df_method"]
+    assert chosen["containment"] == "containment" and chosen["satterthwaite"] in ("satterthwaite", "containment")
+    assert analyze(runner, *args, "--df", "kenward-roger").exit_code == 2
+
+
 def test_levels_default_to_sorted_and_the_baseline_enters_an_ancova(runner):
     result = analyze(runner, EXAMPLE, "--group", "model", "--outcome", "candour", "--baseline", "candour_baseline",
                      "--format", "json")

@@ -83,6 +83,16 @@ def test_the_methods_keep_a_period_s_case(seeded):
     assert "Q3 adjusted for 2026-Q2" in text and "-q3" not in text
 
 
+def test_the_methods_say_which_degrees_of_freedom_the_mixed_models_used(seeded):
+    """Issue 13 item 5: Satterthwaite's df below 40 teams, the containment df otherwise (or at a singular fit)."""
+    report = build_report(db.session.get(Study, seeded.study_id), {}, Role.LEADER)
+    methods = " ".join(methods_text(report))
+    used = {row.comparison.mixed_model.df_method for row in report.compared if row.comparison.chosen == "mixed_model"}
+    assert used
+    assert ("Satterthwaite" in methods) == ("satterthwaite" in used)
+    assert ("containment" in methods) == ("containment" in used)
+
+
 def test_leaders_and_consultants_see_closed_waves_only(seeded, client):
     # Consultants saw interim results of open waves until the anonymity issue: a view that moves
     # with each response lets whoever watches it read that response (tests/test_insider_views.py).

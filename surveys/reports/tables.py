@@ -13,7 +13,12 @@ from .report import Report
 
 METHOD_WORDS = {
     "mixed_model": "a linear mixed model with a random intercept per team (REML), because reps in one team are "
-                   "alike; model effects are tested on the between-team degrees of freedom",
+                   "alike; model effects are tested on the between-team (containment) degrees of freedom, teams "
+                   "minus team-level coefficients",
+    "mixed_model_satterthwaite": "a linear mixed model with a random intercept per team (REML), because reps in "
+                                 "one team are alike; with fewer than 40 teams model effects are tested on "
+                                 "Satterthwaite's degrees of freedom (as R's lmerTest), which allow for unequal "
+                                 "team sizes",
     "team_means": "Welch's ANOVA on team means (the mixed model could not be fitted)",
     "ancova": "an analysis of covariance adjusting for the baseline",
     "welch": "Welch's ANOVA (no equal-variance assumption) with Games–Howell pairwise comparisons",
@@ -175,7 +180,11 @@ def methods_text(report: Report) -> list[str]:
     """Which tests were used for what, and why — in sentences."""
     used: dict[str, list[str]] = {}
     for row in report.compared:
-        used.setdefault(row.comparison.chosen, []).append(row.label)
+        method = row.comparison.chosen
+        fit = row.comparison.mixed_model
+        if method == "mixed_model" and fit is not None and fit.df_method == "satterthwaite":
+            method = "mixed_model_satterthwaite"
+        used.setdefault(method, []).append(row.label)
     paragraphs = [f"{opening(', '.join(labels))}: {METHOD_WORDS.get(method, method)}."
                   for method, labels in used.items()]
     paragraphs.append(

@@ -137,8 +137,10 @@ MIXED = REFERENCE["clustered_models"]
 
 @pytest.mark.parametrize("baseline, key", [("baseline", "lme_baseline"), (None, "lme_nobaseline")])
 def test_mixed_model_matches_nlme_and_lme4(baseline, key):
+    """nlme's numbers, so its containment df (30 teams: the default would be Satterthwaite's, below)."""
     data = pd.read_csv(DATA / "clustered.csv")
-    fit = mixed_model(data, "outcome", "arm", "team", baseline, ("manager", "peer", "external"))
+    fit = mixed_model(data, "outcome", "arm", "team", baseline, ("manager", "peer", "external"),
+                      df_method="containment")
     ref = MIXED[key]
     assert fit.converged
     for effect, term in zip(fit.arm_effects, ("armpeer", "armexternal"), strict=True):
@@ -159,13 +161,35 @@ def test_mixed_model_matches_nlme_and_lme4(baseline, key):
         close(fit.baseline.se, ref["tTable"]["baseline"]["se"], rel=1e-5)
 
 
+@pytest.mark.parametrize("baseline, key", [("baseline", "lmer_baseline"), (None, "lmer_nobaseline")])
+def test_mixed_model_by_default_matches_lmertests_satterthwaite_df(baseline, key):
+    """With 30 teams (fewer than 40) the default df are Satterthwaite's: lmerTest's summary and anova."""
+    data = pd.read_csv(DATA / "clustered.csv")
+    fit = mixed_model(data, "outcome", "arm", "team", baseline, ("manager", "peer", "external"))
+    ref = MIXED[key]
+    assert fit.df_method == "satterthwaite"
+    for effect, term in zip(fit.arm_effects, ("armpeer", "armexternal"), strict=True):
+        theirs = ref["fixed"][term]
+        close(effect.df, theirs["df_satterthwaite"], rel=1e-5)
+        close(effect.p, theirs["p_satterthwaite"], rel=1e-5)
+    test = ref["arm_test_satterthwaite"]
+    close(fit.arm_test.statistic, test["statistic"], rel=1e-5)
+    close(fit.arm_test.df2, test["df2"], rel=1e-5)
+    close(fit.arm_test.p, test["p"], rel=1e-5)
+
+
 def test_design_effect_matches_r():
+    """R stores the mean-size form 1 + (m̄ − 1)·ICC; the team sizes here are 4 to 10, so the result is
+    Eldridge's 1 + ((CV² + 1)·m̄ − 1)·ICC, which exceeds it by CV²·m̄·ICC (test_unequal_teams.py checks
+    it against R on teams of 2 to 40)."""
     data = pd.read_csv(DATA / "clustered.csv")
     fit = mixed_model(data, "outcome", "arm", "team", None, ("manager", "peer", "external"))
     ref = MIXED["design_effect"]
     assert fit.n_clusters == ref["n_clusters"] and fit.n == ref["n_obs"]
     close(fit.mean_cluster_size, ref["m_bar"], **STAT)
-    close(fit.design_effect, ref["design_effect"], rel=1e-4)
+    sizes = data["team"].value_counts().to_numpy(float)
+    close(fit.cluster_size_cv, sizes.std() / sizes.mean(), **STAT)
+    close(fit.design_effect - fit.cluster_size_cv ** 2 * ref["m_bar"] * ref["icc"], ref["design_effect"], rel=1e-4)
 
 
 @pytest.mark.parametrize("dataset, dv, covariate, key", [
