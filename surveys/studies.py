@@ -393,3 +393,8 @@ def allocation_check(study: Study) -> SampleRatioCheck | None:
         return None
     ratios = {arm.coaching_model.value: arm.ratio for arm in study.arms}
     return sample_ratio_check({m.value: int(counts.get(m, 0)) for m in study.coaching_models}, ratios)
+
+
+def randomisation_block(study: Study) -> list[CoachingModel]:
+    """One block of the permuted blocks: each arm as often as its ratio, in the study's arm order."""
+    return [arm.coaching_model for arm in study.arms for _ in range(arm.ratio)]
