@@ -25,6 +25,8 @@ Baseline and teams (``baseline``, ``clustered``)
     TeamLink
 Multiplicity (``multiplicity``)
     holm
+Few teams: re-running the randomisation (``randomisation``)
+    randomisation_test, permuted_blocks, RandomisationPlan, RandomisationTest, RandomisationPair
 Scales (``scales``)
     reliability, cronbach_alpha, score_scale, reverse_score, Reliability
 Which numbers may be shown (``disclosure``, ``suppression``)
@@ -72,6 +74,7 @@ from .planning import (
     teams_needed,
 )
 from .posthoc import MeanDifference, PairTest
+from .randomisation import RandomisationPair, RandomisationPlan, RandomisationTest, permuted_blocks, randomisation_test
 from .scales import Reliability, cronbach_alpha, reliability, reverse_score, score_scale
 from .simulate import SimulatedPilot, simulate_pilot
 from .suppression import Isolation, Pattern, System, audit, suppress
@@ -91,6 +94,8 @@ __all__ = [
     "TeamLink",
     # multiplicity
     "holm",
+    # few teams: re-running the randomisation
+    "randomisation_test", "permuted_blocks", "RandomisationPlan", "RandomisationTest", "RandomisationPair",
     # scales
     "reliability", "cronbach_alpha", "score_scale", "reverse_score", "Reliability",
     # which numbers may be shown

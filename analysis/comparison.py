@@ -6,6 +6,13 @@ per respondent or rep) and returns an :class:`Analysis`, the object behind the w
 
 The headline test of an outcome is chosen by a fixed rule, recorded with its reason:
 
+0. teams given (``cluster``) and fewer than :data:`~analysis.randomisation.FEW_TEAMS` (6) teams
+   in the smallest arm → ``randomisation``: the randomisation test on team means, re-running the
+   study's own randomisation procedure (``randomisation``, an
+   :class:`~analysis.randomisation.RandomisationPlan`; without one, complete randomisation of the
+   teams keeping each arm's number), which needs no model; the mixed model is still fitted and
+   shown. Not when reps, not teams, were randomised (a team's reps have different models): then
+   the rule goes on as below, with a warning;
 1. teams given (``cluster``) and the mixed model converged → ``mixed_model`` (the only choice
    whose p-values respect that reps in one team are alike);
 2. a baseline given → ``ancova``;
@@ -17,8 +24,9 @@ The headline test of an outcome is chosen by a fixed rule, recorded with its rea
 
 Each headline has its matched pairwise comparisons: Games–Howell ↔ Welch, Tukey ↔ ANOVA,
 Dunn (Holm) ↔ Kruskal–Wallis, and Holm-adjusted contrasts of the model coefficients ↔ mixed
-model and ANCOVA. Holm's correction runs across the secondary outcomes; the primary outcome
-named by the caller keeps its own p-value.
+model and ANCOVA; the randomisation test has its own pairs (each pair's teams re-randomised,
+Holm). Holm's correction runs across the secondary outcomes; the primary outcome named by the
+caller keeps its own p-value.
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ from .multiplicity import holm
 from .omnibus import ChiSquareTest, FTest, LeveneTest, anova_oneway, anova_table, brown_forsythe, kruskal_wallis
 from .omnibus import welch_anova as welch
 from .posthoc import MeanDifference, PairTest, dunn, games_howell, mann_whitney, tukey_hsd
+from .randomisation import FEW_TEAMS, RandomisationPlan, RandomisationTest, randomisation_test, team_values
 from .verdict import Verdict, write_verdict
 
 OUTLIER_SHARE = 0.02
@@ -92,6 +101,7 @@ class OutcomeComparison:
     warnings: tuple[str, ...] = field(default=())
     adjusted_effects: tuple[AdjustedEffect, ...] | None = None
     bounds: tuple[float, float] | None = None
+    randomisation: RandomisationTest | None = None
 
     def amount(self, value: float) -> str:
         """A difference in the outcome's own words: "0.42 points", "3.10 percentage points", "19,470 in revenue"."""
@@ -130,6 +140,8 @@ class OutcomeComparison:
             pairs = [(c.a, c.b, c.diff, c.p_adj) for c in self.model_contrasts]
         elif self.chosen == "team_means" and self.team_means is not None:
             pairs = [(d.a, d.b, d.diff, d.p_adj) for d in self.team_means]
+        elif self.chosen == "randomisation" and self.randomisation is not None:
+            pairs = [(d.a, d.b, d.diff, d.p_adj) for d in self.randomisation.pairs]
         elif self.chosen == "kruskal":
             return [{"a": t.a, "b": t.b, "direction": int(np.sign(t.statistic)), "diff": None, "p_adj": t.p_adj}
                     for t in self.dunn]
@@ -187,6 +199,8 @@ class OutcomeComparison:
             result["team_means"] = [d.to_dict() for d in self.team_means]
         if self.adjusted_effects is not None:
             result["adjusted_effects"] = [e.to_dict() for e in self.adjusted_effects]
+        if self.randomisation is not None:
+            result["randomisation"] = self.randomisation.to_dict()
         return result
 
 
@@ -208,7 +222,7 @@ def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[
                     cluster: str | None = None, baseline: str | None = None, label: str | None = None,
                     scale: tuple[float, ...] | None = None, unit: str = "points",
                     unit_scale: float = 1.0, bounds: tuple[float, float] | None = None,
-                    df_method: str = "auto") -> OutcomeComparison:
+                    df_method: str = "auto", randomisation: RandomisationPlan | None = None) -> OutcomeComparison:
     """Compare the groups on one outcome with every test of DESIGN.md section 5.
 
     Parameters
@@ -238,6 +252,10 @@ def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[
     df_method : {"auto", "satterthwaite", "containment"}
         Denominator df of the mixed model's tests (see :func:`analysis.clustered.mixed_model`):
         by default Satterthwaite's with fewer than 40 teams, the containment df from 40 on.
+    randomisation : RandomisationPlan, optional
+        How the study randomised its teams, for the randomisation test that is the headline with
+        fewer than 6 teams in the smallest arm (default: complete randomisation of the teams,
+        keeping each arm's number of teams).
 
     Returns
     -------
@@ -291,8 +309,16 @@ def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[
             notes.append(f"{dv}: no mixed model: {error}")
     if ancova_result is not None and mixed is None:  # else the mixed model's account (a superset) is shown
         notes.extend(ancova_result.warnings)
+    few = None
+    if cluster is not None:
+        few, note = _few_teams_test(data, dv, between, cluster, groups.levels, baseline, randomisation)
+        if note:
+            notes.append(note)
 
-    if mixed is not None and mixed.converged and mixed.arm_test is not None:
+    if few is not None:
+        chosen, reason = "randomisation", _few_teams_reason(few)
+        p = few.p
+    elif mixed is not None and mixed.converged and mixed.arm_test is not None:
         chosen, reason = "mixed_model", "reps are nested in teams; the mixed model accounts for teams being alike"
         p = mixed.arm_test.p
         contrasts = mixed.contrasts
@@ -328,9 +354,13 @@ def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[
     elif baseline is not None and chosen == "mixed_model":
         adjusted = adjusted_effects(contrasts, float(np.sqrt(mixed.var_cluster + mixed.var_residual)),
                                     mixed.arm_test.df2, MIXED_SD, correct=False)
+    elif baseline is not None and chosen == "randomisation" and mixed is not None and mixed.converged:
+        # The pairs' differences are of baseline-adjusted team means; their g over the mixed model's total SD.
+        adjusted = adjusted_effects(few.pairs, float(np.sqrt(mixed.var_cluster + mixed.var_residual)),
+                                    sum(few.teams.values()) - len(few.teams), MIXED_SD, correct=False)
     if bounds is None and scale:
         bounds = (float(min(scale)), float(max(scale)))
-    if cluster is not None and chosen not in ("mixed_model", "team_means"):
+    if cluster is not None and chosen not in ("mixed_model", "team_means", "randomisation"):
         trustworthy = False
         notes.append(f"{dv}: teams were given but neither the mixed model nor a comparison of team means "
                      "was possible; the p-values treat reps as independent and are too small, so no model is named")
@@ -344,7 +374,36 @@ def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[
         distribution=answer_distribution(groups, scale) if ordinal else None,
         mixed_model=mixed, ancova=ancova_result, model_contrasts=contrasts, team_means=team_pairs,
         trustworthy=trustworthy, unit=unit, unit_scale=unit_scale, warnings=tuple(notes),
-        adjusted_effects=adjusted, bounds=None if bounds is None else (float(bounds[0]), float(bounds[1])))
+        adjusted_effects=adjusted, bounds=None if bounds is None else (float(bounds[0]), float(bounds[1])),
+        randomisation=few)
+
+
+def _few_teams_test(data, dv, between, cluster, levels, baseline,
+                    plan: RandomisationPlan | None) -> tuple[RandomisationTest | None, str | None]:
+    """The randomisation test on team means when the smallest arm has fewer than ``FEW_TEAMS`` teams
+    (and a warning when it cannot apply: reps, not teams, were randomised), else (None, None)."""
+    counted = team_values(data, dv, between, cluster, levels)  # teams with a value, per arm
+    smallest = min(counted.per_arm.values()) if counted is not None else 0
+    if smallest >= FEW_TEAMS or smallest == 0:
+        return None, None
+    teams = team_values(data, dv, between, cluster, levels, baseline) if baseline else counted
+    if teams is None or teams.mixed or (plan is not None and plan.unit != "team"):
+        return None, (f"{dv}: only {smallest} team{'' if smallest == 1 else 's'} in the smallest arm, but reps, not "
+                      "teams, were randomised (a team's reps have different models), so the randomisation test on "
+                      "team means does not apply; the headline stays with the models fitted to reps")
+    try:
+        return randomisation_test(teams.values, teams.arms, levels, teams.teams, plan, adjusted_for=baseline), None
+    except ValueError as error:  # e.g. an arm whose teams all lack the baseline
+        return None, f"{dv}: no randomisation test on team means: {error}"
+
+
+def _few_teams_reason(test: RandomisationTest) -> str:
+    smallest = test.smallest_teams
+    adjusted = (f", each rep's value first adjusted for {test.adjusted_for} (a regression that ignores the models)"
+                if test.adjusted_for else "")
+    return (f"only {smallest} team{'' if smallest == 1 else 's'} in the smallest arm: too few to tell how much teams "
+            "differ, so the mixed model's p-values cannot be relied on; the models are compared by re-running the "
+            f"randomisation on the teams' means, which needs no model assumptions{adjusted} ({test.words()})")
 
 
 def _team_means_test(data, dv, between, cluster, levels) -> tuple[float, tuple[MeanDifference, ...]] | None:

@@ -195,6 +195,8 @@ def _intervals(comparison) -> dict[tuple[str, str], tuple[float, float]]:
         source = comparison.model_contrasts
     elif comparison.chosen == "team_means" and comparison.team_means is not None:
         source = comparison.team_means
+    elif comparison.chosen == "randomisation" and comparison.randomisation is not None:
+        source = comparison.randomisation.pairs  # t intervals on team means (the p-values re-randomise)
     elif comparison.chosen == "welch" and comparison.games_howell:
         source = comparison.games_howell
     elif comparison.chosen == "anova":

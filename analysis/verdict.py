@@ -15,8 +15,9 @@ Rules the text keeps:
 - a claim is "supported", "contradicted", "mixed" or "not supported" (never "not shown", which
   the report keeps for numbers hidden for anonymity);
 - caveats name small groups (each model once), low reliability, an unbalanced allocation, few
-  teams, very unequal team sizes, unconverged fits and singular fits (teams that did not differ
-  beyond chance, so the p-value rests on the degrees of freedom chosen).
+  teams (and, with the randomisation test on team means, outcomes so few teams cannot decide
+  whatever the data), very unequal team sizes, unconverged fits and singular fits (teams that did
+  not differ beyond chance, so the p-value rests on the degrees of freedom chosen).
 """
 
 from __future__ import annotations
@@ -222,7 +223,8 @@ def detectable_difference(comparison) -> float | None:
     sizes = np.array([d.n for d in comparison.descriptives], dtype=float)
     mixed = comparison.mixed_model
     alpha = comparison.alpha  # Design splits it over the pairs (Bonferroni), as the pairwise tests do
-    if comparison.chosen == "mixed_model" and mixed is not None and np.isfinite(mixed.icc):
+    # The randomisation test on team means is a clustered analysis too: the mixed model's design stands in.
+    if comparison.chosen in ("mixed_model", "randomisation") and mixed is not None and np.isfinite(mixed.icc):
         sd = float(np.sqrt(mixed.var_cluster + mixed.var_residual))
         design = Design(k, max(mixed.n_clusters / k, 2.0), mixed.mean_cluster_size,
                         min(max(mixed.icc, 0.0), 0.99), alpha=alpha, cv=getattr(mixed, "cluster_size_cv", 0.0))
@@ -248,7 +250,8 @@ def summarise_outcome(comparison) -> Finding:
     p_words = format_p(p, corrected)
     label = comparison.label
     method = {"welch": "Welch ANOVA", "anova": "ANOVA", "kruskal": "Kruskal–Wallis", "ancova": "ANCOVA",
-              "mixed_model": "mixed model", "team_means": "team means"}[comparison.chosen]
+              "mixed_model": "mixed model", "team_means": "team means",
+              "randomisation": "randomisation test on team means"}[comparison.chosen]
     differences = []
     if p < ALPHA and comparison.trustworthy:
         for pair in comparison.headline_pairs():
@@ -263,7 +266,8 @@ def summarise_outcome(comparison) -> Finding:
     worst = next((lv for lv in levels if loses[lv] == set(levels) - {lv}), None)
     detectable = None
     if not differences:
-        detectable = detectable_difference(comparison)
+        unreachable = _unreachable(comparison)
+        detectable = None if unreachable else detectable_difference(comparison)
         beyond = (detectable is not None and comparison.scale_range is not None
                   and detectable > comparison.scale_range)
         if p < ALPHA and comparison.trustworthy:
@@ -275,7 +279,9 @@ def summarise_outcome(comparison) -> Finding:
                     "so no model is named.")
             return Finding(comparison.outcome, label, False, (), None, None, None, text, False, adjusted)
         text = f"No clear difference between the coaching models on {label} ({p_words}, {method})"
-        if beyond:
+        if unreachable:
+            text += "; with so few teams no difference could have shown, whatever its size."
+        elif beyond:
             text += "; this view is too small to detect any difference within the scale."
         elif detectable is not None:
             text += f"; this study could have detected a difference of about {comparison.amount(detectable)}."
@@ -490,6 +496,38 @@ def _singular_fits(comparisons) -> list[str]:
             "which would make it smaller."]
 
 
+def _unreachable(comparison) -> tuple[float, bool] | None:
+    """When the randomisation test of so few teams cannot name a model whatever the data: the smallest
+    p-value it can give (overall: True; else the smallest Holm-adjusted one of a pair: False), else None.
+
+    Holm's smallest adjusted p is the number of pairs times the smallest raw p, so no pair can pass
+    the outcome's pair level when even the pairs' most extreme assignments give no less.
+    """
+    test = getattr(comparison, "randomisation", None) if comparison.chosen == "randomisation" else None
+    if test is None:
+        return None
+    if test.p_min is not None and test.p_min >= ALPHA:
+        return test.p_min, True
+    pairs = [pair.p_min * len(test.pairs) for pair in test.pairs if pair.p_min is not None]
+    if pairs and len(pairs) == len(test.pairs) and min(pairs) >= comparison.alpha:
+        return min(min(pairs), 1.0), False
+    return None
+
+
+def _out_of_reach(comparisons) -> list[str]:
+    """A caveat per outcome whose randomisation test cannot name a model whatever the data."""
+    notes = []
+    for c in comparisons:
+        reach = _unreachable(c)
+        if reach is not None:
+            smallest, overall = reach
+            teams = sum(c.randomisation.teams.values())
+            notes.append(f"With {teams} teams, {c.label} cannot show a model ahead whatever the data: re-running the "
+                         f"randomisation over so few teams gives no p-value below {smallest:.3f}"
+                         f"{'' if overall else ' for a pair of models (after Holm)'}. More teams are needed.")
+    return notes
+
+
 def _caveats(comparisons, design: DesignFacts) -> list[str]:
     notes: list[str] = []
     order = list(dict.fromkeys(level for c in comparisons for level in c.levels))
@@ -512,7 +550,11 @@ def _caveats(comparisons, design: DesignFacts) -> list[str]:
     if fits:
         clusters = max(f.n_clusters for f in fits)
         if clusters / max(len(comparisons[0].levels), 1) < FEW_TEAMS_PER_ARM:
-            notes.append(f"Few teams ({clusters}): team-level differences are estimated imprecisely.")
+            text = f"Few teams ({clusters}): team-level differences are estimated imprecisely."
+            if any(c.chosen == "randomisation" for c in comparisons):
+                text += (f" With fewer than {FEW_TEAMS_PER_ARM} teams in a model, the models are compared by a "
+                         "randomisation test on team means (re-running the randomisation), not by the mixed model.")
+            notes.append(text)
         failed = [c.label for c in comparisons if c.mixed_model is not None and not c.mixed_model.converged]
         if failed:
             notes.append("The mixed model did not converge for " + ", ".join(failed)
@@ -522,6 +564,7 @@ def _caveats(comparisons, design: DesignFacts) -> list[str]:
             notes.append(f"Team sizes vary a lot ({min(f.min_cluster_size for f in uneven)} to "
                          f"{max(f.max_cluster_size for f in uneven)} reps); the design effect allows for it.")
         notes.extend(_singular_fits(comparisons))
+    notes.extend(_out_of_reach(comparisons))
     notes.extend(_rows_left_out(comparisons))
     missing = [c.label for c in comparisons if c.n_missing > MISSING_SHARE * (c.n + c.n_missing)]
     if missing:
