@@ -26,7 +26,7 @@ from scipy import optimize, special, stats
 
 from ._distributions import nct_cdf
 from ._result import Result
-from ._validate import Groups
+from ._validate import Groups, group_variance
 from .omnibus import AnovaTable, anova_table
 
 #: Words for an effect's size, from the smallest up; an effect below the n-th threshold gets the n-th word.
@@ -133,7 +133,7 @@ def hedges_g(a: np.ndarray, b: np.ndarray, confidence: float = 0.95) -> tuple[fl
     df = n_a + n_b - 2
     if df < 1:
         return float("nan"), float("nan"), float("nan")
-    spread = [(n - 1) * np.var(x, ddof=1) if n > 1 else 0.0 for n, x in ((n_a, a), (n_b, b))]  # n = 1: no spread
+    spread = [(n - 1) * group_variance(x) if n > 1 else 0.0 for n, x in ((n_a, a), (n_b, b))]  # n = 1: no spread
     pooled = np.sqrt(sum(spread) / df)
     if pooled == 0:
         return float("nan"), float("nan"), float("nan")

@@ -16,7 +16,7 @@ import numpy as np
 from scipy import stats
 
 from ._result import Result
-from ._validate import Groups
+from ._validate import Groups, group_variance, within_ss
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def anova_table(groups: Groups) -> AnovaTable:
     """Between- and within-group sums of squares."""
     grand = np.concatenate(groups.values).mean()
     ss_between = float(sum(len(v) * (v.mean() - grand) ** 2 for v in groups.values))
-    ss_within = float(sum(((v - v.mean()) ** 2).sum() for v in groups.values))
+    ss_within = float(sum(within_ss(v) for v in groups.values))
     return AnovaTable(ss_between, ss_within, groups.k - 1, groups.n - groups.k)
 
 
@@ -94,7 +94,7 @@ def welch_anova(groups: Groups) -> FTest | None:
     """
     n = groups.sizes.astype(float)
     means = np.array([v.mean() for v in groups.values])
-    variances = np.array([v.var(ddof=1) for v in groups.values])
+    variances = np.array([group_variance(v) for v in groups.values])
     if np.any(variances == 0):
         return None
     k = groups.k

@@ -21,7 +21,7 @@ from scipy import stats
 
 from . import _studentized as studentized
 from ._result import Result
-from ._validate import Groups
+from ._validate import Groups, group_variance
 from .multiplicity import holm
 from .omnibus import AnovaTable, anova_table
 
@@ -74,7 +74,7 @@ def games_howell(groups: Groups, confidence: float = 0.95) -> tuple[MeanDifferen
     Each pair uses its own Welch–Satterthwaite df and the studentized range with k groups:
     ``p = P(Q > |t|·√2)``, ``CI = diff ± q(0.95; k, df)/√2 · se``.
     """
-    variances = [v.var(ddof=1) for v in groups.values]
+    variances = [group_variance(v) for v in groups.values]
     if any(var == 0 for var in variances):
         return None
     k = groups.k
