@@ -295,8 +295,9 @@ def summarise_outcome(comparison) -> Finding:
         others = [d for d in differences if d.lower != worst]
     else:
         others = differences
-    for d in others:
-        parts.append(f"{opening(model_name(d.higher))} scored {_amount_versus(d, comparison, d.lower, True)} "
+    for d in others:  # "Peer coaching scored 0.42 points above …", "Peer coaching ranked above …"
+        verb = "" if d.rank_based else "scored "
+        parts.append(f"{opening(model_name(d.higher))} {verb}{_amount_versus(d, comparison, d.lower, True)} "
                      f"on {label} ({_size(d)})")
     text = "; ".join(parts) + f" ({p_words}, {method})."
     return Finding(comparison.outcome, label, True, tuple(differences), best, worst, None, text, False, adjusted,
