@@ -234,6 +234,9 @@ def mixed_model(data: pd.DataFrame, dv: str, between: str, cluster: str, baselin
     if n_clusters < len(levels) + 1:
         raise ValueError(f"column {cluster!r}: {n_clusters} clusters are too few for a mixed model "
                          f"with {len(levels)} groups")
+    if n_clusters == n:  # the team and rep variances are not identifiable; lme4 refuses this model too
+        raise ValueError(f"column {cluster!r}: every team has one rep, so differences between teams cannot be "
+                         "told from differences between reps")
     # Fit on standardised outcome and baseline (scale-free numerics); report on the original scale.
     y, _, y_scale = _standardise(y)
     b_scale = 1.0

@@ -492,10 +492,16 @@ def _caveats(comparisons, design: DesignFacts) -> list[str]:
         clusters = max(f.n_clusters for f in fits)
         if clusters / max(len(comparisons[0].levels), 1) < FEW_TEAMS_PER_ARM:
             notes.append(f"Few teams ({clusters}): team-level differences are estimated imprecisely.")
-        failed = [c.label for c in comparisons if c.mixed_model is not None and not c.mixed_model.converged]
-        if failed:
-            notes.append("The mixed model did not converge for " + ", ".join(failed)
-                         + "; those outcomes are compared without accounting for teams.")
+        failed = [c for c in comparisons if c.mixed_model is not None and not c.mixed_model.converged]
+        for means, words in ((True, "the teams' means were compared instead, one value per team"),
+                             (False, "those outcomes are compared without accounting for teams")):
+            labels = [c.label for c in failed if (c.chosen == "team_means") == means]
+            if labels:
+                notes.append("The mixed model did not converge for " + ", ".join(labels) + f"; {words}.")
+    unfitted = [c.label for c in comparisons if c.mixed_model is None and c.chosen == "team_means"]
+    if unfitted:  # teams given, but the model could not be set up (every team one rep, …): the warnings say why
+        notes.append("No mixed model could be fitted for " + ", ".join(unfitted) + " (the warnings say why); "
+                     "the teams' means were compared instead, one value per team.")
     notes.extend(_rows_left_out(comparisons))
     missing = [c.label for c in comparisons if c.n_missing > MISSING_SHARE * (c.n + c.n_missing)]
     if missing:
