@@ -48,6 +48,38 @@ class AncovaResult(Result):
     warnings: tuple[str, ...] = ()
 
 
+#: A gap between two arms' baseline means of at least this many pooled within-arm SDs is flagged: the
+#: What Works Clearinghouse (Standards Handbook 4.1, 2020) does not trust a statistical adjustment to
+#: remove a baseline difference above 0.25 SD.
+IMBALANCE_SD = 0.25
+
+
+def baseline_imbalance(data: pd.DataFrame, dv: str, between: str, baseline: str,
+                       levels: tuple[str, ...]) -> str | None:
+    """A warning when the arms started apart on the baseline (reps with outcome and baseline), else None.
+
+    The largest gap between two arms' baseline means over the pooled within-arm SD of the baseline;
+    at :data:`IMBALANCE_SD` or more the raw differences on the outcome mix the coaching with a head
+    start, and only the adjusted ones compare like with like (statistics review F3).
+    """
+    frame = _complete(data, [dv, between, baseline], between, levels)
+    values = {level: frame.loc[frame[between] == level, baseline].to_numpy(float) for level in levels}
+    values = {level: v for level, v in values.items() if len(v)}
+    n, k = sum(len(v) for v in values.values()), len(values)
+    if k < 2 or n <= k:
+        return None
+    pooled = np.sqrt(sum(((v - v.mean()) ** 2).sum() for v in values.values()) / (n - k))
+    means = {level: float(v.mean()) for level, v in values.items()}
+    high, low = max(means, key=means.get), min(means, key=means.get)
+    if not pooled > 0 or (means[high] - means[low]) / pooled < IMBALANCE_SD:
+        return None
+    listed = ", ".join(f"{level} {mean:.4g}" for level, mean in means.items())
+    return (f"{dv}: the arms started apart on {baseline!r} (means {listed}; {high} − {low} = "
+            f"{(means[high] - means[low]) / pooled:.2f} SD, above the {IMBALANCE_SD} SD up to which an adjustment "
+            f"is trusted to remove a gap): the raw differences on {dv!r} mix the coaching with that head start; "
+            "quote the adjusted ones")
+
+
 def _complete(data, columns, between, levels, drop=True):
     frame = data[columns].copy()
     for column in columns:

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ._validate import Groups, group_labels, is_id_like, level_order, require_columns, split_groups
-from .baseline import AncovaResult, ancova
+from .baseline import AncovaResult, ancova, baseline_imbalance
 from .clustered import MixedModelResult, mixed_model
 from .contrasts import Contrast
 from .describe import AnswerShares, GroupDescriptives, answer_distribution, describe, is_ordinal_item
@@ -285,6 +285,8 @@ def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[
             notes.append(f"{dv}: no mixed model: {error}")
     if ancova_result is not None and mixed is None:  # else the mixed model's account (a superset) is shown
         notes.extend(ancova_result.warnings)
+    if baseline is not None and (imbalance := baseline_imbalance(data, dv, between, baseline, groups.levels)):
+        notes.append(imbalance)
 
     if mixed is not None and mixed.converged and mixed.arm_test is not None:
         chosen, reason = "mixed_model", "reps are nested in teams; the mixed model accounts for teams being alike"

@@ -347,7 +347,7 @@ def test_warning_baseline_imbalance(cluster):
     notes = [w for w in outcome.warnings if "baseline" in w and "SD" in w and "started" in w]
     assert len(notes) == 1, outcome.warnings
     assert "manager" in notes[0] and "'baseline'" in notes[0]
-    balanced = frame.assign(baseline=rng.normal(50, 10, len(frame)))
+    balanced = frame.assign(baseline=frame["baseline"] - frame.groupby("arm")["baseline"].transform("mean"))
     outcome = compare_outcome(balanced, "score", "arm", LEVELS, cluster=cluster, baseline="baseline")
     assert not [w for w in outcome.warnings if "started" in w], outcome.warnings
 
