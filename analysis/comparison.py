@@ -452,10 +452,14 @@ def compare_models(data: pd.DataFrame, dvs: Sequence[str] | None, between: str,
         raise TypeError(f"dvs: a list of outcome columns, such as [{dvs!r}], not one string")
     require_columns(data, between, cluster)
     levels = level_order(data, between, levels)
+    skipped: list[str] = []
     if dvs is None:
         skip = {between, cluster} | (set(baseline.values()) if isinstance(baseline, Mapping) else {baseline})
         candidates = [c for c in data.columns if c not in skip]
-        dvs = [c for c in candidates if pd.api.types.is_numeric_dtype(data[c]) and not is_id_like(data, c)]
+        numeric = [c for c in candidates if pd.api.types.is_numeric_dtype(data[c])]
+        dvs = [c for c in numeric if not is_id_like(data, c)]
+        skipped = [f"column {c!r} looks like an identifier, so it is not analysed as an outcome; name it as an "
+                   "outcome (--outcome) to analyse it" for c in numeric if c not in dvs]
         if not dvs:
             raise ValueError("no numeric outcome columns found (columns: " + ", ".join(map(str, candidates))
                              + "); name the outcomes with --outcome")
@@ -470,8 +474,9 @@ def compare_models(data: pd.DataFrame, dvs: Sequence[str] | None, between: str,
         comparisons.append(compare_outcome(data, dv, between, levels, cluster, base,
                                            (labels or {}).get(dv), (scales or {}).get(dv), unit=unit,
                                            unit_scale=unit_scale))
-    return assemble(comparisons, between, levels, primary, design, cluster=cluster,
-                    baseline=baseline if isinstance(baseline, str) else None)
+    analysis = assemble(comparisons, between, levels, primary, design, cluster=cluster,
+                        baseline=baseline if isinstance(baseline, str) else None)
+    return replace(analysis, warnings=tuple(skipped) + analysis.warnings) if skipped else analysis
 
 
 def assemble(comparisons: Sequence[OutcomeComparison], between: str, levels: Sequence[str], primary: str,

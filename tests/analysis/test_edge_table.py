@@ -235,7 +235,8 @@ def test_row_0_1_outcome(tmp_path):
 
 def test_row_manager_and_peer_space_labels(tmp_path):
     """Row "'Manager' / 'peer ' labels": merged into 'manager' and 'peer' (k = 3, not 4), with a
-    warning naming both spellings. Details: test_cli_input.py::test_labels_differing_in_case_or_spaces_are_merged_with_a_warning."""
+    warning naming both spellings.
+    Details: test_cli_input.py::test_labels_differing_in_case_or_spaces_are_merged_with_a_warning."""
     frame = _teams(2, reps=4)
     frame.loc[[0, 1], "arm"] = "Manager"
     frame.loc[frame.index[frame["arm"] == "peer"][:3], "arm"] = "peer "
