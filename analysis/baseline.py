@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from ._distributions import f_sf, t_sf
 from ._result import Result
 from ._validate import (
     account_rows,
@@ -140,12 +140,12 @@ def ancova(data: pd.DataFrame, dv: str, between: str, baseline: str,
     se = np.sqrt(np.diag(cov))
     effects = tuple(
         ArmEffect(level, levels[0], float(coef[i]), float(se[i]),
-                  float(2 * stats.t.sf(abs(coef[i] / se[i]), df_resid)), float(df_resid))
+                  float(2 * t_sf(abs(coef[i] / se[i]), df_resid)), float(df_resid))
         for i, level in enumerate(levels[1:], start=1))
     arm = list(range(1, len(levels)))
     beta = coef[arm]
     f = float(beta @ np.linalg.solve(cov[np.ix_(arm, arm)], beta)) / len(arm)
-    arm_test = FTest(f, float(len(arm)), float(df_resid), float(stats.f.sf(f, len(arm), df_resid)))
+    arm_test = FTest(f, float(len(arm)), float(df_resid), f_sf(f, len(arm), df_resid))
     adjusted = []
     for i, level in enumerate(levels):
         row = np.zeros(p)  # at the mean baseline, which is 0 on the centred scale
@@ -190,6 +190,8 @@ def difference_in_differences(data: pd.DataFrame, before: str, after: str, betwe
     for level, values in change.items():
         if len(values) < 2:
             raise ValueError(f"group {level!r} has fewer than two reps with {before!r} and {after!r}")
+    from scipy import stats  # here, not at import: scipy.stats takes 0.3–0.9 s to load
+
     pairs = []
     for i, a in enumerate(levels):
         for b in levels[i + 1:]:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
 
+from ._distributions import f_sf, t_sf
 from ._result import Result
 from ._validate import (
     RowAccount,
@@ -177,6 +177,8 @@ def _maximise(profile: _ProfileReml) -> tuple[float | None, str | None, list[str
     if best == len(GAMMA_GRID) - 1:
         return None, None, ["the team variance swamps the variation within teams (ICC near 1); "
                             "the outcome is really a team-level measure"]
+    from scipy import optimize  # here, not at import: only a mixed model needs it
+
     low, high = GAMMA_GRID[best - 1], GAMMA_GRID[best + 1]
     notes = []
     attempts = (("brent", {"method": "bounded", "bounds": (low, high), "options": {"xatol": 1e-14}}),
@@ -281,12 +283,12 @@ def mixed_model(data: pd.DataFrame, dv: str, between: str, cluster: str, baselin
     for index, level in enumerate(levels[1:], start=1):
         t = fe[index] / se[index]
         effects.append(ArmEffect(level, levels[0], float(fe[index]), float(se[index]),
-                                 float(2 * stats.t.sf(abs(t), arm_df)), arm_df))
+                                 float(2 * t_sf(abs(t), arm_df)), arm_df))
     covariance = fe_covariance[np.ix_(arm_indices, arm_indices)]
     beta = fe[arm_indices]
     try:
         wald = float(beta @ np.linalg.solve(covariance, beta)) / len(arm_indices)
-        arm_test = FTest(wald, float(len(arm_indices)), arm_df, float(stats.f.sf(wald, len(arm_indices), arm_df)))
+        arm_test = FTest(wald, float(len(arm_indices)), arm_df, f_sf(wald, len(arm_indices), arm_df))
         contrasts = model_contrasts(levels, beta, covariance, arm_df)
     except np.linalg.LinAlgError:
         arm_test, contrasts = None, ()
@@ -322,6 +324,8 @@ def correlation(x: np.ndarray, y: np.ndarray) -> Correlation | None:
     n = len(x)
     if n < 4 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return None
+    from scipy import stats  # here, not at import: scipy.stats takes 0.3–0.9 s to load
+
     r, p = stats.pearsonr(x, y)
     z, half = np.arctanh(r), stats.norm.ppf(0.975) / np.sqrt(n - 3)
     rho, rho_p = stats.spearmanr(x, y)

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from ._distributions import t_ppf, t_sf
 from ._result import Result
 from .multiplicity import holm
 
@@ -42,8 +42,8 @@ def model_contrasts(levels: Sequence[str], estimates: Sequence[float], covarianc
         for j in range(i + 1, len(levels)):
             diff = beta[j] - beta[i]
             se = float(np.sqrt(cov[i, i] + cov[j, j] - 2 * cov[i, j]))
-            raw.append((levels[i], levels[j], float(diff), se, float(2 * stats.t.sf(abs(diff / se), df))))
+            raw.append((levels[i], levels[j], float(diff), se, float(2 * t_sf(abs(diff / se), df))))
     adjusted = holm([r[4] for r in raw])
-    half = float(stats.t.ppf(0.975, df))  # unadjusted 95 % interval, for charts
+    half = t_ppf(0.975, df)  # unadjusted 95 % interval, for charts
     return tuple(Contrast(a, b, d, se, p, pa, d - half * se, d + half * se)
                  for (a, b, d, se, p), pa in zip(raw, adjusted, strict=True))

@@ -22,9 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import optimize, special
 
 from ._distributions import nct_cdf
+from ._ranks import mann_whitney_u
 from ._result import Result
 from ._validate import Groups, group_variance
 from .omnibus import AnovaTable, anova_table
@@ -192,7 +193,7 @@ def pairwise_effects(groups: Groups,
     for i, j in groups.pairs():
         a, b = groups.values[i], groups.values[j]
         g, low, high = hedges_g(a, b)
-        u = u_statistics[(i, j)] if u_statistics else float(stats.mannwhitneyu(a, b, method="asymptotic").statistic)
+        u = u_statistics[(i, j)] if u_statistics else mann_whitney_u(a, b)[0]
         result.append(PairEffect(groups.levels[i], groups.levels[j], g, low, high,
                                  cliffs_delta_from_u(u, len(a), len(b))))
     return tuple(result)
