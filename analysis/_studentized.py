@@ -18,9 +18,10 @@ from functools import lru_cache
 
 import numpy as np
 from numpy.polynomial.legendre import leggauss
-from scipy import optimize, special
+from scipy import special
 
 from ._distributions import chi2_isf, chi2_logpdf, chi2_ppf
+from ._roots import brentq
 
 _Z, _WZ = leggauss(96)
 _Z, _WZ = _Z * 8.5, _WZ * 8.5
@@ -64,4 +65,4 @@ def ppf(probability: float, k: int, df: float) -> float:
     low, high = 0.5, 8.0
     while sf(high, k, df) > target:
         low, high = high, high * 2
-    return float(optimize.brentq(lambda q: sf(q, k, df) - target, low, high, xtol=1e-10))
+    return brentq(lambda q: sf(q, k, df) - target, low, high, xtol=1e-10)

@@ -22,11 +22,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
 from ._distributions import nct_cdf
 from ._ranks import mann_whitney_u
 from ._result import Result
+from ._roots import brentq
 from ._validate import Groups, group_variance
 from .omnibus import AnovaTable, anova_table
 
@@ -113,7 +114,7 @@ def _ncp_interval(t: float, df: float, confidence: float) -> tuple[float, float]
             low -= span
         while at(high, target) > 0:
             high += span
-        return float(optimize.brentq(at, low, high, args=(target,), xtol=1e-12))
+        return brentq(at, low, high, args=(target,), xtol=1e-12)
 
     return solve(1 - alpha / 2), solve(alpha / 2)
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from math import comb
 
 import numpy as np
-from scipy import optimize
 
 from ._distributions import chi2_sf, nct_cdf, nct_sf, t_ppf
 from ._result import Result
+from ._roots import brentq
 
 SRM_ALPHA = 0.01
 
@@ -82,7 +82,7 @@ def minimum_detectable_effect(design: Design) -> float:
     high = 1.0
     while design.power_at(high) < design.power:
         high *= 2
-    return float(optimize.brentq(lambda d: design.power_at(d) - design.power, 0.0, high, xtol=1e-10))
+    return brentq(lambda d: design.power_at(d) - design.power, 0.0, high, xtol=1e-10)
 
 
 @dataclass(frozen=True)

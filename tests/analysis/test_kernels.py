@@ -97,12 +97,45 @@ def test_levene_without_spread_in_the_deviations_is_not_finite():
 
 def test_the_command_does_not_import_scipy_stats_or_the_web_side():
     """A whole run of ``python -m analysis`` (here on the group-of-one file) loads neither scipy.stats
-    nor the modules it does not use."""
+    nor scipy.optimize (a mixed model imports the latter), nor the modules it does not use."""
     data = ROOT / "tests" / "analysis" / "data" / "group_of_one.csv"
     code = ("import os, sys\nfrom analysis.__main__ import main\n"
             f"assert main([{str(data)!r}, '--group', 'arm', '-o', os.devnull]) == 0\n"
-            "bad = sorted(m for m in sys.modules if m == 'scipy.stats' or m.split('.')[0] in "
+            "bad = sorted(m for m in sys.modules if m in ('scipy.stats', 'scipy.optimize') or m.split('.')[0] in "
             "('matplotlib', 'flask', 'sqlalchemy', 'surveys') or m in ('analysis.suppression', 'analysis.simulate'))\n"
             "print(bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _cases():
+    """(f, a, b, xtol): textbook equations, then those the analysis solves (the studentized-range
+    quantile of Tukey and Games–Howell, the noncentral-t ends of Hedges' g interval)."""
+    from analysis import _studentized
+    yield lambda x: x ** 3 - 2 * x - 5, 2.0, 3.0, 2e-12
+    yield lambda x: np.cos(x) - x, 0.0, 1.0, 2e-12
+    yield lambda x: np.exp(x) - 1e6, 0.0, 20.0, 2e-12
+    for k, df in ((2, 3.0), (3, 27.0), (3, 26_665.0), (6, 1.6)):
+        yield lambda q, k=k, df=df: _studentized.sf(q, k, df) - 0.05, 0.5, 64.0, 1e-10
+    for t, df in ((0.8, 6.0), (640.0, 6.0), (-3.0, 40.0)):
+        for target in (0.975, 0.025):
+            span = 4 * np.sqrt(1 + t * t / (2 * df)) + 1
+            yield (lambda ncp, t=t, df=df, target=target: dist.nct_cdf(t, df, ncp) - target,
+                   t - 3 * span, t + 3 * span, 1e-12)
+
+
+@pytest.mark.parametrize("case", list(range(13)))
+def test_brent_finds_the_root_brentq_finds(case):
+    from scipy import optimize
+
+    from analysis._roots import brentq
+    f, a, b, xtol = list(_cases())[case]
+    ours, theirs = brentq(f, a, b, xtol=xtol), optimize.brentq(f, a, b, xtol=xtol)
+    assert abs(ours - theirs) <= 2 * (xtol + 4 * np.finfo(float).eps * abs(theirs))
+
+
+def test_brent_refuses_a_bracket_without_a_sign_change():
+    from analysis._roots import brentq
+    with pytest.raises(ValueError, match="different signs"):
+        brentq(lambda x: x * x + 1, -1.0, 1.0)
+    assert brentq(lambda x: x - 2.0, 2.0, 5.0) == 2.0
