@@ -68,7 +68,7 @@ def read_data_file(path: str | Path, decimal: str | None = None) -> pd.DataFrame
             if sep == mark:
                 raise ValueError(f"{path.name}: the decimal mark {mark!r} is also the column separator; "
                                  "use --decimal .")
-            frame = pd.read_csv(path, sep=sep, decimal=mark, encoding="utf-8-sig")
+            frame = pd.read_csv(path, sep=sep, decimal=mark, encoding="utf-8-sig", engine="c")
     except UnicodeDecodeError:
         raise ValueError(f"{path.name}: not UTF-8 text; save the file as CSV UTF-8 or XLSX") from None
     except pd.errors.EmptyDataError:

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
 
+from ._distributions import f_sf, t_sf
 from ._result import Result
 from ._validate import (
     RowAccount,
@@ -296,6 +296,8 @@ def _maximise(profile: _ProfileReml) -> tuple[float | None, str | None, list[str
     if best == len(GAMMA_GRID) - 1:
         return None, None, ["the team variance swamps the variation within teams (ICC near 1); "
                             "the outcome is really a team-level measure"]
+    from scipy import optimize  # here, not at import: only a mixed model needs it
+
     low, high = GAMMA_GRID[best - 1], GAMMA_GRID[best + 1]
     notes = []
     attempts = (("brent", {"method": "bounded", "bounds": (low, high), "options": {"xatol": 1e-14}}),
@@ -373,6 +375,9 @@ def mixed_model(data: pd.DataFrame, dv: str, between: str, cluster: str, baselin
     if n_clusters < len(levels) + 1:
         raise ValueError(f"column {cluster!r}: {n_clusters} clusters are too few for a mixed model "
                          f"with {len(levels)} groups")
+    if n_clusters == n:  # the team and rep variances are not identifiable; lme4 refuses this model too
+        raise ValueError(f"column {cluster!r}: every team has one rep, so differences between teams cannot be "
+                         "told from differences between reps")
     method = df_method if df_method != "auto" else (
         "satterthwaite" if n_clusters < SATTERTHWAITE_BELOW else "containment")
     # Fit on standardised outcome and baseline (scale-free numerics); report on the original scale.
@@ -441,7 +446,7 @@ def mixed_model(data: pd.DataFrame, dv: str, between: str, cluster: str, baselin
         t = fe[index] / se[index]
         df = contrast_df(np.eye(len(arm_indices))[index - 1])
         effects.append(ArmEffect(level, levels[0], float(fe[index]), float(se[index]),
-                                 float(2 * stats.t.sf(abs(t), df)), df))
+                                 float(2 * t_sf(abs(t), df)), df))
     covariance = fe_covariance[np.ix_(arm_indices, arm_indices)]
     beta = fe[arm_indices]
     try:
@@ -452,7 +457,7 @@ def mixed_model(data: pd.DataFrame, dv: str, between: str, cluster: str, baselin
             hypothesis = (_type1_rows(profile.xtx, arm_indices) if not baseline
                           else np.eye(len(fe))[arm_indices])
             _, _, test_df = satterthwaite.f_test(hypothesis, profile.solve(gamma)[0])
-        arm_test = FTest(wald, float(len(arm_indices)), test_df, float(stats.f.sf(wald, len(arm_indices), test_df)))
+        arm_test = FTest(wald, float(len(arm_indices)), test_df, f_sf(wald, len(arm_indices), test_df))
         contrasts = model_contrasts(levels, beta, covariance, contrast_df)
     except np.linalg.LinAlgError:
         arm_test, contrasts = None, ()
@@ -489,6 +494,8 @@ def correlation(x: np.ndarray, y: np.ndarray) -> Correlation | None:
     n = len(x)
     if n < 4 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return None
+    from scipy import stats  # here, not at import: scipy.stats takes 0.3–0.9 s to load
+
     r, p = stats.pearsonr(x, y)
     z, half = np.arctanh(r), stats.norm.ppf(0.975) / np.sqrt(n - 3)
     rho, rho_p = stats.spearmanr(x, y)

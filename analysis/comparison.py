@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from ._validate import Groups, group_labels, is_id_like, level_order, require_columns, split_groups
-from .baseline import AncovaResult, ancova
+from .baseline import AncovaResult, ancova, baseline_imbalance
 from .clustered import DF_METHODS, MixedModelResult, mixed_model
 from .contrasts import Contrast
 from .describe import AnswerShares, GroupDescriptives, answer_distribution, describe, is_ordinal_item
@@ -290,6 +290,7 @@ def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[
     if welch_result is None and not singles:
         notes.append(f"{dv}: a group has no spread, so Welch's test and Games–Howell are not defined")
     mw = mann_whitney(groups)
+    kw = kruskal_wallis(groups)  # once: the headline and the table both quote it
     u_values = {pair: test.statistic for pair, test in zip(groups.pairs(), mw, strict=True)}
     ordinal = is_ordinal_item(groups)
     mixed = None
@@ -309,6 +310,8 @@ def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[
             notes.append(f"{dv}: no mixed model: {error}")
     if ancova_result is not None and mixed is None:  # else the mixed model's account (a superset) is shown
         notes.extend(ancova_result.warnings)
+    if baseline is not None and (imbalance := baseline_imbalance(data, dv, between, baseline, groups.levels)):
+        notes.append(imbalance)
     few = None
     if cluster is not None:
         few, note = _few_teams_test(data, dv, between, cluster, groups.levels, baseline, randomisation)
@@ -334,19 +337,19 @@ def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[
             reason += " (the mixed model did not converge, so teams are not accounted for)"
     elif ordinal:
         chosen, reason = "kruskal", "a single rating item: ranks, not means"
-        p = kruskal_wallis(groups).p
+        p = kw.p
     elif heavy_outliers(groups):
         chosen, reason = "kruskal", "heavy outliers: a rank test is not swayed by them"
-        p = kruskal_wallis(groups).p
+        p = kw.p
     elif welch_result is not None:
         chosen, reason = "welch", "scores compared without assuming equal spread (Welch)"
         p = welch_result.p
     elif singles:
         chosen, reason = "kruskal", "a group has only one value, so Welch's test is undefined"
-        p = kruskal_wallis(groups).p
+        p = kw.p
     else:
         chosen, reason = "kruskal", "a group has no spread, so Welch's test is undefined"
-        p = kruskal_wallis(groups).p
+        p = kw.p
     adjusted = None
     if baseline is not None and chosen == "ancova":
         adjusted = adjusted_effects(contrasts, ancova_result.residual_sd, ancova_result.arm_test.df2, ANCOVA_SD,
@@ -367,7 +370,7 @@ def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[
     return OutcomeComparison(
         outcome=dv, label=label or dv.replace("_", " "), levels=groups.levels, n=groups.n,
         n_missing=groups.n_missing, descriptives=describe(groups), anova=anova_oneway(groups, table),
-        welch=welch_result, kruskal=kruskal_wallis(groups), levene=brown_forsythe(groups), chosen=chosen,
+        welch=welch_result, kruskal=kw, levene=brown_forsythe(groups), chosen=chosen,
         chosen_reason=reason, p=float(p), effect_sizes=omnibus_effects(groups, table),
         tukey=tukey_hsd(groups, table), games_howell=gh, dunn=dunn(groups), mann_whitney=mw,
         pairwise_effects=pairwise_effects(groups, u_values),
@@ -518,10 +521,14 @@ def compare_models(data: pd.DataFrame, dvs: Sequence[str] | None, between: str,
         raise TypeError(f"dvs: a list of outcome columns, such as [{dvs!r}], not one string")
     require_columns(data, between, cluster)
     levels = level_order(data, between, levels)
+    skipped: list[str] = []
     if dvs is None:
         skip = {between, cluster} | (set(baseline.values()) if isinstance(baseline, Mapping) else {baseline})
         candidates = [c for c in data.columns if c not in skip]
-        dvs = [c for c in candidates if pd.api.types.is_numeric_dtype(data[c]) and not is_id_like(data, c)]
+        numeric = [c for c in candidates if pd.api.types.is_numeric_dtype(data[c])]
+        dvs = [c for c in numeric if not is_id_like(data, c)]
+        skipped = [f"column {c!r} looks like an identifier, so it is not analysed as an outcome; name it as an "
+                   "outcome (--outcome) to analyse it" for c in numeric if c not in dvs]
         if not dvs:
             raise ValueError("no numeric outcome columns found (columns: " + ", ".join(map(str, candidates))
                              + "); name the outcomes with --outcome")
@@ -529,6 +536,9 @@ def compare_models(data: pd.DataFrame, dvs: Sequence[str] | None, between: str,
     primary = primary or dvs[0]
     if primary not in dvs:
         raise ValueError(f"primary outcome {primary!r} is not among the outcomes")
+    # The labels as a categorical once, not as text per outcome: every outcome splits the rows by them,
+    # and comparing 40,000 strings was a quarter of the run (the values and their order are unchanged).
+    data = data.assign(**{between: pd.Categorical(group_labels(data[between]))})
     comparisons = []
     for dv in dvs:
         base = baseline.get(dv) if isinstance(baseline, Mapping) else baseline
@@ -536,8 +546,9 @@ def compare_models(data: pd.DataFrame, dvs: Sequence[str] | None, between: str,
         comparisons.append(compare_outcome(data, dv, between, levels, cluster, base,
                                            (labels or {}).get(dv), (scales or {}).get(dv), unit=unit,
                                            unit_scale=unit_scale, df_method=df_method))
-    return assemble(comparisons, between, levels, primary, design, cluster=cluster,
-                    baseline=baseline if isinstance(baseline, str) else None)
+    analysis = assemble(comparisons, between, levels, primary, design, cluster=cluster,
+                        baseline=baseline if isinstance(baseline, str) else None)
+    return replace(analysis, warnings=tuple(skipped) + analysis.warnings) if skipped else analysis
 
 
 def assemble(comparisons: Sequence[OutcomeComparison], between: str, levels: Sequence[str], primary: str,

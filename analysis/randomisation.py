@@ -71,8 +71,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from ._distributions import t_ppf
 from ._result import Result
 from ._validate import group_labels
 from .multiplicity import holm
@@ -521,7 +521,7 @@ def _t_intervals(y: np.ndarray, arms: tuple[str, ...], levels: tuple[str, ...]):
 
 def _pair_words(y, arms, levels, pvalues, counts, exacts, pmins) -> tuple[RandomisationPair, ...]:
     sd, df = _t_intervals(y, arms, levels)
-    half = float(stats.t.ppf(0.975, df)) if df > 0 else float("nan")
+    half = float(t_ppf(0.975, df)) if df > 0 else float("nan")
     adjusted = holm(pvalues)
     pairs = []
     index = 0

@@ -304,8 +304,9 @@ def summarise_outcome(comparison) -> Finding:
         others = [d for d in differences if d.lower != worst]
     else:
         others = differences
-    for d in others:
-        parts.append(f"{opening(model_name(d.higher))} scored {_amount_versus(d, comparison, d.lower, True)} "
+    for d in others:  # "Peer coaching scored 0.42 points above …", "Peer coaching ranked above …"
+        verb = "" if d.rank_based else "scored "
+        parts.append(f"{opening(model_name(d.higher))} {verb}{_amount_versus(d, comparison, d.lower, True)} "
                      f"on {label} ({_size(d)})")
     text = "; ".join(parts) + f" ({p_words}, {method})."
     return Finding(comparison.outcome, label, True, tuple(differences), best, worst, None, text, False, adjusted,
@@ -461,7 +462,9 @@ def _rows_left_out(comparisons) -> list[str]:
     """A caveat per outcome whose headline model left out more than 10 % of an arm's reps (audit F2)."""
     notes = []
     for c in comparisons:
-        model = {"mixed_model": getattr(c, "mixed_model", None), "ancova": getattr(c, "ancova", None)}.get(c.chosen)
+        # The randomisation test on team means uses the rows the mixed model uses (a team, an outcome, the baseline).
+        model = {"mixed_model": getattr(c, "mixed_model", None), "randomisation": getattr(c, "mixed_model", None),
+                 "ancova": getattr(c, "ancova", None)}.get(c.chosen)
         n_dropped = getattr(model, "n_dropped", None) or {}
         parts = []
         for arm, reasons in n_dropped.items():
@@ -471,7 +474,8 @@ def _rows_left_out(comparisons) -> list[str]:
                 why = dropped_in_words(reasons)
                 parts.append(f"{model_name(arm)} {lost} of {total} ({100 * lost / total:.0f} %: {why})")
         if parts:
-            name = "mixed model" if c.chosen == "mixed_model" else "ANCOVA"
+            name = {"mixed_model": "mixed model", "randomisation": "randomisation test on team means"}.get(c.chosen,
+                                                                                                     "ANCOVA")
             notes.append(f"The {name} for {c.label} left out more than 10 % of an arm's reps: " + "; ".join(parts)
                          + f". Its result rests on {model.n} reps, not all {c.n}.")
     return notes
@@ -555,15 +559,21 @@ def _caveats(comparisons, design: DesignFacts) -> list[str]:
                 text += (f" With fewer than {FEW_TEAMS_PER_ARM} teams in a model, the models are compared by a "
                          "randomisation test on team means (re-running the randomisation), not by the mixed model.")
             notes.append(text)
-        failed = [c.label for c in comparisons if c.mixed_model is not None and not c.mixed_model.converged]
-        if failed:
-            notes.append("The mixed model did not converge for " + ", ".join(failed)
-                         + "; those outcomes are compared without accounting for teams.")
+        failed = [c for c in comparisons if c.mixed_model is not None and not c.mixed_model.converged]
+        for means, words in ((True, "the teams' means were compared instead, one value per team"),
+                             (False, "those outcomes are compared without accounting for teams")):
+            labels = [c.label for c in failed if (c.chosen == "team_means") == means]
+            if labels:
+                notes.append("The mixed model did not converge for " + ", ".join(labels) + f"; {words}.")
         uneven = [f for f in fits if f.converged and getattr(f, "cluster_size_cv", 0.0) > UNEQUAL_SIZES_CV]
         if uneven:
             notes.append(f"Team sizes vary a lot ({min(f.min_cluster_size for f in uneven)} to "
                          f"{max(f.max_cluster_size for f in uneven)} reps); the design effect allows for it.")
         notes.extend(_singular_fits(comparisons))
+    unfitted = [c.label for c in comparisons if c.mixed_model is None and c.chosen == "team_means"]
+    if unfitted:  # teams given, but the model could not be set up (every team one rep, …): the warnings say why
+        notes.append("No mixed model could be fitted for " + ", ".join(unfitted) + " (the warnings say why); "
+                     "the teams' means were compared instead, one value per team.")
     notes.extend(_out_of_reach(comparisons))
     notes.extend(_rows_left_out(comparisons))
     missing = [c.label for c in comparisons if c.n_missing > MISSING_SHARE * (c.n + c.n_missing)]
