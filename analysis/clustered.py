@@ -110,11 +110,12 @@ def _team_sizes(exog: np.ndarray, groups: np.ndarray, levels: tuple[str, ...]) -
     if not len(groups):
         return {}
     arm = (exog[:, 1:len(levels)] @ np.arange(1, len(levels))).astype(int)
-    frame = pd.DataFrame({"team": groups, "arm": arm})
-    if frame.groupby("team")["arm"].nunique().max() > 1:
+    first = np.zeros(int(groups.max()) + 1, dtype=int)
+    first[groups] = arm  # the arm of one of each team's reps; any other rep differing shows below
+    if np.any(first[groups] != arm):
         return {}
-    sizes = frame.groupby("team").agg(arm=("arm", "first"), size=("arm", "size"))
-    return {level: tuple(int(m) for m in sizes["size"][sizes["arm"] == index]) for index, level in enumerate(levels)}
+    sizes = np.bincount(groups)
+    return {level: tuple(int(m) for m in sizes[first == index]) for index, level in enumerate(levels)}
 
 
 def _standardise(values: np.ndarray) -> tuple[np.ndarray, float, float]:

@@ -262,7 +262,7 @@ def _gh_critical(alpha: float, k: int, df_low: float, df_high: float):
     if x_high - x_low < 1e-12:
         value = float(quantile(np.array([df_low]))[0])
         return lambda df: np.full(np.shape(df), value)
-    degree = (20 if k == 2 else 16) if df_low < 4 else 12 if k == 2 else 8
+    degree = (20 if k == 2 else 16) if df_low < 4 else 2 if df_low > 1000 else 12 if k == 2 else 8
     fit = chebyshev.Chebyshev.interpolate(lambda x: np.log(quantile(1 / np.asarray(x))), degree,
                                           domain=[x_low, x_high])
     return lambda df: np.exp(fit(1 / np.asarray(df, float)))
