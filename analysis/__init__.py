@@ -32,6 +32,8 @@ Which numbers may be shown (``disclosure``, ``suppression``)
 Planning (``planning``)
     Design, minimum_detectable_effect, teams_needed, sample_ratio_check, TeamsNeeded,
     SampleRatioCheck
+The smallest difference a study could have detected, for its headline test (``detectable``)
+    detectable_difference, Detectable
 The verdict (``verdict``)
     write_verdict, format_p, Verdict, Finding, Difference, ClaimVerdict, DesignFacts
 Files and JSON (``cli``, ``_result``)
@@ -59,6 +61,7 @@ from .clustered import (
 from .comparison import Analysis, OutcomeComparison, assemble, compare_models, compare_outcome
 from .contrasts import Contrast
 from .describe import AnswerShares, GroupDescriptives, SessionRates, describe_group, session_rates
+from .detectable import Detectable, detectable_difference
 from .disclosure import Disclosure, View, all_views, decide
 from .effects import OmnibusEffects, PairEffect, delta_magnitude, hedges_g, magnitude
 from .multiplicity import holm
@@ -98,6 +101,8 @@ __all__ = [
     # planning
     "Design", "minimum_detectable_effect", "teams_needed", "sample_ratio_check", "TeamsNeeded",
     "SampleRatioCheck",
+    # detectable differences
+    "detectable_difference", "Detectable",
     # the verdict
     "write_verdict", "format_p", "Verdict", "Finding", "Difference", "ClaimVerdict", "DesignFacts",
     # files and JSON
