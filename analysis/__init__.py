@@ -34,6 +34,8 @@ Which numbers may be shown (``disclosure``, ``suppression``)
 Planning (``planning``)
     Design, minimum_detectable_effect, teams_needed, sample_ratio_check, TeamsNeeded,
     SampleRatioCheck
+The smallest difference a study could have detected, for its headline test (``detectable``)
+    detectable_difference, Detectable
 The verdict (``verdict``)
     write_verdict, format_p, Verdict, Finding, Difference, ClaimVerdict, DesignFacts
 Files and JSON (``cli``, ``_result``)
@@ -58,6 +60,7 @@ _EXPORTS = {
     "comparison": ("Analysis", "OutcomeComparison", "assemble", "compare_models", "compare_outcome"),
     "contrasts": ("Contrast",),
     "describe": ("AnswerShares", "GroupDescriptives", "SessionRates", "describe_group", "session_rates"),
+    "detectable": ("Detectable", "detectable_difference"),
     "disclosure": ("Disclosure", "View", "all_views", "decide"),
     "effects": ("OmnibusEffects", "PairEffect", "delta_magnitude", "hedges_g", "magnitude"),
     "multiplicity": ("holm",),
@@ -112,6 +115,8 @@ __all__ = [
     # planning
     "Design", "minimum_detectable_effect", "teams_needed", "sample_ratio_check", "TeamsNeeded",
     "SampleRatioCheck",
+    # detectable differences
+    "detectable_difference", "Detectable",
     # the verdict
     "write_verdict", "format_p", "Verdict", "Finding", "Difference", "ClaimVerdict", "DesignFacts",
     # files and JSON

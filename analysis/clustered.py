@@ -70,7 +70,10 @@ class MixedModelResult(Result):
     ``converged`` is False when no optimiser reached a proper optimum; the estimates are then
     kept for diagnosis but must not be reported as findings (``warnings`` says so). ``n_used`` counts the
     reps the model used per arm, ``n_dropped`` those left out per arm by reason (``missing_outcome``,
-    ``missing_baseline``, ``missing_team``); ``n`` is their total used. ``arm_test``
+    ``missing_baseline``, ``missing_team``); ``n`` is their total used. ``team_sizes`` gives the
+    sizes of the teams used per arm (empty when a team holds reps of several arms), and
+    ``var_within_teams`` the variance within teams, from the model with a fixed effect per team
+    (what a detectable difference starts from when the team variance is estimated at zero). ``arm_test``
     is the Wald F test of the arm factor (None when its covariance is singular), an
     :class:`~analysis.omnibus.FTest` like ``AncovaResult.arm_test``. ``df_method`` says which
     denominator df its tests use, ``"satterthwaite"`` or ``"containment"``. ``design_effect`` allows for
@@ -99,6 +102,39 @@ class MixedModelResult(Result):
     cluster_size_cv: float = 0.0
     min_cluster_size: int = 0
     max_cluster_size: int = 0
+    team_sizes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    var_within_teams: float = float("nan")
+
+
+def _within_teams_variance(y: np.ndarray, exog: np.ndarray, groups: np.ndarray) -> float:
+    """Residual variance of ``y`` on a fixed effect per team and the columns of ``exog`` that vary
+    within teams (RSS / (N − J − their rank)); NaN without residual df."""
+    sizes = np.bincount(groups).astype(float)
+
+    def demeaned(values):
+        return values - (np.bincount(groups, weights=values) / sizes)[groups]
+
+    y_within = demeaned(y)
+    x_within = np.column_stack([demeaned(column) for column in exog.T])
+    coefficients, _, rank, _ = np.linalg.lstsq(x_within, y_within, rcond=None)
+    df = len(y) - len(sizes) - rank
+    if df <= 0:
+        return float("nan")
+    return float(np.sum((y_within - x_within @ coefficients) ** 2) / df)
+
+
+def _team_sizes(exog: np.ndarray, groups: np.ndarray, levels: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
+    """Sizes of the teams in each arm (columns 1..k−1 of ``exog`` are the arm dummies); empty when a
+    team holds reps of several arms."""
+    if not len(groups):
+        return {}
+    arm = (exog[:, 1:len(levels)] @ np.arange(1, len(levels))).astype(int)
+    first = np.zeros(int(groups.max()) + 1, dtype=int)
+    first[groups] = arm  # the arm of one of each team's reps; any other rep differing shows below
+    if np.any(first[groups] != arm):
+        return {}
+    sizes = np.bincount(groups)
+    return {level: tuple(int(m) for m in sizes[first == index]) for index, level in enumerate(levels)}
 
 
 def _standardise(values: np.ndarray) -> tuple[np.ndarray, float, float]:
@@ -395,7 +431,9 @@ def mixed_model(data: pd.DataFrame, dv: str, between: str, cluster: str, baselin
     mean_size, size_cv = float(sizes.mean()), size_variation(sizes)
     notes_out = account.warnings(f"mixed model for {dv!r}") + [f"mixed model for {dv!r}: {note}" for note in notes]
     rows = {"n_used": account.n_used, "n_dropped": account.n_dropped, "df_method": method,
-            "cluster_size_cv": size_cv, "min_cluster_size": int(sizes.min()), "max_cluster_size": int(sizes.max())}
+            "cluster_size_cv": size_cv, "min_cluster_size": int(sizes.min()), "max_cluster_size": int(sizes.max()),
+            "team_sizes": _team_sizes(exog, groups, levels),
+            "var_within_teams": _within_teams_variance(y, exog, groups) * y_scale ** 2}
     if size_cv > UNEQUAL_SIZES_CV:
         notes_out.append(f"mixed model for {dv!r}: team sizes vary a lot ({sizes.min()} to {sizes.max()} reps, "
                          f"coefficient of variation {size_cv:.2f}); the design effect allows for it")

@@ -42,6 +42,7 @@ from .baseline import AncovaResult, ancova, baseline_imbalance
 from .clustered import DF_METHODS, MixedModelResult, mixed_model
 from .contrasts import Contrast
 from .describe import AnswerShares, GroupDescriptives, answer_distribution, describe, is_ordinal_item
+from .detectable import RankSample, rank_sample
 from .effects import (
     ANCOVA_SD,
     MIXED_SD,
@@ -102,6 +103,10 @@ class OutcomeComparison:
     adjusted_effects: tuple[AdjustedEffect, ...] | None = None
     bounds: tuple[float, float] | None = None
     randomisation: RandomisationTest | None = None
+    #: The teams' means per arm (n teams, mean and SD of their means) when the headline compares them.
+    team_descriptives: tuple[GroupDescriptives, ...] | None = None
+    #: What the rank test's detectable-difference simulation deals out (``analysis.detectable``).
+    rank_sample: RankSample | None = field(default=None, compare=False, repr=False)
 
     def amount(self, value: float) -> str:
         """A difference in the outcome's own words: "0.42 points", "3.10 percentage points", "19,470 in revenue"."""
@@ -110,6 +115,10 @@ class OutcomeComparison:
     def _number(self, value: float) -> str:
         scaled = abs(value) * self.unit_scale
         return f"{scaled:,.0f}" if scaled >= 100 else f"{scaled:.2f}"
+
+    def amount_range(self, low: float, high: float) -> str:
+        """Two amounts as a range in the outcome's words: "0.62–0.91 points", "19,470–25,100 in revenue"."""
+        return f"{self._number(low)}–{self.amount(high)}"
 
     def versus(self, value: float, other: str, higher: bool = True, unit: bool = True) -> str:
         """A difference against ``other``: "0.42 points above peer coaching", "19,470 more revenue than
@@ -197,6 +206,8 @@ class OutcomeComparison:
             result["model_contrasts"] = [c.to_dict() for c in self.model_contrasts]
         if self.team_means is not None:
             result["team_means"] = [d.to_dict() for d in self.team_means]
+        if self.team_descriptives is not None:
+            result["team_descriptives"] = [d.to_dict() for d in self.team_descriptives]
         if self.adjusted_effects is not None:
             result["adjusted_effects"] = [e.to_dict() for e in self.adjusted_effects]
         if self.randomisation is not None:
@@ -297,6 +308,7 @@ def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[
     contrasts = None
     ancova_result = None
     team_pairs = None
+    team_groups = None
     trustworthy = True
     if baseline is not None:
         ancova_result = ancova(data, dv, between, baseline, groups.levels)
@@ -328,7 +340,7 @@ def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[
     elif cluster is not None and (team_test := _team_means_test(data, dv, between, cluster, groups.levels)):
         chosen, reason = "team_means", ("the mixed model was not usable, so the teams' means were compared "
                                         "(Welch), one value per team")
-        p, team_pairs = team_test
+        p, team_pairs, team_groups = team_test
     elif ancova_result is not None:
         chosen, reason = "ancova", "a baseline was measured; adjusting for it removes noise"
         p = ancova_result.arm_test.p
@@ -378,7 +390,8 @@ def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[
         mixed_model=mixed, ancova=ancova_result, model_contrasts=contrasts, team_means=team_pairs,
         trustworthy=trustworthy, unit=unit, unit_scale=unit_scale, warnings=tuple(notes),
         adjusted_effects=adjusted, bounds=None if bounds is None else (float(bounds[0]), float(bounds[1])),
-        randomisation=few)
+        randomisation=few, team_descriptives=team_groups,
+        rank_sample=rank_sample(groups.values, ordinal) if chosen == "kruskal" else None)
 
 
 def _few_teams_test(data, dv, between, cluster, levels, baseline,
@@ -409,7 +422,8 @@ def _few_teams_reason(test: RandomisationTest) -> str:
             f"randomisation on the teams' means, which needs no model assumptions{adjusted} ({test.words()})")
 
 
-def _team_means_test(data, dv, between, cluster, levels) -> tuple[float, tuple[MeanDifference, ...]] | None:
+def _team_means_test(data, dv, between, cluster, levels
+                     ) -> tuple[float, tuple[MeanDifference, ...], tuple[GroupDescriptives, ...]] | None:
     """Welch's ANOVA and Games–Howell on team means, when every team sits in one model and it is computable."""
     frame = data[[dv, between, cluster]].copy()
     frame[between] = group_labels(frame[between])
@@ -425,7 +439,7 @@ def _team_means_test(data, dv, between, cluster, levels) -> tuple[float, tuple[M
     test, pairs = welch(teams), games_howell(teams)
     if test is None or pairs is None:
         return None
-    return test.p, pairs
+    return test.p, pairs, describe(teams)
 
 
 @dataclass(frozen=True)

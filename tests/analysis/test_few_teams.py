@@ -123,9 +123,9 @@ def test_too_few_teams_to_name_a_model_are_said_so_instead_of_a_detectable_diffe
 def test_the_detectable_difference_does_not_crash_on_the_randomisation_headline():
     result = compare_outcome(few_teams(4, teams=5, reps=8), "score", "arm", LEVELS, cluster="team")
     assert result.chosen == "randomisation"
-    assert detectable_difference(result) > 0
+    assert detectable_difference(result).value > 0
     unfitted = replace(result, mixed_model=replace(result.mixed_model, converged=False, icc=float("nan")))
-    assert detectable_difference(unfitted) > 0
+    assert detectable_difference(unfitted).value > 0
 
 
 def test_with_a_baseline_the_pairs_carry_the_adjusted_g_over_the_mixed_models_total_sd():

@@ -79,9 +79,12 @@ def test_the_detectable_difference_and_the_teams_needed_use_the_unequal_sizes():
     sd = np.sqrt(fit.var_cluster + fit.var_residual)
     design = Design(3, fit.n_clusters / 3, fit.mean_cluster_size, fit.icc, alpha=comparison.alpha,
                     cv=fit.cluster_size_cv)
-    assert detectable_difference(comparison) == pytest.approx(minimum_detectable_effect(design) * sd, rel=1e-9)
+    # The verdict's detectable difference weighs each team by its own size (analysis.detectable), which
+    # Eldridge's CV form approximates: close to it, and above the value for equal sizes.
+    stated = detectable_difference(comparison).value
+    assert minimum_detectable_effect(design) * sd > stated  # Design is conservative: Bonferroni, df 2(J − 1)
     equal = Design(3, fit.n_clusters / 3, fit.mean_cluster_size, fit.icc, alpha=comparison.alpha)
-    assert detectable_difference(comparison) > minimum_detectable_effect(equal) * sd
+    assert stated > minimum_detectable_effect(equal) * sd
     assert teams_needed(0.5, 3, 14.56, 0.1, cv=0.91).teams_per_arm > teams_needed(0.5, 3, 14.56, 0.1).teams_per_arm
 
 
