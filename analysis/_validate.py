@@ -92,9 +92,31 @@ def numeric_column(data: pd.DataFrame, column: str) -> pd.Series:
         raise ValueError(f"column {column!r} has non-numeric values (for example {example!r} in row "
                          f"{int(np.flatnonzero(bad.to_numpy())[0]) + 1})")
     converted = converted.astype(float)
-    if np.isinf(converted.to_numpy()).any():
+    values = converted.to_numpy()
+    if np.isinf(values).any():
         raise ValueError(f"column {column!r} has infinite values")
+    _check_magnitude(column, values[np.isfinite(values)])
     return converted
+
+
+# Sums of squares of values beyond these overflow or underflow a double (adversarial review of issue 13:
+# 1e80 crashed Games–Howell, 1e-100 the effect sizes). Revenue in cents of a large company is ~1e12.
+LARGEST, SMALLEST_SPREAD = 1e30, 1e-30
+
+
+def _check_magnitude(column: str, values: np.ndarray) -> None:
+    """Refuse values whose squares a double cannot hold, naming the column and what to do."""
+    if not len(values):
+        return
+    largest = float(np.max(np.abs(values)))
+    if largest > LARGEST:
+        raise ValueError(f"column {column!r} has values as large as {largest:.3g}; the tests cannot square them "
+                         f"reliably — rescale the column (say, to thousands or millions) below {LARGEST:g}")
+    deviations = np.abs(values - np.median(values))
+    spread = float(np.max(deviations))
+    if 0 < spread < SMALLEST_SPREAD:
+        raise ValueError(f"column {column!r} varies by at most {spread:.3g}; the tests cannot square differences "
+                         f"that small reliably — rescale the column (multiply it by a power of ten)")
 
 
 def group_labels(series: pd.Series) -> pd.Series:
@@ -236,6 +258,15 @@ def require_baseline_in_every_arm(frame: pd.DataFrame, between: str, baseline: s
         if len(values) and values.isna().all():
             raise ValueError(f"column {baseline!r} is missing for every rep of {level!r}; the outcome cannot "
                              "be adjusted for the baseline in that arm (leave the baseline out, or supply it)")
+
+
+def require_team_in_every_arm(frame: pd.DataFrame, between: str, cluster: str, levels: Sequence[str]) -> None:
+    """Refuse, by name, a team column that is empty for every rep of an arm (not 'collinear')."""
+    for level in levels:
+        values = frame.loc[frame[between] == level, cluster]
+        if len(values) and values.isna().all():
+            raise ValueError(f"column {cluster!r} is missing for every rep of {level!r}, so that arm's teams are "
+                             "unknown and teams cannot be accounted for (fill in the team)")
 
 
 def dropped_in_words(reasons) -> str:

@@ -30,6 +30,7 @@ from ._validate import (
     numeric_column,
     require_baseline_in_every_arm,
     require_columns,
+    require_team_in_every_arm,
 )
 from .contrasts import Contrast, model_contrasts
 from .omnibus import FTest
@@ -164,6 +165,7 @@ def _design(data: pd.DataFrame, dv: str, between: str, cluster: str, baseline: s
     frame[between] = group_labels(frame[between])
     frame = frame[frame[between].isin(levels)]
     require_baseline_in_every_arm(frame, between, baseline, levels)
+    require_team_in_every_arm(frame, between, cluster, levels)
     account = account_rows(frame, between, levels, [(dv, "missing_outcome"), (baseline, "missing_baseline"),
                                                     (cluster, "missing_team")])
     frame = frame[account.keep]

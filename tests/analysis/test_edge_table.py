@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.__main__ import main
 from analysis.comparison import compare_models, compare_outcome
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -381,3 +382,40 @@ def test_warning_id_columns(tmp_path):
     data = _json(tmp_path / "d.csv", "--group", "arm", "--outcome", "score")
     assert not any("identifier" in w for w in data["warnings"])
 
+
+
+@pytest.mark.parametrize("power", [-100, -200, 80, 150, 200])
+def test_values_too_large_or_too_small_for_sums_of_squares_are_named_not_a_traceback(tmp_path, power, capsys):
+    """Adversarial review of issue 13: values of 1e-100 made the total sum of squares underflow to 0
+    (ZeroDivisionError), 1e80 overflowed Games–Howell's df (OverflowError): tracebacks, exit 1. Now the
+    column is named with what to do, exit 2."""
+    rows = [("A", 1), ("A", 2), ("A", 3), ("A", 1.5), ("B", 4), ("B", 5), ("B", 4.5), ("B", 6)]
+    path = tmp_path / "tiny.csv"
+    path.write_text("model,score\n" + "".join(f"{g},{v}e{power}\n" for g, v in rows))
+    status = main([str(path), "--group", "model"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "'score'" in err and "rescale" in err and "Traceback" not in err
+
+
+def test_values_within_the_bounds_give_the_unit_scale_p_value(tmp_path, capsys):
+    """Not whole numbers at any of these scales (whole numbers with few values are read as a rating item)."""
+    rows = [("A", 1.13), ("A", 2.41), ("A", 3.07), ("A", 1.59), ("B", 4.23), ("B", 5.11), ("B", 4.57), ("B", 6.31)]
+    p = {}
+    for power in (0, -25, -10):
+        path = tmp_path / f"s{power}.csv"
+        path.write_text("model,score\n" + "".join(f"{g},{v}e{power}\n" for g, v in rows))
+        assert main([str(path), "--group", "model", "--format", "json"]) == 0
+        p[power] = json.loads(capsys.readouterr().out)["outcomes"][0]["p"]
+    assert p[-25] == pytest.approx(p[0], rel=1e-9) and p[-10] == pytest.approx(p[0], rel=1e-9)
+
+
+def test_a_team_column_empty_for_a_whole_arm_is_named_not_collinear():
+    """Adversarial review of issue 13: an arm whose team column was empty got "the design is collinear"."""
+    frame = _teams(6, reps=6).astype({"team": object})
+    frame.loc[frame["arm"] == LEVELS[0], "team"] = None
+    analysis = compare_models(frame, ["score"], "arm", LEVELS, cluster="team")
+    outcome = analysis.outcome("score")
+    assert any(f"'team' is missing for every rep of {LEVELS[0]!r}" in w for w in outcome.warnings)
+    assert not any("collinear" in w for w in outcome.warnings)
+    assert not outcome.trustworthy and analysis.verdict.findings[0].best is None
