@@ -13,8 +13,9 @@ from tests import builders
 
 pytestmark = pytest.mark.usefixtures("app_context")
 
-# A token is its own access check; survey pages are reached through the rep's session, not an id.
-PUBLIC = {"static", "respond.redeem", "respond.page"}
+# A token is its own access check (a survey link, a set-password link); survey pages are reached through
+# the rep's session, not an id.
+PUBLIC = {"static", "respond.redeem", "respond.page", "auth.set_password"}
 LEADER_MAY_POST = {"respond.preview"}  # previewing stores nothing
 
 
