@@ -1,4 +1,7 @@
-"""Consultants' pages for client organisations: roster, CRM performance, coaching sessions, new studies."""
+"""Consultants' pages for client organisations: roster, CRM performance, coaching sessions, new studies.
+
+Who has access (invitations, roles, removal) is in ``people_views``, on the same blueprint.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +12,17 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from ..access import organisation_or_404, require_consultant, visible_organisations
-from ..accounts import AccountError, create_organisation
+from ..accounts import AccountError, create_organisation, token_hours
 from ..forms import study_form
-from ..models import CoachingModel, Organisation, RandomisationUnit
+from ..mail import mail_configured
+from ..models import CoachingModel, Organisation, RandomisationUnit, Role, TokenPurpose
 from ..studies import create_study
 from ..tabular import TableError, guess_mapping, read_table
 from ..web import flash_errors, today
 from . import uploads
-from .forms import OrganisationForm, SessionForm, UploadForm, mapping_form
+from .forms import InviteForm, OrganisationForm, SessionForm, UploadForm, mapping_form
 from .imports import ImportRejected
+from .people import people_with_access
 from .records import (
     SessionError,
     add_session,
@@ -57,11 +62,24 @@ def index():
 @bp.route("/<int:organisation_id>")
 @login_required
 def detail(organisation_id: int):
-    """An organisation at a glance: roster, data, studies."""
-    organisation = organisation_or_404(current_user, organisation_id)
+    """An organisation at a glance: roster, data, studies; for consultants, who has access."""
+    return detail_page(organisation_or_404(current_user, organisation_id))
+
+
+def detail_page(organisation: Organisation, status: int = 200, **people_forms):
+    """The organisation's page; the people section (consultants only) with its forms as given after a refusal."""
     summary = organisation_summary(organisation)
+    people = people_section(organisation, **people_forms) if current_user.role is Role.CONSULTANT else None
     return render_template("organisations/detail.html", organisation=organisation, counts=summary.counts,
-                           studies=summary.studies)
+                           studies=summary.studies, people=people), status
+
+
+def people_section(organisation: Organisation, invite_form: InviteForm | None = None, errors: dict | None = None,
+                   chosen: dict | None = None) -> dict:
+    """What the "People with access" section shows: the members, the invitation form, a member's refusal."""
+    return {"members": people_with_access(organisation, current_user), "invite_form": invite_form or InviteForm(),
+            "errors": errors or {}, "chosen": chosen or {}, "mail": mail_configured(),
+            "hours": token_hours(TokenPurpose.INVITE)}
 
 
 @bp.route("/<int:organisation_id>/roster")
