@@ -34,6 +34,6 @@ class SetPasswordForm(FlaskForm):
 
     password = PasswordField("New password", validators=[DataRequired(), Length(max=PASSWORD_MAX)],
                              render_kw={"autocomplete": "new-password", "autofocus": True})
-    confirm = PasswordField("The new password again",
+    confirm = PasswordField("Repeat the password",
                             validators=[DataRequired(), EqualTo("password", message="The two passwords do not match.")],
                             render_kw={"autocomplete": "new-password"})
