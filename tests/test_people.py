@@ -543,6 +543,20 @@ def test_a_session_ended_on_another_device_says_why(app, acme):
     assert "signed out because" not in desktop.get("/login").get_data(as_text=True)  # said once
 
 
+def test_a_reset_link_opened_in_a_browser_whose_session_ended_elsewhere_still_opens(app, acme):
+    """The sign-out hooks send a stale session to the log-in page with ``next=`` the address: for a link page
+    that would copy the token into another address, and the person would lose the page they came for."""
+    phone, desktop = app.test_client(), app.test_client()
+    log_in(phone)
+    log_in(desktop)
+    phone.post("/logout")
+    token = accounts.issue_account_token(person("c@acme.example.com"), TokenPurpose.RESET)
+    response = desktop.get(f"/password/{token}")
+    assert response.status_code == 200
+    assert set_password(desktop, f"http://localhost/password/{token}").status_code == 302
+    assert signed_in(desktop)
+
+
 def test_the_lock_says_for_how_long_without_telling_whether_the_address_exists(app, acme):
     def lock(email):
         client = app.test_client()

@@ -31,6 +31,9 @@ SIGNED_OUT_ELSEWHERE = ("You were signed out because you logged out on another d
                         "(or your access to CoachLab was removed). Please log in again.")
 # The token is in the address of the set-password page: no referrer carries it away, no cache keeps the page.
 LINK_PAGE_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+# Pages whose address carries a token: the session hooks never send them to the log-in page, whose
+# ``next=`` would copy the token into another address (and the person would lose the link's page).
+TOKEN_PAGES = {"auth.set_password", "respond.redeem"}
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please log in to see this page."
@@ -54,7 +57,7 @@ def say_when_a_session_ended_elsewhere():
 
     Such a cookie still names the user, but with an epoch that has moved on, so the loader finds nobody.
     """
-    if request.endpoint == "static" or "_user_id" not in session:
+    if request.endpoint == "static" or request.endpoint in TOKEN_PAGES or "_user_id" not in session:
         return None
     if current_user.is_authenticated or "_user_id" not in session:  # strong protection may have dropped it
         return None
@@ -72,7 +75,7 @@ def enforce_session_timeouts():
     Static files neither count as activity nor touch the session: a stylesheet's response carried a
     fresh session cookie, which could put back a cookie the browser had just cleared.
     """
-    if request.endpoint == "static" or "_user_id" not in session:  # this request's own session
+    if request.endpoint == "static" or request.endpoint in TOKEN_PAGES or "_user_id" not in session:
         return None
     now = time.time()
     started, seen = session.get("auth_started"), session.get("auth_seen")
