@@ -263,3 +263,11 @@ def set_password_by_link(token: str, password: str, now: datetime | None = None)
     end_all_sessions(user)  # a reset is often because someone else might be signed in; commits the whole change
     FAILED_LOGINS.clear(user.email)
     return user
+
+
+def active_account(email: str) -> User:
+    """The active account with ``email``, else ``AccountError`` (for the command line, which may say so)."""
+    user = db.session.scalar(select(User).where(User.email == account_key(email)))
+    if user is None or not user.active:
+        raise AccountError(f"no active account has the e-mail {email}")
+    return user

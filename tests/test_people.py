@@ -520,6 +520,32 @@ def test_an_unknown_link_gets_the_same_page_as_a_used_one(app, acme):
     assert "Forgot your password?" in unknown.get_data(as_text=True)
 
 
+def test_the_command_line_prints_a_one_time_link_for_a_server_without_mail(app, runner, acme):
+    result = runner.invoke(args=["password-link", "C@acme.example.com"])
+    assert result.exit_code == 0, result.output
+    link = LINK.search(result.output).group(0)
+    assert "2 hours" in result.output
+    assert set_password(app.test_client(), link).status_code == 302
+    assert log_in(app.test_client(), password=NEW_PASSWORD).status_code == 302
+
+
+def test_the_command_line_refuses_an_unknown_address(runner, acme):
+    result = runner.invoke(args=["password-link", "nobody@acme.example.com"])
+    assert result.exit_code == 2 and "no active account" in result.output
+    assert tokens() == 0
+
+
+def test_link_lifetimes_are_settings_and_must_be_whole_hours(make_app, monkeypatch):
+    from surveys.config import ConfigurationError
+
+    monkeypatch.setenv("INVITE_TOKEN_HOURS", "48")
+    assert make_app().config["INVITE_TOKEN_HOURS"] == 48
+    for value in ("0", "two"):
+        monkeypatch.setenv("RESET_TOKEN_HOURS", value)
+        with pytest.raises(ConfigurationError, match="RESET_TOKEN_HOURS"):
+            make_app()
+
+
 # --- what users are told ----------------------------------------------------------------------------------
 
 
