@@ -152,6 +152,35 @@ class User(UserMixin, db.Model):
         return f"{self.id}:{self.session_epoch}"
 
 
+class TokenPurpose(enum.StrEnum):
+    """Why a set-password link was issued: an invitation, or a forgotten password."""
+
+    INVITE = "invite"
+    RESET = "reset"
+
+
+class AccountToken(db.Model):
+    """A one-time link that sets an account's password: an invitation or a password reset.
+
+    Like survey links, only the SHA-256 of the token is stored. An account has at most one (``user_id``
+    is unique): issuing a new link deletes the earlier one, and using a link deletes it.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), unique=True)
+    purpose: Mapped[TokenPurpose] = mapped_column(_enum(TokenPurpose, "purpose"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("length(token_hash) = 64", name="token_hash_sha256"),
+        CheckConstraint("expires_at > created_at", name="expires_after_created"),
+    )
+
+
 class Team(db.Model):
     """A sales team of an organisation, led by a front-line manager."""
 

@@ -13,8 +13,9 @@ from tests import builders
 
 pytestmark = pytest.mark.usefixtures("app_context")
 
-# A token is its own access check; survey pages are reached through the rep's session, not an id.
-PUBLIC = {"static", "respond.redeem", "respond.page"}
+# A token is its own access check (a survey link, a set-password link); survey pages are reached through
+# the rep's session, not an id.
+PUBLIC = {"static", "respond.redeem", "respond.page", "auth.set_password"}
 LEADER_MAY_POST = {"respond.preview"}  # previewing stores nothing
 
 
@@ -31,7 +32,7 @@ def world():
         objects[name] = {"organisation_id": org.id, "study_id": study.id, "wave_id": study.waves[0].id,
                          "question_id": study.questions[0].id, "upload_id": upload.id, "kind_name": "roster",
                          "number": 1, "name": "responses", "fmt": "csv", "consultant": consultant.email,
-                         "leader": leader.email}
+                         "leader": leader.email, "user_id": leader.id}
     return objects
 
 
@@ -105,3 +106,10 @@ def test_anonymous_users_are_sent_to_log_in(app, client):
         assert response.status_code in (302, 401), (method, rule.rule)
         if response.status_code == 302:
             assert "/login" in response.headers["Location"]
+
+
+def test_the_matrix_covers_who_has_access(app):
+    """The people routes take an organisation and a member: the matrix above checks them like every other."""
+    endpoints = {rule.endpoint for rule, _ in id_routes(app)}
+    assert {"organisations.invite_person", "organisations.person_role", "organisations.person_remove",
+            "organisations.person_link"} <= endpoints
