@@ -94,8 +94,8 @@ def questions(study_id: int):
             reverse_scored=form.reverse_scored.data), today())
     except QuestionError as error:
         if instrument_lock_reason(study, today()):  # the form is not shown any more: the message goes on top
-            return refused(error, lambda: _questions_page(study, form), prefix="Not added")
-        return refused(error, lambda: _questions_page(study, form), form.text, "Not added", status=400)
+            return refused(error, partial(_questions_page, study, form), prefix="Not added")
+        return refused(error, partial(_questions_page, study, form), form.text, "Not added", status=400)
     flash("Question added.", "info")
     return redirect(url_for("pilots.questions", study_id=study.id))
 
@@ -110,7 +110,7 @@ def delete_question(study_id: int, question_id: int):
     except LookupError:
         abort(404)
     except QuestionError as error:
-        return refused(error, lambda: _questions_page(study, QuestionForm(formdata=None)), prefix="Not removed")
+        return refused(error, partial(_questions_page, study, QuestionForm(formdata=None)), prefix="Not removed")
     flash("Question removed.", "info")
     return redirect(url_for("pilots.questions", study_id=study.id))
 
@@ -173,7 +173,7 @@ def assignment(study_id: int):
     try:
         drawn = randomise(study, today(), form.seed.data)
     except AssignmentError as error:
-        return refused(error, lambda: _assignment_page(study, form), prefix="Not randomised")
+        return refused(error, partial(_assignment_page, study, form), prefix="Not randomised")
     flash(f"Randomised {len(drawn)} {study.randomisation_unit.value}s with seed {study.seed}.", "info")
     return redirect(url_for("pilots.assignment", study_id=study.id))
 
@@ -192,7 +192,7 @@ def change(study_id: int):
     except AssignmentError as error:
         # Once locked the form is not shown: the message goes on top; else next to the model chosen.
         field = None if is_locked(study, today()) else form.model
-        return refused(error, lambda: _assignment_page(study, change_form=form), field, "Not changed")
+        return refused(error, partial(_assignment_page, study, change_form=form), field, "Not changed")
     flash("Assignment changed and recorded.", "info")
     return redirect(url_for("pilots.assignment", study_id=study.id))
 
@@ -212,8 +212,7 @@ def add_wave_view(study_id: int):
     try:
         add_wave(study, form.label.data, form.opens_on.data, form.closes_on.data)
     except StudyError as error:
-        form.label.errors = [*form.label.errors, f"Wave not added: {error}."]
-        return _study_page(study, form, 409)
+        return refused(error, partial(_study_page, study, form), form.label, "Wave not added")
     flash(f"Wave {form.label.data!r} added.", "info")
     return redirect(url_for("pilots.study", study_id=study.id))
 
@@ -254,7 +253,7 @@ def wave_links(study_id: int, wave_id: int):
     try:
         check_can_issue(study, wave, today())
     except InvitationError as error:
-        return refused(error, lambda: _wave_page(study, wave), prefix="No links issued")
+        return refused(error, partial(_wave_page, study, wave), prefix="No links issued")
     consequences = reissue_consequences(study, wave, today())
     if not confirmed() and (consequences or request.method == "GET"):
         return confirmation(f"Issue links for wave “{wave.label}”?", consequences or [
@@ -264,7 +263,7 @@ def wave_links(study_id: int, wave_id: int):
     try:
         issued = issue_links(study, wave, current_app.config["PUBLIC_BASE_URL"], today())
     except InvitationError as error:
-        return refused(error, lambda: _wave_page(study, wave), prefix="No links issued")
+        return refused(error, partial(_wave_page, study, wave), prefix="No links issued")
     filename = f"links-study{study.id}-wave{wave.id}.csv"  # ASCII only: labels may hold any character
     return Response(links_csv(issued), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename={filename}", "Cache-Control": "no-store"})
