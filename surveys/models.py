@@ -556,6 +556,20 @@ class PendingUpload(db.Model):
     __table_args__ = (CheckConstraint("kind IN ('roster', 'performance', 'sessions')", name="kind_known"),)
 
 
+class UploadMapping(db.Model):
+    """How an organisation's files of one kind were last mapped to our columns, offered again on the next upload.
+
+    ``mapping_json`` maps each of our field names to the header the consultant chose for it.
+    """
+
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    mapping_json: Mapped[str] = mapped_column(Text, default="{}")
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (CheckConstraint("kind IN ('roster', 'performance', 'sessions')", name="kind_known"),)
+
+
 class ResponseScore(db.Model):
     """A response's score on one dimension: the mean of its answered items after reverse scoring.
 

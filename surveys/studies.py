@@ -30,6 +30,7 @@ from .models import (
     Team,
     User,
     Wave,
+    utcnow,
 )
 from .outcomes import outcome_choices
 from .refusals import Refused
@@ -109,13 +110,33 @@ def first_wave_opened(study: Study, today: date) -> bool:
 
 
 def is_locked(study: Study, today: date) -> bool:
-    """Assignments lock when the first wave opens (or were locked explicitly)."""
-    return study.assignments_locked_at is not None or first_wave_opened(study, today)
+    """Assignments lock at launch, or when the first wave opens (or were locked explicitly)."""
+    return lock_reason(study, today) is not None
+
+
+def lock_reason(study: Study, today: date) -> str | None:
+    """Why the assignment can no longer change, in words (None: it still can)."""
+    if study.status is not StudyStatus.DRAFT:
+        return "the study has been launched"
+    if first_wave_opened(study, today):
+        return "the first wave has opened"
+    if study.assignments_locked_at is not None:
+        return f"it was locked on {study.assignments_locked_at:%Y-%m-%d}"
+    return None
 
 
 def instrument_locked(study: Study, today: date) -> bool:
-    """Questions are fixed once any wave of the study has opened (answers must stay comparable)."""
-    return first_wave_opened(study, today)
+    """Questions are fixed once the study is launched or any wave has opened (answers must stay comparable)."""
+    return instrument_lock_reason(study, today) is not None
+
+
+def instrument_lock_reason(study: Study, today: date) -> str | None:
+    """Why the questions can no longer change, in words (None: they still can)."""
+    if first_wave_opened(study, today):
+        return "a wave of this study has already opened"
+    if study.status is not StudyStatus.DRAFT:
+        return "the study has been launched"
+    return None
 
 
 def assignment_join(unit: RandomisationUnit | None = None) -> ColumnElement[bool]:
@@ -241,9 +262,8 @@ def add_wave(study: Study, label: str, opens_on: date, closes_on: date) -> Wave:
     return wave
 
 
-@transactional
-def launch(study: Study) -> None:
-    """Draft → running: needs waves and a complete assignment."""
+def check_launch(study: Study) -> None:
+    """Raise ``StudyError`` unless ``study`` can be launched now: a draft with waves and every model assigned."""
     if study.status is not StudyStatus.DRAFT:
         raise StudyError(f"the study is {study.status.value}, not a draft")
     if not study.waves:
@@ -251,14 +271,27 @@ def launch(study: Study) -> None:
     counts = {a.coaching_model for a in study.assignments}
     if set(study.coaching_models) - counts:
         raise StudyError("every coaching model needs teams assigned; randomise first")
+
+
+@transactional
+def launch(study: Study) -> None:
+    """Draft → running: needs waves and a complete assignment; locks the assignment and the questions."""
+    check_launch(study)
     study.status = StudyStatus.RUNNING
+    if study.assignments_locked_at is None:
+        study.assignments_locked_at = utcnow()
+
+
+def check_close(study: Study) -> None:
+    """Raise ``StudyError`` unless ``study`` is running (only a running study can be closed)."""
+    if study.status is not StudyStatus.RUNNING:
+        raise StudyError(f"the study is {study.status.value}, not running")
 
 
 @transactional
 def close(study: Study) -> None:
     """Running → closed: links stop working; results stay."""
-    if study.status is not StudyStatus.RUNNING:
-        raise StudyError(f"the study is {study.status.value}, not running")
+    check_close(study)
     study.status = StudyStatus.CLOSED
 
 

@@ -72,7 +72,8 @@ def test_issuing_again_replaces_unused_links_and_moves_saved_answers(client, app
     page_one = responding.paginate(list(pilot.questions))[0]
     answers = {f"q_{q.key}": "4" for q in page_one.questions}
     assert rep_browser.post("/survey/1", data={**answers, "action": "next"}).status_code == 302
-    second = links_from_csv(client.post(f"/studies/{pilot.id}/waves/{wave.id}/links.csv").get_data(as_text=True))
+    second = links_from_csv(client.post(f"/studies/{pilot.id}/waves/{wave.id}/links.csv",
+                                        data={"confirm": "1"}).get_data(as_text=True))
     assert app.test_client().get(f"/s/{old_token}").status_code == 410
     assert rep_browser.get("/survey/2").status_code == 410  # the rep's open page says a newer link was sent
     new_link = next(r["link"] for r in second if r["email"] == first[0]["email"])
@@ -141,7 +142,11 @@ def test_invitations_and_reminders_by_email_through_a_real_smtp_server(client, a
     # Invitations again: nobody new to invite.
     client.post(f"/studies/{pilot.id}/waves/{wave.id}/send")
     assert len(inbox.messages) == 9
-    reminder = client.post(f"/studies/{pilot.id}/waves/{wave.id}/send", data={"reminder": "1"})
+    asked = client.post(f"/studies/{pilot.id}/waves/{wave.id}/send", data={"reminder": "1"})
+    assert asked.status_code == 200 and "E-mailing reminders gives each rep it goes to a new link" in \
+        asked.get_data(as_text=True)  # the links in the first e-mails stop: asked first
+    assert len(inbox.messages) == 9
+    reminder = client.post(f"/studies/{pilot.id}/waves/{wave.id}/send", data={"reminder": "1", "confirm": "1"})
     page = client.get(reminder.headers["Location"]).get_data(as_text=True)
     assert "Reminders sent: 8." in page
     reminders = inbox.messages[9:]
@@ -157,9 +162,9 @@ def test_an_unreachable_mail_server_sends_nothing_says_so_and_keeps_the_old_link
     wave = pilot.waves[0]
     rows = links_from_csv(client.post(f"/studies/{pilot.id}/waves/{wave.id}/links.csv").get_data(as_text=True))
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_TIMEOUT=2)
-    response = client.post(f"/studies/{pilot.id}/waves/{wave.id}/send")
+    response = client.post(f"/studies/{pilot.id}/waves/{wave.id}/send", data={"confirm": "1"})
     assert response.status_code == 409
-    assert "cannot use the mail server" in client.get(f"/studies/{pilot.id}/waves/{wave.id}").get_data(as_text=True)
+    assert "cannot use the mail server" in response.get_data(as_text=True)  # on the wave page, not after a redirect
     assert db.session.scalar(select(func.count()).select_from(Invitation).where(
         Invitation.sent_at.is_not(None))) == 0
     assert app.test_client().get("/s/" + token_of(rows[0]["link"])).status_code == 302  # still works

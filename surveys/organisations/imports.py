@@ -26,16 +26,22 @@ from ..outcomes import CRM_FIELDS
 from ..refusals import Refused
 from ..tabular import Field, TableError, apply_mapping
 
+# Headers the common CRM and HR exports use (Salesforce, HubSpot, Workday…), after ``normalise_header``.
+EMAIL_ALIASES = ("e_mail", "email_address", "mail", "work_email", "business_email", "company_email",
+                 "corporate_email", "work_e_mail")
+CRM_ALIASES = ("crm", "crm_external_id", "external_id", "rep_id", "salesforce_id", "salesforce_user_id", "sfdc_id",
+               "hubspot_id", "hubspot_owner_id")
+TEAM_ALIASES = ("team_name", "sales_team", "squad", "pod")
 ROSTER_FIELDS = [
-    Field("team", ("team_name", "sales_team"), True, "Team"),
+    Field("team", TEAM_ALIASES, True, "Team"),
     Field("region", ("area", "territory"), False, "Region"),
-    Field("name", ("rep_name", "rep", "full_name", "sales_rep"), True, "Rep name"),
-    Field("email", ("e_mail", "email_address", "mail"), False, "E-mail"),
-    Field("crm_id", ("crm", "crm_external_id", "external_id", "rep_id", "employee_id"), False, "CRM id"),
+    Field("name", ("rep_name", "rep", "full_name", "sales_rep", "employee_name"), True, "Rep name"),
+    Field("email", EMAIL_ALIASES, False, "E-mail"),
+    Field("crm_id", (*CRM_ALIASES, "employee_id"), False, "CRM id"),
 ]
 PERFORMANCE_FIELDS = [
-    Field("crm_id", ("crm", "crm_external_id", "external_id", "rep_id", "owner_id"), False, "CRM id"),
-    Field("email", ("e_mail", "email_address", "owner_email"), False, "E-mail"),
+    Field("crm_id", (*CRM_ALIASES, "owner_id"), False, "CRM id"),
+    Field("email", (*EMAIL_ALIASES, "owner_email"), False, "E-mail"),
     Field("period", ("quarter", "month", "fiscal_period"), True, "Period"),
     Field("quota_attainment", ("quota", "attainment", "quota_attainment_pct", "percent_to_quota"), False,
           "Quota attainment %"),
@@ -44,9 +50,9 @@ PERFORMANCE_FIELDS = [
     Field("deals_won", ("deals", "won_deals", "closed_won"), False, "Deals won"),
 ]
 SESSION_FIELDS = [
-    Field("crm_id", ("crm", "rep_id", "external_id"), False, "CRM id"),
-    Field("email", ("e_mail", "rep_email"), False, "E-mail"),
-    Field("team", ("team_name",), False, "Team"),
+    Field("crm_id", CRM_ALIASES, False, "CRM id"),
+    Field("email", (*EMAIL_ALIASES, "rep_email"), False, "E-mail"),
+    Field("team", TEAM_ALIASES, False, "Team"),
     Field("coach_model", ("model", "coach", "coach_type", "coaching_model"), True, "Coach's model"),
     Field("date", ("session_date", "day"), True, "Date"),
     Field("minutes", ("duration", "duration_minutes", "length"), True, "Minutes"),

@@ -7,8 +7,8 @@ server that cannot be used: 503).
 
 from __future__ import annotations
 
-import json
 import secrets
+from functools import partial
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -20,8 +20,8 @@ from ..mail import MailError, mail_configured
 from ..models import CoachingModel, Organisation, RandomisationUnit, Role, TokenPurpose
 from ..refusals import Refused
 from ..studies import create_study
-from ..tabular import TableError, guess_mapping, read_table
-from ..web import flash_errors, today
+from ..tabular import TableError, read_table
+from ..web import refused, sentence, today
 from . import uploads
 from .forms import ButtonForm, InviteForm, OrganisationForm, RoleForm, SessionForm, UploadForm, mapping_form
 from .imports import ImportRejected
@@ -54,7 +54,7 @@ def index():
             try:
                 organisation = create_organisation(form.name.data, member=current_user._get_current_object())
             except AccountError as error:
-                form.name.errors.append(str(error).capitalize() + ".")
+                form.name.errors.append(sentence(error))
             else:
                 flash(f"Created {organisation.name}.", "info")
                 return redirect(url_for("organisations.detail", organisation_id=organisation.id))
@@ -90,8 +90,7 @@ def people_section(organisation: Organisation, invite_form: InviteForm | None = 
 def roster(organisation_id: int):
     """Teams with their region and active reps, and the roster import."""
     organisation = organisation_or_404(current_user, organisation_id, consultant=True)
-    return render_template("organisations/roster.html", organisation=organisation, teams=roster_summary(organisation),
-                           form=UploadForm(), kind=uploads.KINDS["roster"])
+    return _kind_page(organisation, uploads.KINDS["roster"], UploadForm())
 
 
 @bp.route("/<int:organisation_id>/performance")
@@ -99,17 +98,33 @@ def roster(organisation_id: int):
 def performance(organisation_id: int):
     """CRM performance imported so far, per period, and the import."""
     organisation = organisation_or_404(current_user, organisation_id, consultant=True)
-    return render_template("organisations/performance.html", organisation=organisation,
-                           periods=performance_by_period(organisation),
-                           form=UploadForm(), kind=uploads.KINDS["performance"])
+    return _kind_page(organisation, uploads.KINDS["performance"], UploadForm())
 
 
-def _session_form(organisation: Organisation) -> SessionForm:
-    form = SessionForm()
+def _session_form(organisation: Organisation, **kwargs) -> SessionForm:
+    form = SessionForm(**kwargs)
     teams, reps = teams_and_active_reps(organisation)
     form.who.choices = ([(f"team:{t_id}", f"Team {name} (whole team)") for t_id, name in teams]
                         + [(f"rep:{r_id}", f"{name} ({team})") for r_id, name, team in reps])
     return form
+
+
+def _kind_page(organisation: Organisation, kind: uploads.Kind, upload_form: UploadForm, problems=(),
+               session_form: SessionForm | None = None) -> str:
+    """The page of one kind of data (roster, performance, sessions) with its import form as given.
+
+    ``problems``: the rows of a refused file, listed under the form.
+    """
+    shown = {"problems": list(problems)[:MAX_PROBLEMS_SHOWN], "total": len(problems), "kind": kind}
+    if kind.name == "roster":
+        return render_template("organisations/roster.html", organisation=organisation, form=upload_form,
+                               teams=roster_summary(organisation), **shown)
+    if kind.name == "performance":
+        return render_template("organisations/performance.html", organisation=organisation, form=upload_form,
+                               periods=performance_by_period(organisation), **shown)
+    return render_template("organisations/sessions.html", organisation=organisation, upload=upload_form,
+                           form=session_form or _session_form(organisation, formdata=None),
+                           by_month=sessions_by_month(organisation), **shown)
 
 
 @bp.route("/<int:organisation_id>/sessions", methods=["GET", "POST"])
@@ -117,63 +132,52 @@ def _session_form(organisation: Organisation) -> SessionForm:
 def sessions(organisation_id: int):
     """Logged coaching sessions by month and coach's model; import a log or enter one session."""
     organisation = organisation_or_404(current_user, organisation_id, consultant=True)
+    kind = uploads.KINDS["sessions"]
     form = _session_form(organisation)
-    if form.validate_on_submit():
-        kind, _, ident = form.who.data.partition(":")
-        try:
-            add_session(organisation, CoachingModel(form.coach_model.data), form.session_date.data,
-                        form.minutes.data, today(), rep_id=int(ident) if kind == "rep" else None,
-                        team_id=int(ident) if kind == "team" else None)
-        except SessionError as error:
-            form.session_date.errors.append(str(error).capitalize() + ".")
-        else:
-            flash("Session added.", "info")
-            return redirect(url_for("organisations.sessions", organisation_id=organisation.id))
-    return render_template("organisations/sessions.html", organisation=organisation,
-                           by_month=sessions_by_month(organisation),
-                           form=form, upload=UploadForm(), kind=uploads.KINDS["sessions"]), (
-        400 if form.errors else 200)
-
-
-def _import_page(organisation, kind, form, problems=None, message=None, status=400):
-    endpoint = PAGES[kind.name]
-    return render_template("organisations/import_result.html", organisation=organisation, kind=kind, form=form,
-                           problems=(problems or [])[:MAX_PROBLEMS_SHOWN], total=len(problems or []),
-                           message=message, back=url_for(endpoint, organisation_id=organisation.id)), status
+    page = partial(_kind_page, organisation, kind, UploadForm(formdata=None), session_form=form)
+    if not form.is_submitted():
+        return page()
+    if not form.validate():
+        return page(), 400
+    who, _, ident = form.who.data.partition(":")
+    try:
+        add_session(organisation, CoachingModel(form.coach_model.data), form.session_date.data,
+                    form.minutes.data, today(), rep_id=int(ident) if who == "rep" else None,
+                    team_id=int(ident) if who == "team" else None)
+    except SessionError as error:
+        return refused(sentence(error), page, form.session_date, status=400)
+    flash("Session added.", "info")
+    return redirect(url_for("organisations.sessions", organisation_id=organisation.id))
 
 
 @bp.route("/<int:organisation_id>/import/<kind_name>", methods=["POST"])
 @login_required
 def upload(organisation_id: int, kind_name: str):
-    """Import a file; when its headers are not ours, keep it and ask for the column mapping."""
+    """Import a file; when its headers are not ours, keep it and ask for the column mapping.
+
+    A refused file re-renders the page of its kind with the message next to the file field and
+    every problem listed under it.
+    """
     organisation = organisation_or_404(current_user, organisation_id, consultant=True)
     kind = uploads.KINDS.get(kind_name) or abort(404)
     form = UploadForm()
+    page = partial(_kind_page, organisation, kind, form)
     if not form.validate_on_submit():
-        return _import_page(organisation, kind, form, message=flash_errors(form))
+        return page(), 400
     content, filename = form.file.data.read(), form.file.data.filename or "upload"
     options = {"deactivate_missing": bool(form.deactivate_missing.data)}
     try:
         headers = list(read_table(content, filename).columns)
-    except TableError as error:
-        return _import_page(organisation, kind, form, message=f"{filename}: {error}.")
-    if uploads.needs_mapping(kind, headers):
-        staged = uploads.stage(current_user, organisation, kind, filename, content, options)
-        return redirect(url_for("organisations.mapping", organisation_id=organisation.id, kind_name=kind.name,
-                                upload_id=staged.id))
-    return _finish(organisation, kind, form, content, filename, {}, options)
-
-
-def _finish(organisation, kind, form, content, filename, mapping, options, staged=None):
-    try:
-        report = uploads.run(organisation, kind, content, filename, mapping, options)
+        if uploads.needs_mapping(kind, headers):
+            staged = uploads.stage(current_user, organisation, kind, filename, content, options)
+            return redirect(url_for("organisations.mapping", organisation_id=organisation.id, kind_name=kind.name,
+                                    upload_id=staged.id))
+        report = uploads.run(organisation, kind, content, filename, {}, options)
     except ImportRejected as rejected:
-        return _import_page(organisation, kind, form, problems=rejected.problems,
-                            message=f"{filename}: nothing was imported because of the problems below.")
+        return refused(f"{filename}: nothing was imported because of the problems below.",
+                       partial(page, problems=rejected.problems), form.file, status=400)
     except TableError as error:
-        return _import_page(organisation, kind, form, message=f"{filename}: {error}.")
-    if staged is not None:
-        uploads.discard(staged)
+        return refused(f"{filename}: {str(error).rstrip('.')}.", page, form.file, status=400)
     flash(f"{kind.title}: {report.summary()}", "info")
     return redirect(url_for(PAGES[kind.name], organisation_id=organisation.id))
 
@@ -181,7 +185,11 @@ def _finish(organisation, kind, form, content, filename, mapping, options, stage
 @bp.route("/<int:organisation_id>/import/<kind_name>/<upload_id>", methods=["GET", "POST"])
 @login_required
 def mapping(organisation_id: int, kind_name: str, upload_id: str):
-    """Map the columns of a kept upload to ours, then import it."""
+    """Map the columns of a kept upload to ours, then import it.
+
+    A refused mapping keeps the file and the choices: the page comes back with them selected, the
+    message next to the field it is about (or the file's problems listed), and a 400.
+    """
     organisation = organisation_or_404(current_user, organisation_id, consultant=True)
     kind = uploads.KINDS.get(kind_name) or abort(404)
     staged = uploads.pending(current_user, organisation, upload_id, kind) or abort(404)
@@ -189,14 +197,32 @@ def mapping(organisation_id: int, kind_name: str, upload_id: str):
         headers = list(read_table(staged.content, staged.filename).columns)
     except TableError:
         abort(404)  # it could be read when it was kept
-    form = mapping_form(kind.fields, headers, guess_mapping(headers, kind.fields),
-                        request.form if request.method == "POST" else None)
-    if request.method == "POST" and form.validate():
-        chosen = {f.name: (getattr(form, f"map_{f.name}").data or None) for f in kind.fields}
-        return _finish(organisation, kind, form, staged.content, staged.filename, chosen,
-                       json.loads(staged.options_json), staged)
-    return render_template("organisations/mapping.html", organisation=organisation, kind=kind, form=form,
-                           filename=staged.filename, headers=headers), 400 if form.errors else 200
+    first, remembered = uploads.first_choices(organisation, kind, headers)
+    form = mapping_form(kind.fields, headers, first, request.form if request.method == "POST" else None)
+    page = partial(render_template, "organisations/mapping.html", organisation=organisation, kind=kind, form=form,
+                   filename=staged.filename, headers=headers, remembered=remembered and request.method == "GET")
+    if request.method == "GET":
+        return page()
+    if not form.validate():
+        return page(), 400
+    chosen = {f.name: (getattr(form, f"map_{f.name}").data or None) for f in kind.fields}
+    problems = uploads.mapping_problems(kind, chosen)
+    if problems:
+        for name, message in problems.items():
+            field = getattr(form, f"map_{name}")
+            field.errors = [*field.errors, message]
+        return page(), 400
+    filename = staged.filename
+    try:
+        report = uploads.import_mapped(organisation, kind, staged, chosen)
+    except ImportRejected as rejected:
+        return refused(f"{filename}: nothing was imported because of the problems below.",
+                       partial(page, problems=rejected.problems[:MAX_PROBLEMS_SHOWN], total=len(rejected.problems)),
+                       status=400)
+    except TableError as error:
+        return refused(f"{filename}: {str(error).rstrip('.')}.", page, status=400)
+    flash(f"{kind.title}: {report.summary()}", "info")
+    return redirect(url_for(PAGES[kind.name], organisation_id=organisation.id))
 
 
 @bp.route("/<int:organisation_id>/studies/new", methods=["GET", "POST"])

@@ -13,7 +13,7 @@ from ..extensions import db
 from ..instruments import SCALE_RANGES
 from ..models import Question, QuestionKind, Study
 from ..refusals import Refused
-from ..studies import instrument_locked
+from ..studies import instrument_lock_reason
 
 MAX_TEXT = 500
 MAX_OPTIONS = 20
@@ -42,8 +42,8 @@ class NewQuestion:
 @transactional
 def add_question(study: Study, new: NewQuestion, today: date) -> Question:
     """Check ``new`` completely, then append it to the study's questions (committed)."""
-    if instrument_locked(study, today):
-        raise QuestionError("the questions are fixed because a wave of this study has already opened")
+    if locked := instrument_lock_reason(study, today):
+        raise QuestionError(f"the questions are fixed because {locked}")
     text = (new.text or "").strip()
     if not text:
         raise QuestionError("the question needs a text")
@@ -95,14 +95,14 @@ def add_question(study: Study, new: NewQuestion, today: date) -> Question:
 
 @transactional
 def remove_question(study: Study, question_id: int, today: date) -> None:
-    """Remove one of the study's own questions before the first wave opens."""
+    """Remove one of the study's own questions before launch (and before the first wave opens)."""
     question = db.session.get(Question, question_id)
     if question is None or question.study_id != study.id:
         raise LookupError(question_id)
     if question.instrument is not None:
         raise QuestionError("questions of the built-in instrument cannot be removed")
-    if instrument_locked(study, today):
-        raise QuestionError("the questions are fixed because a wave of this study has already opened")
+    if locked := instrument_lock_reason(study, today):
+        raise QuestionError(f"the questions are fixed because {locked}")
     db.session.delete(question)
     _bump_version(study)
 

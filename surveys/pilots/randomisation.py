@@ -30,7 +30,7 @@ from ..models import (
     User,
 )
 from ..refusals import Refused
-from ..studies import allocation_check, is_locked, study_members, team_sizes
+from ..studies import allocation_check, lock_reason, study_members, team_sizes
 
 
 class AssignmentError(Refused):
@@ -77,9 +77,9 @@ def _strata(units: list[Unit], stratify_by: str | None) -> dict[str, list[Unit]]
 
 @transactional
 def randomise(study: Study, today: date, seed: int | None = None) -> list[Assignment]:
-    """(Re)draw the assignment of every active unit; refused once the first wave has opened."""
-    if is_locked(study, today):
-        raise AssignmentError("the assignment is locked: the first wave has opened")
+    """(Re)draw the assignment of every active unit; refused once launched or once the first wave has opened."""
+    if locked := lock_reason(study, today):
+        raise AssignmentError(f"the assignment is locked: {locked}")
     if len(study.arms) < 2:
         raise AssignmentError("the study needs at least two coaching models")
     if seed is not None:
@@ -107,8 +107,8 @@ def randomise(study: Study, today: date, seed: int | None = None) -> list[Assign
 def change_assignment(study: Study, assignment_id: int, model: CoachingModel, user: User, reason: str,
                       today: date) -> AssignmentChange:
     """Move one unit to another coaching model before the lock, recording who and why."""
-    if is_locked(study, today):
-        raise AssignmentError("the assignment is locked: the first wave has opened")
+    if locked := lock_reason(study, today):
+        raise AssignmentError(f"the assignment is locked: {locked}")
     assignment = db.session.get(Assignment, assignment_id)
     if assignment is None or assignment.study_id != study.id:
         raise LookupError(assignment_id)

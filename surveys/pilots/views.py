@@ -1,5 +1,7 @@
 """Consultants' and leaders' view of pilot studies."""
 
+from functools import partial
+
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -13,19 +15,23 @@ from ..studies import (
     ReasonNeeded,
     StudyError,
     add_wave,
+    check_close,
+    check_launch,
     close,
-    instrument_locked,
+    instrument_lock_reason,
     is_locked,
     k_changed_while_open,
     launch,
+    lock_reason,
     response_rates,
     study_overview,
     update_design,
 )
-from ..web import flash_errors, refused, send_sheets, today
+from ..web import confirmation, confirmed, refused, send_sheets, today
+from .confirmations import close_consequences, launch_consequences, reissue_consequences, send_consequences
 from .exports import ExportRefused, response_sheets
 from .forms import ActionForm, AssignmentChangeForm, QuestionForm, RandomiseForm, WaveForm
-from .invitations import InvitationError, issue_links, links_csv, send_links
+from .invitations import InvitationError, check_can_issue, issue_links, links_csv, send_links
 from .planning import planning_panel
 from .questions import NewQuestion, QuestionError, add_question, remove_question
 from .randomisation import AssignmentError, assignment_changes, balance, change_assignment, randomise
@@ -63,30 +69,35 @@ def _suggested_label(study: Study) -> str:
     return next(label for label in candidates if label not in taken)
 
 
+def _questions_page(study: Study, form: QuestionForm) -> str:
+    """The questions page, with the form as given."""
+    return render_template("pilots/questions.html", study=study, form=form,
+                           locked=instrument_lock_reason(study, today()))
+
+
 @bp.route("/studies/<int:study_id>/questions", methods=["GET", "POST"])
 @login_required
 def questions(study_id: int):
     """The study's questions, and a form to add its own."""
     study = study_or_404(current_user, study_id)
     form = QuestionForm()
-    status = 200
-    if form.is_submitted():
-        require_consultant(current_user)
-        if form.validate():
-            try:
-                add_question(study, NewQuestion(
-                    text=form.text.data, kind=QuestionKind(form.kind.data), required=form.required.data,
-                    options=tuple((form.options.data or "").splitlines()), minimum=form.minimum.data,
-                    maximum=form.maximum.data, dimension=form.dimension.data,
-                    reverse_scored=form.reverse_scored.data), today())
-            except QuestionError as error:
-                form.text.errors.append(f"Not added: {error}.")
-            else:
-                flash("Question added.", "info")
-                return redirect(url_for("pilots.questions", study_id=study.id))
-        status = 400
-    return render_template("pilots/questions.html", study=study, form=form,
-                           locked=instrument_locked(study, today())), status
+    if not form.is_submitted():
+        return _questions_page(study, form)
+    require_consultant(current_user)
+    if not form.validate():
+        return _questions_page(study, form), 400
+    try:
+        add_question(study, NewQuestion(
+            text=form.text.data, kind=QuestionKind(form.kind.data), required=form.required.data,
+            options=tuple((form.options.data or "").splitlines()), minimum=form.minimum.data,
+            maximum=form.maximum.data, dimension=form.dimension.data,
+            reverse_scored=form.reverse_scored.data), today())
+    except QuestionError as error:
+        if instrument_lock_reason(study, today()):  # the form is not shown any more: the message goes on top
+            return refused(error, partial(_questions_page, study, form), prefix="Not added")
+        return refused(error, partial(_questions_page, study, form), form.text, "Not added", status=400)
+    flash("Question added.", "info")
+    return redirect(url_for("pilots.questions", study_id=study.id))
 
 
 @bp.route("/studies/<int:study_id>/questions/<int:question_id>/delete", methods=["POST"])
@@ -99,7 +110,7 @@ def delete_question(study_id: int, question_id: int):
     except LookupError:
         abort(404)
     except QuestionError as error:
-        return refused(error, "pilots.questions", "Not removed", study_id=study.id)
+        return refused(error, partial(_questions_page, study, QuestionForm(formdata=None)), prefix="Not removed")
     flash("Question removed.", "info")
     return redirect(url_for("pilots.questions", study_id=study.id))
 
@@ -130,8 +141,8 @@ def design(study_id: int):
     return render_template("pilots/study_form.html", organisation=study.organisation, form=form, study=study), status
 
 
-def _change_form(study) -> AssignmentChangeForm:
-    form = AssignmentChangeForm()
+def _change_form(study, **kwargs) -> AssignmentChangeForm:
+    form = AssignmentChangeForm(**kwargs)
     form.assignment_id.choices = [
         (a.id, (a.team.name if a.team else f"{a.rep.name}") + f" — now {a.coaching_model.value}")
         for a in sorted(study.assignments, key=lambda a: (a.team.name if a.team else a.rep.name))]
@@ -139,28 +150,32 @@ def _change_form(study) -> AssignmentChangeForm:
     return form
 
 
+def _assignment_page(study: Study, randomise_form: RandomiseForm | None = None,
+                     change_form: AssignmentChangeForm | None = None) -> str:
+    """The assignment page, with its forms as given (as entered, after a refusal)."""
+    return render_template("pilots/assignment.html", study=study, balance=balance(study),
+                           locked=lock_reason(study, today()),
+                           randomise_form=randomise_form or RandomiseForm(formdata=None),
+                           change_form=change_form or _change_form(study, formdata=None),
+                           changes=assignment_changes(study), planning=planning_panel(study, request.args))
+
+
 @bp.route("/studies/<int:study_id>/assignment", methods=["GET", "POST"])
 @login_required
 def assignment(study_id: int):
     """The allocation: balance table, sample-ratio check, the units, and the log of manual changes."""
     study = study_or_404(current_user, study_id, consultant=True)
-    randomise_form = RandomiseForm()
-    status = 200
-    if randomise_form.validate_on_submit():
-        try:
-            drawn = randomise(study, today(), randomise_form.seed.data)
-        except AssignmentError as error:
-            flash(f"Not randomised: {error}.", "error")
-            status = 409
-        else:
-            flash(f"Randomised {len(drawn)} {study.randomisation_unit.value}s with seed {study.seed}.", "info")
-            return redirect(url_for("pilots.assignment", study_id=study.id))
-    elif randomise_form.errors:
-        status = 400
-    return render_template("pilots/assignment.html", study=study, balance=balance(study),
-                           locked=is_locked(study, today()), randomise_form=randomise_form,
-                           change_form=_change_form(study), changes=assignment_changes(study),
-                           planning=planning_panel(study, request.args)), status
+    form = RandomiseForm()
+    if not form.is_submitted():
+        return _assignment_page(study, form)
+    if not form.validate():
+        return _assignment_page(study, form), 400
+    try:
+        drawn = randomise(study, today(), form.seed.data)
+    except AssignmentError as error:
+        return refused(error, partial(_assignment_page, study, form), prefix="Not randomised")
+    flash(f"Randomised {len(drawn)} {study.randomisation_unit.value}s with seed {study.seed}.", "info")
+    return redirect(url_for("pilots.assignment", study_id=study.id))
 
 
 @bp.route("/studies/<int:study_id>/assignment/change", methods=["POST"])
@@ -170,12 +185,14 @@ def change(study_id: int):
     study = study_or_404(current_user, study_id, consultant=True)
     form = _change_form(study)
     if not form.validate_on_submit():
-        return refused("Not changed: " + flash_errors(form), "pilots.assignment", status=400, study_id=study.id)
+        return _assignment_page(study, change_form=form), 400
     try:
         change_assignment(study, form.assignment_id.data, CoachingModel(form.model.data), current_user,
                           form.reason.data, today())
     except AssignmentError as error:
-        return refused(error, "pilots.assignment", "Not changed", study_id=study.id)
+        # Once locked the form is not shown: the message goes on top; else next to the model chosen.
+        field = None if is_locked(study, today()) else form.model
+        return refused(error, partial(_assignment_page, study, change_form=form), field, "Not changed")
     flash("Assignment changed and recorded.", "info")
     return redirect(url_for("pilots.assignment", study_id=study.id))
 
@@ -195,8 +212,7 @@ def add_wave_view(study_id: int):
     try:
         add_wave(study, form.label.data, form.opens_on.data, form.closes_on.data)
     except StudyError as error:
-        form.label.errors = [*form.label.errors, f"Wave not added: {error}."]
-        return _study_page(study, form, 409)
+        return refused(error, partial(_study_page, study, form), form.label, "Wave not added")
     flash(f"Wave {form.label.data!r} added.", "info")
     return redirect(url_for("pilots.study", study_id=study.id))
 
@@ -206,31 +222,48 @@ def add_wave_view(study_id: int):
 def wave(study_id: int, wave_id: int):
     """A wave: response counts per model and team (only where at least k reps were invited), and invitations."""
     study = study_or_404(current_user, study_id)
-    wave = wave_or_404(study, wave_id)
+    return _wave_page(study, wave_or_404(study, wave_id))
+
+
+def _wave_page(study: Study, wave: Wave) -> str:
     per_model, per_team, total = closed_wave_rates(study, wave, *response_rates(study, wave, today()), today())
     return render_template("pilots/wave.html", study=study, wave=wave, per_model=per_model, per_team=per_team,
                            total=total, k_changed=wave.is_open(today()) and k_changed_while_open(study, wave),
-                           mail=mail_configured(), form=ActionForm(), today=today())
+                           mail=mail_configured(), form=ActionForm(formdata=None), today=today())
 
 
 def _wave_action(study_id: int, wave_id: int) -> tuple[Study, Wave]:
-    """The study and wave of a button on the wave page: consultants only, and only with the form's token."""
+    """The study and wave of a button on the wave page: consultants only, and a POST only with the form's token."""
     study = study_or_404(current_user, study_id, consultant=True)
     wave = wave_or_404(study, wave_id)
-    if not ActionForm().validate_on_submit():
+    if request.method == "POST" and not ActionForm().validate_on_submit():
         abort(400)
     return study, wave
 
 
-@bp.route("/studies/<int:study_id>/waves/<int:wave_id>/links.csv", methods=["POST"])
+@bp.route("/studies/<int:study_id>/waves/<int:wave_id>/links.csv", methods=["GET", "POST"])
 @login_required
 def wave_links(study_id: int, wave_id: int):
-    """Issue a fresh link to every rep who has not answered, as a CSV for mail merge (shown once)."""
+    """Issue a fresh link to every rep who has not answered, as a CSV for mail merge (shown once).
+
+    Issuing again stops every unused link already issued: a GET, or a POST without ``confirm=1``,
+    first shows a page that says how many.
+    """
     study, wave = _wave_action(study_id, wave_id)
+    try:
+        check_can_issue(study, wave, today())
+    except InvitationError as error:
+        return refused(error, partial(_wave_page, study, wave), prefix="No links issued")
+    consequences = reissue_consequences(study, wave, today())
+    if not confirmed() and (consequences or request.method == "GET"):
+        return confirmation(f"Issue links for wave “{wave.label}”?", consequences or [
+            "Each rep of the study who has not answered gets a personal link in the file you download next. "
+            "Links are stored only as hashes, so that file can be downloaded only this once: keep it."],
+            "Issue links and download the mail-merge CSV", url_for("pilots.wave", study_id=study.id, wave_id=wave.id))
     try:
         issued = issue_links(study, wave, current_app.config["PUBLIC_BASE_URL"], today())
     except InvitationError as error:
-        return refused(error, "pilots.wave", "No links issued", study_id=study.id, wave_id=wave.id)
+        return refused(error, partial(_wave_page, study, wave), prefix="No links issued")
     filename = f"links-study{study.id}-wave{wave.id}.csv"  # ASCII only: labels may hold any character
     return Response(links_csv(issued), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename={filename}", "Cache-Control": "no-store"})
@@ -239,16 +272,31 @@ def wave_links(study_id: int, wave_id: int):
 @bp.route("/studies/<int:study_id>/waves/<int:wave_id>/send", methods=["POST"])
 @login_required
 def wave_send(study_id: int, wave_id: int):
-    """E-mail invitations (or, with ``reminder=1``, reminders) through the configured SMTP server."""
+    """E-mail invitations (or, with ``reminder=1``, reminders) through the configured SMTP server.
+
+    Each e-mail carries a new link, which stops the rep's unused one: when some would stop, a page
+    first says how many, and the run starts once confirmed.
+    """
     study, wave = _wave_action(study_id, wave_id)
+    page = partial(_wave_page, study, wave)  # the page a refusal is shown on
     if not mail_configured():
         return refused("No mail server is configured (MAIL_SERVER); download the links for a mail merge instead.",
-                       "pilots.wave", study_id=study.id, wave_id=wave.id)
+                       page)
     reminder = request.form.get("reminder") == "1"
+    try:
+        check_can_issue(study, wave, today())
+    except InvitationError as error:
+        return refused(error, page, prefix="Nothing sent")
+    consequences = send_consequences(study, wave, today(), reminder)
+    if consequences and not confirmed():
+        what = "reminders" if reminder else "invitations"
+        return confirmation(f"E-mail {what} for wave “{wave.label}”?", consequences, f"E-mail the {what}",
+                            url_for("pilots.wave", study_id=study.id, wave_id=wave.id),
+                            hidden={"reminder": "1"} if reminder else None)
     try:
         run = send_links(study, wave, current_app.config["PUBLIC_BASE_URL"], today(), reminder=reminder)
     except (InvitationError, MailError) as error:
-        return refused(error, "pilots.wave", "Nothing sent", study_id=study.id, wave_id=wave.id)
+        return refused(error, page, prefix="Nothing sent")
     what = "Reminders" if reminder else "Invitations"
     text = f"{what} sent: {run.sent}."
     if run.failed:
@@ -259,30 +307,39 @@ def wave_send(study_id: int, wave_id: int):
     return redirect(url_for("pilots.wave", study_id=study.id, wave_id=wave.id))
 
 
-@bp.route("/studies/<int:study_id>/launch", methods=["POST"])
+@bp.route("/studies/<int:study_id>/launch", methods=["GET", "POST"])
 @login_required
 def launch_view(study_id: int):
-    """Draft → running."""
-    return _lifecycle(study_id, launch, "The study is running.")
+    """Draft → running, once confirmed on a page that says what launching locks."""
+    study = study_or_404(current_user, study_id, consultant=True)
+    return _lifecycle(study, check_launch, launch, lambda: launch_consequences(study), f"Launch “{study.name}”?",
+                      "Launch the study", "Not launched", "The study is running.")
 
 
-@bp.route("/studies/<int:study_id>/close", methods=["POST"])
+@bp.route("/studies/<int:study_id>/close", methods=["GET", "POST"])
 @login_required
 def close_view(study_id: int):
-    """Running → closed."""
-    return _lifecycle(study_id, close, "The study is closed; its links no longer work.")
-
-
-def _lifecycle(study_id, action, message):
+    """Running → closed, once confirmed on a page that says how many links stop working."""
     study = study_or_404(current_user, study_id, consultant=True)
-    if not ActionForm().validate_on_submit():
+    return _lifecycle(study, check_close, close, lambda: close_consequences(study, today()),
+                      f"Close “{study.name}”?", "Close the study", "Not closed",
+                      "The study is closed; its links no longer work.")
+
+
+def _lifecycle(study, check, action, consequences, title, button, prefix, done):
+    """A step of the study's life: refused with its reason, else confirmed first, then done."""
+    back = url_for("pilots.study", study_id=study.id)
+    if request.method == "POST" and not ActionForm().validate_on_submit():
         abort(400)
     try:
+        check(study)
+        if not confirmed():
+            return confirmation(title, consequences(), button, back)
         action(study)
     except StudyError as error:
-        return refused(error, "pilots.study", study_id=study.id)
-    flash(message, "info")
-    return redirect(url_for("pilots.study", study_id=study.id))
+        return confirmation(title, [], button, back, refusal=error, prefix=prefix)
+    flash(done, "info")
+    return redirect(back)
 
 
 @bp.route("/studies/<int:study_id>/exports/<name>.<fmt>")

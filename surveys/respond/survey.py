@@ -223,7 +223,10 @@ def check_open(status: StudyStatus, study_name: str, opens_on: date, closes_on: 
     """Raise unless reps may answer a wave open from ``opens_on`` to ``closes_on`` on ``today``."""
     if status is StudyStatus.CLOSED:
         raise StudyClosed(f"The study “{study_name}” has ended. Thank you for your interest.")
-    if today < opens_on or status is StudyStatus.DRAFT:
+    if status is StudyStatus.DRAFT:  # its dates may still change: no date is promised (ux review D12)
+        raise NotOpenYet("This survey has not started yet. Your link will work once it has; please come back "
+                         "later.")
+    if today < opens_on:
         raise NotOpenYet(f"This survey opens on {opens_on:%d %B %Y} and closes on {closes_on:%d %B %Y}. "
                          "Please come back then.")
     if today > closes_on:
