@@ -195,7 +195,7 @@ def update_design(study: Study, name: str, models: list[CoachingModel], unit: Ra
     if k_threshold < study.k_threshold and first_wave_opened(study, today):
         raise StudyError(f"k can only be raised once the first wave has opened: reps were told that no number is "
                          f"shown for fewer than {study.k_threshold} people")
-    if k_threshold != study.k_threshold and any(wave.closes_on < today for wave in study.waves):
+    if k_threshold != study.k_threshold and any(wave.is_closed(today) for wave in study.waves):
         # A closed wave's numbers are out; a second suppression pattern beside the first could be combined with it.
         raise StudyError("k is fixed once a wave has closed and its results have been shown: numbers hidden under "
                          "one k and shown under another could be combined")
@@ -319,7 +319,7 @@ def response_rates(study: Study, wave: Wave,
         Team.organisation_id == study.organisation_id)).all())
     team_ids = {name: team_id for team_id, name in teams.items()}
     k = study.k_threshold
-    is_open = wave.closes_on >= today
+    is_open = not wave.is_closed(today)
     by_team = study.randomisation_unit is RandomisationUnit.TEAM
     model_invited = {m.value: n for m, n in db.session.execute(
         select(Assignment.coaching_model, func.count(func.distinct(Invitation.rep_id))).select_from(Invitation)

@@ -63,7 +63,7 @@ def issue_links(study: Study, wave: Wave, base_url: str, today: date, only: set[
         raise LookupError(wave.id)
     if study.status is StudyStatus.CLOSED:
         raise InvitationError("the study is closed")
-    if wave.closes_on < today:
+    if wave.is_closed(today):
         raise InvitationError(f"the wave closed on {wave.closes_on.isoformat()}")
     reps = participating_reps(study)
     if not reps:
