@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
 
@@ -30,6 +30,7 @@ from .models import (
     Team,
     User,
     Wave,
+    utcnow,
 )
 from .outcomes import outcome_choices
 from .refusals import Refused
@@ -39,13 +40,14 @@ from .teams import band_of
 def build_study(organisation: Organisation, name: str, coaching_models: list[CoachingModel], seed: int,
                 randomisation_unit: RandomisationUnit = RandomisationUnit.TEAM, stratify_by: str | None = None,
                 primary_outcome: str = "satisfaction", k_threshold: int = 5,
-                instrument: Instrument | None = None) -> Study:
+                instrument: Instrument | None = None, description: str | None = None) -> Study:
     """A draft study whose questions are a copy of the built-in instrument, added to the session.
 
     A step of its caller's unit of work (the demo seeds a whole pilot in one); see ``create_study``.
     """
     instrument = instrument or builtin()
-    study = Study(organisation=organisation, name=name, seed=seed, randomisation_unit=randomisation_unit,
+    study = Study(organisation=organisation, name=name, description=(description or "").strip() or None, seed=seed,
+                  randomisation_unit=randomisation_unit,
                   stratify_by=stratify_by, primary_outcome=primary_outcome, k_threshold=k_threshold,
                   comment_threshold=max(10, k_threshold))
     study.arms = [StudyArm(coaching_model=model, position=i) for i, model in enumerate(coaching_models)]
@@ -63,11 +65,11 @@ def build_study(organisation: Organisation, name: str, coaching_models: list[Coa
 def create_study(organisation: Organisation, name: str, coaching_models: list[CoachingModel], seed: int,
                  randomisation_unit: RandomisationUnit = RandomisationUnit.TEAM, stratify_by: str | None = None,
                  primary_outcome: str = "satisfaction", k_threshold: int = 5,
-                 instrument: Instrument | None = None) -> Study:
+                 instrument: Instrument | None = None, description: str | None = None) -> Study:
     """Create a draft study with a copy of the built-in instrument (committed)."""
     return build_study(organisation, name, coaching_models, seed, randomisation_unit=randomisation_unit,
                        stratify_by=stratify_by, primary_outcome=primary_outcome, k_threshold=k_threshold,
-                       instrument=instrument)
+                       instrument=instrument, description=description)
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,17 @@ def study_overview(study: Study, today: date | None = None) -> StudyOverview:
 
 def first_wave_opened(study: Study, today: date) -> bool:
     """Whether any wave of the study has opened by ``today``: from then on, answers must stay comparable."""
-    return any(wave.opens_on <= today for wave in study.waves)
+    return first_opened_wave(study, today) is not None
+
+
+def first_opened_wave(study: Study, today: date) -> Wave | None:
+    """The wave that opened first, if any has opened by ``today``."""
+    return min((wave for wave in study.waves if wave.opens_on <= today), key=lambda w: w.opens_on, default=None)
+
+
+def day(value: date | datetime) -> str:
+    """A date as the pages write it: ``3 November 2026``."""
+    return f"{value.day} {value:%B %Y}"
 
 
 def is_locked(study: Study, today: date) -> bool:
@@ -113,9 +125,38 @@ def is_locked(study: Study, today: date) -> bool:
     return study.assignments_locked_at is not None or first_wave_opened(study, today)
 
 
+def design_lock(study: Study, today: date) -> str | None:
+    """Why the randomisation design (models, unit, strata, seed) cannot change now — a clause — or None."""
+    wave = first_opened_wave(study, today)
+    why = ("changing the coaching models, the randomisation unit, the strata or the seed would invalidate the "
+           "randomisation")
+    if wave is not None:
+        return f"locked since the first wave (“{wave.label}”) opened on {day(wave.opens_on)}: {why}"
+    if study.assignments_locked_at is not None:
+        return f"locked since the assignment was fixed on {day(study.assignments_locked_at)}: {why}"
+    return None
+
+
+def instrument_lock(study: Study, today: date) -> str | None:
+    """Why the study's questions cannot be added, edited or removed now — a clause — or None.
+
+    They are fixed at launch, since links can go out from then on, and in any case once a wave has
+    opened: every rep must be asked the same questions, or their answers cannot be compared.
+    """
+    why = "every rep must be asked the same questions, or their answers cannot be compared"
+    if study.status is not StudyStatus.DRAFT:
+        when = f" on {day(study.launched_at)}" if study.launched_at else ""
+        return f"the questions are locked since the study was launched{when}: {why}"
+    wave = first_opened_wave(study, today)
+    if wave is not None:
+        return (f"the questions are locked because the first wave (“{wave.label}”) has already opened, on "
+                f"{day(wave.opens_on)}: {why}")
+    return None
+
+
 def instrument_locked(study: Study, today: date) -> bool:
-    """Questions are fixed once any wave of the study has opened (answers must stay comparable)."""
-    return first_wave_opened(study, today)
+    """Questions are fixed once the study is launched or any of its waves has opened (see ``instrument_lock``)."""
+    return instrument_lock(study, today) is not None
 
 
 def assignment_join(unit: RandomisationUnit | None = None) -> ColumnElement[bool]:
@@ -176,15 +217,29 @@ class ReasonNeeded(StudyError):
     """The change is allowed, but only with a reason on record."""
 
 
+# Settings whose change after launch is a deviation from the plan, printed in the report. The log also
+# keeps renames and new descriptions, which change no analysis.
+ANALYSIS_SETTINGS = ("primary outcome", "k")
+DESCRIPTION_MAX = 2000
+NO_REASON = "(no reason given)"
+
+
+def _logged(value: str) -> str:
+    """A value as the change log keeps it: at most 200 characters."""
+    return value if len(value) <= 200 else value[:199] + "…"
+
+
 @transactional
 def update_design(study: Study, name: str, models: list[CoachingModel], unit: RandomisationUnit,
                   stratify_by: str | None, seed: int, primary_outcome: str, k_threshold: int, today: date,
-                  changed_by: User | None = None, reason: str | None = None) -> None:
+                  changed_by: User | None = None, reason: str | None = None, description: str | None = None) -> None:
     """Change a study's design; the models and unit only while nothing is assigned or locked.
 
     Once the first wave has opened, reps have been told that no number is shown for fewer than k
     people, so k can only be raised. After launch the analysis settings (k, primary outcome) change
     only with a ``reason``; each change is kept as a ``DesignChange``, a deviation the report prints.
+    The name and the ``description`` (None: left as it is) change at any time; each change is kept
+    in the same log, with the reason if one was given, and is no deviation.
     """
     if len(set(models)) < 2:
         raise StudyError("choose at least two coaching models")
@@ -211,9 +266,19 @@ def update_design(study: Study, name: str, models: list[CoachingModel], unit: Ra
                       or stratify_by != study.stratify_by or seed != study.seed)
     if design_changes and is_locked(study, today):
         raise StudyError("the randomisation design is locked: the first wave has opened")
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise StudyError("the study needs a name of at most 200 characters")
+    description = (study.description or "") if description is None else description.strip()
+    if len(description) > DESCRIPTION_MAX:
+        raise StudyError(f"the description must have at most {DESCRIPTION_MAX} characters")
     if design_changes and study.assignments:
         study.assignments.clear()  # the old draw no longer matches the design
-    study.name = name.strip()[:200]
+    for setting, old, new in (("name", study.name, name), ("description", study.description or "", description)):
+        if old != new:
+            study.design_changes.append(DesignChange(setting=setting, old_value=_logged(old), new_value=_logged(new),
+                                                     reason=reason[:2000] or NO_REASON, changed_by=changed_by))
+    study.name, study.description = name, description or None
     if set(models) != set(study.coaching_models):
         study.arms = [StudyArm(coaching_model=model, position=i) for i, model in enumerate(models)]
     study.randomisation_unit, study.stratify_by, study.seed = unit, stratify_by, seed
@@ -252,6 +317,7 @@ def launch(study: Study) -> None:
     if set(study.coaching_models) - counts:
         raise StudyError("every coaching model needs teams assigned; randomise first")
     study.status = StudyStatus.RUNNING
+    study.launched_at = utcnow()
 
 
 @transactional

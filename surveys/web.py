@@ -64,8 +64,17 @@ def number(value, digits: int = 2) -> str:
     return f"{value:,.{digits}f}"
 
 
+def sentence(clause: str | None) -> str:
+    """A refusal's clause (``refusals``) as a sentence: its first letter capitalised, a full stop at the end.
+    Unlike Jinja's ``capitalize`` it leaves the rest alone (names, labels)."""
+    if not clause:
+        return ""
+    return clause[0].upper() + clause[1:] + ("" if clause.endswith((".", "?", "!")) else ".")
+
+
 def register_template_filters(app: Flask) -> None:
-    """Filters every template may use: ``pvalue`` and ``num``; and the upload limit, ``max_upload_mb``."""
+    """Filters every template may use: ``pvalue``, ``num`` and ``sentence``; and the upload limit, ``max_upload_mb``."""
     app.add_template_filter(pvalue, "pvalue")
     app.add_template_filter(number, "num")
+    app.add_template_filter(sentence, "sentence")
     app.add_template_global(MAX_UPLOAD_MB, "max_upload_mb")

@@ -189,7 +189,7 @@ def new_study(organisation_id: int):
                              seed=form.seed.data if form.seed.data is not None else secrets.randbelow(2**31),
                              randomisation_unit=RandomisationUnit(form.unit.data),
                              stratify_by=form.stratify_by.data or None, primary_outcome=form.primary_outcome.data,
-                             k_threshold=form.k_threshold.data)
+                             k_threshold=form.k_threshold.data, description=form.description.data)
         flash("Study created. Next: randomise the teams and add the waves.", "info")
         return redirect(url_for("pilots.study", study_id=study.id))
     return render_template("pilots/study_form.html", organisation=organisation, form=form, study=None), (

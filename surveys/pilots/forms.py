@@ -34,6 +34,13 @@ class QuestionForm(FlaskForm):
     reverse_scored = BooleanField("Reverse-scored (agreement only)")
     required = BooleanField("Required")
 
+class QuestionEditForm(FlaskForm):
+    """Changes to one of the study's own questions (its format and dimension stay)."""
+
+    text = TextAreaField("Question", validators=[DataRequired(), Length(max=500)], render_kw={"rows": 2})
+    options = TextAreaField("Options (one per line)", validators=[Optional(), Length(max=5000)], render_kw={"rows": 4})
+    required = BooleanField("Required")
+
 class WaveForm(FlaskForm):
     """A survey wave."""
 

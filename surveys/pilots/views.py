@@ -14,7 +14,8 @@ from ..studies import (
     StudyError,
     add_wave,
     close,
-    instrument_locked,
+    design_lock,
+    instrument_lock,
     is_locked,
     k_changed_while_open,
     launch,
@@ -85,8 +86,9 @@ def questions(study_id: int):
                 flash("Question added.", "info")
                 return redirect(url_for("pilots.questions", study_id=study.id))
         status = 400
-    return render_template("pilots/questions.html", study=study, form=form,
-                           locked=instrument_locked(study, today())), status
+    lock = instrument_lock(study, today())
+    return render_template("pilots/questions.html", study=study, form=form, locked=lock is not None,
+                           lock=lock), status
 
 
 @bp.route("/studies/<int:study_id>/questions/<int:question_id>/delete", methods=["POST"])
@@ -109,14 +111,16 @@ def delete_question(study_id: int, question_id: int):
 def design(study_id: int):
     """Change the study's design (models, unit, strata, seed, primary outcome, k)."""
     study = study_or_404(current_user, study_id, consultant=True)
-    form = study_form(study, formdata_sent=request.method != "GET")
+    lock = design_lock(study, today())
+    form = study_form(study, formdata_sent=request.method != "GET", locked=lock is not None)
     status = 200
     if form.validate_on_submit():
         try:
             update_design(study, form.name.data, [CoachingModel(m) for m in form.models.data],
                           RandomisationUnit(form.unit.data), form.stratify_by.data or None,
                           form.seed.data if form.seed.data is not None else study.seed, form.primary_outcome.data,
-                          form.k_threshold.data, today(), changed_by=current_user, reason=form.change_reason.data)
+                          form.k_threshold.data, today(), changed_by=current_user, reason=form.change_reason.data,
+                          description=form.description.data if "description" in request.form else None)
         except ReasonNeeded as error:
             form.change_reason.errors.append(f"Not saved: {error}.")
         except StudyError as error:
@@ -127,7 +131,8 @@ def design(study_id: int):
             return redirect(url_for("pilots.study", study_id=study.id))
     if form.errors and status == 200:
         status = 400
-    return render_template("pilots/study_form.html", organisation=study.organisation, form=form, study=study), status
+    return render_template("pilots/study_form.html", organisation=study.organisation, form=form, study=study,
+                           lock=lock), status
 
 
 def _change_form(study) -> AssignmentChangeForm:

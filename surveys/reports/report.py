@@ -41,7 +41,7 @@ from ..models import (
     Wave,
 )
 from ..outcomes import SECTIONS, outcome, survey_order
-from ..studies import allocation_check, response_rates, team_sizes
+from ..studies import ANALYSIS_SETTINGS, allocation_check, response_rates, team_sizes
 from . import sections as build
 from .filters import Filters, in_view, parse_filters
 from .sections import OutcomeRow, PerformanceSection
@@ -227,8 +227,10 @@ def _next_wave(study: Study, wave: Wave, today: date) -> tuple[str | None, str |
 
 
 def _deviations(study: Study) -> tuple[Deviation, ...]:
+    """The changes of analysis settings after launch (a rename is logged too, but is no deviation)."""
     return tuple(Deviation(c.setting, c.old_value, c.new_value, c.reason, c.changed_at.date().isoformat(),
-                           c.changed_by.email if c.changed_by else None) for c in study.design_changes)
+                           c.changed_by.email if c.changed_by else None)
+                 for c in study.design_changes if c.setting in ANALYSIS_SETTINGS)
 
 
 def data_version(study: Study, today: date) -> tuple:
