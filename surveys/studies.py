@@ -320,6 +320,41 @@ def launch(study: Study) -> None:
     study.launched_at = utcnow()
 
 
+@dataclass(frozen=True)
+class StudyDeletion:
+    """What deleting a draft study takes with it, for the confirmation page."""
+
+    study: Study
+    waves: int
+    own_questions: int
+    assigned: int
+    links: int
+
+
+def deletion_preview(study: Study) -> StudyDeletion:
+    """Check that ``study`` can be deleted and count what goes with it; raise ``StudyError`` otherwise."""
+    _check_deletable(study)
+    links = db.session.scalar(select(func.count()).select_from(Invitation).join(Wave).where(
+        Wave.study_id == study.id, Invitation.revoked_at.is_(None))) or 0
+    return StudyDeletion(study, len(study.waves), sum(1 for q in study.questions if q.instrument is None),
+                         len(study.assignments), links)
+
+
+def _check_deletable(study: Study) -> None:
+    if study.status is not StudyStatus.DRAFT:
+        raise StudyError(f"the study is {study.status.value}: only a draft study can be deleted, since a launched "
+                         "study's design and log are the record of what was done")
+    if db.session.scalar(select(Response.id).where(Response.study_id == study.id).limit(1)) is not None:
+        raise StudyError("people have answered this study, so it is kept")
+
+
+@transactional
+def delete_study(study: Study) -> None:
+    """Delete a draft study nobody has answered, with its waves, questions, assignment and links issued."""
+    _check_deletable(study)
+    db.session.delete(study)
+
+
 @transactional
 def close(study: Study) -> None:
     """Running → closed: links stop working; results stay."""

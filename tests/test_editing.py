@@ -14,16 +14,21 @@ from datetime import date, timedelta
 
 import pytest
 from flask import g
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from surveys.extensions import db
 from surveys.models import (
     DesignChange,
+    Invitation,
+    Organisation,
     Question,
     QuestionKind,
+    Rep,
     Study,
+    StudyMember,
     StudyStatus,
     Team,
+    Wave,
 )
 from surveys.pilots.questions import NewQuestion, add_question
 from tests import builders
@@ -125,6 +130,200 @@ def test_a_locked_design_field_posted_anyway_is_still_refused(client, running):
     response = client.post(f"/studies/{running.id}/design", data=design_form(running, models=["manager", "peer"]))
     assert response.status_code == 409 and "locked" in text(response)
     assert len(fresh(Study, running.id).coaching_models) == 3
+
+
+# --- wave dates -------------------------------------------------------------------------------------------
+
+
+def wave_form(wave: Wave, **changes) -> dict:
+    return {"label": wave.label, "opens_on": wave.opens_on.isoformat(), "closes_on": wave.closes_on.isoformat(),
+            **changes}
+
+
+def test_an_open_wave_is_extended(client, running):
+    wave = running.waves[0]
+    later = wave.closes_on + timedelta(days=14)
+    response = client.post(f"/studies/{running.id}/waves/{wave.id}/edit",
+                           data={"closes_on": later.isoformat()})  # the opening date is disabled
+    assert response.status_code == 302
+    assert fresh(Wave, wave.id).closes_on == later
+
+
+def test_an_open_wave_s_opening_date_is_locked_and_says_why(client, running):
+    wave = running.waves[0]
+    page = text(client.get(f"/studies/{running.id}/waves/{wave.id}/edit"))
+    assert re.search(r'<input[^>]*disabled[^>]*name="opens_on"|<input[^>]*name="opens_on"[^>]*disabled', page)
+    assert f"opened on {wave.opens_on:%-d %B %Y}" in page
+    moved = client.post(f"/studies/{running.id}/waves/{wave.id}/edit",
+                        data=wave_form(wave, opens_on=(wave.opens_on + timedelta(days=1)).isoformat()))
+    assert moved.status_code == 409 and "opened on" in text(moved)
+    assert fresh(Wave, wave.id).opens_on == TODAY - timedelta(days=20)
+
+
+def test_an_open_wave_cannot_be_set_to_close_before_today(client, running):
+    wave = running.waves[0]
+    response = client.post(f"/studies/{running.id}/waves/{wave.id}/edit",
+                           data={"closes_on": (TODAY - timedelta(days=1)).isoformat()})
+    assert response.status_code == 409 and "close it early" in text(response)
+    assert fresh(Wave, wave.id).closes_on == TODAY + timedelta(days=10)
+
+
+def test_a_closed_wave_s_dates_are_locked(client, running):
+    wave = running.waves[0]
+    builders.close_wave(wave, TODAY)
+    response = client.post(f"/studies/{running.id}/waves/{wave.id}/edit",
+                           data={"closes_on": (TODAY + timedelta(days=5)).isoformat()})
+    assert response.status_code == 409 and "has closed" in text(response)
+    assert fresh(Wave, wave.id).closes_on == TODAY - timedelta(days=1)
+
+
+def test_a_wave_not_yet_open_gets_new_dates_and_label(client, running):
+    wave = Wave(study_id=running.id, label="follow-up", opens_on=TODAY + timedelta(days=30),
+                closes_on=TODAY + timedelta(days=40))
+    db.session.add(wave)
+    db.session.commit()
+    response = client.post(f"/studies/{running.id}/waves/{wave.id}/edit", data={
+        "label": "follow-up 1", "opens_on": (TODAY + timedelta(days=35)).isoformat(),
+        "closes_on": (TODAY + timedelta(days=50)).isoformat()})
+    assert response.status_code == 302
+    edited = fresh(Wave, wave.id)
+    assert (edited.label, edited.opens_on, edited.closes_on) == (
+        "follow-up 1", TODAY + timedelta(days=35), TODAY + timedelta(days=50))
+    taken = client.post(f"/studies/{running.id}/waves/{wave.id}/edit", data=wave_form(edited, label="W1"))
+    assert taken.status_code == 409 and "already has a wave called" in text(taken)
+    backwards = client.post(f"/studies/{running.id}/waves/{wave.id}/edit", data=wave_form(
+        edited, opens_on=(TODAY - timedelta(days=2)).isoformat()))
+    assert backwards.status_code == 409 and "today or later" in text(backwards)
+    assert fresh(Wave, wave.id).opens_on == TODAY + timedelta(days=35)
+
+
+def close_early(client, study, wave, confirm=True):
+    return client.post(f"/studies/{study.id}/waves/{wave.id}/close-early", data={"confirm": "yes"} if confirm else {})
+
+
+def test_closing_a_wave_early_asks_first_and_says_what_happens(client, running):
+    wave = running.waves[0]
+    builders.invite(wave, running.assignments[0].team.reps[0], TODAY)
+    asked = close_early(client, running, wave, confirm=False)
+    assert asked.status_code == 200
+    page = text(asked)
+    assert "Close the wave “w1” today" in page and "their links stop working at once (1 rep was invited" in page
+    assert 'name="confirm"' in page
+    assert fresh(Wave, wave.id).is_open(TODAY)
+
+
+def test_the_close_early_page_tells_no_exact_count_of_an_open_wave(client, running):
+    """Invited minus links still unused would be the open wave's exact number of responses, which its
+    counts show only in steps of k: the page says how many were invited, never how many links die."""
+    wave = running.waves[0]
+    reps = [rep for a in running.assignments for rep in a.team.reps]
+    builders.answer(running, wave, reps[:7], TODAY)
+    builders.invite(wave, reps[7], TODAY)
+    page = text(close_early(client, running, wave, confirm=False))
+    assert "8 reps were invited" in page
+    assert not re.search(r"\b[17] (unused |open )?links?\b", page)
+    assert not re.search(r"\b7 (reps )?(have )?answered", page)
+
+
+def test_a_wave_closed_early_is_closed_for_reps_the_report_and_the_export(client, running):
+    wave = running.waves[0]
+    reps = [rep for a in running.assignments for rep in a.team.reps]
+    builders.answer(running, wave, reps[:-1], TODAY)
+    late = builders.invite(wave, reps[-1], TODAY)
+    response = close_early(client, running, wave)
+    assert response.status_code == 302
+    closed = fresh(Wave, wave.id)
+    assert (closed.closes_on, closed.planned_closes_on) == (TODAY, TODAY + timedelta(days=10))
+    assert closed.is_closed(TODAY) and not closed.is_open(TODAY)
+    assert client.get(f"/s/{late}").status_code == 410  # the rep who had not answered: closed
+    report = text(client.get(f"/studies/{running.id}/report"))
+    assert "No results yet" not in report and "w1" in report
+    assert client.get(f"/studies/{running.id}/exports/responses.csv").status_code == 200
+    # Reading the first closed wave froze the study's population, as a wave closing on its date does.
+    assert db.session.scalar(select(func.count()).select_from(StudyMember)) == len(reps)
+    assert "closed early" in text(client.get(f"/studies/{running.id}/waves/{wave.id}"))
+
+
+def test_reopening_a_wave_closed_early_that_nobody_answered(client, running):
+    wave = running.waves[0]
+    close_early(client, running, wave)
+    response = client.post(f"/studies/{running.id}/waves/{wave.id}/reopen")
+    assert response.status_code == 302
+    reopened = fresh(Wave, wave.id)
+    assert (reopened.closes_on, reopened.planned_closes_on) == (TODAY + timedelta(days=10), None)
+    assert reopened.is_open(TODAY)
+
+
+def test_a_closed_wave_that_someone_answered_is_never_reopened(client, running):
+    """Its results were out the moment it closed: reopened and closed again, the two versions of its report
+    would differ by exactly the people who answered in between."""
+    wave = running.waves[0]
+    builders.answer(running, wave, running.assignments[0].team.reps[:5], TODAY)
+    close_early(client, running, wave)
+    assert "No results yet" not in text(client.get(f"/studies/{running.id}/report"))
+    response = client.post(f"/studies/{running.id}/waves/{wave.id}/reopen")
+    assert response.status_code == 409
+    assert "compare" in text(response) and "add a new wave" in text(response)
+    assert fresh(Wave, wave.id).is_closed(TODAY)
+
+
+def test_reopening_is_refused_for_a_wave_that_closed_on_its_date_or_after_its_planned_date(client, running):
+    wave = running.waves[0]
+    builders.close_wave(wave, TODAY)
+    on_date = client.post(f"/studies/{running.id}/waves/{wave.id}/reopen")
+    assert on_date.status_code == 409 and "closed early" in text(on_date)
+    wave = fresh(Wave, wave.id)
+    wave.closes_on, wave.planned_closes_on = TODAY - timedelta(days=5), TODAY - timedelta(days=1)
+    db.session.commit()
+    past = client.post(f"/studies/{running.id}/waves/{wave.id}/reopen")
+    assert past.status_code == 409 and "planned closing date" in text(past)
+    assert fresh(Wave, wave.id).is_closed(TODAY)
+
+
+def test_a_wave_of_a_closed_study_is_not_reopened(client, running):
+    wave = running.waves[0]
+    close_early(client, running, wave)
+    study = fresh(Study, running.id)
+    study.status = StudyStatus.CLOSED
+    db.session.commit()
+    response = client.post(f"/studies/{running.id}/waves/{wave.id}/reopen")
+    assert response.status_code == 409 and "study is closed" in text(response)
+
+
+def test_a_draft_wave_is_deleted_after_confirmation_and_an_open_one_is_not(client, running):
+    draft = Wave(study_id=running.id, label="later", opens_on=TODAY + timedelta(days=30),
+                 closes_on=TODAY + timedelta(days=40))
+    db.session.add(draft)
+    db.session.commit()
+    asked = client.post(f"/studies/{running.id}/waves/{draft.id}/delete")
+    assert asked.status_code == 200 and "Delete the wave “later”" in text(asked)
+    assert fresh(Wave, draft.id) is not None
+    assert client.post(f"/studies/{running.id}/waves/{draft.id}/delete", data={"confirm": "yes"}).status_code == 302
+    assert fresh(Wave, draft.id) is None
+    open_wave = running.waves[0]
+    refused = client.post(f"/studies/{running.id}/waves/{open_wave.id}/delete", data={"confirm": "yes"})
+    assert refused.status_code == 409 and "has opened" in text(refused)
+    assert fresh(Wave, open_wave.id) is not None
+
+
+# --- deleting a draft study -------------------------------------------------------------------------------
+
+
+def test_a_draft_study_is_deleted_after_confirmation(client, org):
+    study = builders.study(org, today=TODAY + timedelta(days=30))
+    asked = client.post(f"/studies/{study.id}/delete")
+    assert asked.status_code == 200 and "Delete the study “Pilot”" in text(asked)
+    assert fresh(Study, study.id) is not None
+    response = client.post(f"/studies/{study.id}/delete", data={"confirm": "yes"})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/organisations/{org.id}")
+    assert fresh(Study, study.id) is None
+    assert db.session.scalar(select(func.count()).select_from(Question)) == 0
+
+
+def test_a_running_study_is_not_deleted(client, running):
+    response = client.post(f"/studies/{running.id}/delete", data={"confirm": "yes"})
+    assert response.status_code == 409 and "only a draft" in text(response)
+    assert fresh(Study, running.id) is not None
 
 
 # --- the study's own questions ----------------------------------------------------------------------------

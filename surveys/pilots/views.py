@@ -30,6 +30,7 @@ from .invitations import InvitationError, issue_links, links_csv, send_links
 from .planning import planning_panel
 from .questions import NewQuestion, QuestionError, add_question, remove_question
 from .randomisation import AssignmentError, assignment_changes, balance, change_assignment, randomise
+from .waves import wave_locks
 
 bp = Blueprint("pilots", __name__)
 
@@ -211,11 +212,16 @@ def add_wave_view(study_id: int):
 def wave(study_id: int, wave_id: int):
     """A wave: response counts per model and team (only where at least k reps were invited), and invitations."""
     study = study_or_404(current_user, study_id)
-    wave = wave_or_404(study, wave_id)
+    return wave_page(study, wave_or_404(study, wave_id))
+
+
+def wave_page(study: Study, wave: Wave, status: int = 200, refusal: str | None = None):
+    """The wave page; ``refusal`` is the sentence of an action on it that was refused (shown at the top)."""
     per_model, per_team, total = closed_wave_rates(study, wave, *response_rates(study, wave, today()), today())
     return render_template("pilots/wave.html", study=study, wave=wave, per_model=per_model, per_team=per_team,
                            total=total, k_changed=wave.is_open(today()) and k_changed_while_open(study, wave),
-                           mail=mail_configured(), form=ActionForm(), today=today())
+                           mail=mail_configured(), form=ActionForm(), today=today(),
+                           locks=wave_locks(study, wave, today()), refusal=refusal), status
 
 
 def _wave_action(study_id: int, wave_id: int) -> tuple[Study, Wave]:
