@@ -384,3 +384,160 @@ def test_built_in_questions_are_not_edited(client, draft_with_question):
     response = client.post(f"/studies/{study.id}/questions/{builtin_question.id}/edit",
                            data={"text": "Something else", "options": ""})
     assert response.status_code == 409 and "built-in instrument" in text(response)
+
+
+# --- reps and teams ---------------------------------------------------------------------------------------
+
+
+def test_the_roster_lists_reps_by_team_searchable_and_paginated(client, org):
+    big = builders.team_with_reps(org, name="Big", reps=60, region="East")
+    base = f"/organisations/{org.id}/roster"
+    first = text(client.get(base))
+    assert "Rep Big 0" in first and "84 reps" in first and "page 1 of 2" in first and "Rep T0 0" not in first
+    second = text(client.get(f"{base}?page=2"))
+    assert "page 2 of 2" in second and "Rep T0 0" in second
+    found = text(client.get(f"{base}?q=rep+big+1"))  # names "Rep Big 1", "Rep Big 10" … "Rep Big 19"
+    assert "11 reps" in found and "Rep Big 19" in found and "Rep T0 1" not in found
+    by_mail = text(client.get(f"{base}?q=rep7.{big.id}@"))
+    assert "1 rep" in by_mail and "Rep Big 7" in by_mail
+    in_team = text(client.get(f"{base}?team={big.id}"))
+    assert "60 reps" in in_team and "Rep T0 0" not in in_team
+    assert client.get(f"{base}?page=x&team=nope").status_code == 200  # bad queries fall back
+
+
+def test_a_rep_s_name_email_and_team_are_edited(client, org):
+    t0, _, _, t3 = teams(org)
+    rep = t0.reps[0]
+    response = client.post(f"/organisations/{org.id}/reps/{rep.id}", data={
+        "name": "Ana Lima", "email": "ana.lima@acme.example.com", "team_id": t3.id})
+    assert response.status_code == 302
+    edited = fresh(Rep, rep.id)
+    assert (edited.name, edited.email, edited.team_id) == ("Ana Lima", "ana.lima@acme.example.com", t3.id)
+
+
+def test_a_rep_s_email_must_be_valid_and_not_another_rep_s(client, org):
+    t0 = teams(org)[0]
+    rep, other = t0.reps[0], t0.reps[1]
+    taken = client.post(f"/organisations/{org.id}/reps/{rep.id}",
+                        data={"name": rep.name, "email": other.email.upper(), "team_id": t0.id})
+    assert taken.status_code == 409 and "already has this e-mail" in text(taken)
+    bad = client.post(f"/organisations/{org.id}/reps/{rep.id}",
+                      data={"name": rep.name, "email": "not an address", "team_id": t0.id})
+    assert bad.status_code == 409 and "not a valid e-mail" in text(bad)
+    assert fresh(Rep, rep.id).email == rep.email
+
+
+def test_moving_a_rep_to_a_team_of_another_model_is_refused_while_the_study_runs(client, org, running):
+    t0, t1, _, t3 = teams(org)
+    rep = t0.reps[0]
+    page = text(client.get(f"/organisations/{org.id}/reps/{rep.id}"))
+    assert "Moving is limited while “Pilot” runs" in page
+    for target in (t1, t3):  # peer coaching, and a team in no study (the first step of a move in two)
+        response = client.post(f"/organisations/{org.id}/reps/{rep.id}",
+                               data={"name": rep.name, "email": rep.email, "team_id": target.id})
+        assert response.status_code == 409
+        assert "would switch their coaching model" in text(response) or "would take them out" in text(response)
+        assert fresh(Rep, rep.id).team_id == t0.id
+
+
+def test_a_rep_moves_between_teams_of_the_same_model_or_joins_from_outside(client, org, running):
+    t0, t1, _, t3 = teams(org)
+    t1_assignment = next(a for a in running.assignments if a.team_id == t1.id)
+    t1_assignment.coaching_model = next(a for a in running.assignments if a.team_id == t0.id).coaching_model
+    db.session.commit()
+    rep = t0.reps[0]
+    assert client.post(f"/organisations/{org.id}/reps/{rep.id}", data={
+        "name": rep.name, "email": rep.email, "team_id": t1.id}).status_code == 302
+    newcomer = t3.reps[0]  # in no study yet: joining T0 is like being hired into it
+    assert client.post(f"/organisations/{org.id}/reps/{newcomer.id}", data={
+        "name": newcomer.name, "email": newcomer.email, "team_id": t0.id}).status_code == 302
+    assert (fresh(Rep, rep.id).team_id, fresh(Rep, newcomer.id).team_id) == (t1.id, t0.id)
+
+
+def test_a_roster_import_cannot_move_a_rep_across_models_either(client, org, running):
+    import pandas as pd
+
+    from surveys.organisations.imports import ImportRejected, import_roster
+
+    t0, t1, _, _ = teams(org)
+    rep = t0.reps[0]
+    frame = pd.DataFrame([{"team": t1.name, "region": "", "name": rep.name, "email": rep.email,
+                           "crm_id": rep.crm_id}]).astype(str)
+    with pytest.raises(ImportRejected) as rejected:
+        import_roster(org, frame, today=TODAY)
+    assert "would switch their coaching model" in str(rejected.value.problems[0])
+    assert fresh(Rep, rep.id).team_id == t0.id
+
+
+def test_a_rep_is_deactivated_and_reactivated(client, org, running):
+    rep = teams(org)[0].reps[0]
+    assert client.post(f"/organisations/{org.id}/reps/{rep.id}/active", data={"active": "0"}).status_code == 302
+    assert fresh(Rep, rep.id).active is False
+    from surveys.pilots.invitations import issue_links
+
+    issued = issue_links(fresh(Study, running.id), fresh(Study, running.id).waves[0], "http://localhost", TODAY)
+    assert rep.id not in {link.rep_id for link in issued}
+    assert "left" in text(client.get(f"/organisations/{org.id}/roster?q={rep.email}"))
+    assert client.post(f"/organisations/{org.id}/reps/{rep.id}/active", data={"active": "1"}).status_code == 302
+    assert fresh(Rep, rep.id).active is True
+
+
+def test_a_team_is_renamed_and_its_region_set(client, org):
+    t3 = teams(org)[3]
+    response = client.post(f"/organisations/{org.id}/teams/{t3.id}", data={"name": "Southwest", "region": "West"})
+    assert response.status_code == 302
+    assert (fresh(Team, t3.id).name, fresh(Team, t3.id).region) == ("Southwest", "West")
+    taken = client.post(f"/organisations/{org.id}/teams/{t3.id}", data={"name": "t0", "region": "West"})
+    assert taken.status_code == 409 and "already has a team called" in text(taken)
+
+
+def test_a_team_s_region_is_locked_while_a_study_stratified_by_region_runs(client, org, running):
+    running.stratify_by = "region"
+    db.session.commit()
+    t0, _, _, t3 = teams(org)
+    page = text(client.get(f"/organisations/{org.id}/teams/{t0.id}"))
+    assert "Locked while “Pilot” runs" in page and "randomised within their regions" in page
+    assert re.search(r'<input[^>]*disabled[^>]*name="region"|<input[^>]*name="region"[^>]*disabled', page)
+    response = client.post(f"/organisations/{org.id}/teams/{t0.id}", data={"name": "T0", "region": "South"})
+    assert response.status_code == 409 and "randomised within their regions" in text(response)
+    assert fresh(Team, t0.id).region == "North"
+    # Renaming stays possible (the region left out, as a disabled field is), and T3 is in no study.
+    assert client.post(f"/organisations/{org.id}/teams/{t0.id}", data={"name": "T0 North"}).status_code == 302
+    assert fresh(Team, t0.id).region == "North"
+    assert client.post(f"/organisations/{org.id}/teams/{t3.id}", data={"name": "T3", "region": "East"}) \
+        .status_code == 302
+
+
+def test_a_rep_or_team_of_another_organisation_is_not_found(client, org):
+    other = builders.organisation("Other Corp")
+    foreign = builders.team_with_reps(other, name="Theirs")
+    assert client.get(f"/organisations/{org.id}/reps/{foreign.reps[0].id}").status_code == 404
+    assert client.post(f"/organisations/{org.id}/teams/{foreign.id}", data={"name": "Mine"}).status_code == 404
+    rep = teams(org)[0].reps[0]
+    moved = client.post(f"/organisations/{org.id}/reps/{rep.id}",
+                        data={"name": rep.name, "email": rep.email, "team_id": foreign.id})
+    assert moved.status_code == 400 and fresh(Rep, rep.id).team_id != foreign.id
+
+
+# --- the organisation -------------------------------------------------------------------------------------
+
+
+def test_the_organisation_is_renamed_unless_the_consultant_has_one_of_that_name(client, org):
+    response = client.post(f"/organisations/{org.id}/edit", data={"name": "Acme Robotics"})
+    assert response.status_code == 302
+    assert fresh(Organisation, org.id).name == "Acme Robotics"
+    client.post("/organisations/", data={"name": "Beta Corp"})
+    taken = client.post(f"/organisations/{org.id}/edit", data={"name": "beta corp"})
+    assert taken.status_code == 409 and "already have an organisation called" in text(taken)
+    builders.organisation("Gamma Corp")  # another tenant's client: not this consultant's business
+    assert client.post(f"/organisations/{org.id}/edit", data={"name": "Gamma Corp"}).status_code == 302
+
+
+def test_leaders_see_no_edit_links(client, org, running):
+    builders.user("leader@acme.example.com", role="leader", orgs=[org.name])
+    log_in(client, "leader@acme.example.com")
+    for url in (f"/studies/{running.id}", f"/studies/{running.id}/waves/{running.waves[0].id}",
+                f"/organisations/{org.id}"):
+        page = text(client.get(url))
+        assert "/edit" not in page and "close-early" not in page and "/delete" not in page, url
+    assert db.session.scalar(select(func.count()).select_from(Invitation)) == 0

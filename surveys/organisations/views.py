@@ -27,6 +27,7 @@ from .records import (
     sessions_by_month,
     teams_and_active_reps,
 )
+from .roster import rep_page
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")
 
@@ -67,10 +68,19 @@ def detail(organisation_id: int):
 @bp.route("/<int:organisation_id>/roster")
 @login_required
 def roster(organisation_id: int):
-    """Teams with their region and active reps, and the roster import."""
+    """Teams with their region and active reps, the reps (``?q=`` name or e-mail, ``?team=``, ``?page=``),
+    and the roster import."""
     organisation = organisation_or_404(current_user, organisation_id, consultant=True)
+    reps = rep_page(organisation, request.args.get("q", ""), _whole_number(request.args.get("team")),
+                    _whole_number(request.args.get("page")) or 1)
     return render_template("organisations/roster.html", organisation=organisation, teams=roster_summary(organisation),
-                           form=UploadForm(), kind=uploads.KINDS["roster"])
+                           reps=reps, form=UploadForm(), kind=uploads.KINDS["roster"])
+
+
+def _whole_number(text: str | None) -> int | None:
+    """A query parameter as a positive number of up to 9 digits, or None (bad queries fall back)."""
+    text = text or ""
+    return int(text) if text.isascii() and text.isdigit() and 0 < len(text) < 10 else None
 
 
 @bp.route("/<int:organisation_id>/performance")
