@@ -354,7 +354,7 @@ class Wave(db.Model):
         return self.closes_on < today or self.planned_closes_on is not None
 
     @is_closed.expression
-    def is_closed(cls, today: date):  # noqa: N805 -- the SQL side of the hybrid, on the class
+    def is_closed(cls, today: date):  # the SQL side: Wave.is_closed(today) in a query
         return or_(cls.closes_on < today, cls.planned_closes_on.is_not(None))
 
     @property

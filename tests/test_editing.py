@@ -295,11 +295,14 @@ def test_a_draft_wave_is_deleted_after_confirmation_and_an_open_one_is_not(clien
                  closes_on=TODAY + timedelta(days=40))
     db.session.add(draft)
     db.session.commit()
+    builders.invite(draft, running.assignments[0].team.reps[0], TODAY)
     asked = client.post(f"/studies/{running.id}/waves/{draft.id}/delete")
     assert asked.status_code == 200 and "Delete the wave “later”" in text(asked)
+    assert "The 1 link issued for it stops working" in text(asked)
     assert fresh(Wave, draft.id) is not None
     assert client.post(f"/studies/{running.id}/waves/{draft.id}/delete", data={"confirm": "yes"}).status_code == 302
     assert fresh(Wave, draft.id) is None
+    assert db.session.scalar(select(func.count()).select_from(Invitation)) == 0
     open_wave = running.waves[0]
     refused = client.post(f"/studies/{running.id}/waves/{open_wave.id}/delete", data={"confirm": "yes"})
     assert refused.status_code == 409 and "has opened" in text(refused)
@@ -310,14 +313,18 @@ def test_a_draft_wave_is_deleted_after_confirmation_and_an_open_one_is_not(clien
 
 
 def test_a_draft_study_is_deleted_after_confirmation(client, org):
-    study = builders.study(org, today=TODAY + timedelta(days=30))
+    study = builders.study(org, teams=teams(org)[:3], today=TODAY + timedelta(days=30))
+    builders.invite(study.waves[0], teams(org)[0].reps[0], TODAY)
     asked = client.post(f"/studies/{study.id}/delete")
     assert asked.status_code == 200 and "Delete the study “Pilot”" in text(asked)
+    assert "the assignment of 3 teams" in text(asked) and "1 survey link already issued" in text(asked)
     assert fresh(Study, study.id) is not None
     response = client.post(f"/studies/{study.id}/delete", data={"confirm": "yes"})
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/organisations/{org.id}")
     assert fresh(Study, study.id) is None
-    assert db.session.scalar(select(func.count()).select_from(Question)) == 0
+    for model in (Question, Wave, Invitation):
+        assert db.session.scalar(select(func.count()).select_from(model)) == 0, model
+    assert db.session.scalar(select(func.count()).select_from(Rep)) == 24  # the roster stays
 
 
 def test_a_running_study_is_not_deleted(client, running):
@@ -421,6 +428,7 @@ def test_a_rep_s_email_must_be_valid_and_not_another_rep_s(client, org):
     taken = client.post(f"/organisations/{org.id}/reps/{rep.id}",
                         data={"name": rep.name, "email": other.email.upper(), "team_id": t0.id})
     assert taken.status_code == 409 and "already has this e-mail" in text(taken)
+    assert f'value="{other.email.upper()}"' in taken.get_data(as_text=True)  # the form as entered
     bad = client.post(f"/organisations/{org.id}/reps/{rep.id}",
                       data={"name": rep.name, "email": "not an address", "team_id": t0.id})
     assert bad.status_code == 409 and "not a valid e-mail" in text(bad)
