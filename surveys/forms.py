@@ -89,19 +89,18 @@ def design_of(study: Study | None) -> dict:
             "primary_outcome": study.primary_outcome, "k_threshold": study.k_threshold}
 
 
-def study_form(study: Study | None, formdata_sent: bool, locked: bool = False) -> StudyForm:
+def study_form(study: Study | None, formdata_sent: bool, locked: tuple[str, ...] = ()) -> StudyForm:
     """The study form: filled from ``design_of(study)`` unless it was sent, with the primary outcomes to choose from.
 
-    With ``locked`` the randomisation design is shown disabled. Browsers do not send disabled fields,
-    so a sent form without them keeps the study's values; one that sends a changed value anyway is
-    refused by ``studies.update_design``, as before.
+    The ``locked`` fields (say ``DESIGN_FIELDS``) are shown disabled. Browsers do not send disabled
+    fields, so a sent form without them keeps the study's values; one that sends a changed value
+    anyway is refused by ``studies.update_design``, as before.
     """
     if formdata_sent and locked and study is not None:
         current = design_of(study)
-        form = StudyForm(formdata=sent_with_locked({name: current[name] for name in DESIGN_FIELDS}))
+        form = StudyForm(formdata=sent_with_locked({name: current[name] for name in locked}))
     else:
         form = StudyForm(data=None if formdata_sent else design_of(study))
     form.primary_outcome.choices = outcome_choices()
-    if locked:
-        disable(form, DESIGN_FIELDS)
+    disable(form, locked)
     return form

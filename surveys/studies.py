@@ -137,6 +137,15 @@ def design_lock(study: Study, today: date) -> str | None:
     return None
 
 
+def k_lock_of(study: Study, today: date) -> str | None:
+    """Why k cannot change at all now — a wave has closed — (a clause), or None (see ``update_design``)."""
+    closed = min((wave for wave in study.waves if wave.is_closed(today)), key=lambda w: w.closes_on, default=None)
+    if closed is None:
+        return None
+    return (f"the anonymity threshold k is fixed since the wave “{closed.label}” closed on {day(closed.closes_on)}: "
+            "its numbers are out, and numbers hidden under one k and shown under another could be combined")
+
+
 def instrument_lock(study: Study, today: date) -> str | None:
     """Why the study's questions cannot be added, edited or removed now — a clause — or None.
 

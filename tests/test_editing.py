@@ -126,6 +126,19 @@ def test_the_locked_design_is_shown_disabled_with_the_reason(client, running):
     assert not re.search(r'<input[^>]*disabled[^>]*name="name"|<input[^>]*name="name"[^>]*disabled', page)
 
 
+def test_k_is_shown_fixed_once_a_wave_has_closed(client, running):
+    builders.close_wave(running.waves[0], TODAY)
+    page = text(client.get(f"/studies/{running.id}/design"))
+    assert re.search(r'<input[^>]*disabled[^>]*name="k_threshold"|<input[^>]*name="k_threshold"[^>]*disabled', page)
+    assert "The anonymity threshold k is fixed since the wave “w1” closed on" in page
+    renamed = client.post(f"/studies/{running.id}/design", data={
+        key: value for key, value in design_form(running, name="Renamed").items()
+        if key not in ("models", "unit", "stratify_by", "seed", "k_threshold")})
+    assert renamed.status_code == 302 and fresh(Study, running.id).name == "Renamed"
+    raised = client.post(f"/studies/{running.id}/design", data=design_form(running, k_threshold=7, change_reason="x"))
+    assert raised.status_code == 409 and fresh(Study, running.id).k_threshold == 5
+
+
 def test_a_locked_design_field_posted_anyway_is_still_refused(client, running):
     response = client.post(f"/studies/{running.id}/design", data=design_form(running, models=["manager", "peer"]))
     assert response.status_code == 409 and "locked" in text(response)

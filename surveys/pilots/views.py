@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 
 from ..access import require_consultant, study_or_404, visible_studies, wave_or_404
 from ..disclosure import closed_wave_rates
-from ..forms import study_form
+from ..forms import DESIGN_FIELDS, study_form
 from ..frames import codebook_frame, performance_frame
 from ..mail import MailError, mail_configured
 from ..models import CoachingModel, QuestionKind, RandomisationUnit, Study, Wave
@@ -18,6 +18,7 @@ from ..studies import (
     instrument_lock,
     is_locked,
     k_changed_while_open,
+    k_lock_of,
     launch,
     response_rates,
     study_overview,
@@ -112,8 +113,9 @@ def delete_question(study_id: int, question_id: int):
 def design(study_id: int):
     """Change the study's design (models, unit, strata, seed, primary outcome, k)."""
     study = study_or_404(current_user, study_id, consultant=True)
-    lock = design_lock(study, today())
-    form = study_form(study, formdata_sent=request.method != "GET", locked=lock is not None)
+    lock, k_lock = design_lock(study, today()), k_lock_of(study, today())
+    form = study_form(study, formdata_sent=request.method != "GET",
+                      locked=(DESIGN_FIELDS if lock else ()) + (("k_threshold",) if k_lock else ()))
     status = 200
     if form.validate_on_submit():
         try:
@@ -133,7 +135,7 @@ def design(study_id: int):
     if form.errors and status == 200:
         status = 400
     return render_template("pilots/study_form.html", organisation=study.organisation, form=form, study=study,
-                           lock=lock), status
+                           lock=lock, k_lock=k_lock), status
 
 
 def _change_form(study) -> AssignmentChangeForm:
