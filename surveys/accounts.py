@@ -137,6 +137,20 @@ def create_organisation(name: str, member: User | None = None) -> Organisation:
 
 
 @transactional
+def rename_organisation(organisation: Organisation, name: str, member: User) -> None:
+    """Rename ``organisation``; the new name must not be another of ``member``'s organisations (the rule of
+    ``create_organisation``: unique per consultant, never checked across tenants)."""
+    name = (name or "").strip()
+    if not name:
+        raise AccountError("the organisation needs a name")
+    if len(name) > 120:
+        raise AccountError("the organisation name must have at most 120 characters")
+    if any(o.id != organisation.id and o.name.strip().lower() == name.lower() for o in member.organisations):
+        raise AccountError(f"you already have an organisation called {name!r}")
+    organisation.name = name
+
+
+@transactional
 def create_user(email: str, role: str, password: str, organisation_names: list[str] | None = None) -> User:
     """Create a consultant or leader; leaders belong to exactly one organisation.
 

@@ -31,9 +31,11 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     func,
+    or_,
     select,
     text,
 )
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -221,6 +223,7 @@ class Study(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
     status: Mapped[StudyStatus] = mapped_column(_enum(StudyStatus, "status"), default=StudyStatus.DRAFT)
     randomisation_unit: Mapped[RandomisationUnit] = mapped_column(
         _enum(RandomisationUnit, "randomisation_unit"), default=RandomisationUnit.TEAM)
@@ -231,6 +234,8 @@ class Study(db.Model):
     k_threshold: Mapped[int] = mapped_column(Integer, default=5)
     comment_threshold: Mapped[int] = mapped_column(Integer, default=10)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # When the study was launched, which locks its assignment, design and questions (``studies.lock_reason``);
+    # the pages give it as the launch date. NULL for drafts, and for studies launched before launch set it.
     assignments_locked_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Bumped whenever a question is added or removed: running app processes key their cached copy
     # of the survey (pages, forms) on it, so every process sees a change at its next request.
@@ -347,13 +352,20 @@ class DesignChange(db.Model):
 
 
 class Wave(db.Model):
-    """A survey round of a study (``baseline``, ``follow-up``, …) with its open dates."""
+    """A survey round of a study (``baseline``, ``follow-up``, …) with its open dates.
+
+    ``closes_on`` is the last day reps may answer; the wave counts as closed (reportable, exportable,
+    its links dead) from the day after — or at once when a consultant closed it early: then
+    ``closes_on`` is that day and ``planned_closes_on`` the date planned before. Every "is it closed?"
+    goes through :meth:`is_closed`, so a wave closed early takes the same path as one that ran out.
+    """
 
     id: Mapped[int] = mapped_column(primary_key=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), index=True)
     label: Mapped[str] = mapped_column(String(40))
     opens_on: Mapped[date] = mapped_column(Date)
     closes_on: Mapped[date] = mapped_column(Date)
+    planned_closes_on: Mapped[date | None] = mapped_column(Date)
 
     study: Mapped[Study] = relationship(back_populates="waves")
 
@@ -364,7 +376,21 @@ class Wave(db.Model):
 
     def is_open(self, today: date) -> bool:
         """Whether reps may answer on ``today``."""
-        return self.opens_on <= today <= self.closes_on
+        return self.opens_on <= today <= self.closes_on and self.planned_closes_on is None
+
+    @hybrid_method
+    def is_closed(self, today: date) -> bool:
+        """Whether the wave is over on ``today``: its closing date has passed, or it was closed early."""
+        return self.closes_on < today or self.planned_closes_on is not None
+
+    @is_closed.expression
+    def is_closed(cls, today: date):  # the SQL side: Wave.is_closed(today) in a query
+        return or_(cls.closes_on < today, cls.planned_closes_on.is_not(None))
+
+    @property
+    def closed_early(self) -> bool:
+        """Whether a consultant closed the wave before its planned date."""
+        return self.planned_closes_on is not None
 
 
 class Question(db.Model):

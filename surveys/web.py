@@ -25,9 +25,14 @@ def today() -> date:
     return date.today()
 
 
-def sentence(reason: Refused | str) -> str:
-    """A refusal's reason as a sentence: its first letter capitalised (and only that one), a full stop."""
-    text = str(reason).strip()
+def sentence(reason: Refused | str | None) -> str:
+    """A refusal's reason (or a lock's clause, ``studies``) as a sentence: its first letter capitalised, and
+    only that one, unlike Jinja's ``capitalize`` (names, labels stay as they are); a full stop at the end.
+    Also the ``sentence`` template filter; nothing (None, "") gives "".
+    """
+    text = str(reason or "").strip()
+    if not text:
+        return ""
     text = text[:1].upper() + text[1:]
     return text if text.endswith((".", "!", "?")) else text + "."
 
@@ -109,9 +114,10 @@ def number(value, digits: int = 2) -> str:
 
 
 def register_template_filters(app: Flask) -> None:
-    """Filters every template may use: ``pvalue`` and ``num``; the upload limit, ``max_upload_mb``; and
-    ``refusals``, this request's refusals shown at the top of the page (``base.html``)."""
+    """Filters every template may use: ``pvalue``, ``num`` and ``sentence``; the upload limit, ``max_upload_mb``;
+    and ``refusals``, this request's refusals shown at the top of the page (``base.html``)."""
     app.add_template_filter(pvalue, "pvalue")
     app.add_template_filter(number, "num")
+    app.add_template_filter(sentence, "sentence")
     app.add_template_global(MAX_UPLOAD_MB, "max_upload_mb")
     app.context_processor(lambda: {"refusals": request.environ.get(REFUSALS, []) if has_request_context() else []})

@@ -42,6 +42,7 @@ class Case:
 
 
 TOMORROW = (date.today() + timedelta(days=1)).isoformat()
+IN_A_MONTH = (date.today() + timedelta(days=30)).isoformat()
 
 CASES: dict[str, Case] = {
     "auth.login": Case("anonymous", lambda w: {}, "This field is required.", 400,
@@ -74,7 +75,7 @@ CASES: dict[str, Case] = {
                              lambda w: {"text": "", "kind": "agree5"}),
     "pilots.delete_question": Case(
         "consultant", lambda w: {"study_id": w["bare"], "question_id": w["builtin_question"]},
-        "Not removed: questions of the built-in instrument cannot be removed.", 409),
+        "Not removed: questions of the built-in instrument cannot be removed: every study asks them", 409),
     "pilots.add_wave_view": Case(
         "consultant", lambda w: {"study_id": w["opened"]}, "the study already has a wave called 'baseline'", 409,
         lambda w: {"label": "baseline", "opens_on": TOMORROW, "closes_on": TOMORROW}),
@@ -88,6 +89,33 @@ CASES: dict[str, Case] = {
                                lambda w: {"confirm": "1"}),
     "pilots.close_view": Case("consultant", lambda w: {"study_id": w["bare"]},
                               "Not closed: the study is draft, not running.", 409, lambda w: {"confirm": "1"}),
+    # Changing what exists (issue 14 item 2): each lock refuses with its reason, on the page it came from.
+    "pilots.edit_wave_view": Case(
+        "consultant", lambda w: {"study_id": w["running"], "wave_id": w["running_wave"]},
+        "Not saved: the wave opened on", 409,
+        lambda w: {"label": "baseline", "opens_on": TOMORROW, "closes_on": IN_A_MONTH}),
+    "pilots.close_wave_early": Case("consultant", lambda w: {"study_id": w["opened"], "wave_id": w["opened_wave"]},
+                                    "Not closed: the study is draft, not running", 409, lambda w: {"confirm": "1"}),
+    "pilots.reopen_wave": Case("consultant", lambda w: {"study_id": w["running"], "wave_id": w["running_wave"]},
+                               "Not reopened: only a wave closed early can be reopened", 409),
+    "pilots.delete_wave_view": Case("consultant", lambda w: {"study_id": w["running"], "wave_id": w["running_wave"]},
+                                    "Not deleted: the wave has opened", 409, lambda w: {"confirm": "1"}),
+    "pilots.delete_study_view": Case("consultant", lambda w: {"study_id": w["running"]},
+                                     "Not deleted: the study is running: only a draft study can be deleted", 409,
+                                     lambda w: {"confirm": "1"}),
+    "pilots.edit_question_view": Case(
+        "consultant", lambda w: {"study_id": w["bare"], "question_id": w["builtin_question"]},
+        "Not saved: questions of the built-in instrument cannot be edited", 409, lambda w: {"text": "Other words"}),
+    "organisations.edit": Case("consultant", lambda w: {"organisation_id": w["org"]}, "This field is required.",
+                               400, lambda w: {"name": ""}),
+    "organisations.rep": Case("consultant", lambda w: {"organisation_id": w["org"], "rep_id": w["rep"]},
+                              "Not saved: another rep of this organisation already has this e-mail", 409,
+                              lambda w: {"name": "Ada", "email": w["other_rep_email"], "team_id": w["team"]}),
+    "organisations.rep_active": Case("consultant", lambda w: {"organisation_id": w["org"], "rep_id": w["rep"]},
+                                     "Not changed: say whether the rep has left", 400, lambda w: {"active": "maybe"}),
+    "organisations.team": Case("consultant", lambda w: {"organisation_id": w["org"], "team_id": w["team"]},
+                               "Not saved: the organisation already has a team called 'T1'", 409,
+                               lambda w: {"name": "T1", "region": ""}),
     "respond.preview": Case("consultant", lambda w: {"study_id": w["bare"], "number": 1},
                             "Please answer this question", 400),
     "respond.page": Case("rep", lambda w: {"number": 1}, "Please answer this question", 400),
@@ -128,7 +156,8 @@ def world(csrf_app):
         db.session.commit()
         token = builders.invite(running.waves[0], teams[0].reps[0])
         upload = uploads.stage(consultant, org, uploads.KINDS["roster"], "r.csv", b"Squad,Person\nEast,Gil\n")
-        return {"org": org.id, "team": teams[0].id, "bare": bare.id, "bare_randomised": bare_randomised.id,
+        return {"org": org.id, "team": teams[0].id, "rep": teams[0].reps[1].id,
+                "other_rep_email": teams[0].reps[2].email, "bare": bare.id, "bare_randomised": bare_randomised.id,
                 "assignment": assignment.id, "other_model": other.value, "opened": opened.id,
                 "opened_wave": opened.waves[0].id, "running": running.id, "running_wave": running.waves[0].id,
                 "builtin_question": bare.questions[0].id, "upload": upload.id, "token": token,

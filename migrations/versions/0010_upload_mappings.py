@@ -5,7 +5,7 @@ ran, so the same CRM export had to be mapped again every month (ux review D17). 
 organisation and kind (roster, performance, sessions) and pre-selected on the next mapping page.
 
 Revision ID: 0010_upload_mappings
-Revises: 0008_study_member
+Revises: 0009_account_tokens
 Create Date: 2026-12-02
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0010_upload_mappings'
-down_revision = '0008_study_member'
+down_revision = '0009_account_tokens'
 branch_labels = None
 depends_on = None
 

@@ -4,7 +4,7 @@ and who has access (invitations, roles)."""
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, DateField, EmailField, IntegerField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from ..accounts import AccountError, normalise_email
 from ..forms import MODEL_CHOICES
@@ -14,6 +14,19 @@ class OrganisationForm(FlaskForm):
     """A new client organisation."""
 
     name = StringField("Organisation name", validators=[DataRequired(), Length(max=120)])
+
+class RepForm(FlaskForm):
+    """A rep's name, e-mail and team."""
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    email = StringField("E-mail", validators=[Optional(), Length(max=254)])
+    team_id = SelectField("Team", coerce=int, validate_choice=True)
+
+class TeamForm(FlaskForm):
+    """A team's name and region."""
+
+    name = StringField("Team name", validators=[DataRequired(), Length(max=120)])
+    region = StringField("Region", validators=[Optional(), Length(max=120)])
 
 class UploadForm(FlaskForm):
     """A CSV or XLSX file to import."""

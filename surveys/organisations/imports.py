@@ -25,6 +25,7 @@ from ..models import CoachingModel, CoachingSession, Organisation, PerformanceRe
 from ..outcomes import CRM_FIELDS
 from ..refusals import Refused
 from ..tabular import Field, TableError, apply_mapping
+from .roster import move_refusal, studies_under_way
 
 # Headers the common CRM and HR exports use (Salesforce, HubSpot, Workday…), after ``normalise_header``.
 EMAIL_ALIASES = ("e_mail", "email_address", "mail", "work_email", "business_email", "company_email",
@@ -149,8 +150,13 @@ def parse_period(text: str) -> tuple[str, date]:
 
 @transactional
 def import_roster(organisation: Organisation, frame: pd.DataFrame, mapping: dict | None = None,
-                  deactivate_missing: bool = False, progress: Progress | None = None) -> ImportReport:
-    """Create or update teams and reps from a roster; optionally mark reps missing from the file as left."""
+                  deactivate_missing: bool = False, progress: Progress | None = None,
+                  today: date | None = None) -> ImportReport:
+    """Create or update teams and reps from a roster; optionally mark reps missing from the file as left.
+
+    A row that moves a rep to a team of another coaching model of a study under way is a problem of
+    the file, as the same move by hand is refused (``roster.move_refusal``).
+    """
     table = apply_mapping(frame, ROSTER_FIELDS, mapping or {})
     problems: list[Problem] = []
     seen: dict[tuple[str, str], int] = {}
@@ -193,6 +199,7 @@ def import_roster(organisation: Organisation, frame: pd.DataFrame, mapping: dict
     by_email = {r.email.lower(): r for r in reps if r.email}
     applied: dict[int, int] = {}  # id(rep) -> spreadsheet row that set it
     conflicts: list[Problem] = []
+    under_way = studies_under_way(organisation.id, today or date.today())
     for position, (team_name, region, name, email, crm_id) in enumerate(clean, start=1):
         team = teams.get(team_name.lower())
         if team is None:
@@ -218,6 +225,11 @@ def import_roster(organisation: Organisation, frame: pd.DataFrame, mapping: dict
             db.session.add(rep)
             report.created += 1
         else:
+            refusal = (move_refusal(rep, rep.team, team, under_way)
+                       if under_way and rep.team is not team else None)
+            if refusal:
+                conflicts.append(Problem(position + 1, "team", refusal))
+                continue
             before = (rep.team, rep.name, rep.email, rep.crm_id, rep.active)
             old_keys = ((rep.crm_id or "").lower(), (rep.email or "").lower())
             rep.team, rep.name, rep.active = team, name, True

@@ -1,5 +1,6 @@
-"""Consultants' pages for client organisations: roster, CRM performance, coaching sessions, new studies, and
-who has access (invite, send a new link, change a role, remove).
+"""Consultants' pages for client organisations: roster, CRM performance, coaching sessions, new studies,
+who has access (invite, send a new link, change a role, remove), and the records changed by hand: the
+organisation's name, a rep, a team.
 
 Every refusal re-renders the page with the message next to the form it is about, and a 4xx status (a mail
 server that cannot be used: 503).
@@ -14,8 +15,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 
 from ..access import organisation_or_404, require_consultant, visible_organisations
-from ..accounts import AccountError, create_organisation, token_hours
-from ..forms import study_form
+from ..accounts import AccountError, create_organisation, rename_organisation, token_hours
+from ..forms import disable, sent_with_locked, study_form
 from ..mail import MailError, mail_configured
 from ..models import CoachingModel, Organisation, RandomisationUnit, Role, TokenPurpose
 from ..refusals import Refused
@@ -23,7 +24,17 @@ from ..studies import create_study
 from ..tabular import TableError, read_table
 from ..web import refused, sentence, today
 from . import uploads
-from .forms import ButtonForm, InviteForm, OrganisationForm, RoleForm, SessionForm, UploadForm, mapping_form
+from .forms import (
+    ButtonForm,
+    InviteForm,
+    OrganisationForm,
+    RepForm,
+    RoleForm,
+    SessionForm,
+    TeamForm,
+    UploadForm,
+    mapping_form,
+)
 from .imports import ImportRejected
 from .people import Invited, change_role, invite, member_or_404, people_with_access, remove_access, resend_link
 from .records import (
@@ -34,6 +45,18 @@ from .records import (
     roster_summary,
     sessions_by_month,
     teams_and_active_reps,
+)
+from .roster import (
+    RosterError,
+    edit_rep,
+    edit_team,
+    move_limits,
+    region_lock,
+    rep_of,
+    rep_page,
+    set_rep_active,
+    team_of,
+    teams_by_name,
 )
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")
@@ -88,9 +111,22 @@ def people_section(organisation: Organisation, invite_form: InviteForm | None = 
 @bp.route("/<int:organisation_id>/roster")
 @login_required
 def roster(organisation_id: int):
-    """Teams with their region and active reps, and the roster import."""
+    """Teams with their region and active reps, the reps (``?q=`` name or e-mail, ``?team=``, ``?page=``),
+    and the roster import."""
     organisation = organisation_or_404(current_user, organisation_id, consultant=True)
     return _kind_page(organisation, uploads.KINDS["roster"], UploadForm())
+
+
+def _rep_list(organisation: Organisation):
+    """The roster page's reps as this request's query asks (``?q=``, ``?team=``, ``?page=``; bad ones fall back)."""
+    return rep_page(organisation, request.args.get("q", ""), _whole_number(request.args.get("team")),
+                    _whole_number(request.args.get("page")) or 1)
+
+
+def _whole_number(text: str | None) -> int | None:
+    """A query parameter as a positive number of up to 9 digits, or None (bad queries fall back)."""
+    text = text or ""
+    return int(text) if text.isascii() and text.isdigit() and 0 < len(text) < 10 else None
 
 
 @bp.route("/<int:organisation_id>/performance")
@@ -118,7 +154,7 @@ def _kind_page(organisation: Organisation, kind: uploads.Kind, upload_form: Uplo
     shown = {"problems": list(problems)[:MAX_PROBLEMS_SHOWN], "total": len(problems), "kind": kind}
     if kind.name == "roster":
         return render_template("organisations/roster.html", organisation=organisation, form=upload_form,
-                               teams=roster_summary(organisation), **shown)
+                               teams=roster_summary(organisation), reps=_rep_list(organisation), **shown)
     if kind.name == "performance":
         return render_template("organisations/performance.html", organisation=organisation, form=upload_form,
                                periods=performance_by_period(organisation), **shown)
@@ -236,7 +272,7 @@ def new_study(organisation_id: int):
                              seed=form.seed.data if form.seed.data is not None else secrets.randbelow(2**31),
                              randomisation_unit=RandomisationUnit(form.unit.data),
                              stratify_by=form.stratify_by.data or None, primary_outcome=form.primary_outcome.data,
-                             k_threshold=form.k_threshold.data)
+                             k_threshold=form.k_threshold.data, description=form.description.data)
         flash("Study created. Next: randomise the teams and add the waves.", "info")
         return redirect(url_for("pilots.study", study_id=study.id))
     return render_template("pilots/study_form.html", organisation=organisation, form=form, study=None), (
@@ -345,3 +381,107 @@ def person_remove(organisation_id: int, user_id: int):
           + (" It was their last organisation, so they were signed out on every device." if removed.signed_out
              else ""), "info")
     return _people_anchor(organisation)
+
+
+# --- the records changed by hand: the organisation's name, a rep, a team --------------------------------
+
+
+@bp.route("/<int:organisation_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(organisation_id: int):
+    """Rename the organisation (a name the consultant does not already use for another)."""
+    organisation = organisation_or_404(current_user, organisation_id, consultant=True)
+    form = OrganisationForm() if request.method == "POST" else OrganisationForm(data={"name": organisation.name})
+    page = partial(render_template, "organisations/organisation_form.html", organisation=organisation, form=form)
+    if not form.is_submitted():
+        return page()
+    if not form.validate():
+        return page(), 400
+    try:
+        rename_organisation(organisation, form.name.data, _me())
+    except AccountError as error:
+        return refused(error, page, form.name, "Not renamed")
+    flash(f"Renamed to {organisation.name}.", "info")
+    return redirect(url_for("organisations.detail", organisation_id=organisation.id))
+
+
+def _rep_form(organisation: Organisation, **kwargs) -> RepForm:
+    """The rep form (``kwargs`` as for any form), offering the organisation's teams."""
+    form = RepForm(**kwargs)
+    form.team_id.choices = [(team.id, team.name + (f" ({team.region})" if team.region else ""))
+                            for team in teams_by_name(organisation)]
+    return form
+
+
+def _rep_page(organisation: Organisation, rep, form: RepForm) -> str:
+    """A rep's page with its form as given: name, e-mail, team, what limits a move, leaving or coming back."""
+    return render_template("organisations/rep_form.html", organisation=organisation, rep=rep, form=form,
+                           limits=move_limits(rep, today()), action_form=ButtonForm(formdata=None))
+
+
+def _rep_data(rep) -> dict:
+    return {"name": rep.name, "email": rep.email or "", "team_id": rep.team_id}
+
+
+@bp.route("/<int:organisation_id>/reps/<int:rep_id>", methods=["GET", "POST"])
+@login_required
+def rep(organisation_id: int, rep_id: int):
+    """Edit a rep's name, e-mail and team; what limits a move is said on the form."""
+    organisation = organisation_or_404(current_user, organisation_id, consultant=True)
+    rep = rep_of(organisation, rep_id) or abort(404)
+    form = _rep_form(organisation) if request.method == "POST" else _rep_form(organisation, data=_rep_data(rep))
+    page = partial(_rep_page, organisation, rep, form)
+    if not form.is_submitted():
+        return page()
+    if not form.validate():
+        return page(), 400
+    try:
+        edit_rep(organisation, rep, form.name.data, form.email.data, team_of(organisation, form.team_id.data), today())
+    except RosterError as error:
+        return refused(error, page, form[error.field], "Not saved")
+    flash(f"Saved {rep.name}.", "info")
+    return redirect(url_for("organisations.rep", organisation_id=organisation.id, rep_id=rep.id))
+
+
+@bp.route("/<int:organisation_id>/reps/<int:rep_id>/active", methods=["POST"])
+@login_required
+def rep_active(organisation_id: int, rep_id: int):
+    """Mark a rep as having left (``active=0``) or back (``active=1``); anything else re-renders the rep's page."""
+    organisation = organisation_or_404(current_user, organisation_id, consultant=True)
+    rep = rep_of(organisation, rep_id) or abort(404)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    if request.form.get("active") not in ("0", "1"):
+        form = _rep_form(organisation, formdata=None, data=_rep_data(rep))
+        return refused("Not changed: say whether the rep has left (active=0) or is back (active=1).",
+                       partial(_rep_page, organisation, rep, form), status=400)
+    set_rep_active(rep, request.form["active"] == "1")
+    flash(f"{rep.name} is {'active again' if rep.active else 'marked as having left'}.", "info")
+    return redirect(url_for("organisations.rep", organisation_id=organisation.id, rep_id=rep.id))
+
+
+@bp.route("/<int:organisation_id>/teams/<int:team_id>", methods=["GET", "POST"])
+@login_required
+def team(organisation_id: int, team_id: int):
+    """Rename a team and set its region; a region that is part of a running study's draw is shown locked."""
+    organisation = organisation_or_404(current_user, organisation_id, consultant=True)
+    team = team_of(organisation, team_id) or abort(404)
+    lock = region_lock(team, today())
+    if request.method == "POST":
+        form = TeamForm(formdata=sent_with_locked({"region": team.region or ""})) if lock else TeamForm()
+    else:
+        form = TeamForm(data={"name": team.name, "region": team.region or ""})
+    if lock:
+        disable(form, ["region"])
+    page = partial(render_template, "organisations/team_form.html", organisation=organisation, team=team, form=form,
+                   lock=lock)
+    if not form.is_submitted():
+        return page()
+    if not form.validate():
+        return page(), 400
+    try:
+        edit_team(organisation, team, form.name.data, form.region.data, today())
+    except RosterError as error:
+        return refused(error, page, form[error.field], "Not saved")
+    flash(f"Saved team {team.name}.", "info")
+    return redirect(url_for("organisations.roster", organisation_id=organisation.id, team=team.id))

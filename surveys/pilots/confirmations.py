@@ -1,9 +1,11 @@
 """What a pilot's actions that cannot be undone will do, in sentences, with counts from the database.
 
-The confirmation pages (``web.confirmation``) state these before launching or closing a study and
-before issuing links again. Counts of links follow the wave page's anonymity rule: exact before a
-wave opens (nobody can have answered), a bound once it is open — an exact count of working links
-would move by one with each response.
+The confirmation pages (``web.confirmation``) state these before launching or closing a study,
+before issuing links again, and before closing a wave early or deleting a draft wave or study.
+Counts of links follow the wave page's anonymity rule: exact before a wave opens (nobody can have
+answered), a bound once it is open — an exact count of working links would move by one with each
+response. Closing a wave early says how many reps were invited and never how many links stop:
+invited minus unused links would be the open wave's exact number of responses.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from collections import Counter
 from datetime import date
 
 from ..models import Study, Wave
+from ..studies import StudyDeletion, day
 from .invitations import LinksThatStop, links_that_stop, mail_targets, reissue_targets
+from .waves import CloseEarly, WaveDeletion
 
 
 def _count(n: int, word: str, plural: str | None = None) -> str:
@@ -46,7 +50,7 @@ def _how_many(stop: LinksThatStop) -> str:
 
 def close_consequences(study: Study, today: date) -> list[str]:
     """What closing ``study`` stops: every link that still works, in the waves that have not closed."""
-    stops = [links_that_stop(study, wave, today) for wave in study.waves if wave.closes_on >= today]
+    stops = [links_that_stop(study, wave, today) for wave in study.waves if not wave.is_closed(today)]
     total = sum(stop.count for stop in stops)
     exact = all(stop.exact for stop in stops if stop.count)
     working = f"{total:,}" if exact else f"up to {total:,}"
@@ -104,4 +108,46 @@ def send_consequences(study: Study, wave: Wave, today: date, reminder: bool) -> 
         f"E-mailing {what} gives each rep it goes to a new link: {_stopping(stop, wave)} {verb} working (links in "
         "earlier e-mails or in a mail-merge file).",
         answered[:1].upper() + answered[1:] + ".",
+    ]
+
+
+def close_early_consequences(preview: CloseEarly, k: int) -> list[str]:
+    """What closing a wave early does (call it once ``waves.close_early_preview`` has passed)."""
+    wave = preview.wave
+    invited = f"{_count(preview.invited, 'rep')} {'was' if preview.invited == 1 else 'were'} invited to this wave"
+    return [
+        f"It was planned to close on {day(wave.closes_on)}; it closes today instead.",
+        f"Reps who have not answered can no longer answer: their links stop working at once ({invited}).",
+        "Its results can be read in the report and exported straight away, as for a wave that has ended — for "
+        f"every group of at least {k} people who answered.",
+        *(["It is the study's first closed wave: the reps the CRM and coaching-session figures count are fixed "
+           "from the next reading of the report, as they are at the first wave that ends."]
+          if preview.freezes_population else []),
+        f"You can reopen it until {day(wave.closes_on)} only if nobody has answered it: once a wave's results can "
+        "be read, a second version of them would tell what the people who answered in between said. Otherwise, "
+        "add a new wave for the others.",
+    ]
+
+
+def wave_deletion_consequences(preview: WaveDeletion) -> list[str]:
+    """What deleting a wave that has not opened takes with it."""
+    wave, links = preview.wave, preview.links
+    return [
+        f"It would have opened on {day(wave.opens_on)} and closed on {day(wave.closes_on)}. Nobody has answered it.",
+        (f"The {_count(links, 'link')} issued for it {'stops' if links == 1 else 'stop'} working." if links
+         else "No links have been issued for it."),
+        "This cannot be undone; you can add a wave again later.",
+    ]
+
+
+def study_deletion_consequences(preview: StudyDeletion) -> list[str]:
+    """What deleting a draft study nobody answered takes with it."""
+    study = preview.study
+    return [
+        f"It is a draft that nobody has answered. Deleting it removes its design, its {_count(preview.waves, 'wave')} "
+        f"and {_count(preview.own_questions, 'question')} of its own.",
+        f"It removes the assignment of {_count(preview.assigned, study.randomisation_unit.value)} to coaching models.",
+        (f"{_count(preview.links, 'survey link')} already issued {'stops' if preview.links == 1 else 'stop'} working."
+         if preview.links else "No survey links were issued."),
+        "The organisation's roster, CRM data and coaching sessions stay. This cannot be undone.",
     ]

@@ -79,7 +79,7 @@ def check_can_issue(study: Study, wave: Wave, today: date) -> None:
         raise InvitationError("the study has not been launched yet; launch it on its study page first")
     if study.status is StudyStatus.CLOSED:
         raise InvitationError("the study is closed")
-    if wave.closes_on < today:
+    if wave.is_closed(today):
         raise InvitationError(f"the wave closed on {wave.closes_on.isoformat()}")
 
 

@@ -1,4 +1,10 @@
-"""Consultants' and leaders' view of pilot studies."""
+"""Consultants' and leaders' view of pilot studies, and the pages that change what a study already has:
+a wave's dates, closing a wave early and reopening it, deleting a draft wave or study, editing the
+study's own questions.
+
+A refusal re-renders the page it came from with the message and a 4xx status (``web.refused``); an
+action that cannot be undone first says what it will do (``web.confirmation``) and runs once confirmed.
+"""
 
 from functools import partial
 
@@ -7,10 +13,10 @@ from flask_login import current_user, login_required
 
 from ..access import require_consultant, study_or_404, visible_studies, wave_or_404
 from ..disclosure import closed_wave_rates
-from ..forms import study_form
+from ..forms import DESIGN_FIELDS, disable, sent_with_locked, study_form
 from ..frames import codebook_frame, performance_frame
 from ..mail import MailError, mail_configured
-from ..models import CoachingModel, QuestionKind, RandomisationUnit, Study, Wave
+from ..models import CoachingModel, Question, QuestionKind, RandomisationUnit, Study, Wave
 from ..studies import (
     ReasonNeeded,
     StudyError,
@@ -18,9 +24,14 @@ from ..studies import (
     check_close,
     check_launch,
     close,
-    instrument_lock_reason,
+    day,
+    delete_study,
+    deletion_preview,
+    design_lock,
+    instrument_lock,
     is_locked,
     k_changed_while_open,
+    k_lock_of,
     launch,
     lock_reason,
     response_rates,
@@ -28,13 +39,39 @@ from ..studies import (
     update_design,
 )
 from ..web import confirmation, confirmed, refused, send_sheets, today
-from .confirmations import close_consequences, launch_consequences, reissue_consequences, send_consequences
+from .confirmations import (
+    close_consequences,
+    close_early_consequences,
+    launch_consequences,
+    reissue_consequences,
+    send_consequences,
+    study_deletion_consequences,
+    wave_deletion_consequences,
+)
 from .exports import ExportRefused, response_sheets
-from .forms import ActionForm, AssignmentChangeForm, QuestionForm, RandomiseForm, WaveForm
+from .forms import (
+    ActionForm,
+    AssignmentChangeForm,
+    QuestionEditForm,
+    QuestionForm,
+    RandomiseForm,
+    WaveDatesForm,
+    WaveForm,
+)
 from .invitations import InvitationError, check_can_issue, issue_links, links_csv, send_links
 from .planning import planning_panel
-from .questions import NewQuestion, QuestionError, add_question, remove_question
+from .questions import NewQuestion, QuestionError, add_question, edit_question, remove_question
 from .randomisation import AssignmentError, assignment_changes, balance, change_assignment, randomise
+from .waves import (
+    WaveError,
+    close_early,
+    close_early_preview,
+    delete_wave,
+    edit_wave,
+    reopen,
+    wave_locks,
+)
+from .waves import deletion_preview as wave_deletion_preview
 
 bp = Blueprint("pilots", __name__)
 
@@ -72,7 +109,7 @@ def _suggested_label(study: Study) -> str:
 def _questions_page(study: Study, form: QuestionForm) -> str:
     """The questions page, with the form as given."""
     return render_template("pilots/questions.html", study=study, form=form,
-                           locked=instrument_lock_reason(study, today()))
+                           locked=instrument_lock(study, today()))
 
 
 @bp.route("/studies/<int:study_id>/questions", methods=["GET", "POST"])
@@ -93,7 +130,7 @@ def questions(study_id: int):
             maximum=form.maximum.data, dimension=form.dimension.data,
             reverse_scored=form.reverse_scored.data), today())
     except QuestionError as error:
-        if instrument_lock_reason(study, today()):  # the form is not shown any more: the message goes on top
+        if instrument_lock(study, today()):  # the form is not shown any more: the message goes on top
             return refused(error, partial(_questions_page, study, form), prefix="Not added")
         return refused(error, partial(_questions_page, study, form), form.text, "Not added", status=400)
     flash("Question added.", "info")
@@ -120,14 +157,17 @@ def delete_question(study_id: int, question_id: int):
 def design(study_id: int):
     """Change the study's design (models, unit, strata, seed, primary outcome, k)."""
     study = study_or_404(current_user, study_id, consultant=True)
-    form = study_form(study, formdata_sent=request.method != "GET")
+    lock, k_lock = design_lock(study, today()), k_lock_of(study, today())
+    form = study_form(study, formdata_sent=request.method != "GET",
+                      locked=(DESIGN_FIELDS if lock else ()) + (("k_threshold",) if k_lock else ()))
     status = 200
     if form.validate_on_submit():
         try:
             update_design(study, form.name.data, [CoachingModel(m) for m in form.models.data],
                           RandomisationUnit(form.unit.data), form.stratify_by.data or None,
                           form.seed.data if form.seed.data is not None else study.seed, form.primary_outcome.data,
-                          form.k_threshold.data, today(), changed_by=current_user, reason=form.change_reason.data)
+                          form.k_threshold.data, today(), changed_by=current_user, reason=form.change_reason.data,
+                          description=form.description.data if "description" in request.form else None)
         except ReasonNeeded as error:
             form.change_reason.errors.append(f"Not saved: {error}.")
         except StudyError as error:
@@ -138,7 +178,8 @@ def design(study_id: int):
             return redirect(url_for("pilots.study", study_id=study.id))
     if form.errors and status == 200:
         status = 400
-    return render_template("pilots/study_form.html", organisation=study.organisation, form=form, study=study), status
+    return render_template("pilots/study_form.html", organisation=study.organisation, form=form, study=study,
+                           lock=lock, k_lock=k_lock), status
 
 
 def _change_form(study, **kwargs) -> AssignmentChangeForm:
@@ -229,7 +270,8 @@ def _wave_page(study: Study, wave: Wave) -> str:
     per_model, per_team, total = closed_wave_rates(study, wave, *response_rates(study, wave, today()), today())
     return render_template("pilots/wave.html", study=study, wave=wave, per_model=per_model, per_team=per_team,
                            total=total, k_changed=wave.is_open(today()) and k_changed_while_open(study, wave),
-                           mail=mail_configured(), form=ActionForm(formdata=None), today=today())
+                           mail=mail_configured(), form=ActionForm(formdata=None), today=today(),
+                           locks=wave_locks(study, wave, today()))
 
 
 def _wave_action(study_id: int, wave_id: int) -> tuple[Study, Wave]:
@@ -363,3 +405,137 @@ def export(study_id: int, name: str, fmt: str):
     else:
         sheets = {"performance": performance_frame(study)}
     return send_sheets(sheets, fmt, f"study{study.id}-{name}.{fmt}", private=True)
+
+
+# --- changing what a study already has ------------------------------------------------------------------
+
+WAVE_FIELDS = ("label", "opens_on", "closes_on")
+
+
+@bp.route("/studies/<int:study_id>/waves/<int:wave_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_wave_view(study_id: int, wave_id: int):
+    """Change a wave's label and dates as far as they can still change; the others are shown locked, with why."""
+    study = study_or_404(current_user, study_id, consultant=True)
+    wave = wave_or_404(study, wave_id)
+    locks = wave_locks(study, wave, today())
+    locked = [name for name in WAVE_FIELDS if locks.of(name)]
+    current = {"label": wave.label, "opens_on": wave.opens_on, "closes_on": wave.closes_on}
+    form = (WaveDatesForm(formdata=sent_with_locked({name: current[name] for name in locked}))
+            if request.method == "POST" else WaveDatesForm(data=current))
+    disable(form, locked)
+    page = partial(render_template, "pilots/wave_form.html", study=study, wave=wave, form=form, locks=locks)
+    if not form.is_submitted():
+        return page()
+    if not form.validate():
+        return page(), 400
+    try:
+        edit_wave(study, wave, form.label.data, form.opens_on.data, form.closes_on.data, today())
+    except WaveError as error:
+        return refused(error, page, form[error.field], "Not saved")
+    flash(f"Wave “{wave.label}” saved: open {day(wave.opens_on)} to {day(wave.closes_on)}.", "info")
+    return redirect(url_for("pilots.wave", study_id=study.id, wave_id=wave.id))
+
+
+@bp.route("/studies/<int:study_id>/waves/<int:wave_id>/close-early", methods=["GET", "POST"])
+@login_required
+def close_wave_early(study_id: int, wave_id: int):
+    """Close an open wave today, once confirmed on a page that says what happens (and no exact count)."""
+    study, wave = _wave_action(study_id, wave_id)
+    back = url_for("pilots.wave", study_id=study.id, wave_id=wave.id)
+    button = "Close the wave now"
+    try:
+        preview = close_early_preview(study, wave, today())
+        if not confirmed():
+            return confirmation(f"Close the wave “{wave.label}” today, {day(today())}?",
+                                close_early_consequences(preview, study.k_threshold), button, back)
+        close_early(study, wave, today())
+    except WaveError as error:
+        return confirmation(f"Close the wave “{wave.label}” early?", [], button, back, refusal=error,
+                            prefix="Not closed")
+    flash(f"Wave “{wave.label}” closed today. Its results can be read in the report.", "info")
+    return redirect(back)
+
+
+@bp.route("/studies/<int:study_id>/waves/<int:wave_id>/reopen", methods=["POST"])
+@login_required
+def reopen_wave(study_id: int, wave_id: int):
+    """Reopen a wave closed early that nobody answered, up to its planned closing date."""
+    study, wave = _wave_action(study_id, wave_id)
+    try:
+        reopen(study, wave, today())
+    except WaveError as error:
+        return refused(error, partial(_wave_page, study, wave), prefix="Not reopened")
+    flash(f"Wave “{wave.label}” is open again until {day(wave.closes_on)}.", "info")
+    return redirect(url_for("pilots.wave", study_id=study.id, wave_id=wave.id))
+
+
+@bp.route("/studies/<int:study_id>/waves/<int:wave_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete_wave_view(study_id: int, wave_id: int):
+    """Delete a wave that has not opened, once confirmed on a page that says what goes with it."""
+    study, wave = _wave_action(study_id, wave_id)
+    label, button = wave.label, "Delete the wave"
+    title, back = f"Delete the wave “{label}”?", url_for("pilots.wave", study_id=study.id, wave_id=wave.id)
+    try:
+        preview = wave_deletion_preview(study, wave, today())
+        if not confirmed():
+            return confirmation(title, wave_deletion_consequences(preview), button, back)
+        delete_wave(study, wave, today())
+    except WaveError as error:
+        return confirmation(title, [], button, back, refusal=error, prefix="Not deleted")
+    flash(f"Wave “{label}” deleted.", "info")
+    return redirect(url_for("pilots.study", study_id=study.id))
+
+
+@bp.route("/studies/<int:study_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete_study_view(study_id: int):
+    """Delete a draft study nobody answered, once confirmed on a page that says what goes with it."""
+    study = study_or_404(current_user, study_id, consultant=True)
+    if request.method == "POST" and not ActionForm().validate_on_submit():
+        abort(400)
+    organisation_id, name = study.organisation_id, study.name
+    title, button, back = f"Delete the study “{name}”?", "Delete the study", url_for("pilots.study", study_id=study.id)
+    try:
+        preview = deletion_preview(study)
+        if not confirmed():
+            return confirmation(title, study_deletion_consequences(preview), button, back)
+        delete_study(study)
+    except StudyError as error:
+        return confirmation(title, [], button, back, refusal=error, prefix="Not deleted")
+    flash(f"Study “{name}” deleted.", "info")
+    return redirect(url_for("organisations.detail", organisation_id=organisation_id))
+
+
+def _question_or_404(study: Study, question_id: int) -> Question:
+    question = next((q for q in study.questions if q.id == question_id), None)
+    return question if question is not None else abort(404)
+
+
+@bp.route("/studies/<int:study_id>/questions/<int:question_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_question_view(study_id: int, question_id: int):
+    """Edit the text, options and 'required' of one of the study's own questions, until launch."""
+    study = study_or_404(current_user, study_id, consultant=True)
+    question = _question_or_404(study, question_id)
+    lock = instrument_lock(study, today())
+    current = {"text": question.text, "options": question.options or "", "required": question.required}
+    form = QuestionEditForm() if request.method == "POST" else QuestionEditForm(data=current)
+    if question.kind is not QuestionKind.CHOICE:
+        del form.options
+    if lock or question.instrument:
+        disable(form, [name for name in ("text", "options", "required") if name in form])
+    page = partial(render_template, "pilots/question_form.html", study=study, question=question, form=form,
+                   lock=lock)
+    if not form.is_submitted():
+        return page()
+    if not form.validate():
+        return page(), 400
+    options = tuple((form.options.data or "").splitlines()) if "options" in form else ()
+    try:
+        edit_question(study, question.id, form.text.data, options, form.required.data, today())
+    except QuestionError as error:
+        return refused(error, page, form.text, "Not saved")
+    flash("Question saved.", "info")
+    return redirect(url_for("pilots.questions", study_id=study.id))
