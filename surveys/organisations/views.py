@@ -352,7 +352,8 @@ def person_role(organisation_id: int, user_id: int):
     member = member_or_404(organisation, user_id)
     form = RoleForm()
     if not form.validate_on_submit():
-        return detail_page(organisation, 400, errors={member.id: flash_errors(form)})
+        problems = " ".join(error for errors in form.errors.values() for error in errors)  # whole sentences
+        return detail_page(organisation, 400, errors={member.id: problems}, chosen={member.id: form.role.data})
     try:
         change_role(organisation, _me(), member, form.role.data)
     except Refused as error:
