@@ -301,7 +301,7 @@ def invite_person(organisation_id: int):
         form.email.errors.append(f"Nobody was invited: {error}.")
         return detail_page(organisation, 503, invite_form=form)
     except Refused as error:
-        form.email.errors.append(str(error).capitalize() + ".")
+        form.email.errors.append(sentence(error))
         return detail_page(organisation, 409, invite_form=form)
     return _told(organisation, invited)
 
@@ -319,7 +319,7 @@ def person_link(organisation_id: int, user_id: int):
     except MailError as error:
         return detail_page(organisation, 503, errors={member.id: f"No new link was sent: {error}."})
     except Refused as error:
-        return detail_page(organisation, 409, errors={member.id: str(error).capitalize() + "."})
+        return detail_page(organisation, 409, errors={member.id: sentence(error)})
     return _told(organisation, invited)
 
 
@@ -357,7 +357,7 @@ def person_role(organisation_id: int, user_id: int):
     try:
         change_role(organisation, _me(), member, form.role.data)
     except Refused as error:
-        return detail_page(organisation, 409, errors={member.id: str(error).capitalize() + "."},
+        return detail_page(organisation, 409, errors={member.id: sentence(error)},
                            chosen={member.id: form.role.data})
     flash(f"{member.email} is now a {member.role.value}.", "info")
     return _people_anchor(organisation)
@@ -374,7 +374,7 @@ def person_remove(organisation_id: int, user_id: int):
     try:
         removed = remove_access(organisation, _me(), member)
     except Refused as error:
-        return detail_page(organisation, 409, errors={member.id: str(error).capitalize() + "."})
+        return detail_page(organisation, 409, errors={member.id: sentence(error)})
     if removed.was_you:
         flash(f"You no longer have access to {organisation.name}.", "info")
         return redirect(url_for("organisations.index"))
