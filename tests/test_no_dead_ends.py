@@ -22,8 +22,9 @@ from datetime import date, timedelta
 import pytest
 from flask import url_for
 
+from surveys import accounts
 from surveys.extensions import db
-from surveys.models import CoachingModel, StudyStatus, Wave
+from surveys.models import CoachingModel, StudyStatus, TokenPurpose, Wave
 from surveys.organisations import uploads
 from surveys.studies import create_study
 from tests import builders
@@ -48,8 +49,23 @@ CASES: dict[str, Case] = {
     "auth.login": Case("anonymous", lambda w: {}, "This field is required.", 400,
                        lambda w: {"email": "", "password": "whatever1"}),
     "auth.logout": Case("consultant", lambda w: {}, "Form expired", 400, csrf=False),
+    "auth.forgot_password": Case("anonymous", lambda w: {}, "This field is required.", 400,
+                                 lambda w: {"email": ""}),
+    "auth.set_password": Case("anonymous", lambda w: {"token": w["reset_token"]}, "The two passwords do not match.",
+                              400, lambda w: {"password": "a long new password", "confirm": "another one"}),
     "organisations.index": Case("consultant", lambda w: {}, "You already have an organisation called 'Acme Sales'.",
                                 400, lambda w: {"name": "Acme Sales"}),
+    "organisations.invite_person": Case("consultant", lambda w: {"organisation_id": w["org"]},
+                                        "This field is required.", 400, lambda w: {"email": "", "role": "leader"}),
+    "organisations.person_link": Case(
+        "consultant", lambda w: {"organisation_id": w["org"], "user_id": w["consultant_id"]},
+        "has set a password already", 409),
+    "organisations.person_role": Case(
+        "consultant", lambda w: {"organisation_id": w["org"], "user_id": w["leader_id"]}, "Not a valid choice", 400,
+        lambda w: {"role": "owner"}),
+    "organisations.person_remove": Case(
+        "consultant", lambda w: {"organisation_id": w["org"], "user_id": w["consultant_id"]},
+        "You are the only consultant of Acme Sales, so removing yourself would leave it with nobody", 409),
     "organisations.upload": Case("consultant", lambda w: {"organisation_id": w["org"], "kind_name": "roster"},
                                  "Choose a file to import.", 400),
     "organisations.mapping": Case(
@@ -143,6 +159,8 @@ def world(csrf_app):
         org = builders.organisation("Acme Sales")
         teams = [builders.team_with_reps(org, name=f"T{i}", reps=5) for i in range(3)]
         consultant = builders.user("c@acme.example.com", orgs=[org.name])
+        leader = builders.user("lee@acme.example.com", role="leader", orgs=[org.name])
+        reset_token = accounts.issue_account_token(leader, TokenPurpose.RESET)
         bare = create_study(org, "Bare", list(CoachingModel), seed=1)  # a draft: no waves, no assignment
         bare_randomised = create_study(org, "Bare randomised", list(CoachingModel), seed=1)
         from surveys.pilots.randomisation import randomise
@@ -161,7 +179,8 @@ def world(csrf_app):
                 "assignment": assignment.id, "other_model": other.value, "opened": opened.id,
                 "opened_wave": opened.waves[0].id, "running": running.id, "running_wave": running.waves[0].id,
                 "builtin_question": bare.questions[0].id, "upload": upload.id, "token": token,
-                "consultant": consultant.email}
+                "consultant": consultant.email, "consultant_id": consultant.id, "leader_id": leader.id,
+                "reset_token": reset_token}
 
 
 def csrf_token(page: str) -> str:
