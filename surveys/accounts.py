@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
+from . import audit
 from .database import transactional
 from .extensions import db
 from .models import Organisation, Role, User, utcnow
@@ -118,6 +119,7 @@ def create_organisation(name: str, member: User | None = None) -> Organisation:
         raise AccountError(f"an organisation called {name!r} already exists (id {existing[0].id})")
     organisation = Organisation(name=name, members=[member] if member is not None else [])
     db.session.add(organisation)
+    audit.record("organisation.created", organisation=organisation, actor=member, detail=name)
     return organisation
 
 
