@@ -10,7 +10,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from surveys import auth, commands, errors, organisations, pilots, public, reports, respond, security, web
+from surveys import activity, auth, commands, errors, organisations, pilots, public, reports, respond, security, web
 from surveys.config import (
     MAX_UPLOAD_BYTES,
     ConfigurationError,
@@ -133,3 +133,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(pilots.bp)
     app.register_blueprint(respond.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(activity.bp)

@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
+from . import audit
 from .attempts import FAILED_LOGINS
 from .database import transactional
 from .extensions import db
@@ -133,6 +134,7 @@ def create_organisation(name: str, member: User | None = None) -> Organisation:
         raise AccountError(f"an organisation called {name!r} already exists (id {existing[0].id})")
     organisation = Organisation(name=name, members=[member] if member is not None else [])
     db.session.add(organisation)
+    audit.record("organisation.created", organisation=organisation, actor=member, detail=name)
     return organisation
 
 

@@ -609,3 +609,25 @@ class ResponseScore(db.Model):
     answered: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = ({"sqlite_with_rowid": False},)
+
+
+class AuditEvent(db.Model):
+    """One act by a person — who, what, when, on which organisation or study — never a survey answer.
+
+    Append-only: the database refuses to change or delete a row (``audit.GUARD`` triggers, on both
+    engines), so nobody can tidy up after themselves. The organisation, study and actor are kept as
+    plain ids with their names as they were, not as foreign keys: an event outlives what it is about
+    (a deleted draft study, a removed account), and a cascading delete would be a change of the log.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(254))
+    organisation_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    study_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    study_name: Mapped[str | None] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (CheckConstraint("length(action) > 0", name="action_named"),)

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from analysis.planning import SampleRatioCheck, sample_ratio_check
 
+from . import audit
 from .database import insert_or_ignore, transactional
 from .extensions import db
 from .instruments import Instrument, builtin
@@ -67,9 +68,12 @@ def create_study(organisation: Organisation, name: str, coaching_models: list[Co
                  primary_outcome: str = "satisfaction", k_threshold: int = 5,
                  instrument: Instrument | None = None, description: str | None = None) -> Study:
     """Create a draft study with a copy of the built-in instrument (committed)."""
-    return build_study(organisation, name, coaching_models, seed, randomisation_unit=randomisation_unit,
-                       stratify_by=stratify_by, primary_outcome=primary_outcome, k_threshold=k_threshold,
-                       instrument=instrument, description=description)
+    study = build_study(organisation, name, coaching_models, seed, randomisation_unit=randomisation_unit,
+                        stratify_by=stratify_by, primary_outcome=primary_outcome, k_threshold=k_threshold,
+                        instrument=instrument, description=description)
+    audit.record("study.created", study=study, organisation=organisation,
+                 detail=f"models {', '.join(m.value for m in coaching_models)}")
+    return study
 
 
 @dataclass(frozen=True)
@@ -308,6 +312,7 @@ def update_design(study: Study, name: str, models: list[CoachingModel], unit: Ra
         raise StudyError(f"the description must have at most {DESCRIPTION_MAX} characters")
     if design_changes and study.assignments:
         study.assignments.clear()  # the old draw no longer matches the design
+    changed = _design_words(study, name.strip()[:200], models, unit, stratify_by, seed, primary_outcome, k_threshold)
     for setting, old, new in (("name", study.name, name), ("description", study.description or "", description)):
         if old != new:
             study.design_changes.append(DesignChange(setting=setting, old_value=_logged(old), new_value=_logged(new),
@@ -321,6 +326,20 @@ def update_design(study: Study, name: str, models: list[CoachingModel], unit: Ra
     for setting, old, new in deviations:
         study.design_changes.append(DesignChange(setting=setting, old_value=old, new_value=new, reason=reason[:2000],
                                                  changed_by=changed_by))
+    if changed:
+        audit.record("study.design_changed", study=study, actor=changed_by,
+                     detail="; ".join(changed) + (f" (why: {reason})" if reason else ""))
+
+
+def _design_words(study: Study, name: str, models, unit, stratify_by, seed, primary_outcome, k) -> list[str]:
+    """The design settings that change, as "setting: old → new"."""
+    pairs = (("name", study.name, name),
+             ("models", ", ".join(m.value for m in study.coaching_models), ", ".join(m.value for m in models)),
+             ("unit", study.randomisation_unit.value, unit.value), ("strata", study.stratify_by or "none",
+                                                                    stratify_by or "none"),
+             ("seed", str(study.seed), str(seed)), ("primary outcome", study.primary_outcome, primary_outcome),
+             ("k", str(study.k_threshold), str(k)))
+    return [f"{setting}: {old} → {new}" for setting, old, new in pairs if old != new]
 
 
 @transactional
@@ -337,6 +356,7 @@ def add_wave(study: Study, label: str, opens_on: date, closes_on: date) -> Wave:
         raise StudyError(f"the study already has a wave called {label!r}")
     wave = Wave(study_id=study.id, label=label, opens_on=opens_on, closes_on=closes_on)
     db.session.add(wave)
+    audit.record("wave.added", study=study, detail=f"{label!r}, {opens_on.isoformat()} to {closes_on.isoformat()}")
     return wave
 
 
@@ -358,6 +378,8 @@ def launch(study: Study) -> None:
     study.status = StudyStatus.RUNNING
     if study.assignments_locked_at is None:
         study.assignments_locked_at = utcnow()
+    audit.record("study.launched", study=study, detail=f"{len(study.waves)} wave(s), {len(study.assignments)} "
+                                                        f"{study.randomisation_unit.value}(s) assigned")
 
 
 def check_close(study: Study) -> None:
@@ -398,6 +420,7 @@ def _check_deletable(study: Study) -> None:
 def delete_study(study: Study) -> None:
     """Delete a draft study nobody has answered, with its waves, questions, assignment and links issued."""
     _check_deletable(study)
+    audit.record("study.deleted", study=study, detail=f"{len(study.waves)} wave(s)")
     db.session.delete(study)
 
 
@@ -406,6 +429,7 @@ def close(study: Study) -> None:
     """Running → closed: links stop working; results stay."""
     check_close(study)
     study.status = StudyStatus.CLOSED
+    audit.record("study.closed", study=study)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from .. import audit
 from ..database import transactional
 from ..extensions import db
 from ..models import CoachingModel, CoachingSession, Organisation, PerformanceRecord, Rep, Team
@@ -256,6 +257,7 @@ def import_roster(organisation: Organisation, frame: pd.DataFrame, mapping: dict
                 rep.active = False
                 report.deactivated += 1
     _write_or_reject()
+    audit.record("roster.imported", organisation=organisation, detail=report.summary())
     return report
 
 
@@ -385,6 +387,7 @@ def import_performance(organisation: Organisation, frame: pd.DataFrame, mapping:
         db.session.execute(update(PerformanceRecord), changed_rows)
     report.created, report.updated = len(new_rows), len(changed_rows)
     _write_or_reject()
+    audit.record("performance.imported", organisation=organisation, detail=report.summary())
     return report
 
 
@@ -461,4 +464,5 @@ def import_sessions(organisation: Organisation, frame: pd.DataFrame, mapping: di
         db.session.execute(insert(CoachingSession), rows)
     report.created = len(rows)
     _write_or_reject()
+    audit.record("sessions.imported", organisation=organisation, detail=report.summary())
     return report

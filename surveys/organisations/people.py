@@ -19,6 +19,7 @@ from datetime import datetime
 from flask import abort, render_template, url_for
 from sqlalchemy import delete, select
 
+from .. import audit
 from ..accounts import (
     NO_PASSWORD,
     AccountError,
@@ -153,6 +154,7 @@ def _grant(organisation: Organisation, email: str, role: str, now: datetime,
         user = User(email=email, role=role, password_hash=NO_PASSWORD, organisations=[organisation])
         db.session.add(user)
         db.session.flush()
+        audit.record("people.invited", organisation=organisation, detail=f"{email} as {role.value}")
         return user, new_account_token(user, TokenPurpose.INVITE, now)
     if not user.active:
         raise PeopleError(f"the account of {email} is disabled, so it cannot be given access")
@@ -165,6 +167,7 @@ def _grant(organisation: Organisation, email: str, role: str, now: datetime,
                               "access to organisations you are not a member of; configure a mail server")
         if user.role is not role and user.organisations == [organisation]:
             user.role = role
+        audit.record("people.invited", organisation=organisation, detail=f"{email} as {role.value}")
         return user, new_account_token(user, TokenPurpose.INVITE, now)
     if user.role is not role:
         raise PeopleError(f"{email} already has a CoachLab account as a {user.role.value}: invite them as a "
@@ -173,6 +176,7 @@ def _grant(organisation: Organisation, email: str, role: str, now: datetime,
         raise PeopleError(f"{email} is already a leader of another organisation, and a leader belongs to one "
                           "organisation only")
     user.organisations.append(organisation)
+    audit.record("people.invited", organisation=organisation, detail=f"{email} as {role.value} (existing account)")
     return user, None
 
 
@@ -203,6 +207,8 @@ def change_role(organisation: Organisation, acting: User, member: User, role: st
     if member.role is Role.CONSULTANT and _only_consultant(organisation, member):
         raise _last_consultant_refusal(organisation, member, acting, "making them a leader" if member.id != acting.id
                                        else "making yourself a leader")
+    audit.record("people.role_changed", organisation=organisation,
+                 detail=f"{member.email}: {member.role.value} → {role.value}")
     member.role = role
     return member
 
@@ -230,6 +236,7 @@ def remove_access(organisation: Organisation, acting: User, member: User) -> Rem
                                        else "removing them")
     removed = Removed(member.email, signed_out=len(member.organisations) == 1, was_you=member.id == acting.id)
     member.organisations.remove(organisation)
+    audit.record("people.removed", organisation=organisation, detail=member.email)
     db.session.execute(delete(PendingUpload).where(PendingUpload.user_id == member.id,
                                                    PendingUpload.organisation_id == organisation.id))
     if removed.signed_out:

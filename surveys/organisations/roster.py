@@ -24,6 +24,7 @@ from datetime import date
 
 from sqlalchemy import func, or_, select
 
+from .. import audit
 from ..accounts import AccountError, normalise_email
 from ..database import transactional
 from ..extensions import db
@@ -209,13 +210,17 @@ def edit_rep(organisation: Organisation, rep: Rep, name: str, email: str | None,
         refusal = move_refusal(rep, rep.team, team, studies_under_way(organisation.id, today))
         if refusal:
             raise RosterError(refusal, "team_id")
+    moved = f"; team {rep.team.name} → {team.name}" if team.id != rep.team_id else ""
     rep.name, rep.email, rep.team = name, email or None, team
+    audit.record("rep.changed", organisation=organisation, detail=f"rep #{rep.id}{moved}")
 
 
 @transactional
 def set_rep_active(rep: Rep, active: bool) -> None:
     """Mark a rep as having left (no more links, not counted in team sizes from now), or back again."""
     rep.active = bool(active)
+    audit.record("rep.changed", organisation=rep.organisation_id,
+                 detail=f"rep #{rep.id} marked as {'back' if active else 'having left'}")
 
 
 @transactional
@@ -235,4 +240,6 @@ def edit_team(organisation: Organisation, team: Team, name: str, region: str | N
         lock = region_lock(team, today)
         if lock:
             raise RosterError(lock, "region")
+    before = f"{team.name} ({team.region or 'no region'})"
     team.name, team.region = name, region
+    audit.record("team.changed", organisation=organisation, detail=f"{before} → {name} ({region or 'no region'})")

@@ -17,6 +17,7 @@ from datetime import date
 from flask import render_template
 from sqlalchemy import func, insert, select, update
 
+from .. import audit
 from ..database import transactional
 from ..extensions import db
 from ..mail import compose, connection, send_each
@@ -85,8 +86,12 @@ def check_can_issue(study: Study, wave: Wave, today: date) -> None:
 
 @transactional
 def issue_links(study: Study, wave: Wave, base_url: str, today: date, only: set[int] | None = None,
-                progress: Callable[[int], None] | None = None) -> list[IssuedLink]:
-    """Issue a new link to every participating rep who has not answered ``wave`` (or to ``only`` of them)."""
+                progress: Callable[[int], None] | None = None, recorded: bool = True) -> list[IssuedLink]:
+    """Issue a new link to every participating rep who has not answered ``wave`` (or to ``only`` of them).
+
+    ``recorded``: the issue is an act of its own in the audit log (a mail-merge download); ``send_links``
+    records its run instead.
+    """
     check_can_issue(study, wave, today)
     reps = participating_reps(study)
     if not reps:
@@ -118,6 +123,8 @@ def issue_links(study: Study, wave: Wave, base_url: str, today: date, only: set[
         new_id = db.session.scalar(select(Invitation.id).where(Invitation.token_hash == hashes[rep_id]))
         db.session.execute(update(SurveyDraft).where(SurveyDraft.invitation_id == old_invitation)
                            .values(invitation_id=new_id))
+    if recorded:
+        audit.record("links.issued", study=study, detail=f"wave {wave.label!r}: {len(issued)} link(s)")
     return issued
 
 
@@ -214,7 +221,7 @@ def send_links(study: Study, wave: Wave, base_url: str, today: date, reminder: b
     # Connect before issuing: when the server cannot be reached, no link is replaced. issue_links
     # commits the new links itself, so every message that goes out carries a stored link.
     with connection() as server:
-        issued = issue_links(study, wave, base_url, today, only=with_email)
+        issued = issue_links(study, wave, base_url, today, only=with_email, recorded=False)
         sent, failed = send_each(server, (_message(study, wave, link, reminder) for link in issued))
     failed_addresses = {address.lower() for address in failed}
     delivered = [link.rep_id for link in issued if (link.email or "").lower() not in failed_addresses]
@@ -226,4 +233,6 @@ def send_links(study: Study, wave: Wave, base_url: str, today: date, reminder: b
         db.session.execute(update(Invitation).where(
             Invitation.wave_id == wave.id, Invitation.rep_id.in_(chunk), Invitation.revoked_at.is_(None),
             Invitation.used.is_(False)).values(**values))
+    audit.record("reminders.sent" if reminder else "links.sent", study=study,
+                 detail=f"wave {wave.label!r}: {sent} sent, {len(failed)} failed")
     return MailRun(sent=sent, failed=len(failed), without_email=len(wanted) - len(with_email))

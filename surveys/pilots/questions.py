@@ -9,6 +9,7 @@ from datetime import date
 
 from sqlalchemy import func, select, update
 
+from .. import audit
 from ..database import transactional
 from ..extensions import db
 from ..instruments import SCALE_RANGES
@@ -75,6 +76,7 @@ def add_question(study: Study, new: NewQuestion, today: date) -> Question:
                         max_length=2000 if new.kind is QuestionKind.TEXT else None, instrument=None)
     db.session.add(question)
     _bump_version(study)
+    audit.record("study.questions_changed", study=study, detail=f"added {question.key}: {text[:80]!r}")
     return question
 
 
@@ -141,6 +143,7 @@ def remove_question(study: Study, question_id: int, today: date) -> None:
     _refuse_when_locked(study, today)
     db.session.delete(question)
     _bump_version(study)
+    audit.record("study.questions_changed", study=study, detail=f"removed {question.key}: {question.text[:80]!r}")
 
 
 def _bump_version(study: Study) -> None:

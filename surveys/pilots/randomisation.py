@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 
 from analysis.planning import SampleRatioCheck
 
+from .. import audit
 from ..database import transactional
 from ..extensions import db
 from ..models import (
@@ -100,6 +101,8 @@ def randomise(study: Study, today: date, seed: int | None = None) -> list[Assign
             assignments.append(Assignment(study_id=study.id, team=unit.team, rep=unit.rep, coaching_model=model,
                                           stratum=stratum))
     db.session.add_all(assignments)
+    audit.record("study.randomised", study=study,
+                 detail=f"{len(assignments)} {study.randomisation_unit.value}(s), seed {study.seed}")
     return assignments
 
 
@@ -123,6 +126,9 @@ def change_assignment(study: Study, assignment_id: int, model: CoachingModel, us
                               changed_by_id=user.id, reason=reason[:2000])
     assignment.coaching_model = model
     db.session.add(change)
+    unit = assignment.team.name if assignment.team else "a rep"
+    audit.record("study.assignment_changed", study=study, actor=user,
+                 detail=f"{unit}: {change.from_model.value} → {model.value} (why: {reason[:200]})")
     return change
 
 

@@ -11,6 +11,7 @@ from functools import partial
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from .. import audit
 from ..access import require_consultant, study_or_404, visible_studies, wave_or_404
 from ..disclosure import closed_wave_rates
 from ..forms import DESIGN_FIELDS, disable, sent_with_locked, study_form
@@ -400,10 +401,14 @@ def export(study_id: int, name: str, fmt: str):
             sheets = response_sheets(study, today(), request.args.get("wave") or None)
         except ExportRefused as refusal:
             return render_template("pilots/export_refused.html", study=study, message=str(refusal)), 409
+        rows = len(next(iter(sheets.values())))
+        audit.note("export.responses", study=study,
+                   detail=f"{rows} response(s), {request.args.get('wave') or 'every closed wave'}, {fmt.upper()}")
     elif name == "codebook":
         sheets = {"codebook": codebook_frame(study)}
     else:
         sheets = {"performance": performance_frame(study)}
+        audit.note("export.performance", study=study, detail=f"{len(sheets['performance'])} row(s), {fmt.upper()}")
     return send_sheets(sheets, fmt, f"study{study.id}-{name}.{fmt}", private=True)
 
 

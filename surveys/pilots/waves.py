@@ -23,6 +23,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from .. import audit
 from ..database import transactional
 from ..extensions import db
 from ..models import Invitation, Response, Study, StudyStatus, Wave
@@ -95,7 +96,10 @@ def edit_wave(study: Study, wave: Wave, label: str, opens_on: date, closes_on: d
     if closes_on < today:
         raise WaveError(f"the wave is open, so it closes today ({day(today)}) or later; to stop it now, close it "
                         "early")
+    before = f"{wave.label!r}, {wave.opens_on.isoformat()} to {wave.closes_on.isoformat()}"
     wave.label, wave.opens_on, wave.closes_on = label, opens_on, closes_on
+    audit.record("wave.changed", study=study,
+                 detail=f"{before} → {label!r}, {opens_on.isoformat()} to {closes_on.isoformat()}")
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,8 @@ def close_early(study: Study, wave: Wave, today: date) -> None:
     """Close an open wave now: it closes ``today`` and counts as closed from this moment (``Wave.is_closed``)."""
     _check_closable(study, wave, today)
     wave.planned_closes_on, wave.closes_on = wave.closes_on, today
+    audit.record("wave.closed_early", study=study,
+                 detail=f"{wave.label!r} on {today.isoformat()} (planned {wave.planned_closes_on.isoformat()})")
 
 
 @transactional
@@ -152,6 +158,7 @@ def reopen(study: Study, wave: Wave, today: date) -> None:
                         "moment it closed: reopened and closed again, anyone could compare the two versions and "
                         "learn what the few who answered in between said. To hear from the others, add a new wave")
     wave.closes_on, wave.planned_closes_on = wave.planned_closes_on, None
+    audit.record("wave.reopened", study=study, detail=f"{wave.label!r}, closes {wave.closes_on.isoformat()}")
 
 
 @dataclass(frozen=True)
@@ -184,4 +191,5 @@ def delete_wave(study: Study, wave: Wave, today: date) -> None:
     if wave.study_id != study.id:
         raise LookupError(wave.id)
     _check_deletable(wave, today)
+    audit.record("wave.deleted", study=study, detail=f"{wave.label!r}")
     db.session.delete(wave)
