@@ -25,6 +25,8 @@ Baseline and teams (``baseline``, ``clustered``)
     TeamLink
 Multiplicity (``multiplicity``)
     holm
+Few teams: re-running the randomisation (``randomisation``)
+    randomisation_test, permuted_blocks, RandomisationPlan, RandomisationTest, RandomisationPair
 Scales (``scales``)
     reliability, cronbach_alpha, score_scale, reverse_score, Reliability
 Which numbers may be shown (``disclosure``, ``suppression``)
@@ -32,6 +34,8 @@ Which numbers may be shown (``disclosure``, ``suppression``)
 Planning (``planning``)
     Design, minimum_detectable_effect, teams_needed, sample_ratio_check, TeamsNeeded,
     SampleRatioCheck
+The smallest difference a study could have detected, for its headline test (``detectable``)
+    detectable_difference, Detectable
 The verdict (``verdict``)
     write_verdict, format_p, Verdict, Finding, Difference, ClaimVerdict, DesignFacts
 Files and JSON (``cli``, ``_result``)
@@ -43,39 +47,50 @@ The charts are a module of their own, ``from analysis import figures``: they nee
 which the statistics do not, so ``import analysis`` does not load it.
 """
 
-from ._result import Result, json_safe
-from .baseline import AdjustedMean, AncovaResult, DidPair, DidResult, ancova, difference_in_differences
-from .cli import read_data_file
-from .clustered import (
-    ArmEffect,
-    Coefficient,
-    Correlation,
-    MixedModelResult,
-    TeamLink,
-    correlation,
-    mixed_model,
-    team_link,
-)
-from .comparison import Analysis, OutcomeComparison, assemble, compare_models, compare_outcome
-from .contrasts import Contrast
-from .describe import AnswerShares, GroupDescriptives, SessionRates, describe_group, session_rates
-from .disclosure import Disclosure, View, all_views, decide
-from .effects import OmnibusEffects, PairEffect, delta_magnitude, hedges_g, magnitude
-from .multiplicity import holm
-from .omnibus import ChiSquareTest, FTest, LeveneTest
-from .planning import (
-    Design,
-    SampleRatioCheck,
-    TeamsNeeded,
-    minimum_detectable_effect,
-    sample_ratio_check,
-    teams_needed,
-)
-from .posthoc import MeanDifference, PairTest
-from .scales import Reliability, cronbach_alpha, reliability, reverse_score, score_scale
-from .simulate import SimulatedPilot, simulate_pilot
-from .suppression import Isolation, Pattern, System, audit, suppress
-from .verdict import ClaimVerdict, DesignFacts, Difference, Finding, Verdict, format_p, write_verdict
+# The names are loaded from their modules on first use (PEP 562), so that ``python -m analysis``
+# and ``import analysis`` start without the modules a run does not need (suppression and
+# disclosure need scipy.optimize's MILP, simulate and decision more code): start-up is most of the
+# command's time (README, "Speed").
+_EXPORTS = {
+    "_result": ("Result", "json_safe"),
+    "baseline": ("AdjustedMean", "AncovaResult", "DidPair", "DidResult", "ancova", "difference_in_differences"),
+    "cli": ("read_data_file",),
+    "clustered": ("ArmEffect", "Coefficient", "Correlation", "MixedModelResult", "TeamLink", "correlation",
+                  "mixed_model", "team_link"),
+    "comparison": ("Analysis", "OutcomeComparison", "assemble", "compare_models", "compare_outcome"),
+    "contrasts": ("Contrast",),
+    "describe": ("AnswerShares", "GroupDescriptives", "SessionRates", "describe_group", "session_rates"),
+    "detectable": ("Detectable", "detectable_difference"),
+    "disclosure": ("Disclosure", "View", "all_views", "decide"),
+    "effects": ("OmnibusEffects", "PairEffect", "delta_magnitude", "hedges_g", "magnitude"),
+    "multiplicity": ("holm",),
+    "omnibus": ("ChiSquareTest", "FTest", "LeveneTest"),
+    "planning": ("Design", "SampleRatioCheck", "TeamsNeeded", "minimum_detectable_effect", "sample_ratio_check",
+                 "teams_needed"),
+    "posthoc": ("MeanDifference", "PairTest"),
+    "randomisation": ("RandomisationPair", "RandomisationPlan", "RandomisationTest", "permuted_blocks",
+                      "randomisation_test"),
+    "scales": ("Reliability", "cronbach_alpha", "reliability", "reverse_score", "score_scale"),
+    "simulate": ("SimulatedPilot", "simulate_pilot"),
+    "suppression": ("Isolation", "Pattern", "System", "audit", "suppress"),
+    "verdict": ("ClaimVerdict", "DesignFacts", "Difference", "Finding", "Verdict", "format_p", "write_verdict"),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+
+def __getattr__(name: str):
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'analysis' has no attribute {name!r}")
+    import importlib
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_MODULE_OF))
+
 
 __all__ = [
     # comparing the coaching models
@@ -91,6 +106,8 @@ __all__ = [
     "TeamLink",
     # multiplicity
     "holm",
+    # few teams: re-running the randomisation
+    "randomisation_test", "permuted_blocks", "RandomisationPlan", "RandomisationTest", "RandomisationPair",
     # scales
     "reliability", "cronbach_alpha", "score_scale", "reverse_score", "Reliability",
     # which numbers may be shown
@@ -98,6 +115,8 @@ __all__ = [
     # planning
     "Design", "minimum_detectable_effect", "teams_needed", "sample_ratio_check", "TeamsNeeded",
     "SampleRatioCheck",
+    # detectable differences
+    "detectable_difference", "Detectable",
     # the verdict
     "write_verdict", "format_p", "Verdict", "Finding", "Difference", "ClaimVerdict", "DesignFacts",
     # files and JSON
@@ -105,3 +124,5 @@ __all__ = [
     # simulated pilots
     "simulate_pilot", "SimulatedPilot",
 ]
+
+assert set(__all__) == set(_MODULE_OF), "every exported name has a module, and the other way round"

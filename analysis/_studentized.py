@@ -18,7 +18,10 @@ from functools import lru_cache
 
 import numpy as np
 from numpy.polynomial.legendre import leggauss
-from scipy import optimize, special, stats
+from scipy import special
+
+from ._distributions import chi2_isf, chi2_logpdf, chi2_ppf
+from ._roots import brentq
 
 _Z, _WZ = leggauss(96)
 _Z, _WZ = _Z * 8.5, _WZ * 8.5
@@ -36,10 +39,10 @@ def _range_sf(w: np.ndarray, k: int) -> np.ndarray:
 @lru_cache(maxsize=256)
 def _scale_nodes(df: float) -> tuple[np.ndarray, np.ndarray]:
     """Nodes s = √(χ²/ν) and trapezoid weights of the density of x = log(χ²/ν)."""
-    low = np.log(stats.chi2.ppf(1e-16, df) / df)
-    high = np.log(stats.chi2.isf(1e-16, df) / df)
+    low = np.log(chi2_ppf(1e-16, df) / df)
+    high = np.log(chi2_isf(1e-16, df) / df)
     x = np.linspace(low, high, _GRID)
-    weights = np.exp(stats.chi2.logpdf(df * np.exp(x), df) + np.log(df) + x) * (x[1] - x[0])
+    weights = np.exp(chi2_logpdf(df * np.exp(x), df) + np.log(df) + x) * (x[1] - x[0])
     return np.exp(x / 2), weights
 
 
@@ -62,4 +65,4 @@ def ppf(probability: float, k: int, df: float) -> float:
     low, high = 0.5, 8.0
     while sf(high, k, df) > target:
         low, high = high, high * 2
-    return float(optimize.brentq(lambda q: sf(q, k, df) - target, low, high, xtol=1e-10))
+    return brentq(lambda q: sf(q, k, df) - target, low, high, xtol=1e-10)

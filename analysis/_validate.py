@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -31,9 +32,43 @@ class Groups:
     def k(self) -> int:
         return len(self.levels)
 
+    @cached_property
+    def pooled_order(self) -> np.ndarray:
+        """``argsort`` of the pooled values (groups concatenated in level order): one sort of the data
+        serves Kruskal–Wallis, Dunn and the pairwise Mann–Whitney tests."""
+        return np.argsort(np.concatenate(self.values))
+
+    @cached_property
+    def pooled_ranks(self) -> tuple[np.ndarray, np.ndarray]:
+        """Average ranks of the pooled values (in level order) and tie-group sizes."""
+        from ._ranks import rankdata
+        return rankdata(np.concatenate(self.values), self.pooled_order)
+
+    @cached_property
+    def pooled_sorted(self) -> tuple[np.ndarray, np.ndarray]:
+        """The pooled values sorted, and the index of the group each came from."""
+        group = np.repeat(np.arange(self.k), self.sizes)
+        return np.concatenate(self.values)[self.pooled_order], group[self.pooled_order]
+
     def pairs(self):
         """(i, j) index pairs with i before j in level order."""
         return [(i, j) for i in range(self.k) for j in range(i + 1, self.k)]
+
+
+def group_variance(values: np.ndarray) -> float:
+    """The sample variance of one group, exactly 0 when all its values are equal.
+
+    The floating-point mean of equal values need not equal them (ten 4.7s have a mean of
+    4.700000000000001 and a variance of 9e-31), which made an ANOVA F of 1e31, a Hedges' g of 1e15
+    and a "computed" Welch test out of groups without spread (statistics review, section 3).
+    """
+    values = np.asarray(values, dtype=float)
+    return float(values.var(ddof=1)) if np.ptp(values) > 0 else 0.0
+
+
+def within_ss(values: np.ndarray) -> float:
+    """Σ (x − x̄)² of one group, exactly 0 when all its values are equal (see :func:`group_variance`)."""
+    return float(((values - values.mean()) ** 2).sum()) if np.ptp(values) > 0 else 0.0
 
 
 def require_columns(data: pd.DataFrame, *columns: str | None) -> None:
@@ -57,9 +92,31 @@ def numeric_column(data: pd.DataFrame, column: str) -> pd.Series:
         raise ValueError(f"column {column!r} has non-numeric values (for example {example!r} in row "
                          f"{int(np.flatnonzero(bad.to_numpy())[0]) + 1})")
     converted = converted.astype(float)
-    if np.isinf(converted.to_numpy()).any():
+    values = converted.to_numpy()
+    if np.isinf(values).any():
         raise ValueError(f"column {column!r} has infinite values")
+    _check_magnitude(column, values[np.isfinite(values)])
     return converted
+
+
+# Sums of squares of values beyond these overflow or underflow a double (adversarial review of issue 13:
+# 1e80 crashed Games–Howell, 1e-100 the effect sizes). Revenue in cents of a large company is ~1e12.
+LARGEST, SMALLEST_SPREAD = 1e30, 1e-30
+
+
+def _check_magnitude(column: str, values: np.ndarray) -> None:
+    """Refuse values whose squares a double cannot hold, naming the column and what to do."""
+    if not len(values):
+        return
+    largest = float(np.max(np.abs(values)))
+    if largest > LARGEST:
+        raise ValueError(f"column {column!r} has values as large as {largest:.3g}; the tests cannot square them "
+                         f"reliably — rescale the column (say, to thousands or millions) below {LARGEST:g}")
+    deviations = np.abs(values - np.median(values))
+    spread = float(np.max(deviations))
+    if 0 < spread < SMALLEST_SPREAD:
+        raise ValueError(f"column {column!r} varies by at most {spread:.3g}; the tests cannot square differences "
+                         f"that small reliably — rescale the column (multiply it by a power of ten)")
 
 
 def group_labels(series: pd.Series) -> pd.Series:
@@ -78,9 +135,20 @@ def group_labels(series: pd.Series) -> pd.Series:
     return series.astype(str).where(series.notna())
 
 
-def level_order(data: pd.DataFrame, between: str, levels: Sequence[str] | None) -> tuple[str, ...]:
-    """The group levels: as given, or sorted; raise if a given level is absent or duplicated."""
-    present = set(group_labels(data[between]).dropna().unique())
+def _labels_present(labels: pd.Series) -> set[str]:
+    """The labels that occur (for a categorical: the categories that have rows)."""
+    if isinstance(labels.dtype, pd.CategoricalDtype):
+        codes = labels.cat.codes.to_numpy()
+        seen = np.bincount(codes[codes >= 0], minlength=len(labels.cat.categories)) > 0
+        return set(labels.cat.categories[seen])
+    return set(labels.dropna().unique())
+
+
+def level_order(data: pd.DataFrame, between: str, levels: Sequence[str] | None,
+                labels: pd.Series | None = None) -> tuple[str, ...]:
+    """The group levels: as given, or sorted; raise if a given level is absent or duplicated.
+    ``labels`` is ``group_labels(data[between])`` when the caller has it."""
+    present = _labels_present(group_labels(data[between]) if labels is None else labels)
     if levels is None:
         return tuple(sorted(present))
     levels = tuple(str(level) for level in levels)
@@ -92,6 +160,16 @@ def level_order(data: pd.DataFrame, between: str, levels: Sequence[str] | None) 
     return levels
 
 
+def _level_codes(labels: pd.Series, order: Sequence[str]) -> np.ndarray:
+    """The position of each row's label in ``order``; -1 for a missing label or another level."""
+    wanted = pd.Index(order)
+    if isinstance(labels.dtype, pd.CategoricalDtype):  # map the few categories, not every row
+        codes = labels.cat.codes.to_numpy()
+        to_order = np.append(wanted.get_indexer(labels.cat.categories), -1)  # code -1 (missing) → last
+        return to_order[codes]
+    return wanted.get_indexer(labels)
+
+
 def split_groups(data: pd.DataFrame, dv: str, between: str, levels: Sequence[str] | None = None,
                  min_per_group: int = 2) -> Groups:
     """Check ``data`` and split ``dv`` by ``between``; rows of other levels are ignored.
@@ -100,16 +178,17 @@ def split_groups(data: pd.DataFrame, dv: str, between: str, levels: Sequence[str
     group with fewer than ``min_per_group`` values, or an outcome whose values are all equal.
     """
     require_columns(data, dv, between)
-    y = numeric_column(data, dv)
-    order = level_order(data, between, levels)
+    y = numeric_column(data, dv).to_numpy(dtype=float)
+    group = group_labels(data[between])
+    order = level_order(data, between, levels, group)
     if len(order) < 2:
         raise ValueError(f"column {between!r} has fewer than two groups ({', '.join(order) or 'none'})")
-    group = group_labels(data[between])
-    selected = group.isin(order)
-    missing = int((selected & y.isna()).sum())
+    codes = _level_codes(group, order)
+    present = ~np.isnan(y)
+    missing = int(((codes >= 0) & ~present).sum())
     values = []
-    for level in order:
-        v = y[(group == level) & y.notna()].to_numpy(dtype=float)
+    for index, level in enumerate(order):
+        v = y[(codes == index) & present]
         if len(v) < min_per_group:
             raise ValueError(f"group {level!r} of {between!r} has {len(v)} value(s) of {dv!r}; "
                              f"at least {min_per_group} are needed")
@@ -179,6 +258,15 @@ def require_baseline_in_every_arm(frame: pd.DataFrame, between: str, baseline: s
         if len(values) and values.isna().all():
             raise ValueError(f"column {baseline!r} is missing for every rep of {level!r}; the outcome cannot "
                              "be adjusted for the baseline in that arm (leave the baseline out, or supply it)")
+
+
+def require_team_in_every_arm(frame: pd.DataFrame, between: str, cluster: str, levels: Sequence[str]) -> None:
+    """Refuse, by name, a team column that is empty for every rep of an arm (not 'collinear')."""
+    for level in levels:
+        values = frame.loc[frame[between] == level, cluster]
+        if len(values) and values.isna().all():
+            raise ValueError(f"column {cluster!r} is missing for every rep of {level!r}, so that arm's teams are "
+                             "unknown and teams cannot be accounted for (fill in the team)")
 
 
 def dropped_in_words(reasons) -> str:

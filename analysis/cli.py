@@ -24,10 +24,11 @@ from .verdict import DesignFacts, format_p, model_name
 
 METHOD_NAMES = {"welch": "Welch ANOVA", "anova": "one-way ANOVA", "kruskal": "Kruskal–Wallis",
                 "ancova": "ANCOVA (adjusted for baseline)", "mixed_model": "mixed model (teams as random effect)",
-                "team_means": "Welch ANOVA on team means"}
+                "team_means": "Welch ANOVA on team means", "randomisation": "randomisation test on team means"}
 POSTHOC_FOR = {"welch": "Games–Howell", "anova": "Tukey HSD", "kruskal": "Dunn (Holm)",
                "ancova": "model contrasts (Holm)", "mixed_model": "model contrasts (Holm)",
-               "team_means": "Games–Howell on team means"}
+               "team_means": "Games–Howell on team means",
+               "randomisation": "re-randomising each pair's teams, Holm; t intervals on team means"}
 
 
 def _sniff(path: Path, decimal: str | None) -> tuple[str, str]:
@@ -67,7 +68,7 @@ def read_data_file(path: str | Path, decimal: str | None = None) -> pd.DataFrame
             if sep == mark:
                 raise ValueError(f"{path.name}: the decimal mark {mark!r} is also the column separator; "
                                  "use --decimal .")
-            frame = pd.read_csv(path, sep=sep, decimal=mark, encoding="utf-8-sig")
+            frame = pd.read_csv(path, sep=sep, decimal=mark, encoding="utf-8-sig", engine="c")
     except UnicodeDecodeError:
         raise ValueError(f"{path.name}: not UTF-8 text; save the file as CSV UTF-8 or XLSX") from None
     except pd.errors.EmptyDataError:
@@ -184,6 +185,12 @@ def _outcome_text(o: OutcomeComparison) -> list[str]:
                                                                           else "ranks lower")
         lines.append(f"  {model_name(pair['b'])} − {model_name(pair['a'])}: {amount}, "
                      f"adjusted {format_p(pair['p_adj'])}{g}")
+    if o.randomisation is not None:
+        r = o.randomisation
+        teams = ", ".join(f"{arm} {n}" for arm, n in r.teams.items())
+        smallest = f"; the smallest p it can give is {format_p(r.p_min)}" if r.p_min is not None else ""
+        lines.append(f"Randomisation test on team means ({teams} teams): F = {_number(r.statistic)}, "
+                     f"{format_p(r.p)}; {r.words()}{smallest}.")
     if o.mixed_model is not None and o.mixed_model.converged:
         m = o.mixed_model
         lines.append(f"Mixed model: {m.n_clusters} teams, ICC = {_number(m.icc, 3)}, design effect = "

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
 
+from ._distributions import f_sf, t_sf
 from ._result import Result
 from ._validate import (
     RowAccount,
@@ -30,6 +30,7 @@ from ._validate import (
     numeric_column,
     require_baseline_in_every_arm,
     require_columns,
+    require_team_in_every_arm,
 )
 from .contrasts import Contrast, model_contrasts
 from .omnibus import FTest
@@ -70,7 +71,10 @@ class MixedModelResult(Result):
     ``converged`` is False when no optimiser reached a proper optimum; the estimates are then
     kept for diagnosis but must not be reported as findings (``warnings`` says so). ``n_used`` counts the
     reps the model used per arm, ``n_dropped`` those left out per arm by reason (``missing_outcome``,
-    ``missing_baseline``, ``missing_team``); ``n`` is their total used. ``arm_test``
+    ``missing_baseline``, ``missing_team``); ``n`` is their total used. ``team_sizes`` gives the
+    sizes of the teams used per arm (empty when a team holds reps of several arms), and
+    ``var_within_teams`` the variance within teams, from the model with a fixed effect per team
+    (what a detectable difference starts from when the team variance is estimated at zero). ``arm_test``
     is the Wald F test of the arm factor (None when its covariance is singular), an
     :class:`~analysis.omnibus.FTest` like ``AncovaResult.arm_test``. ``df_method`` says which
     denominator df its tests use, ``"satterthwaite"`` or ``"containment"``. ``design_effect`` allows for
@@ -99,6 +103,39 @@ class MixedModelResult(Result):
     cluster_size_cv: float = 0.0
     min_cluster_size: int = 0
     max_cluster_size: int = 0
+    team_sizes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    var_within_teams: float = float("nan")
+
+
+def _within_teams_variance(y: np.ndarray, exog: np.ndarray, groups: np.ndarray) -> float:
+    """Residual variance of ``y`` on a fixed effect per team and the columns of ``exog`` that vary
+    within teams (RSS / (N − J − their rank)); NaN without residual df."""
+    sizes = np.bincount(groups).astype(float)
+
+    def demeaned(values):
+        return values - (np.bincount(groups, weights=values) / sizes)[groups]
+
+    y_within = demeaned(y)
+    x_within = np.column_stack([demeaned(column) for column in exog.T])
+    coefficients, _, rank, _ = np.linalg.lstsq(x_within, y_within, rcond=None)
+    df = len(y) - len(sizes) - rank
+    if df <= 0:
+        return float("nan")
+    return float(np.sum((y_within - x_within @ coefficients) ** 2) / df)
+
+
+def _team_sizes(exog: np.ndarray, groups: np.ndarray, levels: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
+    """Sizes of the teams in each arm (columns 1..k−1 of ``exog`` are the arm dummies); empty when a
+    team holds reps of several arms."""
+    if not len(groups):
+        return {}
+    arm = (exog[:, 1:len(levels)] @ np.arange(1, len(levels))).astype(int)
+    first = np.zeros(int(groups.max()) + 1, dtype=int)
+    first[groups] = arm  # the arm of one of each team's reps; any other rep differing shows below
+    if np.any(first[groups] != arm):
+        return {}
+    sizes = np.bincount(groups)
+    return {level: tuple(int(m) for m in sizes[first == index]) for index, level in enumerate(levels)}
 
 
 def _standardise(values: np.ndarray) -> tuple[np.ndarray, float, float]:
@@ -128,6 +165,7 @@ def _design(data: pd.DataFrame, dv: str, between: str, cluster: str, baseline: s
     frame[between] = group_labels(frame[between])
     frame = frame[frame[between].isin(levels)]
     require_baseline_in_every_arm(frame, between, baseline, levels)
+    require_team_in_every_arm(frame, between, cluster, levels)
     account = account_rows(frame, between, levels, [(dv, "missing_outcome"), (baseline, "missing_baseline"),
                                                     (cluster, "missing_team")])
     frame = frame[account.keep]
@@ -296,6 +334,8 @@ def _maximise(profile: _ProfileReml) -> tuple[float | None, str | None, list[str
     if best == len(GAMMA_GRID) - 1:
         return None, None, ["the team variance swamps the variation within teams (ICC near 1); "
                             "the outcome is really a team-level measure"]
+    from scipy import optimize  # here, not at import: only a mixed model needs it
+
     low, high = GAMMA_GRID[best - 1], GAMMA_GRID[best + 1]
     notes = []
     attempts = (("brent", {"method": "bounded", "bounds": (low, high), "options": {"xatol": 1e-14}}),
@@ -373,6 +413,9 @@ def mixed_model(data: pd.DataFrame, dv: str, between: str, cluster: str, baselin
     if n_clusters < len(levels) + 1:
         raise ValueError(f"column {cluster!r}: {n_clusters} clusters are too few for a mixed model "
                          f"with {len(levels)} groups")
+    if n_clusters == n:  # the team and rep variances are not identifiable; lme4 refuses this model too
+        raise ValueError(f"column {cluster!r}: every team has one rep, so differences between teams cannot be "
+                         "told from differences between reps")
     method = df_method if df_method != "auto" else (
         "satterthwaite" if n_clusters < SATTERTHWAITE_BELOW else "containment")
     # Fit on standardised outcome and baseline (scale-free numerics); report on the original scale.
@@ -390,7 +433,9 @@ def mixed_model(data: pd.DataFrame, dv: str, between: str, cluster: str, baselin
     mean_size, size_cv = float(sizes.mean()), size_variation(sizes)
     notes_out = account.warnings(f"mixed model for {dv!r}") + [f"mixed model for {dv!r}: {note}" for note in notes]
     rows = {"n_used": account.n_used, "n_dropped": account.n_dropped, "df_method": method,
-            "cluster_size_cv": size_cv, "min_cluster_size": int(sizes.min()), "max_cluster_size": int(sizes.max())}
+            "cluster_size_cv": size_cv, "min_cluster_size": int(sizes.min()), "max_cluster_size": int(sizes.max()),
+            "team_sizes": _team_sizes(exog, groups, levels),
+            "var_within_teams": _within_teams_variance(y, exog, groups) * y_scale ** 2}
     if size_cv > UNEQUAL_SIZES_CV:
         notes_out.append(f"mixed model for {dv!r}: team sizes vary a lot ({sizes.min()} to {sizes.max()} reps, "
                          f"coefficient of variation {size_cv:.2f}); the design effect allows for it")
@@ -441,7 +486,7 @@ def mixed_model(data: pd.DataFrame, dv: str, between: str, cluster: str, baselin
         t = fe[index] / se[index]
         df = contrast_df(np.eye(len(arm_indices))[index - 1])
         effects.append(ArmEffect(level, levels[0], float(fe[index]), float(se[index]),
-                                 float(2 * stats.t.sf(abs(t), df)), df))
+                                 float(2 * t_sf(abs(t), df)), df))
     covariance = fe_covariance[np.ix_(arm_indices, arm_indices)]
     beta = fe[arm_indices]
     try:
@@ -452,7 +497,7 @@ def mixed_model(data: pd.DataFrame, dv: str, between: str, cluster: str, baselin
             hypothesis = (_type1_rows(profile.xtx, arm_indices) if not baseline
                           else np.eye(len(fe))[arm_indices])
             _, _, test_df = satterthwaite.f_test(hypothesis, profile.solve(gamma)[0])
-        arm_test = FTest(wald, float(len(arm_indices)), test_df, float(stats.f.sf(wald, len(arm_indices), test_df)))
+        arm_test = FTest(wald, float(len(arm_indices)), test_df, f_sf(wald, len(arm_indices), test_df))
         contrasts = model_contrasts(levels, beta, covariance, contrast_df)
     except np.linalg.LinAlgError:
         arm_test, contrasts = None, ()
@@ -489,6 +534,8 @@ def correlation(x: np.ndarray, y: np.ndarray) -> Correlation | None:
     n = len(x)
     if n < 4 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return None
+    from scipy import stats  # here, not at import: scipy.stats takes 0.3–0.9 s to load
+
     r, p = stats.pearsonr(x, y)
     z, half = np.arctanh(r), stats.norm.ppf(0.975) / np.sqrt(n - 3)
     rho, rho_p = stats.spearmanr(x, y)

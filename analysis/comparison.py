@@ -6,6 +6,13 @@ per respondent or rep) and returns an :class:`Analysis`, the object behind the w
 
 The headline test of an outcome is chosen by a fixed rule, recorded with its reason:
 
+0. teams given (``cluster``) and fewer than :data:`~analysis.randomisation.FEW_TEAMS` (6) teams
+   in the smallest arm → ``randomisation``: the randomisation test on team means, re-running the
+   study's own randomisation procedure (``randomisation``, an
+   :class:`~analysis.randomisation.RandomisationPlan`; without one, complete randomisation of the
+   teams keeping each arm's number), which needs no model; the mixed model is still fitted and
+   shown. Not when reps, not teams, were randomised (a team's reps have different models): then
+   the rule goes on as below, with a warning;
 1. teams given (``cluster``) and the mixed model converged → ``mixed_model`` (the only choice
    whose p-values respect that reps in one team are alike);
 2. a baseline given → ``ancova``;
@@ -17,8 +24,9 @@ The headline test of an outcome is chosen by a fixed rule, recorded with its rea
 
 Each headline has its matched pairwise comparisons: Games–Howell ↔ Welch, Tukey ↔ ANOVA,
 Dunn (Holm) ↔ Kruskal–Wallis, and Holm-adjusted contrasts of the model coefficients ↔ mixed
-model and ANCOVA. Holm's correction runs across the secondary outcomes; the primary outcome
-named by the caller keeps its own p-value.
+model and ANCOVA; the randomisation test has its own pairs (each pair's teams re-randomised,
+Holm). Holm's correction runs across the secondary outcomes; the primary outcome named by the
+caller keeps its own p-value.
 """
 
 from __future__ import annotations
@@ -30,10 +38,11 @@ import numpy as np
 import pandas as pd
 
 from ._validate import Groups, group_labels, is_id_like, level_order, require_columns, split_groups
-from .baseline import AncovaResult, ancova
+from .baseline import AncovaResult, ancova, baseline_imbalance
 from .clustered import DF_METHODS, MixedModelResult, mixed_model
 from .contrasts import Contrast
 from .describe import AnswerShares, GroupDescriptives, answer_distribution, describe, is_ordinal_item
+from .detectable import RankSample, rank_sample
 from .effects import (
     ANCOVA_SD,
     MIXED_SD,
@@ -48,6 +57,7 @@ from .multiplicity import holm
 from .omnibus import ChiSquareTest, FTest, LeveneTest, anova_oneway, anova_table, brown_forsythe, kruskal_wallis
 from .omnibus import welch_anova as welch
 from .posthoc import MeanDifference, PairTest, dunn, games_howell, mann_whitney, tukey_hsd
+from .randomisation import FEW_TEAMS, RandomisationPlan, RandomisationTest, randomisation_test, team_values
 from .verdict import Verdict, write_verdict
 
 OUTLIER_SHARE = 0.02
@@ -92,6 +102,11 @@ class OutcomeComparison:
     warnings: tuple[str, ...] = field(default=())
     adjusted_effects: tuple[AdjustedEffect, ...] | None = None
     bounds: tuple[float, float] | None = None
+    randomisation: RandomisationTest | None = None
+    #: The teams' means per arm (n teams, mean and SD of their means) when the headline compares them.
+    team_descriptives: tuple[GroupDescriptives, ...] | None = None
+    #: What the rank test's detectable-difference simulation deals out (``analysis.detectable``).
+    rank_sample: RankSample | None = field(default=None, compare=False, repr=False)
 
     def amount(self, value: float) -> str:
         """A difference in the outcome's own words: "0.42 points", "3.10 percentage points", "19,470 in revenue"."""
@@ -100,6 +115,10 @@ class OutcomeComparison:
     def _number(self, value: float) -> str:
         scaled = abs(value) * self.unit_scale
         return f"{scaled:,.0f}" if scaled >= 100 else f"{scaled:.2f}"
+
+    def amount_range(self, low: float, high: float) -> str:
+        """Two amounts as a range in the outcome's words: "0.62–0.91 points", "19,470–25,100 in revenue"."""
+        return f"{self._number(low)}–{self.amount(high)}"
 
     def versus(self, value: float, other: str, higher: bool = True, unit: bool = True) -> str:
         """A difference against ``other``: "0.42 points above peer coaching", "19,470 more revenue than
@@ -130,6 +149,8 @@ class OutcomeComparison:
             pairs = [(c.a, c.b, c.diff, c.p_adj) for c in self.model_contrasts]
         elif self.chosen == "team_means" and self.team_means is not None:
             pairs = [(d.a, d.b, d.diff, d.p_adj) for d in self.team_means]
+        elif self.chosen == "randomisation" and self.randomisation is not None:
+            pairs = [(d.a, d.b, d.diff, d.p_adj) for d in self.randomisation.pairs]
         elif self.chosen == "kruskal":
             return [{"a": t.a, "b": t.b, "direction": int(np.sign(t.statistic)), "diff": None, "p_adj": t.p_adj}
                     for t in self.dunn]
@@ -185,8 +206,12 @@ class OutcomeComparison:
             result["model_contrasts"] = [c.to_dict() for c in self.model_contrasts]
         if self.team_means is not None:
             result["team_means"] = [d.to_dict() for d in self.team_means]
+        if self.team_descriptives is not None:
+            result["team_descriptives"] = [d.to_dict() for d in self.team_descriptives]
         if self.adjusted_effects is not None:
             result["adjusted_effects"] = [e.to_dict() for e in self.adjusted_effects]
+        if self.randomisation is not None:
+            result["randomisation"] = self.randomisation.to_dict()
         return result
 
 
@@ -208,7 +233,7 @@ def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[
                     cluster: str | None = None, baseline: str | None = None, label: str | None = None,
                     scale: tuple[float, ...] | None = None, unit: str = "points",
                     unit_scale: float = 1.0, bounds: tuple[float, float] | None = None,
-                    df_method: str = "auto") -> OutcomeComparison:
+                    df_method: str = "auto", randomisation: RandomisationPlan | None = None) -> OutcomeComparison:
     """Compare the groups on one outcome with every test of DESIGN.md section 5.
 
     Parameters
@@ -238,6 +263,10 @@ def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[
     df_method : {"auto", "satterthwaite", "containment"}
         Denominator df of the mixed model's tests (see :func:`analysis.clustered.mixed_model`):
         by default Satterthwaite's with fewer than 40 teams, the containment df from 40 on.
+    randomisation : RandomisationPlan, optional
+        How the study randomised its teams, for the randomisation test that is the headline with
+        fewer than 6 teams in the smallest arm (default: complete randomisation of the teams,
+        keeping each arm's number of teams).
 
     Returns
     -------
@@ -272,12 +301,14 @@ def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[
     if welch_result is None and not singles:
         notes.append(f"{dv}: a group has no spread, so Welch's test and Games–Howell are not defined")
     mw = mann_whitney(groups)
+    kw = kruskal_wallis(groups)  # once: the headline and the table both quote it
     u_values = {pair: test.statistic for pair, test in zip(groups.pairs(), mw, strict=True)}
     ordinal = is_ordinal_item(groups)
     mixed = None
     contrasts = None
     ancova_result = None
     team_pairs = None
+    team_groups = None
     trustworthy = True
     if baseline is not None:
         ancova_result = ancova(data, dv, between, baseline, groups.levels)
@@ -291,15 +322,25 @@ def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[
             notes.append(f"{dv}: no mixed model: {error}")
     if ancova_result is not None and mixed is None:  # else the mixed model's account (a superset) is shown
         notes.extend(ancova_result.warnings)
+    if baseline is not None and (imbalance := baseline_imbalance(data, dv, between, baseline, groups.levels)):
+        notes.append(imbalance)
+    few = None
+    if cluster is not None:
+        few, note = _few_teams_test(data, dv, between, cluster, groups.levels, baseline, randomisation)
+        if note:
+            notes.append(note)
 
-    if mixed is not None and mixed.converged and mixed.arm_test is not None:
+    if few is not None:
+        chosen, reason = "randomisation", _few_teams_reason(few)
+        p = few.p
+    elif mixed is not None and mixed.converged and mixed.arm_test is not None:
         chosen, reason = "mixed_model", "reps are nested in teams; the mixed model accounts for teams being alike"
         p = mixed.arm_test.p
         contrasts = mixed.contrasts
     elif cluster is not None and (team_test := _team_means_test(data, dv, between, cluster, groups.levels)):
         chosen, reason = "team_means", ("the mixed model was not usable, so the teams' means were compared "
                                         "(Welch), one value per team")
-        p, team_pairs = team_test
+        p, team_pairs, team_groups = team_test
     elif ancova_result is not None:
         chosen, reason = "ancova", "a baseline was measured; adjusting for it removes noise"
         p = ancova_result.arm_test.p
@@ -308,19 +349,19 @@ def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[
             reason += " (the mixed model did not converge, so teams are not accounted for)"
     elif ordinal:
         chosen, reason = "kruskal", "a single rating item: ranks, not means"
-        p = kruskal_wallis(groups).p
+        p = kw.p
     elif heavy_outliers(groups):
         chosen, reason = "kruskal", "heavy outliers: a rank test is not swayed by them"
-        p = kruskal_wallis(groups).p
+        p = kw.p
     elif welch_result is not None:
         chosen, reason = "welch", "scores compared without assuming equal spread (Welch)"
         p = welch_result.p
     elif singles:
         chosen, reason = "kruskal", "a group has only one value, so Welch's test is undefined"
-        p = kruskal_wallis(groups).p
+        p = kw.p
     else:
         chosen, reason = "kruskal", "a group has no spread, so Welch's test is undefined"
-        p = kruskal_wallis(groups).p
+        p = kw.p
     adjusted = None
     if baseline is not None and chosen == "ancova":
         adjusted = adjusted_effects(contrasts, ancova_result.residual_sd, ancova_result.arm_test.df2, ANCOVA_SD,
@@ -328,26 +369,61 @@ def compare_outcome(data: pd.DataFrame, dv: str, between: str, levels: Sequence[
     elif baseline is not None and chosen == "mixed_model":
         adjusted = adjusted_effects(contrasts, float(np.sqrt(mixed.var_cluster + mixed.var_residual)),
                                     mixed.arm_test.df2, MIXED_SD, correct=False)
+    elif baseline is not None and chosen == "randomisation" and mixed is not None and mixed.converged:
+        # The pairs' differences are of baseline-adjusted team means; their g over the mixed model's total SD.
+        adjusted = adjusted_effects(few.pairs, float(np.sqrt(mixed.var_cluster + mixed.var_residual)),
+                                    sum(few.teams.values()) - len(few.teams), MIXED_SD, correct=False)
     if bounds is None and scale:
         bounds = (float(min(scale)), float(max(scale)))
-    if cluster is not None and chosen not in ("mixed_model", "team_means"):
+    if cluster is not None and chosen not in ("mixed_model", "team_means", "randomisation"):
         trustworthy = False
         notes.append(f"{dv}: teams were given but neither the mixed model nor a comparison of team means "
                      "was possible; the p-values treat reps as independent and are too small, so no model is named")
     return OutcomeComparison(
         outcome=dv, label=label or dv.replace("_", " "), levels=groups.levels, n=groups.n,
         n_missing=groups.n_missing, descriptives=describe(groups), anova=anova_oneway(groups, table),
-        welch=welch_result, kruskal=kruskal_wallis(groups), levene=brown_forsythe(groups), chosen=chosen,
+        welch=welch_result, kruskal=kw, levene=brown_forsythe(groups), chosen=chosen,
         chosen_reason=reason, p=float(p), effect_sizes=omnibus_effects(groups, table),
         tukey=tukey_hsd(groups, table), games_howell=gh, dunn=dunn(groups), mann_whitney=mw,
         pairwise_effects=pairwise_effects(groups, u_values),
         distribution=answer_distribution(groups, scale) if ordinal else None,
         mixed_model=mixed, ancova=ancova_result, model_contrasts=contrasts, team_means=team_pairs,
         trustworthy=trustworthy, unit=unit, unit_scale=unit_scale, warnings=tuple(notes),
-        adjusted_effects=adjusted, bounds=None if bounds is None else (float(bounds[0]), float(bounds[1])))
+        adjusted_effects=adjusted, bounds=None if bounds is None else (float(bounds[0]), float(bounds[1])),
+        randomisation=few, team_descriptives=team_groups,
+        rank_sample=rank_sample(groups.values, ordinal) if chosen == "kruskal" else None)
 
 
-def _team_means_test(data, dv, between, cluster, levels) -> tuple[float, tuple[MeanDifference, ...]] | None:
+def _few_teams_test(data, dv, between, cluster, levels, baseline,
+                    plan: RandomisationPlan | None) -> tuple[RandomisationTest | None, str | None]:
+    """The randomisation test on team means when the smallest arm has fewer than ``FEW_TEAMS`` teams
+    (and a warning when it cannot apply: reps, not teams, were randomised), else (None, None)."""
+    counted = team_values(data, dv, between, cluster, levels)  # teams with a value, per arm
+    smallest = min(counted.per_arm.values()) if counted is not None else 0
+    if smallest >= FEW_TEAMS or smallest == 0:
+        return None, None
+    teams = team_values(data, dv, between, cluster, levels, baseline) if baseline else counted
+    if teams is None or teams.mixed or (plan is not None and plan.unit != "team"):
+        return None, (f"{dv}: only {smallest} team{'' if smallest == 1 else 's'} in the smallest arm, but reps, not "
+                      "teams, were randomised (a team's reps have different models), so the randomisation test on "
+                      "team means does not apply; the headline stays with the models fitted to reps")
+    try:
+        return randomisation_test(teams.values, teams.arms, levels, teams.teams, plan, adjusted_for=baseline), None
+    except ValueError as error:  # e.g. an arm whose teams all lack the baseline
+        return None, f"{dv}: no randomisation test on team means: {error}"
+
+
+def _few_teams_reason(test: RandomisationTest) -> str:
+    smallest = test.smallest_teams
+    adjusted = (f", each rep's value first adjusted for {test.adjusted_for} (a regression that ignores the models)"
+                if test.adjusted_for else "")
+    return (f"only {smallest} team{'' if smallest == 1 else 's'} in the smallest arm: too few to tell how much teams "
+            "differ, so the mixed model's p-values cannot be relied on; the models are compared by re-running the "
+            f"randomisation on the teams' means, which needs no model assumptions{adjusted} ({test.words()})")
+
+
+def _team_means_test(data, dv, between, cluster, levels
+                     ) -> tuple[float, tuple[MeanDifference, ...], tuple[GroupDescriptives, ...]] | None:
     """Welch's ANOVA and Games–Howell on team means, when every team sits in one model and it is computable."""
     frame = data[[dv, between, cluster]].copy()
     frame[between] = group_labels(frame[between])
@@ -363,7 +439,7 @@ def _team_means_test(data, dv, between, cluster, levels) -> tuple[float, tuple[M
     test, pairs = welch(teams), games_howell(teams)
     if test is None or pairs is None:
         return None
-    return test.p, pairs
+    return test.p, pairs, describe(teams)
 
 
 @dataclass(frozen=True)
@@ -459,10 +535,14 @@ def compare_models(data: pd.DataFrame, dvs: Sequence[str] | None, between: str,
         raise TypeError(f"dvs: a list of outcome columns, such as [{dvs!r}], not one string")
     require_columns(data, between, cluster)
     levels = level_order(data, between, levels)
+    skipped: list[str] = []
     if dvs is None:
         skip = {between, cluster} | (set(baseline.values()) if isinstance(baseline, Mapping) else {baseline})
         candidates = [c for c in data.columns if c not in skip]
-        dvs = [c for c in candidates if pd.api.types.is_numeric_dtype(data[c]) and not is_id_like(data, c)]
+        numeric = [c for c in candidates if pd.api.types.is_numeric_dtype(data[c])]
+        dvs = [c for c in numeric if not is_id_like(data, c)]
+        skipped = [f"column {c!r} looks like an identifier, so it is not analysed as an outcome; name it as an "
+                   "outcome (--outcome) to analyse it" for c in numeric if c not in dvs]
         if not dvs:
             raise ValueError("no numeric outcome columns found (columns: " + ", ".join(map(str, candidates))
                              + "); name the outcomes with --outcome")
@@ -470,6 +550,9 @@ def compare_models(data: pd.DataFrame, dvs: Sequence[str] | None, between: str,
     primary = primary or dvs[0]
     if primary not in dvs:
         raise ValueError(f"primary outcome {primary!r} is not among the outcomes")
+    # The labels as a categorical once, not as text per outcome: every outcome splits the rows by them,
+    # and comparing 40,000 strings was a quarter of the run (the values and their order are unchanged).
+    data = data.assign(**{between: pd.Categorical(group_labels(data[between]))})
     comparisons = []
     for dv in dvs:
         base = baseline.get(dv) if isinstance(baseline, Mapping) else baseline
@@ -477,8 +560,9 @@ def compare_models(data: pd.DataFrame, dvs: Sequence[str] | None, between: str,
         comparisons.append(compare_outcome(data, dv, between, levels, cluster, base,
                                            (labels or {}).get(dv), (scales or {}).get(dv), unit=unit,
                                            unit_scale=unit_scale, df_method=df_method))
-    return assemble(comparisons, between, levels, primary, design, cluster=cluster,
-                    baseline=baseline if isinstance(baseline, str) else None)
+    analysis = assemble(comparisons, between, levels, primary, design, cluster=cluster,
+                        baseline=baseline if isinstance(baseline, str) else None)
+    return replace(analysis, warnings=tuple(skipped) + analysis.warnings) if skipped else analysis
 
 
 def assemble(comparisons: Sequence[OutcomeComparison], between: str, levels: Sequence[str], primary: str,

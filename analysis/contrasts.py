@@ -6,8 +6,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from ._distributions import t_ppf, t_sf
 from ._result import Result
 from .multiplicity import holm
 
@@ -48,11 +48,11 @@ def model_contrasts(levels: Sequence[str], estimates: Sequence[float], covarianc
             weights = np.zeros(len(levels))
             weights[j], weights[i] = 1.0, -1.0
             pair_df = float(df(weights[1:]) if callable(df) else df)
-            raw.append((levels[i], levels[j], float(diff), se, float(2 * stats.t.sf(abs(diff / se), pair_df)),
+            raw.append((levels[i], levels[j], float(diff), se, float(2 * t_sf(abs(diff / se), pair_df)),
                         pair_df))
     adjusted = holm([r[4] for r in raw])
     result = []
     for (a, b, d, se, p, pair_df), pa in zip(raw, adjusted, strict=True):
-        half = float(stats.t.ppf(0.975, pair_df))  # unadjusted 95 % interval, for charts
+        half = float(t_ppf(0.975, pair_df))  # unadjusted 95 % interval, for charts
         result.append(Contrast(a, b, d, se, p, pa, d - half * se, d + half * se, pair_df))
     return tuple(result)

@@ -195,6 +195,8 @@ def _intervals(comparison) -> dict[tuple[str, str], tuple[float, float]]:
         source = comparison.model_contrasts
     elif comparison.chosen == "team_means" and comparison.team_means is not None:
         source = comparison.team_means
+    elif comparison.chosen == "randomisation" and comparison.randomisation is not None:
+        source = comparison.randomisation.pairs  # t intervals on team means (the p-values re-randomise)
     elif comparison.chosen == "welch" and comparison.games_howell:
         source = comparison.games_howell
     elif comparison.chosen == "anova":
@@ -421,7 +423,11 @@ def _no_change(found, by_key, levels, deciding, next_wave) -> Decision:
     reasons = []
     for key in deciding:
         finding = found[key]
-        if finding.detectable is not None:
+        if finding.beyond_scale:
+            within = "within the scale" if by_key[key].scale_range is not None else "with 80 % power"
+            reasons.append(f"{opening(_label(finding))}: no clear difference; this study is too small to find "
+                           f"one {within}.")
+        elif finding.detectable is not None:
             reasons.append(f"{opening(_label(finding))}: no clear difference; this study could have found one of "
                            f"about {by_key[key].amount(finding.detectable)}.")
         else:

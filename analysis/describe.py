@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from ._distributions import t_ppf
 from ._result import Result
 from ._validate import Groups, group_labels
 
@@ -34,8 +34,8 @@ def describe_group(name: str, values: np.ndarray, confidence: float = 0.95) -> G
     """
     n = len(values)
     mean = float(np.mean(values))
-    sd = float(np.std(values, ddof=1)) if n > 1 else float("nan")
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * sd / np.sqrt(n)) if n > 1 else float("nan")
+    sd = float(np.std(values, ddof=1)) if n > 1 and np.ptp(values) > 0 else (0.0 if n > 1 else float("nan"))
+    half = float(t_ppf(0.5 + confidence / 2, n - 1) * sd / np.sqrt(n)) if n > 1 else float("nan")
     return GroupDescriptives(group=name, n=n, mean=mean, sd=sd, median=float(np.median(values)),
                              ci_low=mean - half, ci_high=mean + half)
 

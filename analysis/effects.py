@@ -22,11 +22,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import special
 
 from ._distributions import nct_cdf
+from ._ranks import mann_whitney_u
 from ._result import Result
-from ._validate import Groups
+from ._roots import brentq
+from ._validate import Groups, group_variance
 from .omnibus import AnovaTable, anova_table
 
 #: Words for an effect's size, from the smallest up; an effect below the n-th threshold gets the n-th word.
@@ -112,7 +114,7 @@ def _ncp_interval(t: float, df: float, confidence: float) -> tuple[float, float]
             low -= span
         while at(high, target) > 0:
             high += span
-        return float(optimize.brentq(at, low, high, args=(target,), xtol=1e-12))
+        return brentq(at, low, high, args=(target,), xtol=1e-12)
 
     return solve(1 - alpha / 2), solve(alpha / 2)
 
@@ -133,7 +135,7 @@ def hedges_g(a: np.ndarray, b: np.ndarray, confidence: float = 0.95) -> tuple[fl
     df = n_a + n_b - 2
     if df < 1:
         return float("nan"), float("nan"), float("nan")
-    spread = [(n - 1) * np.var(x, ddof=1) if n > 1 else 0.0 for n, x in ((n_a, a), (n_b, b))]  # n = 1: no spread
+    spread = [(n - 1) * group_variance(x) if n > 1 else 0.0 for n, x in ((n_a, a), (n_b, b))]  # n = 1: no spread
     pooled = np.sqrt(sum(spread) / df)
     if pooled == 0:
         return float("nan"), float("nan"), float("nan")
@@ -195,7 +197,7 @@ def pairwise_effects(groups: Groups,
     for i, j in groups.pairs():
         a, b = groups.values[i], groups.values[j]
         g, low, high = hedges_g(a, b)
-        u = u_statistics[(i, j)] if u_statistics else float(stats.mannwhitneyu(a, b, method="asymptotic").statistic)
+        u = u_statistics[(i, j)] if u_statistics else mann_whitney_u(a, b)[0]
         result.append(PairEffect(groups.levels[i], groups.levels[j], g, low, high,
                                  cliffs_delta_from_u(u, len(a), len(b))))
     return tuple(result)

@@ -13,10 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from ._distributions import f_sf
+from ._ranks import kruskal, levene_median
 from ._result import Result
-from ._validate import Groups
+from ._validate import Groups, group_variance, within_ss
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def anova_table(groups: Groups) -> AnovaTable:
     """Between- and within-group sums of squares."""
     grand = np.concatenate(groups.values).mean()
     ss_between = float(sum(len(v) * (v.mean() - grand) ** 2 for v in groups.values))
-    ss_within = float(sum(((v - v.mean()) ** 2).sum() for v in groups.values))
+    ss_within = float(sum(within_ss(v) for v in groups.values))
     return AnovaTable(ss_between, ss_within, groups.k - 1, groups.n - groups.k)
 
 
@@ -77,7 +78,7 @@ def anova_oneway(groups: Groups, table: AnovaTable | None = None) -> FTest:
     if table.ss_within == 0:
         return FTest(float("inf"), table.df_between, table.df_within, 0.0)
     f = (table.ss_between / table.df_between) / table.ms_within
-    return FTest(float(f), table.df_between, table.df_within, float(stats.f.sf(f, table.df_between, table.df_within)))
+    return FTest(float(f), table.df_between, table.df_within, f_sf(f, table.df_between, table.df_within))
 
 
 def welch_anova(groups: Groups) -> FTest | None:
@@ -94,7 +95,7 @@ def welch_anova(groups: Groups) -> FTest | None:
     """
     n = groups.sizes.astype(float)
     means = np.array([v.mean() for v in groups.values])
-    variances = np.array([v.var(ddof=1) for v in groups.values])
+    variances = np.array([group_variance(v) for v in groups.values])
     if np.any(variances == 0):
         return None
     k = groups.k
@@ -106,21 +107,19 @@ def welch_anova(groups: Groups) -> FTest | None:
     b = 1 + 2 * (k - 2) / (k ** 2 - 1) * tmp
     f = a / b
     df2 = (k ** 2 - 1) / (3 * tmp)
-    return FTest(float(f), float(k - 1), float(df2), float(stats.f.sf(f, k - 1, df2)))
+    return FTest(float(f), float(k - 1), float(df2), f_sf(f, k - 1, df2))
 
 
 def kruskal_wallis(groups: Groups) -> ChiSquareTest:
     """Kruskal–Wallis H with the tie correction, chi-square approximation."""
-    result = stats.kruskal(*groups.values)
-    return ChiSquareTest(float(result.statistic), float(groups.k - 1), float(result.pvalue))
+    statistic, p = kruskal(groups.values, groups.pooled_ranks)
+    return ChiSquareTest(statistic, float(groups.k - 1), p)
 
 
 def brown_forsythe(groups: Groups) -> LeveneTest:
     """Levene's test centred on the group medians (Brown–Forsythe), as ``car::leveneTest``."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        result = stats.levene(*groups.values, center="median")
-    statistic = float(result.statistic)
-    p = float(result.pvalue)
+        statistic, p = levene_median(groups.values)
     if not np.isfinite(statistic):  # no spread of the deviations within groups: the test is undefined
         statistic, p = float("nan"), float("nan")
     return LeveneTest(statistic, float(groups.k - 1), float(groups.n - groups.k), p, center="median")

@@ -17,11 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from . import _studentized as studentized
+from ._distributions import norm_sf
+from ._ranks import mann_whitney_sorted
 from ._result import Result
-from ._validate import Groups
+from ._validate import Groups, group_variance
 from .multiplicity import holm
 from .omnibus import AnovaTable, anova_table
 
@@ -74,7 +75,7 @@ def games_howell(groups: Groups, confidence: float = 0.95) -> tuple[MeanDifferen
     Each pair uses its own Welch–Satterthwaite df and the studentized range with k groups:
     ``p = P(Q > |t|·√2)``, ``CI = diff ± q(0.95; k, df)/√2 · se``.
     """
-    variances = [v.var(ddof=1) for v in groups.values]
+    variances = [group_variance(v) for v in groups.values]
     if any(var == 0 for var in variances):
         return None
     k = groups.k
@@ -99,9 +100,8 @@ def dunn(groups: Groups) -> tuple[PairTest, ...]:
     of the pooled sample and the tie correction; p is two-sided normal.
     """
     pooled = np.concatenate(groups.values)
-    ranks = stats.rankdata(pooled)
+    ranks, tie_counts = groups.pooled_ranks  # shared with Kruskal–Wallis
     n_total = len(pooled)
-    _, tie_counts = np.unique(pooled, return_counts=True)
     tie_term = float(((tie_counts ** 3) - tie_counts).sum()) / (12 * (n_total - 1))
     bounds = np.cumsum([0, *groups.sizes])
     mean_ranks = [ranks[bounds[i]:bounds[i + 1]].mean() for i in range(groups.k)]
@@ -110,7 +110,7 @@ def dunn(groups: Groups) -> tuple[PairTest, ...]:
         se = np.sqrt((n_total * (n_total + 1) / 12 - tie_term) * (1 / groups.sizes[i] + 1 / groups.sizes[j]))
         z = (mean_ranks[j] - mean_ranks[i]) / se
         z_values.append(float(z))
-        p_values.append(float(2 * stats.norm.sf(abs(z))))
+        p_values.append(float(2 * norm_sf(abs(z))))
     adjusted = holm(p_values)
     return tuple(PairTest(groups.levels[i], groups.levels[j], z, p, pa)
                  for (i, j), z, p, pa in zip(groups.pairs(), z_values, p_values, adjusted, strict=True))
@@ -122,11 +122,12 @@ def mann_whitney(groups: Groups) -> tuple[PairTest, ...]:
     ``statistic`` is U of group ``a`` (R's ``W`` for ``wilcox.test(x = a, y = b)``).
     """
     statistics, p_values = [], []
+    ordered, group = groups.pooled_sorted  # sorted once for all pairs
     for i, j in groups.pairs():
-        result = stats.mannwhitneyu(groups.values[i], groups.values[j], use_continuity=True,
-                                    alternative="two-sided", method="asymptotic")
-        statistics.append(float(result.statistic))
-        p_values.append(float(result.pvalue))
+        in_pair = (group == i) | (group == j)
+        u, p = mann_whitney_sorted(ordered[in_pair], group[in_pair] == i)
+        statistics.append(u)
+        p_values.append(p)
     adjusted = holm(p_values)
     return tuple(PairTest(groups.levels[i], groups.levels[j], u, p, pa)
                  for (i, j), u, p, pa in zip(groups.pairs(), statistics, p_values, adjusted, strict=True))

@@ -8,15 +8,17 @@ Rules the text keeps:
   negligible, < 0.5 small, < 0.8 medium, else large) with the number; the g next to a
   baseline-adjusted difference is the adjusted one (that difference over the SD the adjusting
   model leaves, ``analysis.effects.AdjustedEffect``), the raw Hedges' g goes with raw differences;
-- a null result states the smallest difference the data could have detected (80 % power,
-  two-sided, Bonferroni over the pairs, accounting for teams when the mixed model was fitted),
-  or, when that exceeds what the outcome's scale can hold, that the view is too small to detect
-  any difference within the scale;
+- a null result states the smallest difference the data could have detected: the one the headline
+  test and this rule name with 80 % power (``analysis.detectable``: Welch/Games–Howell, the rank
+  test by simulation, the team level with the ICC — a range of ICCs when it is estimated at zero —,
+  the ANCOVA), or, when that exceeds what the outcome's scale can hold or 80 % is out of reach,
+  that the view is too small to detect any difference within the scale;
 - a claim is "supported", "contradicted", "mixed" or "not supported" (never "not shown", which
   the report keeps for numbers hidden for anonymity);
 - caveats name small groups (each model once), low reliability, an unbalanced allocation, few
-  teams, very unequal team sizes, unconverged fits and singular fits (teams that did not differ
-  beyond chance, so the p-value rests on the degrees of freedom chosen).
+  teams (and, with the randomisation test on team means, outcomes so few teams cannot decide
+  whatever the data), very unequal team sizes, unconverged fits and singular fits (teams that did
+  not differ beyond chance, so the p-value rests on the degrees of freedom chosen).
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ import numpy as np
 from ._result import Result
 from ._validate import dropped_in_words
 from .clustered import UNEQUAL_SIZES_CV
+from .detectable import Detectable
+from .detectable import detectable_difference as _detectable
 from .effects import delta_magnitude, magnitude
-from .planning import Design, SampleRatioCheck, minimum_detectable_effect
+from .planning import SampleRatioCheck
 from .scales import Reliability
 
 ALPHA = 0.05
@@ -140,10 +144,13 @@ class Difference:
 class Finding:
     """What one outcome says.
 
-    ``beyond_scale``: the detectable difference exceeds what the outcome's bounds can hold, so the
-    text says the view is too small instead of giving it. ``adjusted``: the differences are
-    adjusted for a baseline. ``ahead_by``: the best model's differences as a phrase without sizes
-    ("8.16 percentage points above peer coaching, 9.81 above external coaching"), None without a best.
+    ``detectable`` is the smallest difference the study could have detected (outcome units; the upper
+    end when it is a range), ``detectable_detail`` how it was computed (``analysis.detectable``).
+    ``beyond_scale``: the detectable difference exceeds what the outcome's bounds can hold (or 80 %
+    power is out of reach), so the text says the view is too small instead of giving it.
+    ``adjusted``: the differences are adjusted for a baseline. ``ahead_by``: the best model's
+    differences as a phrase without sizes ("8.16 percentage points above peer coaching, 9.81 above
+    external coaching"), None without a best.
     """
 
     outcome: str
@@ -157,6 +164,7 @@ class Finding:
     beyond_scale: bool = False
     adjusted: bool = False
     ahead_by: str | None = None
+    detectable_detail: Detectable | None = None
 
     @property
     def name(self) -> str:
@@ -167,7 +175,8 @@ class Finding:
         return {"outcome": self.outcome, "label": self.label, "significant": self.significant,
                 "differences": [d.to_dict() for d in self.differences], "best": self.best, "worst": self.worst,
                 "detectable": self.detectable, "text": self.text, "beyond_scale": self.beyond_scale,
-                "adjusted": self.adjusted, "ahead_by": self.ahead_by}
+                "adjusted": self.adjusted, "ahead_by": self.ahead_by,
+                "detectable_detail": self.detectable_detail.to_dict() if self.detectable_detail else None}
 
 
 #: Every status a claim can have. "not supported": the data do not show what the claim predicts
@@ -211,34 +220,25 @@ class Verdict:
                 "claims": [c.to_dict() for c in self.claims], "caveats": list(self.caveats)}
 
 
-def detectable_difference(comparison) -> float | None:
-    """Smallest pairwise difference (outcome units) detectable with 80 % power at the outcome's pairwise alpha.
-
-    The SD is the one the headline test works with: total (team + residual) for the mixed model,
-    residual for the ANCOVA, pooled within groups otherwise; teams inflate it by the design effect,
-    which allows for unequal team sizes (Eldridge's coefficient-of-variation form).
-    """
-    k = len(comparison.levels)
-    sizes = np.array([d.n for d in comparison.descriptives], dtype=float)
-    mixed = comparison.mixed_model
-    alpha = comparison.alpha  # Design splits it over the pairs (Bonferroni), as the pairwise tests do
-    if comparison.chosen == "mixed_model" and mixed is not None and np.isfinite(mixed.icc):
-        sd = float(np.sqrt(mixed.var_cluster + mixed.var_residual))
-        design = Design(k, max(mixed.n_clusters / k, 2.0), mixed.mean_cluster_size,
-                        min(max(mixed.icc, 0.0), 0.99), alpha=alpha, cv=getattr(mixed, "cluster_size_cv", 0.0))
-    else:
-        sd = float(comparison.ancova.residual_sd) if comparison.chosen == "ancova" and comparison.ancova \
-            else float(np.sqrt(_pooled_variance(comparison)))
-        harmonic = len(sizes) / float(np.sum(1 / sizes))
-        design = Design(k, max(harmonic, 2.0), 1, 0.0, alpha=alpha)
-    if not np.isfinite(sd) or sd == 0:
-        return None
-    return minimum_detectable_effect(design) * sd
+def detectable_difference(comparison) -> Detectable | None:
+    """Smallest pairwise difference (outcome units) the headline test names with 80 % power at the
+    outcome's alpha, and how it was computed: see ``analysis.detectable``."""
+    return _detectable(comparison)
 
 
-def _pooled_variance(comparison) -> float:
-    ss = sum((d.n - 1) * d.sd ** 2 for d in comparison.descriptives)
-    return ss / sum(d.n - 1 for d in comparison.descriptives)
+def _detectable_words(comparison, detail: Detectable) -> str:
+    """"; this study could have detected a difference of about 0.42 points." and the like."""
+    if detail.beyond_scale:
+        if comparison.scale_range is None:
+            return "; this view is too small to detect a difference with 80 % power."
+        return "; this view is too small to detect any difference within the scale."
+    if detail.icc_range is not None and detail.low is not None:
+        why = "estimated here at zero" if "zero" in detail.method else "not estimated here"
+        low, high = detail.icc_range
+        return (f"; this study could have detected a difference of about "
+                f"{comparison.amount_range(detail.low, detail.value)} (the teams' ICC, {why}, "
+                f"taken as {low:.2f}–{high:.2f}).")
+    return f"; this study could have detected a difference of about {comparison.amount(detail.value)}."
 
 
 def summarise_outcome(comparison) -> Finding:
@@ -248,7 +248,8 @@ def summarise_outcome(comparison) -> Finding:
     p_words = format_p(p, corrected)
     label = comparison.label
     method = {"welch": "Welch ANOVA", "anova": "ANOVA", "kruskal": "Kruskal–Wallis", "ancova": "ANCOVA",
-              "mixed_model": "mixed model", "team_means": "team means"}[comparison.chosen]
+              "mixed_model": "mixed model", "team_means": "team means",
+              "randomisation": "randomisation test on team means"}[comparison.chosen]
     differences = []
     if p < ALPHA and comparison.trustworthy:
         for pair in comparison.headline_pairs():
@@ -261,27 +262,27 @@ def summarise_outcome(comparison) -> Finding:
     loses = {level: {d.higher for d in differences if d.lower == level} for level in levels}
     best = next((lv for lv in levels if beats[lv] == set(levels) - {lv}), None)
     worst = next((lv for lv in levels if loses[lv] == set(levels) - {lv}), None)
-    detectable = None
     if not differences:
-        detectable = detectable_difference(comparison)
-        beyond = (detectable is not None and comparison.scale_range is not None
-                  and detectable > comparison.scale_range)
-        if p < ALPHA and comparison.trustworthy:
-            text = (f"The coaching models differ on {label} ({p_words}, {method}), but no pair of them "
-                    "can be told apart with confidence.")
-            return Finding(comparison.outcome, label, True, (), None, None, detectable, text, beyond, adjusted)
-        if p < ALPHA:
+        if p < ALPHA and not comparison.trustworthy:
             text = (f"The coaching models seem to differ on {label}, but teams could not be accounted for, "
                     "so no model is named.")
             return Finding(comparison.outcome, label, False, (), None, None, None, text, False, adjusted)
+        unreachable = _unreachable(comparison)
+        detail = None if unreachable else detectable_difference(comparison)
+        detectable = detail.value if detail is not None else None
+        beyond = detail is not None and detail.beyond_scale
+        if p < ALPHA:
+            text = (f"The coaching models differ on {label} ({p_words}, {method}), but no pair of them "
+                    "can be told apart with confidence.")
+            return Finding(comparison.outcome, label, True, (), None, None, detectable, text, beyond, adjusted,
+                           detectable_detail=detail)
         text = f"No clear difference between the coaching models on {label} ({p_words}, {method})"
-        if beyond:
-            text += "; this view is too small to detect any difference within the scale."
-        elif detectable is not None:
-            text += f"; this study could have detected a difference of about {comparison.amount(detectable)}."
+        if unreachable:
+            text += "; with so few teams no difference could have shown, whatever its size."
         else:
-            text += "."
-        return Finding(comparison.outcome, label, False, (), None, None, detectable, text, beyond, adjusted)
+            text += _detectable_words(comparison, detail) if detail is not None else "."
+        return Finding(comparison.outcome, label, False, (), None, None, detectable, text, beyond, adjusted,
+                       detectable_detail=detail)
     parts = []
     ahead_by = None
     if best is not None:
@@ -298,8 +299,9 @@ def summarise_outcome(comparison) -> Finding:
         others = [d for d in differences if d.lower != worst]
     else:
         others = differences
-    for d in others:
-        parts.append(f"{opening(model_name(d.higher))} scored {_amount_versus(d, comparison, d.lower, True)} "
+    for d in others:  # "Peer coaching scored 0.42 points above …", "Peer coaching ranked above …"
+        verb = "" if d.rank_based else "scored "
+        parts.append(f"{opening(model_name(d.higher))} {verb}{_amount_versus(d, comparison, d.lower, True)} "
                      f"on {label} ({_size(d)})")
     text = "; ".join(parts) + f" ({p_words}, {method})."
     return Finding(comparison.outcome, label, True, tuple(differences), best, worst, None, text, False, adjusted,
@@ -455,7 +457,9 @@ def _rows_left_out(comparisons) -> list[str]:
     """A caveat per outcome whose headline model left out more than 10 % of an arm's reps (audit F2)."""
     notes = []
     for c in comparisons:
-        model = {"mixed_model": getattr(c, "mixed_model", None), "ancova": getattr(c, "ancova", None)}.get(c.chosen)
+        # The randomisation test on team means uses the rows the mixed model uses (a team, an outcome, the baseline).
+        model = {"mixed_model": getattr(c, "mixed_model", None), "randomisation": getattr(c, "mixed_model", None),
+                 "ancova": getattr(c, "ancova", None)}.get(c.chosen)
         n_dropped = getattr(model, "n_dropped", None) or {}
         parts = []
         for arm, reasons in n_dropped.items():
@@ -465,7 +469,8 @@ def _rows_left_out(comparisons) -> list[str]:
                 why = dropped_in_words(reasons)
                 parts.append(f"{model_name(arm)} {lost} of {total} ({100 * lost / total:.0f} %: {why})")
         if parts:
-            name = "mixed model" if c.chosen == "mixed_model" else "ANCOVA"
+            name = {"mixed_model": "mixed model", "randomisation": "randomisation test on team means"}.get(c.chosen,
+                                                                                                     "ANCOVA")
             notes.append(f"The {name} for {c.label} left out more than 10 % of an arm's reps: " + "; ".join(parts)
                          + f". Its result rests on {model.n} reps, not all {c.n}.")
     return notes
@@ -490,6 +495,38 @@ def _singular_fits(comparisons) -> list[str]:
             "which would make it smaller."]
 
 
+def _unreachable(comparison) -> tuple[float, bool] | None:
+    """When the randomisation test of so few teams cannot name a model whatever the data: the smallest
+    p-value it can give (overall: True; else the smallest Holm-adjusted one of a pair: False), else None.
+
+    Holm's smallest adjusted p is the number of pairs times the smallest raw p, so no pair can pass
+    the outcome's pair level when even the pairs' most extreme assignments give no less.
+    """
+    test = getattr(comparison, "randomisation", None) if comparison.chosen == "randomisation" else None
+    if test is None:
+        return None
+    if test.p_min is not None and test.p_min >= ALPHA:
+        return test.p_min, True
+    pairs = [pair.p_min * len(test.pairs) for pair in test.pairs if pair.p_min is not None]
+    if pairs and len(pairs) == len(test.pairs) and min(pairs) >= comparison.alpha:
+        return min(min(pairs), 1.0), False
+    return None
+
+
+def _out_of_reach(comparisons) -> list[str]:
+    """A caveat per outcome whose randomisation test cannot name a model whatever the data."""
+    notes = []
+    for c in comparisons:
+        reach = _unreachable(c)
+        if reach is not None:
+            smallest, overall = reach
+            teams = sum(c.randomisation.teams.values())
+            notes.append(f"With {teams} teams, {c.label} cannot show a model ahead whatever the data: re-running the "
+                         f"randomisation over so few teams gives no p-value below {smallest:.3f}"
+                         f"{'' if overall else ' for a pair of models (after Holm)'}. More teams are needed.")
+    return notes
+
+
 def _caveats(comparisons, design: DesignFacts) -> list[str]:
     notes: list[str] = []
     order = list(dict.fromkeys(level for c in comparisons for level in c.levels))
@@ -512,16 +549,27 @@ def _caveats(comparisons, design: DesignFacts) -> list[str]:
     if fits:
         clusters = max(f.n_clusters for f in fits)
         if clusters / max(len(comparisons[0].levels), 1) < FEW_TEAMS_PER_ARM:
-            notes.append(f"Few teams ({clusters}): team-level differences are estimated imprecisely.")
-        failed = [c.label for c in comparisons if c.mixed_model is not None and not c.mixed_model.converged]
-        if failed:
-            notes.append("The mixed model did not converge for " + ", ".join(failed)
-                         + "; those outcomes are compared without accounting for teams.")
+            text = f"Few teams ({clusters}): team-level differences are estimated imprecisely."
+            if any(c.chosen == "randomisation" for c in comparisons):
+                text += (f" With fewer than {FEW_TEAMS_PER_ARM} teams in a model, the models are compared by a "
+                         "randomisation test on team means (re-running the randomisation), not by the mixed model.")
+            notes.append(text)
+        failed = [c for c in comparisons if c.mixed_model is not None and not c.mixed_model.converged]
+        for means, words in ((True, "the teams' means were compared instead, one value per team"),
+                             (False, "those outcomes are compared without accounting for teams")):
+            labels = [c.label for c in failed if (c.chosen == "team_means") == means]
+            if labels:
+                notes.append("The mixed model did not converge for " + ", ".join(labels) + f"; {words}.")
         uneven = [f for f in fits if f.converged and getattr(f, "cluster_size_cv", 0.0) > UNEQUAL_SIZES_CV]
         if uneven:
             notes.append(f"Team sizes vary a lot ({min(f.min_cluster_size for f in uneven)} to "
                          f"{max(f.max_cluster_size for f in uneven)} reps); the design effect allows for it.")
         notes.extend(_singular_fits(comparisons))
+    unfitted = [c.label for c in comparisons if c.mixed_model is None and c.chosen == "team_means"]
+    if unfitted:  # teams given, but the model could not be set up (every team one rep, …): the warnings say why
+        notes.append("No mixed model could be fitted for " + ", ".join(unfitted) + " (the warnings say why); "
+                     "the teams' means were compared instead, one value per team.")
+    notes.extend(_out_of_reach(comparisons))
     notes.extend(_rows_left_out(comparisons))
     missing = [c.label for c in comparisons if c.n_missing > MISSING_SHARE * (c.n + c.n_missing)]
     if missing:

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from analysis.planning import SampleRatioCheck, sample_ratio_check
+from analysis.randomisation import RandomisationPlan
 
 from . import audit
 from .database import insert_or_ignore, transactional
@@ -563,3 +564,31 @@ def allocation_check(study: Study) -> SampleRatioCheck | None:
         return None
     ratios = {arm.coaching_model.value: arm.ratio for arm in study.arms}
     return sample_ratio_check({m.value: int(counts.get(m, 0)) for m in study.coaching_models}, ratios)
+
+
+def randomisation_block(study: Study) -> list[CoachingModel]:
+    """One block of the permuted blocks: each arm as often as its ratio, in the study's arm order."""
+    return [arm.coaching_model for arm in study.arms for _ in range(arm.ratio)]
+
+
+def randomisation_plan(study: Study) -> RandomisationPlan | None:
+    """The study's randomisation as the analysis re-runs it: strata and their teams (by id) in the
+    procedure's order (team name, as ``surveys.pilots.randomisation`` walks them), the block, the
+    seed and the stored assignment.
+
+    Rep-level studies give a plan with ``unit="rep"`` (the test on team means does not apply to
+    them); None before any assignment.
+    """
+    if study.randomisation_unit is not RandomisationUnit.TEAM:
+        return RandomisationPlan(unit="rep", seed=study.seed)
+    rows = db.session.execute(select(Assignment.team_id, Assignment.stratum, Assignment.coaching_model, Team.name)
+                              .join(Team, Team.id == Assignment.team_id).where(Assignment.study_id == study.id)).all()
+    if not rows:
+        return None
+    strata: dict[str, list[tuple[str, int]]] = {}
+    for team_id, stratum, _, name in rows:
+        strata.setdefault(stratum or "all", []).append((name.lower(), team_id))
+    return RandomisationPlan(
+        unit="team", strata={name: tuple(team for _, team in sorted(members)) for name, members in strata.items()},
+        block=tuple(model.value for model in randomisation_block(study)), seed=study.seed,
+        assignment={team_id: model.value for team_id, _, model, _ in rows})

@@ -8,7 +8,7 @@ from tests.test_browser_report import signed_in_demo_leader
 
 pytestmark = pytest.mark.browser
 
-MAX_PAGES = 7  # the issue allows 8; one page of headroom for the decision card at the top
+MAX_PAGES = 8  # what issue 12 allows (7 until issue 13 added its caveats and detectable-difference wording)
 
 
 def pdf_pages(pdf: bytes) -> int:
@@ -39,7 +39,7 @@ def test_the_demo_report_prints_on_few_a4_pages(live_app, live_server, chromium)
     context.close()
     print(f"demo report: {pages} A4 pages, {with_more} with half a page more")
     assert 1 <= pages <= MAX_PAGES
-    assert with_more <= 8
+    assert with_more <= MAX_PAGES + 1
 
 
 # Two invisible headings in every card and chart, at its start and at its end: Chromium's PDF outline

@@ -3,6 +3,8 @@
 from collections import Counter
 from datetime import date, timedelta
 
+import numpy as np
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
@@ -10,6 +12,8 @@ from analysis.planning import Design, minimum_detectable_effect
 from surveys.extensions import db
 from surveys.models import Assignment, AssignmentChange, Study, StudyStatus, Wave
 from surveys.pilots.randomisation import randomise
+from surveys.reports.sections import compare
+from surveys.studies import randomisation_plan
 from tests import builders
 
 pytestmark = pytest.mark.usefixtures("app_context")
@@ -199,3 +203,31 @@ def test_huge_ids_and_nul_characters_get_4xx_not_500(client, org):
     assert client.get("/organisations/1?x=%00").status_code == 400
     assert new_study(client, org, name="Pilot\x00").status_code == 400
     assert db.session.scalar(select(func.count()).select_from(Study)) == 0
+
+
+def test_the_report_re_runs_the_studys_own_randomisation_when_a_model_has_few_teams(client, org):
+    """Issue 13 item 5: 12 teams, 4 per model, stratified by region: the randomisation test on team means
+    re-runs this study's permuted blocks (the seed reproduces the stored assignment), not a generic shuffle."""
+    new_study(client, org, stratify_by="region")
+    study = db.session.scalar(select(Study))
+    client.post(f"/studies/{study.id}/assignment", data={"seed": "3"})
+    plan = randomisation_plan(study)
+    assert plan.unit == "team" and set(plan.strata) == {"North", "South"} and plan.reproduced()
+    assert plan.block == ("manager", "peer", "external") and plan.seed == 3
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame([{"team": a.team_id, "coaching_model": a.coaching_model.value,
+                           "satisfaction": 3 + rng.normal(0, 0.4) + rng.normal(0, 0.8)}
+                          for a in study.assignments for _ in range(6)])
+    row = compare(frame, "satisfaction", ["manager", "peer", "external"], [], 5, cluster="team", randomisation=plan)
+    test = row.comparison.randomisation
+    assert row.comparison.chosen == "randomisation" and test.method == "permuted blocks" and test.exact
+    assert "seed 3 (the seed reproduces the stored assignment)" in test.procedure
+    assert test.n_assignments == 6 ** 4  # two strata of 6 teams, two blocks of 3 each
+    changed = study.assignments[0]
+    changed.coaching_model = next(m for m in study.coaching_models if m is not changed.coaching_model)
+    db.session.commit()  # a change by hand that the blocks cannot have made: complete randomisation, said so
+    frame["coaching_model"] = frame["team"].map({a.team_id: a.coaching_model.value for a in study.assignments})
+    row = compare(frame, "satisfaction", ["manager", "peer", "external"], [], 5, cluster="team",
+                  randomisation=randomisation_plan(study))
+    assert row.comparison.randomisation.method == "complete randomisation"
+    assert "is not one the study's permuted blocks" in row.comparison.chosen_reason

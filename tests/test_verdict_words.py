@@ -121,7 +121,8 @@ def test_a_detectable_difference_beyond_the_scale_is_not_given_as_a_number():
     comparison = compare_outcome(data, "satisfaction", "arm", LEVELS, scale=(1, 2, 3, 4, 5))
     result = assemble([comparison], "arm", LEVELS, "satisfaction")
     finding = result.verdict.findings[0]
-    assert finding.detectable is not None and finding.detectable > 4, finding.detectable
+    # Three reps per model: the rank test never names a pair with 80 % power (None), at any difference.
+    assert finding.detectable is None or finding.detectable > 4, finding.detectable
     assert "could have detected" not in finding.text and "points" not in finding.text
     assert "this view is too small to detect any difference within the scale" in finding.text
     assert finding.beyond_scale and result.verdict.to_dict()["findings"][0]["beyond_scale"] is True

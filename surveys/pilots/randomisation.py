@@ -4,6 +4,10 @@ Permuted blocks within each stratum: the units of a stratum, in a fixed order (t
 CRM id / e-mail / id for reps), receive the arms of shuffled blocks that hold each arm as often
 as its ratio says. One numpy generator seeded with the study's seed walks the strata in sorted
 order, so the same seed and the same roster always give the same assignment.
+
+The procedure itself is ``analysis.randomisation.permuted_blocks``, a pure function: the report's
+randomisation test on team means (fewer than six teams per model) re-runs exactly that code, with
+the plan ``surveys.studies.randomisation_plan`` reads back from the stored assignment.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import numpy as np
 from sqlalchemy import delete, select
 
 from analysis.planning import SampleRatioCheck
+from analysis.randomisation import permuted_blocks
 
 from .. import audit
 from ..database import transactional
@@ -31,7 +36,7 @@ from ..models import (
     User,
 )
 from ..refusals import Refused
-from ..studies import allocation_check, lock_reason, study_members, team_sizes
+from ..studies import allocation_check, lock_reason, randomisation_block, study_members, team_sizes
 
 
 class AssignmentError(Refused):
@@ -90,16 +95,10 @@ def randomise(study: Study, today: date, seed: int | None = None) -> list[Assign
         raise AssignmentError(f"{len(units)} {study.randomisation_unit.value}(s) with active reps cannot cover "
                               f"{len(study.arms)} coaching models; import the roster first")
     rng = np.random.default_rng(study.seed)
-    block = [arm.coaching_model for arm in study.arms for _ in range(arm.ratio)]
+    block = randomisation_block(study)
     db.session.execute(delete(Assignment).where(Assignment.study_id == study.id))
-    assignments = []
-    for stratum, members in sorted(_strata(units, study.stratify_by).items()):
-        sequence: list[CoachingModel] = []
-        while len(sequence) < len(members):
-            sequence.extend(block[i] for i in rng.permutation(len(block)))
-        for unit, model in zip(members, sequence, strict=False):
-            assignments.append(Assignment(study_id=study.id, team=unit.team, rep=unit.rep, coaching_model=model,
-                                          stratum=stratum))
+    assignments = [Assignment(study_id=study.id, team=unit.team, rep=unit.rep, coaching_model=model, stratum=stratum)
+                   for stratum, unit, model in permuted_blocks(_strata(units, study.stratify_by), block, rng)]
     db.session.add_all(assignments)
     audit.record("study.randomised", study=study,
                  detail=f"{len(assignments)} {study.randomisation_unit.value}(s), seed {study.seed}")

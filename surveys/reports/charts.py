@@ -99,6 +99,8 @@ def _intervals(comparison) -> list[tuple[str, str, float, float, float]]:
         return [(c.a, c.b, c.diff, c.ci_low, c.ci_high) for c in comparison.model_contrasts]
     if comparison.chosen == "team_means" and comparison.team_means:
         return [(d.a, d.b, d.diff, d.ci_low, d.ci_high) for d in comparison.team_means]
+    if comparison.chosen == "randomisation" and comparison.randomisation:
+        return [(d.a, d.b, d.diff, d.ci_low, d.ci_high) for d in comparison.randomisation.pairs]
     source = comparison.games_howell if comparison.games_howell else comparison.tukey
     return [(d.a, d.b, d.diff, d.ci_low, d.ci_high) for d in source]
 

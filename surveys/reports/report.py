@@ -41,7 +41,7 @@ from ..models import (
     Wave,
 )
 from ..outcomes import SECTIONS, outcome, survey_order
-from ..studies import ANALYSIS_SETTINGS, allocation_check, response_rates, team_sizes
+from ..studies import ANALYSIS_SETTINGS, allocation_check, randomisation_plan, response_rates, team_sizes
 from . import sections as build
 from .filters import Filters, in_view, parse_filters
 from .sections import OutcomeRow, PerformanceSection
@@ -323,6 +323,7 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
                         "Differences between the models here were there before any coaching, so they say "
                         "nothing about which model works; later waves do.")
     view = in_view(survey, filters)
+    plan = randomisation_plan(study)  # re-run by the randomisation test when a model has fewer than six teams
     rows: list[OutcomeRow] = []
     # A scale's score lies within its items' answers (1–5 for the built-in scales): the detectable
     # difference is never said to be more than that range allows (ux review D8).
@@ -334,11 +335,12 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
         shown = pattern.shown_models(filters.view, name, models)
         hidden = [m for m in models if m not in shown]
         rows.append(build.compare(view, name, shown, hidden, k, cluster="team", scale=outcome(name).scale,
-                                  bounds=bounds.get(name)))
+                                  bounds=bounds.get(name), randomisation=plan))
     performance, perf_rows, link = build.performance(study, wave, filters, models, k, sizes, view, reps, version,
-                                                     pattern.shown_models(filters.view, "satisfaction", models))
+                                                     pattern.shown_models(filters.view, "satisfaction", models),
+                                                     randomisation=plan)
     rows += perf_rows
-    session_rows, sessions = build.sessions(study, wave, filters, models, k, sizes, reps, version)
+    session_rows, sessions = build.sessions(study, wave, filters, models, k, sizes, reps, version, randomisation=plan)
     rows += session_rows
     compared = [row.comparison for row in rows if row.comparison is not None]
     analysis = None

@@ -29,6 +29,7 @@ from analysis.clustered import TeamLink, team_link
 from analysis.comparison import OutcomeComparison, compare_outcome
 from analysis.describe import AnswerShares, GroupDescriptives, describe_group, session_rates
 from analysis.disclosure import CATEGORIES, answer_category
+from analysis.randomisation import RandomisationPlan
 from analysis.scales import Reliability, reliability
 
 from .. import frames
@@ -149,8 +150,12 @@ BOUNDS = {"win_rate": (0.0, 1.0)}
 
 
 def compare(frame, key, shown, hidden, k, cluster=None, baseline=None, scale=None, label=None,
-            bounds=None) -> OutcomeRow:
-    """The row of outcome ``key``: the ``shown`` models compared, or why they are not."""
+            bounds=None, randomisation: RandomisationPlan | None = None) -> OutcomeRow:
+    """The row of outcome ``key``: the ``shown`` models compared, or why they are not.
+
+    ``randomisation`` is the study's randomisation (``surveys.pilots.randomisation.randomisation_plan``):
+    with fewer than six teams in a shown model the headline re-runs it on the teams' means.
+    """
     about = outcome(key)
     label = label or about.sentence
     if len(shown) < 2:
@@ -160,7 +165,8 @@ def compare(frame, key, shown, hidden, k, cluster=None, baseline=None, scale=Non
     try:
         comparison = compare_outcome(frame, key, "coaching_model", shown, cluster=cluster, baseline=baseline,
                                      label=label, scale=scale, unit=about.unit, unit_scale=about.unit_scale,
-                                     bounds=bounds if bounds is not None else BOUNDS.get(key))
+                                     bounds=bounds if bounds is not None else BOUNDS.get(key),
+                                     randomisation=randomisation)
     except ValueError as error:
         return OutcomeRow(key, label, about.section, None, hidden, f"Not compared: {error}.")
     if comparison.distribution is not None:
@@ -203,7 +209,8 @@ def _periods(study: Study, wave: Wave) -> tuple[str | None, str | None]:
     return (before[-1] if before else None), (after[-1] if after else None)
 
 
-def performance(study, wave, filters, models, k, sizes, survey_view, assigned, version, linkable=()):
+def performance(study, wave, filters, models, k, sizes, survey_view, assigned, version, linkable=(),
+                randomisation=None):
     """CRM metrics before and after per model, their comparisons (adjusted for before), and the team-level link.
 
     A model's figures rest on its reps with both periods; which may be shown is decided over every
@@ -228,7 +235,7 @@ def performance(study, wave, filters, models, k, sizes, survey_view, assigned, v
         if complete.empty:
             continue
         row = compare(complete, metric, shown, hidden, k, cluster="team", baseline=f"{metric}_before",
-                      label=f"{outcome(metric).sentence}, {after} adjusted for {before}")
+                      label=f"{outcome(metric).sentence}, {after} adjusted for {before}", randomisation=randomisation)
         if row.comparison is not None:
             row = replace(row, adjusted=adjusted_means(complete, metric, f"{metric}_before", "team",
                                                        row.comparison))
@@ -350,7 +357,7 @@ def pre_intervention(wave: Wave) -> bool:
     return PRE_INTERVENTION.match(wave.label.strip()) is not None
 
 
-def sessions(study, wave, filters, models, k, sizes, assigned, version):
+def sessions(study, wave, filters, models, k, sizes, assigned, version, randomisation=None):
     """Logged coaching sessions per rep per month in the wave's period (``session_period``): the
     comparison row and the rates per shown model (every assigned rep counts, decided over all views at
     once like the CRM figures)."""
@@ -364,7 +371,7 @@ def sessions(study, wave, filters, models, k, sizes, assigned, version):
     reps = in_view(every, filters)
     shown = pattern.shown_models(filters.view, "sessions_per_rep_month", models)
     hidden = [m for m in models if m not in shown]
-    row = compare(reps, "sessions_per_rep_month", shown, hidden, k, cluster="team")
+    row = compare(reps, "sessions_per_rep_month", shown, hidden, k, cluster="team", randomisation=randomisation)
     return [row], list(session_rates(reps[reps["coaching_model"].isin(shown)], levels=tuple(shown)))
 
 

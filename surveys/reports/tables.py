@@ -20,6 +20,10 @@ METHOD_WORDS = {
                                  "Satterthwaite's degrees of freedom (as R's lmerTest), which allow for unequal "
                                  "team sizes",
     "team_means": "Welch's ANOVA on team means (the mixed model could not be fitted)",
+    "randomisation": "a randomisation test on team means, because fewer than six teams in a model are too few for "
+                     "the mixed model: the study's own randomisation is re-run over the teams (every assignment it "
+                     "can make when there are at most 20,000, else 5,000 drawn at random), and each pair's teams are "
+                     "re-randomised for its p-value (Holm); intervals are t intervals on the team means",
     "ancova": "an analysis of covariance adjusting for the baseline",
     "welch": "Welch's ANOVA (no equal-variance assumption) with Games–Howell pairwise comparisons",
     "anova": "one-way ANOVA with Tukey's pairwise comparisons",
@@ -100,6 +104,8 @@ def _pair_intervals(comparison) -> dict[tuple[str, str], tuple[float, float]]:
         source = comparison.model_contrasts
     elif comparison.chosen == "team_means" and comparison.team_means:
         source = comparison.team_means
+    elif comparison.chosen == "randomisation" and comparison.randomisation:
+        source = comparison.randomisation.pairs
     elif comparison.chosen == "kruskal":
         return {}
     else:
@@ -187,9 +193,14 @@ def methods_text(report: Report) -> list[str]:
         used.setdefault(method, []).append(row.label)
     paragraphs = [f"{opening(', '.join(labels))}: {METHOD_WORDS.get(method, method)}."
                   for method, labels in used.items()]
+    procedures = dict.fromkeys(row.comparison.randomisation.words() for row in report.compared
+                               if row.comparison.chosen == "randomisation" and row.comparison.randomisation)
+    if procedures:
+        paragraphs.append("The randomisation re-run: " + "; ".join(procedures) + ".")
     paragraphs.append(
         "For every outcome all of one-way ANOVA, Welch's ANOVA, Kruskal–Wallis and the Brown–Forsythe test of "
-        "spread were computed (see the JSON); a fixed rule picks the headline test: teams known → mixed model; a "
+        "spread were computed (see the JSON); a fixed rule picks the headline test: teams known → mixed model "
+        "(fewer than six teams in a model → randomisation test on team means); a "
         "baseline → ANCOVA; a single rating item or heavy outliers → rank test; otherwise Welch.")
     paragraphs.append(
         "The primary outcome is tested on its own; the others are corrected with Holm's method, and a pair of "

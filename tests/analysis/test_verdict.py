@@ -1,14 +1,17 @@
 """The plain-language verdict follows its rules: names a model only after correction, sizes in words
 and numbers, the detectable difference for a null result, and the caveats."""
 
+from itertools import combinations
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from analysis.comparison import compare_models
+from analysis.detectable import welch_detectable
 from analysis.effects import delta_magnitude, magnitude
 from analysis.multiplicity import holm
-from analysis.planning import Design, minimum_detectable_effect, sample_ratio_check
+from analysis.planning import sample_ratio_check
 from analysis.scales import Reliability
 from analysis.verdict import DesignFacts
 
@@ -46,9 +49,11 @@ def test_no_model_is_named_without_a_difference_and_the_detectable_size_is_given
     finding = result.verdict.findings[0]
     assert not finding.differences and finding.best is None
     assert "No coaching model is clearly better on score" in result.verdict.headline
-    pooled_sd = np.sqrt(np.mean([d.sd ** 2 for d in result.outcome("score").descriptives]))
-    expected = minimum_detectable_effect(Design(3, 60, 1, 0.0)) * pooled_sd
+    # The headline is Welch's ANOVA, so the least powerful Games–Howell pair (analysis.detectable).
+    groups = result.outcome("score").descriptives
+    expected = max(welch_detectable(a.sd, a.n, b.sd, b.n, 0.05, 3) for a, b in combinations(groups, 2))
     assert finding.detectable == pytest.approx(expected, rel=1e-9)
+    assert finding.detectable_detail.method.startswith("Welch t (Games–Howell), df ")
     assert f"about {expected:.2f} points" in finding.text
 
 
@@ -111,9 +116,10 @@ def test_few_teams_and_the_mixed_model_are_mentioned():
         rows += [(arm, f"t{team}", 3.2 + effect + rng.normal(0, 0.7)) for _ in range(8)]
     data = pd.DataFrame(rows, columns=["arm", "team", "score"])
     result = compare_models(data, ["score"], "arm", LEVELS, cluster="team")
-    assert result.outcome("score").chosen == "mixed_model"
-    assert any("Few teams (9)" in c for c in result.verdict.caveats)
-    assert "mixed model" in result.verdict.findings[0].text
+    # Three teams per model: the headline re-runs the randomisation; the mixed model is still fitted.
+    assert result.outcome("score").chosen == "randomisation" and result.outcome("score").mixed_model.converged
+    assert any("Few teams (9)" in c and "randomisation test on team means" in c for c in result.verdict.caveats)
+    assert "randomisation test on team means" in result.verdict.findings[0].text
 
 
 def test_to_dict_has_the_shape_of_the_design_document():
