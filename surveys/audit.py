@@ -6,22 +6,20 @@ matched with. An event is written in the same unit of work as the act (``record`
 session), so an act that is rolled back leaves no trace and an act that is kept always has one.
 
 The log cannot be edited: the database itself refuses UPDATE and DELETE on ``audit_event`` (``GUARD``,
-triggers created with the table and by migration 0012). Only ``delete_all_data`` — the operator's
+triggers in ``database.GUARD``, created with the table and by migration 0012). Only ``delete_all_data`` — the operator's
 whole-database reset behind ``flask demo --reset`` — lifts the guard, inside its one transaction.
 """
 
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pandas as pd
 from flask import has_request_context
 from flask_login import current_user
-from sqlalchemy import DDL, event, select, text
+from sqlalchemy import DDL, event, select
 
-from .database import transactional
+from .database import GUARD, transactional
 from .extensions import db
 from .models import AuditEvent, Organisation, Study, User
 
@@ -58,26 +56,6 @@ ACTIONS = {
     "people.joined": "accepted an invitation",
     "people.role_changed": "changed a person's role",
     "people.removed": "removed a person's access",
-}
-
-_MESSAGE = "the audit log cannot be changed"
-GUARD = {
-    "sqlite": [
-        f"CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event "
-        f"BEGIN SELECT RAISE(ABORT, '{_MESSAGE}'); END",
-        f"CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event "
-        f"BEGIN SELECT RAISE(ABORT, '{_MESSAGE}'); END",
-    ],
-    "postgresql": [
-        "CREATE OR REPLACE FUNCTION audit_event_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-        f"$$ BEGIN RAISE EXCEPTION '{_MESSAGE}'; END $$",
-        "CREATE TRIGGER audit_event_no_change BEFORE UPDATE OR DELETE ON audit_event "
-        "FOR EACH ROW EXECUTE FUNCTION audit_event_append_only()",
-    ],
-}
-UNGUARD = {
-    "sqlite": ["DROP TRIGGER IF EXISTS audit_event_no_update", "DROP TRIGGER IF EXISTS audit_event_no_delete"],
-    "postgresql": ["DROP TRIGGER IF EXISTS audit_event_no_change ON audit_event"],
 }
 
 for _dialect, _statements in GUARD.items():
@@ -152,15 +130,3 @@ def events_frame(entries: list[AuditEvent]) -> pd.DataFrame:
         "study": [e.study_name or "" for e in entries],
         "detail": [e.detail for e in entries],
     }, columns=["time_utc", "who", "action", "what", "study", "detail"])
-
-
-@contextmanager
-def unguarded() -> Iterator[None]:
-    """Lift the append-only guard inside the current transaction (whole-database reset only)."""
-    dialect = db.engine.dialect.name
-    for statement in UNGUARD.get(dialect, []):
-        db.session.execute(text(statement))
-    yield
-    for statement in GUARD.get(dialect, []):
-        db.session.execute(text(statement))
-

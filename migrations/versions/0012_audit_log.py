@@ -13,7 +13,7 @@ Create Date: 2026-12-02
 from alembic import op
 import sqlalchemy as sa
 
-from surveys.audit import GUARD
+from surveys.database import GUARD
 
 
 # revision identifiers, used by Alembic.
