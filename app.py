@@ -10,7 +10,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from surveys import auth, commands, errors, organisations, pilots, public, reports, respond, security, web
+from surveys import activity, auth, commands, errors, organisations, pilots, public, reports, respond, security, web
 from surveys.config import (
     MAX_UPLOAD_BYTES,
     ConfigurationError,
@@ -45,6 +45,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         REMEMBER_COOKIE_SAMESITE="Lax",
         PUBLIC_BASE_URL=public_base_url(),
         WTF_CSRF_TIME_LIMIT=3600 * 4,
+        # Said explicitly: flask-limiter's one Limiter keeps the RATELIMIT_ENABLED of the last app it was
+        # bound to when an app does not set it, so an app made with limits off left them off for the next.
+        RATELIMIT_ENABLED=True,
         **mail_settings(),
     )
     app.config.from_mapping(security_settings(app.config["PUBLIC_BASE_URL"]))
@@ -130,3 +133,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(pilots.bp)
     app.register_blueprint(respond.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(activity.bp)

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
+from flask import current_app
+from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
+from . import audit
+from .attempts import FAILED_LOGINS
 from .database import transactional
 from .extensions import db
-from .models import Organisation, Role, User, utcnow
+from .models import AccountToken, Organisation, Role, TokenPurpose, User, utcnow
 from .refusals import Refused
+from .tokens import hash_token, new_token
 
 PASSWORD_MIN = 12
 PASSWORD_MAX = 128
@@ -23,10 +28,21 @@ ZXCVBN_MAX_LENGTH = 72  # zxcvbn judges at most this many characters (it refuses
 
 # Compared against when the e-mail is unknown, so that a wrong e-mail costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-real-password-0")
+# The stored "hash" of an account whose owner has not chosen a password yet (invited): no password matches it.
+NO_PASSWORD = "!"  # noqa: S105 - a marker that no hash equals, not a password
+# How long each kind of set-password link works: the setting that says it, in hours.
+TOKEN_HOURS = {TokenPurpose.INVITE: "INVITE_TOKEN_HOURS", TokenPurpose.RESET: "RESET_TOKEN_HOURS"}
 
 
 class AccountError(Refused):
     """A request about accounts that cannot be carried out; the message says why."""
+
+
+class LinkInvalid(AccountError):
+    """A set-password link that is unknown, used, replaced or expired — one answer for all four."""
+
+    def __init__(self):
+        super().__init__("this link has expired or has already been used")
 
 
 def normalise_email(email: str) -> str:
@@ -118,7 +134,22 @@ def create_organisation(name: str, member: User | None = None) -> Organisation:
         raise AccountError(f"an organisation called {name!r} already exists (id {existing[0].id})")
     organisation = Organisation(name=name, members=[member] if member is not None else [])
     db.session.add(organisation)
+    audit.record("organisation.created", organisation=organisation, actor=member, detail=name)
     return organisation
+
+
+@transactional
+def rename_organisation(organisation: Organisation, name: str, member: User) -> None:
+    """Rename ``organisation``; the new name must not be another of ``member``'s organisations (the rule of
+    ``create_organisation``: unique per consultant, never checked across tenants)."""
+    name = (name or "").strip()
+    if not name:
+        raise AccountError("the organisation needs a name")
+    if len(name) > 120:
+        raise AccountError("the organisation name must have at most 120 characters")
+    if any(o.id != organisation.id and o.name.strip().lower() == name.lower() for o in member.organisations):
+        raise AccountError(f"you already have an organisation called {name!r}")
+    organisation.name = name
 
 
 @transactional
@@ -153,7 +184,7 @@ def authenticate(email: str, password: str) -> User | None:
     except AccountError:
         email = None
     user = db.session.scalar(select(User).where(User.email == email)) if email else None
-    if user is None:
+    if user is None or not has_password(user):
         check_password_hash(_DUMMY_HASH, password or "")
         return None
     if not check_password_hash(user.password_hash, password or "") or not user.active:
@@ -188,4 +219,71 @@ def disable_user(email: str) -> User:
         raise AccountError(f"no user with e-mail {email}")
     user.active = False
     end_all_sessions(user)
+    return user
+
+
+def has_password(user: User) -> bool:
+    """Whether the account's owner has chosen a password (an invited account has none until its link is used)."""
+    return user.password_hash != NO_PASSWORD
+
+
+def token_hours(purpose: TokenPurpose) -> int:
+    """How many hours a set-password link of this kind works (``INVITE_TOKEN_HOURS``, ``RESET_TOKEN_HOURS``)."""
+    return int(current_app.config[TOKEN_HOURS[purpose]])
+
+
+def new_account_token(user: User, purpose: TokenPurpose, now: datetime | None = None) -> str:
+    """A fresh set-password link's token for ``user``, replacing any earlier one; returns the token (shown once).
+
+    A step of a larger unit of work (an invitation): it does not commit.
+    """
+    now = now or utcnow()
+    db.session.execute(delete(AccountToken).where(AccountToken.user_id == user.id))
+    token = new_token()
+    db.session.add(AccountToken(user_id=user.id, purpose=purpose, token_hash=hash_token(token), created_at=now,
+                                expires_at=now + timedelta(hours=token_hours(purpose))))
+    return token
+
+
+@transactional
+def issue_account_token(user: User, purpose: TokenPurpose, now: datetime | None = None) -> str:
+    """``new_account_token`` as a unit of work of its own (a password reset, the command line, tests)."""
+    return new_account_token(user, purpose, now)
+
+
+def live_account_token(token: str, now: datetime | None = None) -> AccountToken | None:
+    """The stored link for ``token`` if it still works (not expired, its account active), else None."""
+    record = db.session.scalar(select(AccountToken).where(AccountToken.token_hash == hash_token(token or "")))
+    if record is None or record.expires_at <= (now or utcnow()) or not record.user.active:
+        return None
+    return record
+
+
+@transactional
+def set_password_by_link(token: str, password: str, now: datetime | None = None) -> User:
+    """Set the password of the link's account, use the link up, end every session and clear the log-in lock.
+
+    A password that is refused leaves the link working. Two requests racing with one link: only the
+    one that deletes it sets the password.
+    """
+    now = now or utcnow()
+    record = live_account_token(token, now)
+    if record is None:
+        raise LinkInvalid()
+    user = record.user
+    check_password(password, user.email, tuple(o.name for o in user.organisations))
+    if db.session.execute(delete(AccountToken).where(AccountToken.id == record.id)).rowcount != 1:
+        raise LinkInvalid()
+    user.password_hash = generate_password_hash(password)
+    user.last_login_at = now  # the page signs them in
+    end_all_sessions(user)  # a reset is often because someone else might be signed in; commits the whole change
+    FAILED_LOGINS.clear(user.email)
+    return user
+
+
+def active_account(email: str) -> User:
+    """The active account with ``email``, else ``AccountError`` (for the command line, which may say so)."""
+    user = db.session.scalar(select(User).where(User.email == account_key(email)))
+    if user is None or not user.active:
+        raise AccountError(f"no active account has the e-mail {email}")
     return user

@@ -1,5 +1,5 @@
-"""Counted attempts that lock what they are about for a while: failed log-ins per account, refused
-organisation names per consultant.
+"""Counted attempts that lock what they are about for a while: failed log-ins and password-reset
+requests per e-mail address, refused organisation names per consultant.
 
 The counts live in the rate limiter's storage (``RATELIMIT_STORAGE_URI``: in memory per process,
 or Redis shared by every instance), under a digest of the key, so no table is needed and the
@@ -58,6 +58,8 @@ class Attempts:
 
 # Failed log-ins per e-mail address as typed (normalised), whether or not an account has it.
 FAILED_LOGINS = Attempts("login-account", "LOGIN_ACCOUNT_LIMIT")
+# Password-reset requests per e-mail address as typed (normalised), whether or not an account has it.
+RESET_REQUESTS = Attempts("reset-account", "RESET_ACCOUNT_LIMIT")
 
 
 def wait_in_words(seconds: int) -> str:

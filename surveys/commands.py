@@ -26,7 +26,7 @@ from .database import delete_all_data, has_data, is_sqlite
 from .demo import WAVES as DEMO_WAVES
 from .demo import seed_demo
 from .extensions import db
-from .models import Study
+from .models import Study, TokenPurpose
 from .organisations import uploads
 from .organisations.imports import ImportRejected
 from .pilots import invitations
@@ -34,6 +34,7 @@ from .refusals import Refused
 from .reports.output import write_report
 from .respond.survey import purge_expired_drafts, scrub_link_traces
 from .tabular import TableError, parse_map_options, read_table
+from .tokens import account_link
 from .web import today
 
 
@@ -85,6 +86,19 @@ def disable_user_command(email):
     """Stop a user from logging in and end all their sessions."""
     user = accounts.disable_user(email)
     click.echo(f"Disabled {user.email}; their sessions have ended.")
+
+
+@click.command("password-link")
+@click.argument("email")
+@with_appcontext
+def password_link_command(email):
+    """Print a one-time link that sets EMAIL's password (for a server without mail); an earlier link stops working."""
+    user = accounts.active_account(email)
+    purpose = TokenPurpose.RESET if accounts.has_password(user) else TokenPurpose.INVITE
+    token = accounts.issue_account_token(user, purpose)
+    hours = accounts.token_hours(purpose)
+    click.echo(f"One-time link for {user.email}; it works once, for {hours} hour{'s' if hours != 1 else ''}:")
+    click.echo(account_link(current_app.config["PUBLIC_BASE_URL"], token))
 
 
 @click.command("demo")
@@ -316,5 +330,6 @@ def init_app(app: Flask) -> None:
     """Register the commands."""
     for command in (init_db_command, create_org_command, create_user_command, demo_command, purge_drafts_command,
                     scrub_links_command, analyze_command, import_roster_command, import_performance_command,
-                    import_sessions_command, invitations_command, report_command, disable_user_command):
+                    import_sessions_command, invitations_command, report_command, disable_user_command,
+                    password_link_command):
         app.cli.add_command(_errors_in_one_line(command))

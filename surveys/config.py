@@ -125,9 +125,15 @@ def security_settings(base_url: str) -> dict:
         idle = int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
         absolute = int(os.environ.get("SESSION_MAX_HOURS", "12"))
         proxies = int(os.environ.get("TRUSTED_PROXIES", "0"))
+        # How long a set-password link works: an invitation waits for someone to read their mail over a
+        # weekend; a reset is asked for by someone waiting for it.
+        invite_hours = int(os.environ.get("INVITE_TOKEN_HOURS", "72"))
+        reset_hours = int(os.environ.get("RESET_TOKEN_HOURS", "2"))
     except ValueError:
-        raise ConfigurationError("SESSION_IDLE_MINUTES, SESSION_MAX_HOURS and TRUSTED_PROXIES must be whole "
-                                 "numbers") from None
+        raise ConfigurationError("SESSION_IDLE_MINUTES, SESSION_MAX_HOURS, TRUSTED_PROXIES, INVITE_TOKEN_HOURS and "
+                                 "RESET_TOKEN_HOURS must be whole numbers") from None
+    if invite_hours < 1 or reset_hours < 1:
+        raise ConfigurationError("INVITE_TOKEN_HOURS and RESET_TOKEN_HOURS must be at least 1")
     limits = {
         # Failed log-ins per client address: a brake on guessing across accounts. Each account has
         # its own lock (LOGIN_ACCOUNT_LIMIT), so this can leave room for an office behind one address.
@@ -135,8 +141,12 @@ def security_settings(base_url: str) -> dict:
         # Failed log-ins per account (e-mail address), from any address; then it is locked.
         "LOGIN_ACCOUNT_LIMIT": os.environ.get("LOGIN_ACCOUNT_LIMIT", "10 per 15 minutes"),
         "LINK_RATE_LIMIT": os.environ.get("LINK_RATE_LIMIT", "20 per minute"),
+        # Password-reset requests per client address, and per e-mail address (whether or not an account
+        # has it, so that the limit tells nobody which addresses do): a brake on mail-bombing someone.
+        "RESET_RATE_LIMIT": os.environ.get("RESET_RATE_LIMIT", "10 per hour"),
+        "RESET_ACCOUNT_LIMIT": os.environ.get("RESET_ACCOUNT_LIMIT", "3 per hour"),
     }
-    single = ("LOGIN_ACCOUNT_LIMIT",)  # counted by surveys.attempts: one window each
+    single = ("LOGIN_ACCOUNT_LIMIT", "RESET_ACCOUNT_LIMIT")  # counted by surveys.attempts: one window each
     for name, value in limits.items():
         try:
             parse(value) if name in single else parse_many(value)
@@ -146,6 +156,7 @@ def security_settings(base_url: str) -> dict:
         "SESSION_COOKIE_SECURE": https, "REMEMBER_COOKIE_SECURE": https,
         "SESSION_IDLE_TIMEOUT": idle * 60, "SESSION_ABSOLUTE_TIMEOUT": absolute * 3600,
         "TRUSTED_PROXIES": proxies,
+        "INVITE_TOKEN_HOURS": invite_hours, "RESET_TOKEN_HOURS": reset_hours,
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         **limits,
     }

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from flask import Flask
 from sqlalchemy import text
@@ -88,9 +89,47 @@ def truncate_wal() -> bool:
 
 @transactional
 def delete_all_data() -> None:
-    """Delete every row of every table, children first, in one transaction (schema kept)."""
-    for table in reversed(db.metadata.sorted_tables):
-        db.session.execute(table.delete())
+    """Delete every row of every table, children first, in one transaction (schema kept).
+
+    The audit log's append-only guard is lifted for this one transaction and put back in it.
+    """
+    with unguarded():
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+
+
+# The audit log is append-only: these triggers refuse UPDATE and DELETE on ``audit_event`` (``surveys.audit``
+# creates them with the table, migration 0012 on an existing database).
+_MESSAGE = "the audit log cannot be changed"
+GUARD = {
+    "sqlite": [
+        f"CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event "
+        f"BEGIN SELECT RAISE(ABORT, '{_MESSAGE}'); END",
+        f"CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event "
+        f"BEGIN SELECT RAISE(ABORT, '{_MESSAGE}'); END",
+    ],
+    "postgresql": [
+        "CREATE OR REPLACE FUNCTION audit_event_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        f"$$ BEGIN RAISE EXCEPTION '{_MESSAGE}'; END $$",
+        "CREATE TRIGGER audit_event_no_change BEFORE UPDATE OR DELETE ON audit_event "
+        "FOR EACH ROW EXECUTE FUNCTION audit_event_append_only()",
+    ],
+}
+UNGUARD = {
+    "sqlite": ["DROP TRIGGER IF EXISTS audit_event_no_update", "DROP TRIGGER IF EXISTS audit_event_no_delete"],
+    "postgresql": ["DROP TRIGGER IF EXISTS audit_event_no_change ON audit_event"],
+}
+
+
+@contextmanager
+def unguarded() -> Iterator[None]:
+    """Lift the audit log's append-only guard inside the current transaction (whole-database reset only)."""
+    dialect = db.engine.dialect.name
+    for statement in UNGUARD.get(dialect, []):
+        db.session.execute(text(statement))
+    yield
+    for statement in GUARD.get(dialect, []):
+        db.session.execute(text(statement))
 
 
 def has_data() -> bool:

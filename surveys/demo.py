@@ -186,7 +186,7 @@ def seed_demo(base_url: str, today: date | None = None, seed: int = DEMO_SEED) -
         Assignment(team=teams[row.team], coaching_model=CoachingModel(row.coaching_model),
                    assigned_at=_at(baseline.opens_on - timedelta(days=7)))
         for row in pilot.teams.itertuples()]
-    study.assignments_locked_at = _at(baseline.opens_on)
+    study.assignments_locked_at = _at(baseline.opens_on - timedelta(days=3))  # launched three days before baseline
     db.session.flush()
 
     links = _invitations_and_responses(study, {"baseline": baseline, "follow-up": follow_up, "pulse": pulse},

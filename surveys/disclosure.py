@@ -149,7 +149,7 @@ def closed_wave_rates(study: Study, wave: Wave, per_model: list[RateRow], per_te
     """The wave page's counts (``studies.response_rates``) once the wave has closed, brought in line with the
     report: a model's count is the one the report shows (``shown_model_counts``), the total their sum, and a
     team's count is rounded down to a multiple of k, so that no team sum gives a model's number of rows."""
-    if wave.closes_on >= today:
+    if not wave.is_closed(today):
         return per_model, per_team, total
     k = study.k_threshold
     counted = shown_model_counts(study, wave)

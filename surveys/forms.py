@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import (
     IntegerField,
@@ -30,6 +31,8 @@ class StudyForm(FlaskForm):
     """The design of a pilot study."""
 
     name = StringField("Study name", validators=[DataRequired(), Length(max=200)])
+    description = TextAreaField("Description (optional)", validators=[Optional(), Length(max=2000)],
+                                render_kw={"rows": 3})
     models = SelectMultipleField("Coaching models compared (two or three)", choices=MODEL_CHOICES,
                                  default=["manager", "peer", "external"], validators=[DataRequired()],
                                  widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
@@ -42,7 +45,7 @@ class StudyForm(FlaskForm):
     k_threshold = IntegerField("Anonymity threshold k (smallest group shown)", default=5,
                                validators=[DataRequired(), NumberRange(min=3, max=100,
                                                                        message="k is between 3 and 100")])
-    change_reason = TextAreaField("Why the primary outcome or k changes (needed once the study runs)",
+    change_reason = TextAreaField("Why it changes (needed for the primary outcome or k once the study runs)",
                                   validators=[Optional(), Length(max=2000)], render_kw={"rows": 2})
 
     def validate_models(self, field):
@@ -50,17 +53,54 @@ class StudyForm(FlaskForm):
             raise ValidationError("Choose at least two coaching models.")
 
 
+# The randomisation design: shown disabled once it is locked (``studies.design_lock``).
+DESIGN_FIELDS = ("models", "unit", "stratify_by", "seed")
+
+
+def sent_with_locked(current: dict[str, object]):
+    """The request's form data, with every locked field the browser left out set to ``current[name]``.
+
+    Browsers do not send disabled fields. A form whose locked fields are shown disabled reads their
+    values from here, so a change to another field goes through; a locked field sent with another
+    value stays as sent, and the service refuses it with the reason.
+    """
+    formdata = request.form.copy()
+    for name, value in current.items():
+        if name not in formdata:
+            values = value if isinstance(value, list) else [value]
+            formdata.setlist(name, ["" if v is None else (v.isoformat() if hasattr(v, "isoformat") else str(v))
+                                    for v in values])
+    return formdata
+
+
+def disable(form: FlaskForm, names) -> None:
+    """Show the fields ``names`` of ``form`` disabled (their values are kept by ``sent_with_locked``)."""
+    for name in names:
+        form[name].render_kw = {**(form[name].render_kw or {}), "disabled": True}
+
+
 def design_of(study: Study | None) -> dict:
     """What the study form shows before it is sent: ``study``'s design, or a new study's starting point."""
     if study is None:
         return {"primary_outcome": "satisfaction"}
-    return {"name": study.name, "models": [m.value for m in study.coaching_models],
+    return {"name": study.name, "description": study.description or "",
+            "models": [m.value for m in study.coaching_models],
             "unit": study.randomisation_unit.value, "stratify_by": study.stratify_by or "", "seed": study.seed,
             "primary_outcome": study.primary_outcome, "k_threshold": study.k_threshold}
 
 
-def study_form(study: Study | None, formdata_sent: bool) -> StudyForm:
-    """The study form: filled from ``design_of(study)`` unless it was sent, with the primary outcomes to choose from."""
-    form = StudyForm(data=None if formdata_sent else design_of(study))
+def study_form(study: Study | None, formdata_sent: bool, locked: tuple[str, ...] = ()) -> StudyForm:
+    """The study form: filled from ``design_of(study)`` unless it was sent, with the primary outcomes to choose from.
+
+    The ``locked`` fields (say ``DESIGN_FIELDS``) are shown disabled. Browsers do not send disabled
+    fields, so a sent form without them keeps the study's values; one that sends a changed value
+    anyway is refused by ``studies.update_design``, as before.
+    """
+    if formdata_sent and locked and study is not None:
+        current = design_of(study)
+        form = StudyForm(formdata=sent_with_locked({name: current[name] for name in locked}))
+    else:
+        form = StudyForm(data=None if formdata_sent else design_of(study))
     form.primary_outcome.choices = outcome_choices()
+    disable(form, locked)
     return form

@@ -117,7 +117,7 @@ def assigned_reps(study_id: int, today: date | None = None) -> pd.DataFrame:
     """
     study = db.session.get(Study, study_id)
     columns = ["rep", "team", "team_name", "region", "coaching_model", "band"]
-    if any(w.closes_on < (today or date.today()) for w in study.waves):
+    if any(w.is_closed(today or date.today()) for w in study.waves):
         freeze_members(study)
         return fetch_frame(select(StudyMember.rep_id, StudyMember.team_id, Team.name, StudyMember.region,
                                   StudyMember.coaching_model, StudyMember.band)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+import threading
 from collections.abc import Iterable
 from contextlib import contextmanager
 from email.message import EmailMessage
@@ -63,3 +64,24 @@ def send_each(server, messages: Iterable[EmailMessage]) -> tuple[int, list[str]]
         except (OSError, smtplib.SMTPException):
             failed.append(message["To"])
     return sent, failed
+
+
+def send_in_background(message: EmailMessage) -> threading.Thread:
+    """Send ``message`` from a thread of its own; a failure is logged, not raised.
+
+    For a page that must look and take the same whether or not a message goes out (a password reset
+    for an address that may have no account): the request does not wait for the mail server.
+    """
+    app = current_app._get_current_object()
+
+    def deliver():
+        with app.app_context():
+            try:
+                with connection() as server:
+                    server.send_message(message)
+            except (MailError, OSError, smtplib.SMTPException) as error:
+                app.logger.warning("a message could not be sent: %s", error)
+
+    thread = threading.Thread(target=deliver, name="coachlab-mail", daemon=True)
+    thread.start()
+    return thread

@@ -31,9 +31,11 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     func,
+    or_,
     select,
     text,
 )
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -152,6 +154,35 @@ class User(UserMixin, db.Model):
         return f"{self.id}:{self.session_epoch}"
 
 
+class TokenPurpose(enum.StrEnum):
+    """Why a set-password link was issued: an invitation, or a forgotten password."""
+
+    INVITE = "invite"
+    RESET = "reset"
+
+
+class AccountToken(db.Model):
+    """A one-time link that sets an account's password: an invitation or a password reset.
+
+    Like survey links, only the SHA-256 of the token is stored. An account has at most one (``user_id``
+    is unique): issuing a new link deletes the earlier one, and using a link deletes it.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), unique=True)
+    purpose: Mapped[TokenPurpose] = mapped_column(_enum(TokenPurpose, "purpose"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("length(token_hash) = 64", name="token_hash_sha256"),
+        CheckConstraint("expires_at > created_at", name="expires_after_created"),
+    )
+
+
 class Team(db.Model):
     """A sales team of an organisation, led by a front-line manager."""
 
@@ -192,6 +223,7 @@ class Study(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
     status: Mapped[StudyStatus] = mapped_column(_enum(StudyStatus, "status"), default=StudyStatus.DRAFT)
     randomisation_unit: Mapped[RandomisationUnit] = mapped_column(
         _enum(RandomisationUnit, "randomisation_unit"), default=RandomisationUnit.TEAM)
@@ -202,6 +234,8 @@ class Study(db.Model):
     k_threshold: Mapped[int] = mapped_column(Integer, default=5)
     comment_threshold: Mapped[int] = mapped_column(Integer, default=10)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # When the study was launched, which locks its assignment, design and questions (``studies.lock_reason``);
+    # the pages give it as the launch date. NULL for drafts, and for studies launched before launch set it.
     assignments_locked_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Bumped whenever a question is added or removed: running app processes key their cached copy
     # of the survey (pages, forms) on it, so every process sees a change at its next request.
@@ -318,13 +352,20 @@ class DesignChange(db.Model):
 
 
 class Wave(db.Model):
-    """A survey round of a study (``baseline``, ``follow-up``, …) with its open dates."""
+    """A survey round of a study (``baseline``, ``follow-up``, …) with its open dates.
+
+    ``closes_on`` is the last day reps may answer; the wave counts as closed (reportable, exportable,
+    its links dead) from the day after — or at once when a consultant closed it early: then
+    ``closes_on`` is that day and ``planned_closes_on`` the date planned before. Every "is it closed?"
+    goes through :meth:`is_closed`, so a wave closed early takes the same path as one that ran out.
+    """
 
     id: Mapped[int] = mapped_column(primary_key=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), index=True)
     label: Mapped[str] = mapped_column(String(40))
     opens_on: Mapped[date] = mapped_column(Date)
     closes_on: Mapped[date] = mapped_column(Date)
+    planned_closes_on: Mapped[date | None] = mapped_column(Date)
 
     study: Mapped[Study] = relationship(back_populates="waves")
 
@@ -335,7 +376,21 @@ class Wave(db.Model):
 
     def is_open(self, today: date) -> bool:
         """Whether reps may answer on ``today``."""
-        return self.opens_on <= today <= self.closes_on
+        return self.opens_on <= today <= self.closes_on and self.planned_closes_on is None
+
+    @hybrid_method
+    def is_closed(self, today: date) -> bool:
+        """Whether the wave is over on ``today``: its closing date has passed, or it was closed early."""
+        return self.closes_on < today or self.planned_closes_on is not None
+
+    @is_closed.expression
+    def is_closed(cls, today: date):  # the SQL side: Wave.is_closed(today) in a query
+        return or_(cls.closes_on < today, cls.planned_closes_on.is_not(None))
+
+    @property
+    def closed_early(self) -> bool:
+        """Whether a consultant closed the wave before its planned date."""
+        return self.planned_closes_on is not None
 
 
 class Question(db.Model):
@@ -527,6 +582,20 @@ class PendingUpload(db.Model):
     __table_args__ = (CheckConstraint("kind IN ('roster', 'performance', 'sessions')", name="kind_known"),)
 
 
+class UploadMapping(db.Model):
+    """How an organisation's files of one kind were last mapped to our columns, offered again on the next upload.
+
+    ``mapping_json`` maps each of our field names to the header the consultant chose for it.
+    """
+
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    mapping_json: Mapped[str] = mapped_column(Text, default="{}")
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (CheckConstraint("kind IN ('roster', 'performance', 'sessions')", name="kind_known"),)
+
+
 class ResponseScore(db.Model):
     """A response's score on one dimension: the mean of its answered items after reverse scoring.
 
@@ -540,3 +609,25 @@ class ResponseScore(db.Model):
     answered: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = ({"sqlite_with_rowid": False},)
+
+
+class AuditEvent(db.Model):
+    """One act by a person — who, what, when, on which organisation or study — never a survey answer.
+
+    Append-only: the database refuses to change or delete a row (``audit.GUARD`` triggers, on both
+    engines), so nobody can tidy up after themselves. The organisation, study and actor are kept as
+    plain ids with their names as they were, not as foreign keys: an event outlives what it is about
+    (a deleted draft study, a removed account), and a cascading delete would be a change of the log.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(254))
+    organisation_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    study_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    study_name: Mapped[str | None] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (CheckConstraint("length(action) > 0", name="action_named"),)

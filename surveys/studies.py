@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from analysis.planning import SampleRatioCheck, sample_ratio_check
 from analysis.randomisation import RandomisationPlan
 
+from . import audit
 from .database import insert_or_ignore, transactional
 from .extensions import db
 from .instruments import Instrument, builtin
@@ -31,6 +32,7 @@ from .models import (
     Team,
     User,
     Wave,
+    utcnow,
 )
 from .outcomes import outcome_choices
 from .refusals import Refused
@@ -40,13 +42,14 @@ from .teams import band_of
 def build_study(organisation: Organisation, name: str, coaching_models: list[CoachingModel], seed: int,
                 randomisation_unit: RandomisationUnit = RandomisationUnit.TEAM, stratify_by: str | None = None,
                 primary_outcome: str = "satisfaction", k_threshold: int = 5,
-                instrument: Instrument | None = None) -> Study:
+                instrument: Instrument | None = None, description: str | None = None) -> Study:
     """A draft study whose questions are a copy of the built-in instrument, added to the session.
 
     A step of its caller's unit of work (the demo seeds a whole pilot in one); see ``create_study``.
     """
     instrument = instrument or builtin()
-    study = Study(organisation=organisation, name=name, seed=seed, randomisation_unit=randomisation_unit,
+    study = Study(organisation=organisation, name=name, description=(description or "").strip() or None, seed=seed,
+                  randomisation_unit=randomisation_unit,
                   stratify_by=stratify_by, primary_outcome=primary_outcome, k_threshold=k_threshold,
                   comment_threshold=max(10, k_threshold))
     study.arms = [StudyArm(coaching_model=model, position=i) for i, model in enumerate(coaching_models)]
@@ -64,11 +67,14 @@ def build_study(organisation: Organisation, name: str, coaching_models: list[Coa
 def create_study(organisation: Organisation, name: str, coaching_models: list[CoachingModel], seed: int,
                  randomisation_unit: RandomisationUnit = RandomisationUnit.TEAM, stratify_by: str | None = None,
                  primary_outcome: str = "satisfaction", k_threshold: int = 5,
-                 instrument: Instrument | None = None) -> Study:
+                 instrument: Instrument | None = None, description: str | None = None) -> Study:
     """Create a draft study with a copy of the built-in instrument (committed)."""
-    return build_study(organisation, name, coaching_models, seed, randomisation_unit=randomisation_unit,
-                       stratify_by=stratify_by, primary_outcome=primary_outcome, k_threshold=k_threshold,
-                       instrument=instrument)
+    study = build_study(organisation, name, coaching_models, seed, randomisation_unit=randomisation_unit,
+                        stratify_by=stratify_by, primary_outcome=primary_outcome, k_threshold=k_threshold,
+                        instrument=instrument, description=description)
+    audit.record("study.created", study=study, organisation=organisation,
+                 detail=f"models {', '.join(m.value for m in coaching_models)}")
+    return study
 
 
 @dataclass(frozen=True)
@@ -106,17 +112,90 @@ def study_overview(study: Study, today: date | None = None) -> StudyOverview:
 
 def first_wave_opened(study: Study, today: date) -> bool:
     """Whether any wave of the study has opened by ``today``: from then on, answers must stay comparable."""
-    return any(wave.opens_on <= today for wave in study.waves)
+    return first_opened_wave(study, today) is not None
+
+
+def first_opened_wave(study: Study, today: date) -> Wave | None:
+    """The wave that opened first, if any has opened by ``today``."""
+    return min((wave for wave in study.waves if wave.opens_on <= today), key=lambda w: w.opens_on, default=None)
+
+
+def day(value: date | datetime) -> str:
+    """A date as the pages write it: ``3 November 2026``."""
+    return f"{value.day} {value:%B %Y}"
 
 
 def is_locked(study: Study, today: date) -> bool:
-    """Assignments lock when the first wave opens (or were locked explicitly)."""
-    return study.assignments_locked_at is not None or first_wave_opened(study, today)
+    """The assignment (and the randomisation design) lock at launch, or when the first wave opens, or were
+    locked explicitly (see ``lock_reason``)."""
+    return lock_reason(study, today) is not None
+
+
+def lock_reason(study: Study, today: date) -> str | None:
+    """Why the assignment can no longer change, in words (None: it still can).
+
+    The study locks at launch: ``launch`` sets ``assignments_locked_at``, the date the pages give as
+    the launch. A draft is locked too once one of its waves has opened.
+    """
+    if study.status is not StudyStatus.DRAFT:
+        return "the study has been launched"
+    if first_wave_opened(study, today):
+        return "the first wave has opened"
+    if study.assignments_locked_at is not None:
+        return f"it was locked on {day(study.assignments_locked_at)}"
+    return None
+
+
+def _launched_on(study: Study) -> str:
+    """The launch day as the lock messages add it (" on 3 November 2026"); "" if it was not kept (older studies)."""
+    return f" on {day(study.assignments_locked_at)}" if study.assignments_locked_at else ""
+
+
+def design_lock(study: Study, today: date) -> str | None:
+    """Why the randomisation design (models, unit, strata, seed) cannot change now — a clause — or None.
+
+    Locked exactly when the assignment is (``is_locked``): at launch, or once the first wave has opened.
+    """
+    wave = first_opened_wave(study, today)
+    why = ("changing the coaching models, the randomisation unit, the strata or the seed would invalidate the "
+           "randomisation")
+    if wave is not None:
+        return f"locked since the first wave (“{wave.label}”) opened on {day(wave.opens_on)}: {why}"
+    if study.status is not StudyStatus.DRAFT:
+        return f"locked since the study was launched{_launched_on(study)}: {why}"
+    if study.assignments_locked_at is not None:
+        return f"locked since the assignment was fixed on {day(study.assignments_locked_at)}: {why}"
+    return None
+
+
+def k_lock_of(study: Study, today: date) -> str | None:
+    """Why k cannot change at all now — a wave has closed — (a clause), or None (see ``update_design``)."""
+    closed = min((wave for wave in study.waves if wave.is_closed(today)), key=lambda w: w.closes_on, default=None)
+    if closed is None:
+        return None
+    return (f"the anonymity threshold k is fixed since the wave “{closed.label}” closed on {day(closed.closes_on)}: "
+            "its numbers are out, and numbers hidden under one k and shown under another could be combined")
+
+
+def instrument_lock(study: Study, today: date) -> str | None:
+    """Why the study's questions cannot be added, edited or removed now — a clause — or None.
+
+    They are fixed at launch, since links can go out from then on, and in any case once a wave has
+    opened: every rep must be asked the same questions, or their answers cannot be compared.
+    """
+    why = "every rep must be asked the same questions, or their answers cannot be compared"
+    if study.status is not StudyStatus.DRAFT:
+        return f"the questions are locked since the study was launched{_launched_on(study)}: {why}"
+    wave = first_opened_wave(study, today)
+    if wave is not None:
+        return (f"the questions are locked because the first wave (“{wave.label}”) has already opened, on "
+                f"{day(wave.opens_on)}: {why}")
+    return None
 
 
 def instrument_locked(study: Study, today: date) -> bool:
-    """Questions are fixed once any wave of the study has opened (answers must stay comparable)."""
-    return first_wave_opened(study, today)
+    """Questions are fixed once the study is launched or any of its waves has opened (see ``instrument_lock``)."""
+    return instrument_lock(study, today) is not None
 
 
 def assignment_join(unit: RandomisationUnit | None = None) -> ColumnElement[bool]:
@@ -177,15 +256,29 @@ class ReasonNeeded(StudyError):
     """The change is allowed, but only with a reason on record."""
 
 
+# Settings whose change after launch is a deviation from the plan, printed in the report. The log also
+# keeps renames and new descriptions, which change no analysis.
+ANALYSIS_SETTINGS = ("primary outcome", "k")
+DESCRIPTION_MAX = 2000
+NO_REASON = "(no reason given)"
+
+
+def _logged(value: str) -> str:
+    """A value as the change log keeps it: at most 200 characters."""
+    return value if len(value) <= 200 else value[:199] + "…"
+
+
 @transactional
 def update_design(study: Study, name: str, models: list[CoachingModel], unit: RandomisationUnit,
                   stratify_by: str | None, seed: int, primary_outcome: str, k_threshold: int, today: date,
-                  changed_by: User | None = None, reason: str | None = None) -> None:
+                  changed_by: User | None = None, reason: str | None = None, description: str | None = None) -> None:
     """Change a study's design; the models and unit only while nothing is assigned or locked.
 
     Once the first wave has opened, reps have been told that no number is shown for fewer than k
     people, so k can only be raised. After launch the analysis settings (k, primary outcome) change
     only with a ``reason``; each change is kept as a ``DesignChange``, a deviation the report prints.
+    The name and the ``description`` (None: left as it is) change at any time; each change is kept
+    in the same log, with the reason if one was given, and is no deviation.
     """
     if len(set(models)) < 2:
         raise StudyError("choose at least two coaching models")
@@ -196,7 +289,7 @@ def update_design(study: Study, name: str, models: list[CoachingModel], unit: Ra
     if k_threshold < study.k_threshold and first_wave_opened(study, today):
         raise StudyError(f"k can only be raised once the first wave has opened: reps were told that no number is "
                          f"shown for fewer than {study.k_threshold} people")
-    if k_threshold != study.k_threshold and any(wave.closes_on < today for wave in study.waves):
+    if k_threshold != study.k_threshold and any(wave.is_closed(today) for wave in study.waves):
         # A closed wave's numbers are out; a second suppression pattern beside the first could be combined with it.
         raise StudyError("k is fixed once a wave has closed and its results have been shown: numbers hidden under "
                          "one k and shown under another could be combined")
@@ -210,11 +303,22 @@ def update_design(study: Study, name: str, models: list[CoachingModel], unit: Ra
                            "say why")
     design_changes = (set(models) != set(study.coaching_models) or unit is not study.randomisation_unit
                       or stratify_by != study.stratify_by or seed != study.seed)
-    if design_changes and is_locked(study, today):
-        raise StudyError("the randomisation design is locked: the first wave has opened")
+    if design_changes and (lock := design_lock(study, today)):
+        raise StudyError(f"the randomisation design is {lock}")
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise StudyError("the study needs a name of at most 200 characters")
+    description = (study.description or "") if description is None else description.strip()
+    if len(description) > DESCRIPTION_MAX:
+        raise StudyError(f"the description must have at most {DESCRIPTION_MAX} characters")
     if design_changes and study.assignments:
         study.assignments.clear()  # the old draw no longer matches the design
-    study.name = name.strip()[:200]
+    changed = _design_words(study, name.strip()[:200], models, unit, stratify_by, seed, primary_outcome, k_threshold)
+    for setting, old, new in (("name", study.name, name), ("description", study.description or "", description)):
+        if old != new:
+            study.design_changes.append(DesignChange(setting=setting, old_value=_logged(old), new_value=_logged(new),
+                                                     reason=reason[:2000] or NO_REASON, changed_by=changed_by))
+    study.name, study.description = name, description or None
     if set(models) != set(study.coaching_models):
         study.arms = [StudyArm(coaching_model=model, position=i) for i, model in enumerate(models)]
     study.randomisation_unit, study.stratify_by, study.seed = unit, stratify_by, seed
@@ -223,6 +327,20 @@ def update_design(study: Study, name: str, models: list[CoachingModel], unit: Ra
     for setting, old, new in deviations:
         study.design_changes.append(DesignChange(setting=setting, old_value=old, new_value=new, reason=reason[:2000],
                                                  changed_by=changed_by))
+    if changed:
+        audit.record("study.design_changed", study=study, actor=changed_by,
+                     detail="; ".join(changed) + (f" (why: {reason})" if reason else ""))
+
+
+def _design_words(study: Study, name: str, models, unit, stratify_by, seed, primary_outcome, k) -> list[str]:
+    """The design settings that change, as "setting: old → new"."""
+    pairs = (("name", study.name, name),
+             ("models", ", ".join(m.value for m in study.coaching_models), ", ".join(m.value for m in models)),
+             ("unit", study.randomisation_unit.value, unit.value), ("strata", study.stratify_by or "none",
+                                                                    stratify_by or "none"),
+             ("seed", str(study.seed), str(seed)), ("primary outcome", study.primary_outcome, primary_outcome),
+             ("k", str(study.k_threshold), str(k)))
+    return [f"{setting}: {old} → {new}" for setting, old, new in pairs if old != new]
 
 
 @transactional
@@ -239,12 +357,12 @@ def add_wave(study: Study, label: str, opens_on: date, closes_on: date) -> Wave:
         raise StudyError(f"the study already has a wave called {label!r}")
     wave = Wave(study_id=study.id, label=label, opens_on=opens_on, closes_on=closes_on)
     db.session.add(wave)
+    audit.record("wave.added", study=study, detail=f"{label!r}, {opens_on.isoformat()} to {closes_on.isoformat()}")
     return wave
 
 
-@transactional
-def launch(study: Study) -> None:
-    """Draft → running: needs waves and a complete assignment."""
+def check_launch(study: Study) -> None:
+    """Raise ``StudyError`` unless ``study`` can be launched now: a draft with waves and every model assigned."""
     if study.status is not StudyStatus.DRAFT:
         raise StudyError(f"the study is {study.status.value}, not a draft")
     if not study.waves:
@@ -252,15 +370,67 @@ def launch(study: Study) -> None:
     counts = {a.coaching_model for a in study.assignments}
     if set(study.coaching_models) - counts:
         raise StudyError("every coaching model needs teams assigned; randomise first")
+
+
+@transactional
+def launch(study: Study) -> None:
+    """Draft → running: needs waves and a complete assignment; locks the assignment and the questions."""
+    check_launch(study)
     study.status = StudyStatus.RUNNING
+    if study.assignments_locked_at is None:
+        study.assignments_locked_at = utcnow()
+    audit.record("study.launched", study=study, detail=f"{len(study.waves)} wave(s), {len(study.assignments)} "
+                                                        f"{study.randomisation_unit.value}(s) assigned")
+
+
+def check_close(study: Study) -> None:
+    """Raise ``StudyError`` unless ``study`` is running (only a running study can be closed)."""
+    if study.status is not StudyStatus.RUNNING:
+        raise StudyError(f"the study is {study.status.value}, not running")
+
+
+@dataclass(frozen=True)
+class StudyDeletion:
+    """What deleting a draft study takes with it, for the confirmation page."""
+
+    study: Study
+    waves: int
+    own_questions: int
+    assigned: int
+    links: int
+
+
+def deletion_preview(study: Study) -> StudyDeletion:
+    """Check that ``study`` can be deleted and count what goes with it; raise ``StudyError`` otherwise."""
+    _check_deletable(study)
+    links = db.session.scalar(select(func.count()).select_from(Invitation).join(Wave).where(
+        Wave.study_id == study.id, Invitation.revoked_at.is_(None))) or 0
+    return StudyDeletion(study, len(study.waves), sum(1 for q in study.questions if q.instrument is None),
+                         len(study.assignments), links)
+
+
+def _check_deletable(study: Study) -> None:
+    if study.status is not StudyStatus.DRAFT:
+        raise StudyError(f"the study is {study.status.value}: only a draft study can be deleted, since a launched "
+                         "study's design and log are the record of what was done")
+    if db.session.scalar(select(Response.id).where(Response.study_id == study.id).limit(1)) is not None:
+        raise StudyError("people have answered this study, so it is kept")
+
+
+@transactional
+def delete_study(study: Study) -> None:
+    """Delete a draft study nobody has answered, with its waves, questions, assignment and links issued."""
+    _check_deletable(study)
+    audit.record("study.deleted", study=study, detail=f"{len(study.waves)} wave(s)")
+    db.session.delete(study)
 
 
 @transactional
 def close(study: Study) -> None:
     """Running → closed: links stop working; results stay."""
-    if study.status is not StudyStatus.RUNNING:
-        raise StudyError(f"the study is {study.status.value}, not running")
+    check_close(study)
     study.status = StudyStatus.CLOSED
+    audit.record("study.closed", study=study)
 
 
 @dataclass(frozen=True)
@@ -320,7 +490,7 @@ def response_rates(study: Study, wave: Wave,
         Team.organisation_id == study.organisation_id)).all())
     team_ids = {name: team_id for team_id, name in teams.items()}
     k = study.k_threshold
-    is_open = wave.closes_on >= today
+    is_open = not wave.is_closed(today)
     by_team = study.randomisation_unit is RandomisationUnit.TEAM
     model_invited = {m.value: n for m, n in db.session.execute(
         select(Assignment.coaching_model, func.count(func.distinct(Invitation.rep_id))).select_from(Invitation)

@@ -1,4 +1,4 @@
-"""Survey-link tokens: random, shown once, stored only as a SHA-256 hash."""
+"""Tokens of survey links and of set-password links: random, shown once, stored only as a SHA-256 hash."""
 
 from __future__ import annotations
 
@@ -21,3 +21,8 @@ def hash_token(token: str) -> str:
 def survey_link(base_url: str, token: str) -> str:
     """The full URL a rep opens."""
     return f"{base_url.rstrip('/')}/s/{token}"
+
+
+def account_link(base_url: str, token: str) -> str:
+    """The full URL of a set-password link (an invitation or a password reset)."""
+    return f"{base_url.rstrip('/')}/password/{token}"

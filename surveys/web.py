@@ -1,14 +1,15 @@
-"""What every blueprint's views share: the clock, form errors in one sentence, a refusal shown,
-spreadsheet downloads, and the template filters. Small on purpose: a helper belongs here only when
-several audiences use it.
+"""What every blueprint's views share: the clock, a refusal shown on the page it came from, a
+confirmation page for what cannot be undone, spreadsheet downloads, and the template filters.
+Small on purpose: a helper belongs here only when several audiences use it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import pandas as pd
-from flask import Flask, Response, flash, redirect, url_for
+from flask import Flask, Response, has_request_context, render_template, request
 
 from analysis.verdict import format_p
 
@@ -16,30 +17,78 @@ from .config import MAX_UPLOAD_MB
 from .refusals import Refused
 from .tabular import XLSX_TYPE, to_csv, to_xlsx
 
+REFUSALS = "coachlab.refusals"  # this request's refusals without a field, shown at the top of its page
+
 
 def today() -> date:
     """The date the application works in (waves open and close, submissions are dated, reports are cut)."""
     return date.today()
 
 
-def flash_errors(form) -> str:
-    """All of a form's error messages in one sentence."""
-    return " ".join(error for errors in form.errors.values() for error in errors)
-
-
-def refused(error: Refused | str, endpoint: str, prefix: str = "Not done", status: int = 409,
-            **values) -> tuple[Response, int]:
-    """Show a refused action: ``"<prefix>: <reason>."`` flashed, then a redirect to ``endpoint`` with ``status``.
-
-    ``error`` is the refusal, or a whole sentence when the view refuses before calling a service
-    (a form that does not validate: status 400).
-    This is how the pages answer a refusal today (a redirect carrying a 4xx status), kept as it
-    is; a later change re-renders the page with the message and a 4xx instead (never a redirect
-    with a 4xx status, which browsers do not follow) — here,
-    in this one helper, for every view that uses it.
+def sentence(reason: Refused | str | None) -> str:
+    """A refusal's reason (or a lock's clause, ``studies``) as a sentence: its first letter capitalised, and
+    only that one, unlike Jinja's ``capitalize`` (names, labels stay as they are); a full stop at the end.
+    Also the ``sentence`` template filter; nothing (None, "") gives "".
     """
-    flash(error if isinstance(error, str) else f"{prefix}: {error}.", "error")
-    return redirect(url_for(endpoint, **values)), status
+    text = str(reason or "").strip()
+    if not text:
+        return ""
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _message(error: Refused | str, prefix: str) -> str:
+    return error if isinstance(error, str) else f"{prefix}: {str(error).rstrip('.')}."
+
+
+def _show_on_top(message: str) -> None:
+    # Kept on the request, not on ``g``: an app context (and its ``g``) may outlive one request.
+    request.environ.setdefault(REFUSALS, []).append(message)
+
+
+def refused(error: Refused | str, page: Callable[[], str | tuple], field=None, prefix: str = "Not done",
+            status: int = 409) -> tuple[str, int]:
+    """Show a refused action on the page it came from: ``page()`` renders it again, with the form as entered.
+
+    The message, ``"<prefix>: <reason>."`` (or ``error`` itself when it is a sentence already), stands
+    next to ``field`` (a WTForms field of that page's form) or, without one, at the top of the page;
+    the answer carries ``status`` (409: the study's state forbids it; 400: the input is wrong).
+    Never a redirect: a browser does not follow a redirect with a 4xx status, and shows a bare
+    "Redirecting…" page instead (ux review D1).
+    """
+    message = _message(error, prefix)
+    if field is not None:
+        field.errors = [*field.errors, message]
+    else:
+        _show_on_top(message)
+    body = page()
+    return (body[0] if isinstance(body, tuple) else body), status
+
+
+def confirmed() -> bool:
+    """Whether this request carries the confirmation of a confirmation page (a POST with ``confirm=1``)."""
+    return request.method == "POST" and request.form.get("confirm") == "1"
+
+
+def confirmation(title: str, consequences: list[str], button: str, back: str, action: str | None = None,
+                 hidden: dict[str, str] | None = None, refusal: Refused | str | None = None,
+                 prefix: str = "Not done") -> tuple[str, int]:
+    """A page that says what an action that cannot be undone will do, and asks before it is done.
+
+    Use it in the action's own view, for a GET or a POST without ``confirm=1``::
+
+        if not confirmed():
+            return confirmation("Close the wave?", [f"…"], "Close the wave", back=url_for(…))
+
+    The page posts back to ``action`` (default: this URL) with ``confirm=1`` and ``hidden`` fields.
+    With ``refusal`` (the action would be refused now) the page says why instead, with no button,
+    and status 409. No JavaScript: the confirmation is a page of its own.
+    """
+    if refusal is not None:
+        _show_on_top(_message(refusal, prefix))
+    page = render_template("confirm.html", title=title, consequences=consequences, button=button, back=back,
+                           action=action or request.path, hidden=hidden or {}, can_confirm=refusal is None)
+    return page, 409 if refusal is not None else 200
 
 
 def send_sheets(sheets: dict[str, pd.DataFrame], fmt: str, filename: str, private: bool = False) -> Response:
@@ -65,7 +114,10 @@ def number(value, digits: int = 2) -> str:
 
 
 def register_template_filters(app: Flask) -> None:
-    """Filters every template may use: ``pvalue`` and ``num``; and the upload limit, ``max_upload_mb``."""
+    """Filters every template may use: ``pvalue``, ``num`` and ``sentence``; the upload limit, ``max_upload_mb``;
+    and ``refusals``, this request's refusals shown at the top of the page (``base.html``)."""
     app.add_template_filter(pvalue, "pvalue")
     app.add_template_filter(number, "num")
+    app.add_template_filter(sentence, "sentence")
     app.add_template_global(MAX_UPLOAD_MB, "max_upload_mb")
+    app.context_processor(lambda: {"refusals": request.environ.get(REFUSALS, []) if has_request_context() else []})

@@ -55,14 +55,21 @@ def invite(wave, rep, today: date | None = None) -> str:
     return link.link.rsplit("/", 1)[1]
 
 
-def running_survey(org_name: str = "Acme Sales", model: str = "peer", reps: int = 6, today: date | None = None):
-    """A running study with one open wave and one team assigned to ``model``; returns (study, team)."""
+def running_survey(org_name: str = "Acme Sales", model: str = "peer", reps: int = 6, today: date | None = None,
+                   questions=()):
+    """A running study with one open wave and one team assigned to ``model``; returns (study, team).
+
+    ``questions`` (``NewQuestion``s) are added as the study's own while it is a draft: they lock at launch.
+    """
     from surveys.models import StudyStatus
+    from surveys.pilots.questions import add_question
 
     org = organisation(org_name)
     team = team_with_reps(org, reps=reps)
     result = study(org, models=(model, *[m for m in ("manager", "peer", "external") if m != model]),
                    teams=[team], today=today)
+    for new in questions:
+        add_question(result, new, date.today())
     result.status = StudyStatus.RUNNING
     db.session.commit()
     return result, team

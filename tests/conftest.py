@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 import uuid
+from email import message_from_string, policy
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from app import create_app
 from surveys.config import normalise_database_url
 from surveys.extensions import db
+from tests.gunicorn_kit import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -269,3 +272,38 @@ def phone(chromium):
     page = context.new_page()
     yield page
     context.close()
+
+
+class Inbox:
+    """aiosmtpd handler that keeps every message it receives, as (recipients, raw text)."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.rcpt_tos, envelope.content.decode("utf-8", "replace")))
+        return "250 Message accepted"
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list:
+        """The messages once there are ``count`` of them (mail sent in the background arrives a moment later)."""
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.messages
+
+
+def mail_text(raw: str) -> str:
+    """The decoded text of a raw message (its body may be quoted-printable)."""
+    return message_from_string(raw, policy=policy.default).get_body(("plain",)).get_content()
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server on loopback (aiosmtpd): yields (controller, inbox)."""
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, inbox
+    controller.stop()

@@ -7,19 +7,20 @@ import pytest
 from flask import url_for
 
 from surveys.extensions import db
-from surveys.models import Wave
+from surveys.models import Rep, Study, Wave
 from surveys.organisations import uploads
 from tests import builders
 
 pytestmark = pytest.mark.usefixtures("app_context")
 
-# A token is its own access check; survey pages are reached through the rep's session, not an id.
-PUBLIC = {"static", "respond.redeem", "respond.page"}
+# A token is its own access check (a survey link, a set-password link); survey pages are reached through
+# the rep's session, not an id.
+PUBLIC = {"static", "respond.redeem", "respond.page", "auth.set_password"}
 LEADER_MAY_POST = {"respond.preview"}  # previewing stores nothing
 
 
 def world():
-    """Two organisations with a study, a wave, questions, a team and a pending upload each."""
+    """Two organisations with a study, a wave, questions, a team with reps and a pending upload each."""
     objects = {}
     for name in ("A", "B"):
         org = builders.organisation(f"Org {name}")
@@ -30,8 +31,9 @@ def world():
         upload = uploads.stage(consultant, org, uploads.KINDS["roster"], "r.csv", b"team,name\nx,y\n")
         objects[name] = {"organisation_id": org.id, "study_id": study.id, "wave_id": study.waves[0].id,
                          "question_id": study.questions[0].id, "upload_id": upload.id, "kind_name": "roster",
+                         "team_id": team.id, "rep_id": team.reps[0].id,
                          "number": 1, "name": "responses", "fmt": "csv", "consultant": consultant.email,
-                         "leader": leader.email}
+                         "leader": leader.email, "user_id": leader.id}
     return objects
 
 
@@ -95,7 +97,8 @@ def test_a_leader_reads_but_never_writes_in_their_own_organisation(app, client):
             assert status in (200, 404), (method, url, status)  # no closed wave yet: nothing to draw
         else:
             assert status in (200, 403), (method, url, status)
-    assert db.session.query(Wave).count() == 2
+    assert db.session.query(Wave).count() == 2 and db.session.query(Study).count() == 2
+    assert db.session.query(Rep).filter(Rep.active.is_(False)).count() == 0
 
 
 def test_anonymous_users_are_sent_to_log_in(app, client):
@@ -105,3 +108,10 @@ def test_anonymous_users_are_sent_to_log_in(app, client):
         assert response.status_code in (302, 401), (method, rule.rule)
         if response.status_code == 302:
             assert "/login" in response.headers["Location"]
+
+
+def test_the_matrix_covers_who_has_access(app):
+    """The people routes take an organisation and a member: the matrix above checks them like every other."""
+    endpoints = {rule.endpoint for rule, _ in id_routes(app)}
+    assert {"organisations.invite_person", "organisations.person_role", "organisations.person_remove",
+            "organisations.person_link"} <= endpoints

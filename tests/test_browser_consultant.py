@@ -64,6 +64,8 @@ def test_empty_organisation_to_running_pilot_with_invitations(desktop, live_app,
     page.get_by_label("Closes on").fill((date.today() + timedelta(days=14)).isoformat())
     page.get_by_role("button", name="Add wave").click()
     expect(page.locator("body")).to_contain_text("Wave 'baseline' added.")
+    page.get_by_role("link", name="Launch the study").click()
+    expect(page.locator("body")).to_contain_text("Launching locks the assignment of 6 teams")
     page.get_by_role("button", name="Launch the study").click()
     expect(page.locator("body")).to_contain_text("The study is running.")
 

@@ -82,7 +82,7 @@ def hostile_world(make_app, live_app, live_server):
     today = date.today()
     call("POST", f"/studies/{study_id}/waves", data={"label": CORPUS[0][:40], "opens_on": today.isoformat(),
                                                       "closes_on": (today + timedelta(days=9)).isoformat()})
-    call("POST", f"/studies/{study_id}/launch")
+    call("POST", f"/studies/{study_id}/launch", data={"confirm": "1"})
     with app.app_context():
         wave_id = db.session.get(Study, study_id).waves[0].id
     links = list(csv.DictReader(io.StringIO(call("POST", f"/studies/{study_id}/waves/{wave_id}/links.csv")

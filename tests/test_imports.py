@@ -111,7 +111,7 @@ def test_a_mapping_that_leaves_out_a_required_column_is_refused(client, org):
     response = upload(client, org, "roster", "Squad,Person\nEast 1,Gil\n")
     refused = client.post(response.headers["Location"], data={"map_team": "Squad", "map_name": ""})
     assert refused.status_code == 400
-    assert "missing column(s): name" in refused.get_data(as_text=True)
+    assert "Choose the column that holds Rep name: it is required." in refused.get_data(as_text=True)
     assert count(Rep) == 0
 
 

@@ -4,44 +4,17 @@ reminders to non-responders without showing who they are, and response counts th
 import csv
 import io
 import re
-import socket
 from datetime import date, timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from surveys.extensions import db
 from surveys.models import Invitation, Response, SurveyDraft
 from tests import builders
+from tests.gunicorn_kit import free_port
 
 pytestmark = pytest.mark.usefixtures("app_context")
-
-
-class Inbox:
-    """aiosmtpd handler that keeps every message it receives."""
-
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.rcpt_tos, envelope.content.decode("utf-8", "replace")))
-        return "250 Message accepted"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def smtp():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller, inbox
-    controller.stop()
 
 
 @pytest.fixture
@@ -99,7 +72,8 @@ def test_issuing_again_replaces_unused_links_and_moves_saved_answers(client, app
     page_one = responding.paginate(list(pilot.questions))[0]
     answers = {f"q_{q.key}": "4" for q in page_one.questions}
     assert rep_browser.post("/survey/1", data={**answers, "action": "next"}).status_code == 302
-    second = links_from_csv(client.post(f"/studies/{pilot.id}/waves/{wave.id}/links.csv").get_data(as_text=True))
+    second = links_from_csv(client.post(f"/studies/{pilot.id}/waves/{wave.id}/links.csv",
+                                        data={"confirm": "1"}).get_data(as_text=True))
     assert app.test_client().get(f"/s/{old_token}").status_code == 410
     assert rep_browser.get("/survey/2").status_code == 410  # the rep's open page says a newer link was sent
     new_link = next(r["link"] for r in second if r["email"] == first[0]["email"])
@@ -168,7 +142,11 @@ def test_invitations_and_reminders_by_email_through_a_real_smtp_server(client, a
     # Invitations again: nobody new to invite.
     client.post(f"/studies/{pilot.id}/waves/{wave.id}/send")
     assert len(inbox.messages) == 9
-    reminder = client.post(f"/studies/{pilot.id}/waves/{wave.id}/send", data={"reminder": "1"})
+    asked = client.post(f"/studies/{pilot.id}/waves/{wave.id}/send", data={"reminder": "1"})
+    assert asked.status_code == 200 and "E-mailing reminders gives each rep it goes to a new link" in \
+        asked.get_data(as_text=True)  # the links in the first e-mails stop: asked first
+    assert len(inbox.messages) == 9
+    reminder = client.post(f"/studies/{pilot.id}/waves/{wave.id}/send", data={"reminder": "1", "confirm": "1"})
     page = client.get(reminder.headers["Location"]).get_data(as_text=True)
     assert "Reminders sent: 8." in page
     reminders = inbox.messages[9:]
@@ -184,9 +162,9 @@ def test_an_unreachable_mail_server_sends_nothing_says_so_and_keeps_the_old_link
     wave = pilot.waves[0]
     rows = links_from_csv(client.post(f"/studies/{pilot.id}/waves/{wave.id}/links.csv").get_data(as_text=True))
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_TIMEOUT=2)
-    response = client.post(f"/studies/{pilot.id}/waves/{wave.id}/send")
+    response = client.post(f"/studies/{pilot.id}/waves/{wave.id}/send", data={"confirm": "1"})
     assert response.status_code == 409
-    assert "cannot use the mail server" in client.get(f"/studies/{pilot.id}/waves/{wave.id}").get_data(as_text=True)
+    assert "cannot use the mail server" in response.get_data(as_text=True)  # on the wave page, not after a redirect
     assert db.session.scalar(select(func.count()).select_from(Invitation).where(
         Invitation.sent_at.is_not(None))) == 0
     assert app.test_client().get("/s/" + token_of(rows[0]["link"])).status_code == 302  # still works

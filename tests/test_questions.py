@@ -70,7 +70,7 @@ def test_questions_are_fixed_once_a_wave_has_opened(client, draft_study):
     draft_study.waves[0].opens_on = date.today()
     db.session.commit()
     response = client.post(f"/studies/{draft_study.id}/questions", data={"text": "Late?", "kind": "agree5"})
-    assert response.status_code == 400
+    assert response.status_code == 409  # the form is fine; the study's state forbids it
     assert "already opened" in response.get_data(as_text=True)
     assert custom_questions() == []
 

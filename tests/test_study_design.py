@@ -159,16 +159,16 @@ def test_waves_are_added_with_dates_in_order_and_unique_labels(client, org):
 def test_lifecycle_draft_running_closed(client, org):
     new_study(client, org)
     study = db.session.scalar(select(Study))
-    assert client.post(f"/studies/{study.id}/launch").status_code == 409  # no waves, no assignment
+    assert client.post(f"/studies/{study.id}/launch", data={"confirm": "1"}).status_code == 409  # no waves
     client.post(f"/studies/{study.id}/assignment", data={"seed": "1"})
     client.post(f"/studies/{study.id}/waves", data={"label": "baseline", "opens_on": date.today().isoformat(),
                                                      "closes_on": (date.today() + timedelta(days=9)).isoformat()})
-    assert client.post(f"/studies/{study.id}/launch").status_code == 302
+    assert client.post(f"/studies/{study.id}/launch", data={"confirm": "1"}).status_code == 302
     assert study.status is StudyStatus.RUNNING
-    assert client.post(f"/studies/{study.id}/close").status_code == 302
+    assert client.post(f"/studies/{study.id}/close", data={"confirm": "1"}).status_code == 302
     db.session.refresh(study)
     assert study.status is StudyStatus.CLOSED
-    assert client.post(f"/studies/{study.id}/close").status_code == 409
+    assert client.post(f"/studies/{study.id}/close", data={"confirm": "1"}).status_code == 409
 
 
 def test_design_changes_clear_an_unlocked_draw_and_are_refused_once_locked(client, org):

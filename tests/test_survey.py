@@ -16,7 +16,7 @@ from surveys.models import (
     StudyStatus,
     SurveyDraft,
 )
-from surveys.pilots.questions import NewQuestion, add_question
+from surveys.pilots.questions import NewQuestion
 from surveys.respond import survey as responding
 from surveys.respond.sealing import new_key
 from surveys.respond.submit import submit as submit_response
@@ -292,13 +292,12 @@ def test_pages_beyond_the_survey_are_not_found(client, survey):
 
 
 def test_study_questions_appear_and_their_answers_are_stored(client, app):
-    study, team = builders.running_survey(today=date.today() + timedelta(days=5))
-    add_question(study, NewQuestion("How many coaching sessions did you have last month?", QuestionKind.NUMBER,
-                                    required=True, minimum=0, maximum=50), date.today())
-    add_question(study, NewQuestion("Which channel do you mostly sell through?", QuestionKind.CHOICE,
-                                    options=("Phone", "Video", "In person")), date.today())
-    add_question(study, NewQuestion("My coach helps me prioritise accounts.", QuestionKind.AGREE7,
-                                    dimension="prioritising"), date.today())
+    study, team = builders.running_survey(today=date.today() + timedelta(days=5), questions=(
+        NewQuestion("How many coaching sessions did you have last month?", QuestionKind.NUMBER, required=True,
+                    minimum=0, maximum=50),
+        NewQuestion("Which channel do you mostly sell through?", QuestionKind.CHOICE,
+                    options=("Phone", "Video", "In person")),
+        NewQuestion("My coach helps me prioritise accounts.", QuestionKind.AGREE7, dimension="prioritising")))
     wave = study.waves[0]
     wave.opens_on = date.today()
     db.session.commit()
@@ -317,9 +316,8 @@ def test_study_questions_appear_and_their_answers_are_stored(client, app):
 @pytest.mark.parametrize("value, message", [("many", "Please enter a number"), ("nan", "Please enter a number"),
                                             ("51", "from 0 to 50"), ("inf", "Please enter a number")])
 def test_number_questions_refuse_words_and_out_of_range(client, value, message):
-    study, team = builders.running_survey(today=date.today() + timedelta(days=5))
-    add_question(study, NewQuestion("Sessions last month?", QuestionKind.NUMBER, required=True, minimum=0,
-                                    maximum=50), date.today())
+    study, team = builders.running_survey(today=date.today() + timedelta(days=5), questions=(
+        NewQuestion("Sessions last month?", QuestionKind.NUMBER, required=True, minimum=0, maximum=50),))
     study.waves[0].opens_on = date.today()
     db.session.commit()
     token = builders.invite(study.waves[0], team.reps[0])

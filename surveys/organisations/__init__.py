@@ -1,4 +1,5 @@
-"""Consultants' pages for client organisations (blueprint ``organisations``): roster, CRM and session imports."""
+"""Consultants' pages for client organisations (blueprint ``organisations``): roster, CRM and session imports,
+and who has access."""
 
 from .views import bp
 

@@ -1,10 +1,12 @@
-"""Consultants' forms for an organisation: its creation, file imports, column mapping, one coaching session."""
+"""Consultants' forms for an organisation: its creation, file imports, column mapping, one coaching session,
+and who has access (invitations, roles)."""
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, DateField, IntegerField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange
+from wtforms import BooleanField, DateField, EmailField, IntegerField, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from ..accounts import AccountError, normalise_email
 from ..forms import MODEL_CHOICES
 
 
@@ -12,6 +14,19 @@ class OrganisationForm(FlaskForm):
     """A new client organisation."""
 
     name = StringField("Organisation name", validators=[DataRequired(), Length(max=120)])
+
+class RepForm(FlaskForm):
+    """A rep's name, e-mail and team."""
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    email = StringField("E-mail", validators=[Optional(), Length(max=254)])
+    team_id = SelectField("Team", coerce=int, validate_choice=True)
+
+class TeamForm(FlaskForm):
+    """A team's name and region."""
+
+    name = StringField("Team name", validators=[DataRequired(), Length(max=120)])
+    region = StringField("Region", validators=[Optional(), Length(max=120)])
 
 class UploadForm(FlaskForm):
     """A CSV or XLSX file to import."""
@@ -40,3 +55,29 @@ class SessionForm(FlaskForm):
     coach_model = SelectField("Coach's model", choices=MODEL_CHOICES)
     session_date = DateField("Date", validators=[DataRequired(message="Enter a date like 2026-09-30.")])
     minutes = IntegerField("Minutes", validators=[DataRequired(), NumberRange(min=1, max=480)])
+
+ROLE_CHOICES = [SelectChoice("leader", "Leader (reads the reports)"),
+                SelectChoice("consultant", "Consultant (runs the studies)")]
+
+
+class InviteForm(FlaskForm):
+    """Someone to give access to an organisation, by e-mail."""
+
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)], render_kw={"autocomplete": "off"})
+    role = SelectField("Role", choices=ROLE_CHOICES, default="leader")
+
+    def validate_email(self, field):
+        try:
+            normalise_email(field.data)
+        except AccountError as error:
+            raise ValidationError(str(error).capitalize() + ".") from None
+
+
+class RoleForm(FlaskForm):
+    """A member's new role."""
+
+    role = SelectField("Role", choices=ROLE_CHOICES)
+
+
+class ButtonForm(FlaskForm):
+    """A button that changes something: nothing but the CSRF token."""

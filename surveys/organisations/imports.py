@@ -19,23 +19,31 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from .. import audit
 from ..database import transactional
 from ..extensions import db
 from ..models import CoachingModel, CoachingSession, Organisation, PerformanceRecord, Rep, Team
 from ..outcomes import CRM_FIELDS
 from ..refusals import Refused
 from ..tabular import Field, TableError, apply_mapping
+from .roster import move_refusal, studies_under_way
 
+# Headers the common CRM and HR exports use (Salesforce, HubSpot, Workday…), after ``normalise_header``.
+EMAIL_ALIASES = ("e_mail", "email_address", "mail", "work_email", "business_email", "company_email",
+                 "corporate_email", "work_e_mail")
+CRM_ALIASES = ("crm", "crm_external_id", "external_id", "rep_id", "salesforce_id", "salesforce_user_id", "sfdc_id",
+               "hubspot_id", "hubspot_owner_id")
+TEAM_ALIASES = ("team_name", "sales_team", "squad", "pod")
 ROSTER_FIELDS = [
-    Field("team", ("team_name", "sales_team"), True, "Team"),
+    Field("team", TEAM_ALIASES, True, "Team"),
     Field("region", ("area", "territory"), False, "Region"),
-    Field("name", ("rep_name", "rep", "full_name", "sales_rep"), True, "Rep name"),
-    Field("email", ("e_mail", "email_address", "mail"), False, "E-mail"),
-    Field("crm_id", ("crm", "crm_external_id", "external_id", "rep_id", "employee_id"), False, "CRM id"),
+    Field("name", ("rep_name", "rep", "full_name", "sales_rep", "employee_name"), True, "Rep name"),
+    Field("email", EMAIL_ALIASES, False, "E-mail"),
+    Field("crm_id", (*CRM_ALIASES, "employee_id"), False, "CRM id"),
 ]
 PERFORMANCE_FIELDS = [
-    Field("crm_id", ("crm", "crm_external_id", "external_id", "rep_id", "owner_id"), False, "CRM id"),
-    Field("email", ("e_mail", "email_address", "owner_email"), False, "E-mail"),
+    Field("crm_id", (*CRM_ALIASES, "owner_id"), False, "CRM id"),
+    Field("email", (*EMAIL_ALIASES, "owner_email"), False, "E-mail"),
     Field("period", ("quarter", "month", "fiscal_period"), True, "Period"),
     Field("quota_attainment", ("quota", "attainment", "quota_attainment_pct", "percent_to_quota"), False,
           "Quota attainment %"),
@@ -44,9 +52,9 @@ PERFORMANCE_FIELDS = [
     Field("deals_won", ("deals", "won_deals", "closed_won"), False, "Deals won"),
 ]
 SESSION_FIELDS = [
-    Field("crm_id", ("crm", "rep_id", "external_id"), False, "CRM id"),
-    Field("email", ("e_mail", "rep_email"), False, "E-mail"),
-    Field("team", ("team_name",), False, "Team"),
+    Field("crm_id", CRM_ALIASES, False, "CRM id"),
+    Field("email", (*EMAIL_ALIASES, "rep_email"), False, "E-mail"),
+    Field("team", TEAM_ALIASES, False, "Team"),
     Field("coach_model", ("model", "coach", "coach_type", "coaching_model"), True, "Coach's model"),
     Field("date", ("session_date", "day"), True, "Date"),
     Field("minutes", ("duration", "duration_minutes", "length"), True, "Minutes"),
@@ -143,8 +151,13 @@ def parse_period(text: str) -> tuple[str, date]:
 
 @transactional
 def import_roster(organisation: Organisation, frame: pd.DataFrame, mapping: dict | None = None,
-                  deactivate_missing: bool = False, progress: Progress | None = None) -> ImportReport:
-    """Create or update teams and reps from a roster; optionally mark reps missing from the file as left."""
+                  deactivate_missing: bool = False, progress: Progress | None = None,
+                  today: date | None = None) -> ImportReport:
+    """Create or update teams and reps from a roster; optionally mark reps missing from the file as left.
+
+    A row that moves a rep to a team of another coaching model of a study under way is a problem of
+    the file, as the same move by hand is refused (``roster.move_refusal``).
+    """
     table = apply_mapping(frame, ROSTER_FIELDS, mapping or {})
     problems: list[Problem] = []
     seen: dict[tuple[str, str], int] = {}
@@ -187,6 +200,7 @@ def import_roster(organisation: Organisation, frame: pd.DataFrame, mapping: dict
     by_email = {r.email.lower(): r for r in reps if r.email}
     applied: dict[int, int] = {}  # id(rep) -> spreadsheet row that set it
     conflicts: list[Problem] = []
+    under_way = studies_under_way(organisation.id, today or date.today())
     for position, (team_name, region, name, email, crm_id) in enumerate(clean, start=1):
         team = teams.get(team_name.lower())
         if team is None:
@@ -212,6 +226,11 @@ def import_roster(organisation: Organisation, frame: pd.DataFrame, mapping: dict
             db.session.add(rep)
             report.created += 1
         else:
+            refusal = (move_refusal(rep, rep.team, team, under_way)
+                       if under_way and rep.team is not team else None)
+            if refusal:
+                conflicts.append(Problem(position + 1, "team", refusal))
+                continue
             before = (rep.team, rep.name, rep.email, rep.crm_id, rep.active)
             old_keys = ((rep.crm_id or "").lower(), (rep.email or "").lower())
             rep.team, rep.name, rep.active = team, name, True
@@ -238,6 +257,7 @@ def import_roster(organisation: Organisation, frame: pd.DataFrame, mapping: dict
                 rep.active = False
                 report.deactivated += 1
     _write_or_reject()
+    audit.record("roster.imported", organisation=organisation, detail=report.summary())
     return report
 
 
@@ -367,6 +387,7 @@ def import_performance(organisation: Organisation, frame: pd.DataFrame, mapping:
         db.session.execute(update(PerformanceRecord), changed_rows)
     report.created, report.updated = len(new_rows), len(changed_rows)
     _write_or_reject()
+    audit.record("performance.imported", organisation=organisation, detail=report.summary())
     return report
 
 
@@ -443,4 +464,5 @@ def import_sessions(organisation: Organisation, frame: pd.DataFrame, mapping: di
         db.session.execute(insert(CoachingSession), rows)
     report.created = len(rows)
     _write_or_reject()
+    audit.record("sessions.imported", organisation=organisation, detail=report.summary())
     return report

@@ -9,6 +9,7 @@ from datetime import date
 
 from sqlalchemy import Row, String, cast, func, select
 
+from .. import audit
 from ..database import transactional
 from ..extensions import db
 from ..models import CoachingModel, CoachingSession, Organisation, PerformanceRecord, Rep, Study, Team
@@ -90,4 +91,6 @@ def add_session(organisation: Organisation, coach_model: CoachingModel, session_
     session = CoachingSession(organisation_id=organisation.id, rep_id=rep_id, team_id=team_id,
                               coach_model=coach_model, session_date=session_date, minutes=minutes)
     db.session.add(session)
+    audit.record("session.added", organisation=organisation,
+                 detail=f"{coach_model.value} coaching on {session_date.isoformat()}, {minutes} min")
     return session

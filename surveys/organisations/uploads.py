@@ -2,7 +2,9 @@
 
 When a file's headers do not name every required column, the page keeps the file as a
 ``PendingUpload`` (in the database, so any app server can continue) and asks the consultant to
-map its columns; the import then runs on the kept bytes.
+map its columns; the import then runs on the kept bytes. A mapping that is refused keeps the file
+and the choices; one that imports is remembered for the organisation and kind (``UploadMapping``)
+and pre-selected on its next mapping page.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sqlalchemy import delete
 
 from ..database import transactional
 from ..extensions import db
-from ..models import Organisation, PendingUpload, User, utcnow
+from ..models import Organisation, PendingUpload, UploadMapping, User, utcnow
 from ..tabular import Field, guess_mapping, read_table
 from .imports import (
     PERFORMANCE_FIELDS,
@@ -96,3 +98,67 @@ def pending(user: User, organisation: Organisation, upload_id: str, kind: Kind) 
 def discard(upload: PendingUpload) -> None:
     """Forget a staged upload."""
     db.session.delete(upload)
+
+
+def remembered_mapping(organisation: Organisation, kind: Kind) -> dict[str, str]:
+    """The mapping last used for ``organisation``'s imports of ``kind`` (field name → header), or {}."""
+    remembered = db.session.get(UploadMapping, (organisation.id, kind.name))
+    return json.loads(remembered.mapping_json) if remembered is not None else {}
+
+
+def first_choices(organisation: Organisation, kind: Kind, headers: list[str]) -> tuple[dict[str, str | None], bool]:
+    """What the mapping page pre-selects: the remembered mapping where the file has its header, else our guess.
+
+    Returns the choices and whether any came from the remembered mapping.
+    """
+    choices = guess_mapping(headers, kind.fields)
+    remembered = {name: header for name, header in remembered_mapping(organisation, kind).items()
+                  if name in choices and header in headers}
+    taken = set(remembered.values())
+    for name in choices:  # a guess gives way to a remembered choice of the same header
+        if name not in remembered and choices[name] in taken:
+            choices[name] = None
+    choices.update(remembered)
+    return choices, bool(remembered)
+
+
+def mapping_problems(kind: Kind, chosen: dict[str, str | None]) -> dict[str, str]:
+    """What is wrong with a mapping, by field name, in sentences for the page; {} when it can be imported."""
+    by_name = {f.name: f for f in kind.fields}
+    problems: dict[str, str] = {}
+    for field in kind.fields:
+        if field.required and not chosen.get(field.name):
+            problems[field.name] = f"Choose the column that holds {field.label}: it is required."
+    if kind.key_fields and not any(chosen.get(name) for name in kind.key_fields):
+        labels = [by_name[name].label for name in kind.key_fields]
+        which = ", ".join(labels[:-1]) + " or " + labels[-1]
+        about = "which rep or team it is about" if "team" in kind.key_fields else "which rep it is about"
+        problems.setdefault(kind.key_fields[0], f"Choose the column that holds {which}: each row must say {about}.")
+    first_field: dict[str, str] = {}
+    for field in kind.fields:
+        header = chosen.get(field.name)
+        if not header:
+            continue
+        if header in first_field:
+            problems.setdefault(field.name, f"“{header}” is already chosen for {by_name[first_field[header]].label}; "
+                                            "a column can hold one field only.")
+        first_field.setdefault(header, field.name)
+    return problems
+
+
+@transactional
+def import_mapped(organisation: Organisation, kind: Kind, upload: PendingUpload,
+                  chosen: dict[str, str | None]) -> ImportReport:
+    """Import a kept upload with the consultant's mapping; once it is in, remember the mapping and drop the file.
+
+    ``TableError`` / ``ImportRejected`` leave both the file and the remembered mapping as they were.
+    """
+    report = run(organisation, kind, upload.content, upload.filename, chosen, json.loads(upload.options_json))
+    mapping = {name: header for name, header in chosen.items() if header}
+    remembered = db.session.get(UploadMapping, (organisation.id, kind.name))
+    if remembered is None:
+        db.session.add(UploadMapping(organisation_id=organisation.id, kind=kind.name, mapping_json=json.dumps(mapping)))
+    else:
+        remembered.mapping_json = json.dumps(mapping)
+    db.session.delete(upload)
+    return report

@@ -40,11 +40,11 @@ def exportable_waves(study: Study, today: date, label: str | None = None) -> lis
         wave = next((w for w in study.waves if w.label == label), None)
         if wave is None:
             raise ExportRefused(f"the study has no wave called “{label}”")
-        if wave.closes_on >= today:
+        if not wave.is_closed(today):
             raise ExportRefused(f"the wave “{wave.label}” is still open (it closes on {wave.closes_on:%d %B %Y}); "
                                 "responses can be exported once it has closed")
         return [wave]
-    closed = [w for w in study.waves if w.closes_on < today]
+    closed = [w for w in study.waves if w.is_closed(today)]
     if not closed:
         first = min(study.waves, key=lambda w: w.closes_on, default=None)
         when = f": the first closes on {first.closes_on:%d %B %Y}" if first else ""

@@ -34,19 +34,30 @@ class QuestionForm(FlaskForm):
     reverse_scored = BooleanField("Reverse-scored (agreement only)")
     required = BooleanField("Required")
 
-class WaveForm(FlaskForm):
-    """A survey wave."""
+class QuestionEditForm(FlaskForm):
+    """Changes to one of the study's own questions (its format and dimension stay)."""
+
+    text = TextAreaField("Question", validators=[DataRequired(), Length(max=500)], render_kw={"rows": 2})
+    options = TextAreaField("Options (one per line)", validators=[Optional(), Length(max=5000)], render_kw={"rows": 4})
+    required = BooleanField("Required")
+
+class WaveDatesForm(FlaskForm):
+    """A wave's label and dates (when it is changed: as far as ``waves.wave_locks`` allows)."""
 
     label = StringField("Label", validators=[DataRequired(), Length(max=40), Regexp(
-        r"^[^\x00-\x1f\x7f]+$", message="Use letters, digits, spaces and punctuation only.")], default="baseline")
+        r"^[^\x00-\x1f\x7f]+$", message="Use letters, digits, spaces and punctuation only.")])
     opens_on = DateField("Opens on", validators=[DataRequired(message="Enter a date like 2026-12-01.")])
     closes_on = DateField("Closes on", validators=[DataRequired(message="Enter a date like 2026-12-14.")])
-    # Asked for only when the wave is over already (the view re-renders the form with it).
-    confirm_past = BooleanField("This wave is over already — add it anyway")
 
     def validate_closes_on(self, field):
         if self.opens_on.data and field.data and field.data < self.opens_on.data:
             raise ValidationError("The wave must close on or after the day it opens.")
+
+class WaveForm(WaveDatesForm):
+    """A new survey wave."""
+
+    # Asked for only when the wave is over already (the view re-renders the form with it).
+    confirm_past = BooleanField("This wave is over already — add it anyway")
 
 class RandomiseForm(FlaskForm):
     """Draw (or redraw) the assignment."""

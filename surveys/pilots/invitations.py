@@ -15,14 +15,15 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import render_template
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
+from .. import audit
 from ..database import transactional
 from ..extensions import db
 from ..mail import compose, connection, send_each
 from ..models import Invitation, Rep, Study, StudyStatus, SurveyDraft, Team, Wave, utcnow
 from ..refusals import Refused
-from ..studies import study_members
+from ..studies import response_rates, study_members
 from ..tabular import escape_cell
 from ..tokens import hash_token, new_token, survey_link
 
@@ -55,22 +56,47 @@ def _chunks(items: list, size: int = CHUNK):
         yield items[start:start + size]
 
 
-@transactional
-def issue_links(study: Study, wave: Wave, base_url: str, today: date, only: set[int] | None = None,
-                progress: Callable[[int], None] | None = None) -> list[IssuedLink]:
-    """Issue a new link to every participating rep who has not answered ``wave`` (or to ``only`` of them)."""
+def _link_targets(wave: Wave, reps: list[tuple[Rep, str]], only: set[int] | None = None) -> list[tuple[Rep, str]]:
+    """Of ``reps`` (and of ``only``, when given), those who have not answered ``wave``: they get a new link."""
+    answered = set(db.session.scalars(select(Invitation.rep_id).where(Invitation.wave_id == wave.id,
+                                                                      Invitation.used.is_(True))))
+    return [(rep, team) for rep, team in reps if rep.id not in answered and (only is None or rep.id in only)]
+
+
+def reissue_targets(study: Study, wave: Wave, only: set[int] | None = None) -> set[int]:
+    """The ids of the reps whose unused link issuing again for ``wave`` replaces (and of ``only``, when given)."""
+    return {rep.id for rep, _ in _link_targets(wave, participating_reps(study), only)}
+
+
+def check_can_issue(study: Study, wave: Wave, today: date) -> None:
+    """Raise ``InvitationError`` unless links can be issued for ``wave`` now: only while the study runs.
+
+    A draft study issues none: its design can still change, and a rep opening such a link could
+    only be told that the survey has not started (ux review D12).
+    """
     if wave.study_id != study.id:
         raise LookupError(wave.id)
+    if study.status is StudyStatus.DRAFT:
+        raise InvitationError("the study has not been launched yet; launch it on its study page first")
     if study.status is StudyStatus.CLOSED:
         raise InvitationError("the study is closed")
-    if wave.closes_on < today:
+    if wave.is_closed(today):
         raise InvitationError(f"the wave closed on {wave.closes_on.isoformat()}")
+
+
+@transactional
+def issue_links(study: Study, wave: Wave, base_url: str, today: date, only: set[int] | None = None,
+                progress: Callable[[int], None] | None = None, recorded: bool = True) -> list[IssuedLink]:
+    """Issue a new link to every participating rep who has not answered ``wave`` (or to ``only`` of them).
+
+    ``recorded``: the issue is an act of its own in the audit log (a mail-merge download); ``send_links``
+    records its run instead.
+    """
+    check_can_issue(study, wave, today)
     reps = participating_reps(study)
     if not reps:
         raise InvitationError("no active reps are assigned to a coaching model yet; randomise first")
-    answered = set(db.session.scalars(select(Invitation.rep_id).where(Invitation.wave_id == wave.id,
-                                                                      Invitation.used.is_(True))))
-    targets = [(rep, team) for rep, team in reps if rep.id not in answered and (only is None or rep.id in only)]
+    targets = _link_targets(wave, reps, only)
     target_ids = [rep.id for rep, _ in targets]
     now = utcnow()
     old_drafts: dict[int, int] = {}  # rep id -> invitation id holding a draft
@@ -97,7 +123,55 @@ def issue_links(study: Study, wave: Wave, base_url: str, today: date, only: set[
         new_id = db.session.scalar(select(Invitation.id).where(Invitation.token_hash == hashes[rep_id]))
         db.session.execute(update(SurveyDraft).where(SurveyDraft.invitation_id == old_invitation)
                            .values(invitation_id=new_id))
+    if recorded:
+        audit.record("links.issued", study=study, detail=f"wave {wave.label!r}: {len(issued)} link(s)")
     return issued
+
+
+def live_links(wave: Wave, rep_ids: set[int] | None = None) -> int:
+    """Links of ``wave`` (of ``rep_ids`` only, when given) issued and neither used nor replaced: links that work."""
+    query = select(func.count()).select_from(Invitation).where(
+        Invitation.wave_id == wave.id, Invitation.used.is_(False), Invitation.revoked_at.is_(None))
+    if rep_ids is None:
+        return db.session.scalar(query)
+    return sum(db.session.scalar(query.where(Invitation.rep_id.in_(chunk))) for chunk in _chunks(sorted(rep_ids)))
+
+
+@dataclass(frozen=True)
+class LinksThatStop:
+    """How many working links an action stops, as a page may show it.
+
+    ``count`` is exact before the wave opens (nobody can have answered). Once it is open an exact
+    count would move by one with each response, so it is the bound ``invited − answered`` read
+    from the counts the wave page shows (answers rounded down to a multiple of k), and ``exact``
+    is False.
+    """
+
+    count: int
+    exact: bool
+    invited: int
+    answered: int | None  # as the wave page shows it: None hidden; exact when ``exact``, else at least this many
+
+
+def links_that_stop(study: Study, wave: Wave, today: date, rep_ids: set[int] | None = None,
+                    among: int | None = None) -> LinksThatStop:
+    """The working links of ``wave`` (of ``rep_ids``) that issuing again, or closing, would stop.
+
+    ``among``: how many reps the action is for, counted without regard to who answered (the
+    bound must not be read from the exact count of those who have not).
+    """
+    live = live_links(wave, rep_ids)
+    if today < wave.opens_on:
+        invited = db.session.scalar(select(func.count(func.distinct(Invitation.rep_id))).where(
+            Invitation.wave_id == wave.id))
+        return LinksThatStop(live, True, invited, 0)
+    *_, total = response_rates(study, wave, today)
+    if not live:  # nothing stops, and no page asks
+        return LinksThatStop(0, False, total.invited, total.responses)
+    bound = total.invited - (total.responses or 0)
+    if among is not None:
+        bound = min(bound, among)
+    return LinksThatStop(bound, False, total.invited, total.responses)
 
 
 def links_csv(issued: list[IssuedLink]) -> str:
@@ -127,21 +201,27 @@ def _message(study: Study, wave: Wave, link: IssuedLink, reminder: bool):
     return compose(link.email, subject, body)
 
 
+def mail_targets(study: Study, wave: Wave, reminder: bool) -> tuple[set[int], set[int]]:
+    """The reps an e-mail run is for (invitations: never sent one; reminders: sent one), and those with an address."""
+    sent_before = set(db.session.scalars(select(Invitation.rep_id).where(
+        Invitation.wave_id == wave.id, Invitation.sent_at.is_not(None))))
+    reps = {rep.id: rep for rep, _ in participating_reps(study)}
+    wanted = {rep_id for rep_id in reps if (rep_id in sent_before) == reminder}
+    return wanted, {rep_id for rep_id in wanted if reps[rep_id].email}
+
+
 @transactional
 def send_links(study: Study, wave: Wave, base_url: str, today: date, reminder: bool = False) -> MailRun:
     """E-mail fresh links: invitations to reps never sent one, or reminders to reps sent one who have not answered.
 
     A rep whose message fails keeps the new link unsent; sending invitations again retries them.
     """
-    sent_before = set(db.session.scalars(select(Invitation.rep_id).where(
-        Invitation.wave_id == wave.id, Invitation.sent_at.is_not(None))))
-    reps = {rep.id: rep for rep, _ in participating_reps(study)}
-    wanted = {rep_id for rep_id in reps if (rep_id in sent_before) == reminder}
-    with_email = {rep_id for rep_id in wanted if reps[rep_id].email}
+    check_can_issue(study, wave, today)
+    wanted, with_email = mail_targets(study, wave, reminder)
     # Connect before issuing: when the server cannot be reached, no link is replaced. issue_links
     # commits the new links itself, so every message that goes out carries a stored link.
     with connection() as server:
-        issued = issue_links(study, wave, base_url, today, only=with_email)
+        issued = issue_links(study, wave, base_url, today, only=with_email, recorded=False)
         sent, failed = send_each(server, (_message(study, wave, link, reminder) for link in issued))
     failed_addresses = {address.lower() for address in failed}
     delivered = [link.rep_id for link in issued if (link.email or "").lower() not in failed_addresses]
@@ -153,4 +233,6 @@ def send_links(study: Study, wave: Wave, base_url: str, today: date, reminder: b
         db.session.execute(update(Invitation).where(
             Invitation.wave_id == wave.id, Invitation.rep_id.in_(chunk), Invitation.revoked_at.is_(None),
             Invitation.used.is_(False)).values(**values))
+    audit.record("reminders.sent" if reminder else "links.sent", study=study,
+                 detail=f"wave {wave.label!r}: {sent} sent, {len(failed)} failed")
     return MailRun(sent=sent, failed=len(failed), without_email=len(wanted) - len(with_email))

@@ -1,4 +1,5 @@
-"""A study's own questions, added to the built-in instrument before the study's first wave opens."""
+"""A study's own questions, added to the built-in instrument, edited or removed until the study is launched
+(or one of its waves has opened: ``studies.instrument_lock``)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ from datetime import date
 
 from sqlalchemy import func, select, update
 
+from .. import audit
 from ..database import transactional
 from ..extensions import db
 from ..instruments import SCALE_RANGES
 from ..models import Question, QuestionKind, Study
 from ..refusals import Refused
-from ..studies import instrument_locked
+from ..studies import instrument_lock
 
 MAX_TEXT = 500
 MAX_OPTIONS = 20
@@ -22,7 +24,7 @@ DIMENSION_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
 class QuestionError(Refused):
-    """A question that cannot be added; the message says why."""
+    """A question that cannot be added, changed or removed; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -42,26 +44,10 @@ class NewQuestion:
 @transactional
 def add_question(study: Study, new: NewQuestion, today: date) -> Question:
     """Check ``new`` completely, then append it to the study's questions (committed)."""
-    if instrument_locked(study, today):
-        raise QuestionError("the questions are fixed because a wave of this study has already opened")
-    text = (new.text or "").strip()
-    if not text:
-        raise QuestionError("the question needs a text")
-    if len(text) > MAX_TEXT:
-        raise QuestionError(f"the question text must have at most {MAX_TEXT} characters")
+    _refuse_when_locked(study, today)
+    text = _checked_text(new.text)
     low, high = SCALE_RANGES.get(new.kind.value, (None, None))
-    options = None
-    if new.kind is QuestionKind.CHOICE:
-        choices = [o.strip() for o in new.options if o and o.strip()]
-        if len(choices) < 2:
-            raise QuestionError("a single-choice question needs at least two options, one per line")
-        if len(choices) > MAX_OPTIONS:
-            raise QuestionError(f"a single-choice question can have at most {MAX_OPTIONS} options")
-        if any(len(o) > MAX_OPTION_LENGTH for o in choices):
-            raise QuestionError(f"each option must have at most {MAX_OPTION_LENGTH} characters")
-        if len({o.lower() for o in choices}) != len(choices):
-            raise QuestionError("the options must all be different")
-        options = "\n".join(choices)
+    options = _checked_options(new.options) if new.kind is QuestionKind.CHOICE else None
     if new.kind is QuestionKind.NUMBER:
         low, high = new.minimum, new.maximum
         if low is not None and high is not None and low >= high:
@@ -90,21 +76,74 @@ def add_question(study: Study, new: NewQuestion, today: date) -> Question:
                         max_length=2000 if new.kind is QuestionKind.TEXT else None, instrument=None)
     db.session.add(question)
     _bump_version(study)
+    audit.record("study.questions_changed", study=study, detail=f"added {question.key}: {text[:80]!r}")
     return question
 
 
-@transactional
-def remove_question(study: Study, question_id: int, today: date) -> None:
-    """Remove one of the study's own questions before the first wave opens."""
+def _refuse_when_locked(study: Study, today: date) -> None:
+    lock = instrument_lock(study, today)
+    if lock:
+        raise QuestionError(lock)
+
+
+def _checked_text(text: str | None) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise QuestionError("the question needs a text")
+    if len(text) > MAX_TEXT:
+        raise QuestionError(f"the question text must have at most {MAX_TEXT} characters")
+    return text
+
+
+def _checked_options(options: tuple[str, ...]) -> str:
+    """A single-choice question's options, one per line, checked."""
+    choices = [o.strip() for o in options if o and o.strip()]
+    if len(choices) < 2:
+        raise QuestionError("a single-choice question needs at least two options, one per line")
+    if len(choices) > MAX_OPTIONS:
+        raise QuestionError(f"a single-choice question can have at most {MAX_OPTIONS} options")
+    if any(len(o) > MAX_OPTION_LENGTH for o in choices):
+        raise QuestionError(f"each option must have at most {MAX_OPTION_LENGTH} characters")
+    if len({o.lower() for o in choices}) != len(choices):
+        raise QuestionError("the options must all be different")
+    return "\n".join(choices)
+
+
+def _own_question(study: Study, question_id: int, doing: str) -> Question:
+    """One of the study's own questions; ``LookupError`` for another study's, ``QuestionError`` for a built-in one."""
     question = db.session.get(Question, question_id)
     if question is None or question.study_id != study.id:
         raise LookupError(question_id)
     if question.instrument is not None:
-        raise QuestionError("questions of the built-in instrument cannot be removed")
-    if instrument_locked(study, today):
-        raise QuestionError("the questions are fixed because a wave of this study has already opened")
+        raise QuestionError(f"questions of the built-in instrument cannot be {doing}: every study asks them the "
+                            "same way, so that studies can be compared")
+    return question
+
+
+@transactional
+def edit_question(study: Study, question_id: int, text: str, options: tuple[str, ...], required: bool,
+                  today: date) -> None:
+    """Change the text, the options (single choice) and whether an answer is required, until launch.
+
+    The answer format and the dimension stay: to change those, remove the question and add another.
+    """
+    question = _own_question(study, question_id, "edited")
+    _refuse_when_locked(study, today)
+    question.text = _checked_text(text)
+    if question.kind is QuestionKind.CHOICE:
+        question.options = _checked_options(options)
+    question.required = bool(required)
+    _bump_version(study)
+
+
+@transactional
+def remove_question(study: Study, question_id: int, today: date) -> None:
+    """Remove one of the study's own questions before launch."""
+    question = _own_question(study, question_id, "removed")
+    _refuse_when_locked(study, today)
     db.session.delete(question)
     _bump_version(study)
+    audit.record("study.questions_changed", study=study, detail=f"removed {question.key}: {question.text[:80]!r}")
 
 
 def _bump_version(study: Study) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import delete, select
 from analysis.planning import SampleRatioCheck
 from analysis.randomisation import permuted_blocks
 
+from .. import audit
 from ..database import transactional
 from ..extensions import db
 from ..models import (
@@ -35,7 +36,7 @@ from ..models import (
     User,
 )
 from ..refusals import Refused
-from ..studies import allocation_check, is_locked, randomisation_block, study_members, team_sizes
+from ..studies import allocation_check, lock_reason, randomisation_block, study_members, team_sizes
 
 
 class AssignmentError(Refused):
@@ -82,9 +83,9 @@ def _strata(units: list[Unit], stratify_by: str | None) -> dict[str, list[Unit]]
 
 @transactional
 def randomise(study: Study, today: date, seed: int | None = None) -> list[Assignment]:
-    """(Re)draw the assignment of every active unit; refused once the first wave has opened."""
-    if is_locked(study, today):
-        raise AssignmentError("the assignment is locked: the first wave has opened")
+    """(Re)draw the assignment of every active unit; refused once launched or once the first wave has opened."""
+    if locked := lock_reason(study, today):
+        raise AssignmentError(f"the assignment is locked: {locked}")
     if len(study.arms) < 2:
         raise AssignmentError("the study needs at least two coaching models")
     if seed is not None:
@@ -99,6 +100,8 @@ def randomise(study: Study, today: date, seed: int | None = None) -> list[Assign
     assignments = [Assignment(study_id=study.id, team=unit.team, rep=unit.rep, coaching_model=model, stratum=stratum)
                    for stratum, unit, model in permuted_blocks(_strata(units, study.stratify_by), block, rng)]
     db.session.add_all(assignments)
+    audit.record("study.randomised", study=study,
+                 detail=f"{len(assignments)} {study.randomisation_unit.value}(s), seed {study.seed}")
     return assignments
 
 
@@ -106,8 +109,8 @@ def randomise(study: Study, today: date, seed: int | None = None) -> list[Assign
 def change_assignment(study: Study, assignment_id: int, model: CoachingModel, user: User, reason: str,
                       today: date) -> AssignmentChange:
     """Move one unit to another coaching model before the lock, recording who and why."""
-    if is_locked(study, today):
-        raise AssignmentError("the assignment is locked: the first wave has opened")
+    if locked := lock_reason(study, today):
+        raise AssignmentError(f"the assignment is locked: {locked}")
     assignment = db.session.get(Assignment, assignment_id)
     if assignment is None or assignment.study_id != study.id:
         raise LookupError(assignment_id)
@@ -122,6 +125,9 @@ def change_assignment(study: Study, assignment_id: int, model: CoachingModel, us
                               changed_by_id=user.id, reason=reason[:2000])
     assignment.coaching_model = model
     db.session.add(change)
+    unit = assignment.team.name if assignment.team else "a rep"
+    audit.record("study.assignment_changed", study=study, actor=user,
+                 detail=f"{unit}: {change.from_model.value} → {model.value} (why: {reason[:200]})")
     return change
 
 

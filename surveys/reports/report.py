@@ -41,7 +41,7 @@ from ..models import (
     Wave,
 )
 from ..outcomes import SECTIONS, outcome, survey_order
-from ..studies import allocation_check, randomisation_plan, response_rates, team_sizes
+from ..studies import ANALYSIS_SETTINGS, allocation_check, randomisation_plan, response_rates, team_sizes
 from . import sections as build
 from .filters import Filters, in_view, parse_filters
 from .sections import OutcomeRow, PerformanceSection
@@ -202,7 +202,7 @@ def _clean(value):
 
 def _visible_waves(study: Study, today: date) -> list[Wave]:
     """Closed waves only, for everyone: a wave that is still open would let a watcher see one response arrive."""
-    return [w for w in study.waves if w.closes_on < today]
+    return [w for w in study.waves if w.is_closed(today)]
 
 
 def _default_wave(study: Study, visible: list[Wave]) -> Wave:
@@ -222,13 +222,15 @@ def _next_wave(study: Study, wave: Wave, today: date) -> tuple[str | None, str |
     if not later:
         return None, None
     following = later[0]
-    closes = None if following.closes_on < today else f"{following.closes_on:%d %B %Y}".lstrip("0")
+    closes = None if following.is_closed(today) else f"{following.closes_on:%d %B %Y}".lstrip("0")
     return f"the “{following.label}” wave", closes
 
 
 def _deviations(study: Study) -> tuple[Deviation, ...]:
+    """The changes of analysis settings after launch (a rename is logged too, but is no deviation)."""
     return tuple(Deviation(c.setting, c.old_value, c.new_value, c.reason, c.changed_at.date().isoformat(),
-                           c.changed_by.email if c.changed_by else None) for c in study.design_changes)
+                           c.changed_by.email if c.changed_by else None)
+                 for c in study.design_changes if c.setting in ANALYSIS_SETTINGS)
 
 
 def data_version(study: Study, today: date) -> tuple:
@@ -236,7 +238,7 @@ def data_version(study: Study, today: date) -> tuple:
     org = study.organisation_id
     # Only what the report can show: responses to waves still open must not rebuild (and so move) a
     # closed wave's report, or a watcher would see each one arrive (adversarial review F-B).
-    closed = [w.id for w in study.waves if w.closes_on < today]
+    closed = [w.id for w in study.waves if w.is_closed(today)]
     responses = db.session.execute(select(func.count(), func.count(func.distinct(Response.wave_id)))
                                    .where(Response.study_id == study.id, Response.wave_id.in_(closed))).one()
     performance = db.session.execute(select(func.count(), func.max(PerformanceRecord.id), func.sum(
@@ -252,7 +254,7 @@ def data_version(study: Study, today: date) -> tuple:
     questions = db.session.scalar(select(func.count()).select_from(Question).where(Question.study_id == study.id))
     reps = db.session.execute(select(func.count(), func.sum(Rep.team_id)).where(
         Rep.organisation_id == org, Rep.active.is_(True))).one()
-    waves = tuple((w.label, w.opens_on, w.closes_on) for w in study.waves)
+    waves = tuple((w.label, w.opens_on, w.closes_on, w.planned_closes_on) for w in study.waves)
     return (tuple(responses), tuple(performance), tuple(sessions), changes, invitations, questions, tuple(reps),
             waves, tuple(assignments), study.status.value, study.primary_outcome, study.k_threshold,
             len(study.design_changes), today)
@@ -383,7 +385,7 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
     trend = Trend(trend_outcome, build.trend(study, visible, filters, models, trend_outcome, {wave.id: survey})
                   if trend_outcome else {})
     return Report(study_id=study.id, study_name=study.name, organisation=study.organisation.name, wave=wave.label,
-                  wave_closed=wave.closes_on < today, waves=[w.label for w in visible], filters=filters,
+                  wave_closed=wave.is_closed(today), waves=[w.label for w in visible], filters=filters,
                   regions=regions, bands=bands, messages=messages, k=k, models=models, analysis=analysis, rows=rows,
                   performance=performance, link=link, reliabilities=reliabilities, rates=rates, comments=comments,
                   comments_note=note, comment_threshold=study.comment_threshold, trend=trend, sessions=sessions,

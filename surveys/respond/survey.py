@@ -219,14 +219,19 @@ def paginate(questions: list[Question]) -> list[SurveyPage]:
     return pages
 
 
-def check_open(status: StudyStatus, study_name: str, opens_on: date, closes_on: date, today: date) -> None:
-    """Raise unless reps may answer a wave open from ``opens_on`` to ``closes_on`` on ``today``."""
+def check_open(status: StudyStatus, study_name: str, opens_on: date, closes_on: date, today: date,
+               closed_early: bool = False) -> None:
+    """Raise unless reps may answer a wave open from ``opens_on`` to ``closes_on`` on ``today``
+    (a wave ``closed_early`` is closed from that moment, its ``closes_on`` being the day it was closed)."""
     if status is StudyStatus.CLOSED:
         raise StudyClosed(f"The study “{study_name}” has ended. Thank you for your interest.")
-    if today < opens_on or status is StudyStatus.DRAFT:
+    if status is StudyStatus.DRAFT:  # its dates may still change: no date is promised (ux review D12)
+        raise NotOpenYet("This survey has not started yet. Your link will work once it has; please come back "
+                         "later.")
+    if today < opens_on:
         raise NotOpenYet(f"This survey opens on {opens_on:%d %B %Y} and closes on {closes_on:%d %B %Y}. "
                          "Please come back then.")
-    if today > closes_on:
+    if today > closes_on or closed_early:
         raise WaveClosed(f"This survey closed on {closes_on:%d %B %Y}. Thank you all the same.")
 
 
@@ -245,7 +250,8 @@ _member = aliased(Rep)
 _TEAM_SIZE = (select(func.count()).select_from(_member)
               .where(_member.team_id == Rep.team_id, _member.active.is_(True)).scalar_subquery())
 _OPEN_LINK = (
-    select(Invitation.used, Invitation.revoked_at, Invitation.rep_id, Wave.id, Wave.opens_on, Wave.closes_on, Study.id,
+    select(Invitation.used, Invitation.revoked_at, Invitation.rep_id, Wave.id, Wave.opens_on, Wave.closes_on,
+           Wave.planned_closes_on, Study.id,
            Study.name, Study.status, Study.k_threshold, Study.questions_version, Rep.team_id,
            Assignment.coaching_model, SurveyDraft.answers_json, Team.region, _TEAM_SIZE)
     .join(Wave, Wave.id == Invitation.wave_id).join(Study, Study.id == Wave.study_id)
@@ -260,14 +266,14 @@ def open_link(invitation_id: int, today: date) -> Link:
     row = db.session.connection().execute(_OPEN_LINK, {"invitation_id": invitation_id}).first()
     if row is None:
         raise UnknownLink("This survey link is not known.")
-    (used, revoked_at, rep_id, wave_id, opens_on, closes_on, study_id, name, status, k_threshold, version,
-     team_id, coaching_model, draft_sealed, region, team_size) = row
+    (used, revoked_at, rep_id, wave_id, opens_on, closes_on, planned_closes_on, study_id, name, status, k_threshold,
+     version, team_id, coaching_model, draft_sealed, region, team_size) = row
     if used:
         raise AlreadyAnswered(ALREADY_ANSWERED)
     if revoked_at is not None:
         raise LinkReplaced(LINK_REPLACED)
     try:
-        check_open(status, name, opens_on, closes_on, today)
+        check_open(status, name, opens_on, closes_on, today, closed_early=planned_closes_on is not None)
     except (WaveClosed, StudyClosed):
         discard_draft(invitation_id)  # drafts expire with the wave
         raise
@@ -337,7 +343,7 @@ def purge_expired_drafts(today: date) -> int:
     with the database, and no browser's key opens them anyway.
     """
     expired = (select(Invitation.id).join(Wave, Wave.id == Invitation.wave_id)
-               .where((Wave.closes_on < today) | Invitation.used.is_(True) | Invitation.revoked_at.is_not(None)))
+               .where(Wave.is_closed(today) | Invitation.used.is_(True) | Invitation.revoked_at.is_not(None)))
     unsealed = ~SurveyDraft.answers_json.startswith(sealing.PREFIX, autoescape=True)
     return db.session.execute(delete(SurveyDraft).where(SurveyDraft.invitation_id.in_(expired) | unsealed)).rowcount
 
