@@ -157,3 +157,11 @@ def close_wave(wave, today: date) -> None:
 def log_in_as(client, login) -> None:
     """Log ``client`` in with a demo login (``seed_demo``'s consultant or leader)."""
     assert client.post("/login", data={"email": login.email, "password": login.password}).status_code == 302
+
+
+def page_text(response) -> str:
+    """A test client's page as a reader sees it: tags dropped, entities decoded, white space collapsed."""
+    import html
+    import re
+
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))))

@@ -4,8 +4,6 @@ A GET, or a POST without ``confirm=1``, shows a page that says exactly what will
 counts from the database; only a POST that carries the confirmation does it. No JavaScript.
 """
 
-import html
-import re
 from datetime import date, timedelta
 
 import pytest
@@ -23,9 +21,7 @@ pytestmark = pytest.mark.usefixtures("app_context")
 TODAY = date.today()
 
 
-def text(response) -> str:
-    """The page as a reader sees it: tags dropped, entities decoded, white space collapsed."""
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))))
+text = builders.page_text
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ In review, links issued for a draft study opened on a page that gave the server'
 opening date; the reason (the study was not launched) was told to nobody.
 """
 
-import html
 import re
 import socket
 from datetime import date, timedelta
@@ -21,8 +20,7 @@ pytestmark = pytest.mark.usefixtures("app_context")
 TODAY = date.today()
 
 
-def text(response) -> str:
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))))
+text = builders.page_text
 
 
 @pytest.fixture
