@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 from ..database import transactional
 from ..extensions import db
 from ..instruments import PREFER_NOT_TO_SAY
-from ..models import Answer, Invitation, Question, QuestionKind, Response, SurveyDraft, random_id
+from ..models import Answer, Invitation, Question, QuestionKind, Response, Study, SurveyDraft, Wave, random_id
 from .scoring import scores_insert, store_scores
 from .survey import (
     ALREADY_ANSWERED,
@@ -24,6 +24,7 @@ from .survey import (
     LinkReplaced,
     NotAssigned,
     SurveyPage,
+    check_open,
     open_draft,
     survey_plan,
 )
@@ -91,6 +92,11 @@ _new_answers = (insert(_answer).from_select(
            _answer_rows.c.value_text))
     .returning(_answer.c.response_id, _answer.c.question_id, _answer.c.value_num).cte("new_answers"))
 _PG_STORE = scores_insert(_new_answers).add_cte(_new_response, _new_answers)
+# The wave and study as they are now, their rows locked for the rest of the submit (FOR SHARE; nothing on
+# SQLite, whose one writer already excludes a close): see ``submit``.
+_STILL_OPEN = (select(Study.status, Study.name, Wave.opens_on, Wave.closes_on, Wave.planned_closes_on)
+               .join(Study, Study.id == Wave.study_id).where(Wave.id == bindparam("wave_id"))
+               .with_for_update(read=True))
 
 
 @transactional
@@ -125,6 +131,12 @@ def submit(link: Link, key: bytes, last_page_answers: dict[str, str], today: dat
         if revoked is not None:  # replaced by a newer link since the page was opened
             raise LinkReplaced(LINK_REPLACED)
         raise AlreadyAnswered(ALREADY_ANSWERED)
+    # The link was read open, but a consultant may have closed the wave or the study since. Its results can be
+    # read from that moment, so a response stored after it would change them by one: check again, under the
+    # lock, which a later close must wait for (WaveClosed or StudyClosed rolls the whole submit back).
+    status, name, opens_on, closes_on, planned_closes_on = connection.execute(
+        _STILL_OPEN, {"wave_id": link.wave_id}).one()
+    check_open(status, name, opens_on, closes_on, today, closed_early=planned_closes_on is not None)
     if not postgres or draft is None:
         # Take the draft inside the transaction that holds the invitation, so it is the final one.
         draft = connection.execute(_TAKE_DRAFT, {"invitation_id": invitation_id}).scalar()
