@@ -251,6 +251,12 @@ def issue_account_token(user: User, purpose: TokenPurpose, now: datetime | None 
     return new_account_token(user, purpose, now)
 
 
+@transactional
+def purge_expired_account_tokens(now: datetime | None = None) -> int:
+    """Delete set-password links that no longer work; returns how many (run daily with ``purge-drafts``)."""
+    return db.session.execute(delete(AccountToken).where(AccountToken.expires_at <= (now or utcnow()))).rowcount
+
+
 def live_account_token(token: str, now: datetime | None = None) -> AccountToken | None:
     """The stored link for ``token`` if it still works (not expired, its account active), else None."""
     record = db.session.scalar(select(AccountToken).where(AccountToken.token_hash == hash_token(token or "")))

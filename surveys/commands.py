@@ -136,9 +136,11 @@ def _scrub() -> None:
 @click.command("purge-drafts")
 @with_appcontext
 def purge_drafts_command():
-    """Delete saved partial answers of closed waves and of used or replaced links (run daily)."""
+    """Delete saved partial answers of closed waves and of used or replaced links, and set-password links
+    that have expired (run daily)."""
     removed = purge_expired_drafts(today())
     click.echo(f"Deleted {removed} expired draft(s).")
+    click.echo(f"Deleted {accounts.purge_expired_account_tokens()} expired set-password link(s).")
     _scrub()
 
 

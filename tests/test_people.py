@@ -595,3 +595,18 @@ def test_the_lock_says_for_how_long_without_telling_whether_the_address_exists(a
     assert known == unknown and known[0] == 429
     assert re.search(r"locked for (15|14) minutes", known[1])
     assert "Forgot your password?" in known[1]
+
+
+def test_the_daily_purge_deletes_expired_set_password_links_and_keeps_live_ones(app, runner, acme):
+    """An expired link's hash is of no use to anyone: the daily ``purge-drafts`` removes it (a live one stays)."""
+    with app.app_context():
+        expired = builders.user("old@acme.example.com", role="leader", orgs=[acme.name])
+        live = builders.user("new@acme.example.com", role="leader", orgs=[acme.name])
+        accounts.issue_account_token(expired, TokenPurpose.INVITE, now=utcnow() - timedelta(hours=73))
+        accounts.issue_account_token(live, TokenPurpose.RESET, now=utcnow() - timedelta(minutes=5))
+        live_id = live.id
+    result = runner.invoke(args=["purge-drafts"])
+    assert result.exit_code == 0, result.output
+    assert "Deleted 1 expired set-password link(s)." in result.output
+    with app.app_context():
+        assert db.session.scalars(select(AccountToken.user_id)).all() == [live_id]
