@@ -31,7 +31,7 @@ demo: install
 	$(FLASK) db upgrade
 	$(FLASK) demo --reset
 	@echo "Serving CoachLab on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
-	env -u DATABASE_URL PORT=$(PORT) $(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) 'app:create_app()'
+	env -u DATABASE_URL PORT=$(PORT) $(BIN)/gunicorn --workers 1 --threads 8 --bind 127.0.0.1:$(PORT) 'app:create_app()'
 
 ## test: the whole suite except the long simulations (SQLite; TEST_DATABASE_URL=postgresql://… for PostgreSQL)
 test: install-dev

@@ -120,14 +120,15 @@ class Gunicorn:
     """A gunicorn serving ``create_app()`` on a free port with the given database."""
 
     def __init__(self, database_url: str, workers: int = 4, app: str = "app:create_app()", extra_env=None,
-                 probe: str = "/"):
+                 probe: str = "/", server_args: list[str] | None = None):
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "FLASK_DEBUG")}
         env.update({"DATABASE_URL": database_url, "SECRET_KEY": BENCH_SECRET, "LINK_RATE_LIMIT": "100000 per minute",
                     "PUBLIC_BASE_URL": f"http://127.0.0.1:{self.port}", **(extra_env or {})})
         self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}",
+            [sys.executable, "-m", "gunicorn", *(server_args or ["--workers", str(workers)]),
+             "--bind", f"127.0.0.1:{self.port}",
              "--graceful-timeout", "5", "--timeout", "30", app],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log, start_new_session=True)
         self.url = f"http://127.0.0.1:{self.port}"
