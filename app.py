@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -10,7 +11,20 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from surveys import activity, auth, commands, errors, organisations, pilots, public, reports, respond, security, web
+from surveys import (
+    activity,
+    auth,
+    commands,
+    errors,
+    organisations,
+    pilots,
+    public,
+    queue,
+    reports,
+    respond,
+    security,
+    web,
+)
 from surveys.config import (
     MAX_UPLOAD_BYTES,
     ConfigurationError,
@@ -44,6 +58,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         PUBLIC_BASE_URL=public_base_url(),
+        QUEUE_URL=queue.queue_url(app.instance_path, os.environ),
         WTF_CSRF_TIME_LIMIT=3600 * 4,
         # Said explicitly: flask-limiter's one Limiter keeps the RATELIMIT_ENABLED of the last app it was
         # bound to when an app does not set it, so an app made with limits off left them off for the next.
@@ -72,6 +87,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     register_extensions(app)
+    queue.init_app(app)
     app.url_map.converters["int"] = DatabaseId
     register_blueprints(app)
     web.register_template_filters(app)

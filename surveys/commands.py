@@ -144,6 +144,28 @@ def purge_drafts_command():
     _scrub()
 
 
+@click.command("worker")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Threads running tasks in this consumer.")
+@click.option("--periodic/--no-periodic", default=True, show_default=True,
+              help="Also run the periodic tasks (scrub, purge, reminders); --no-periodic on all consumers but one.")
+@with_appcontext
+def worker_command(workers: int, periodic: bool):
+    """Consume the task queue (QUEUE_URL): sending links and reminders, imports, report rebuilds, maintenance."""
+    from . import tasks  # noqa: F401  (registers every task)
+    from .queue import IMMEDIATE, huey
+
+    if current_app.config["QUEUE_URL"] == IMMEDIATE:
+        raise ConfigurationError("worker: QUEUE_URL is 'immediate': tasks run where they are enqueued, so there is "
+                                 "no queue to consume")
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    click.echo(f"Consuming {current_app.config['QUEUE_URL']} with {workers} worker thread(s)"
+               + ("" if periodic else ", periodic tasks left to another consumer") + ".")
+    huey.create_consumer(workers=workers, worker_type="thread", periodic=periodic, check_worker_health=True).run()
+
+
 @click.command("scrub-links")
 @with_appcontext
 def scrub_links_command():
@@ -333,5 +355,5 @@ def init_app(app: Flask) -> None:
     for command in (init_db_command, create_org_command, create_user_command, demo_command, purge_drafts_command,
                     scrub_links_command, analyze_command, import_roster_command, import_performance_command,
                     import_sessions_command, invitations_command, report_command, disable_user_command,
-                    password_link_command):
+                    password_link_command, worker_command):
         app.cli.add_command(_errors_in_one_line(command))

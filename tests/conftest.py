@@ -91,6 +91,26 @@ def postgres_server():
 
 
 @pytest.fixture
+def redis_url():
+    """A Redis database of its own for one test (``TEST_REDIS_URL``, default 127.0.0.1:6379), flushed before and
+    after; skips when no Redis answers, except under ``CI=true``, where it fails."""
+    import redis
+
+    base = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
+    url = f"{base}/{7 + int(os.environ.get('PYTEST_XDIST_WORKER', 'gw0').removeprefix('gw') or 0) % 8}"
+    client = redis.Redis.from_url(url, socket_connect_timeout=3)
+    try:
+        client.flushdb()
+    except redis.exceptions.ConnectionError as error:
+        if IN_CI:
+            pytest.fail(f"CI=true but Redis is not reachable at {base}: {error}")
+        pytest.skip(f"Redis is not reachable at {base} ({error}); CI starts it")
+    yield url
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
 def postgres_url(postgres_server):
     """An empty PostgreSQL database for one test, dropped afterwards."""
     name = f"coachlab_t_{uuid.uuid4().hex[:12]}"
@@ -154,7 +174,8 @@ def make_app(main_database, tmp_path):
 
     def factory(**overrides):
         config = {"TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": database,
-                  "WTF_CSRF_ENABLED": False, "PUBLIC_BASE_URL": "http://localhost"}
+                  "WTF_CSRF_ENABLED": False, "PUBLIC_BASE_URL": "http://localhost",
+                  "QUEUE_URL": "immediate"}
         config.update(overrides)
         application = create_app(config)
         created.append(application)
