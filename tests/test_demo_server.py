@@ -9,7 +9,6 @@ counts the failed log-ins it lets through.
 import re
 import shlex
 
-import pytest
 from flask_migrate import upgrade
 
 from tests.gunicorn_kit import ROOT, Gunicorn
