@@ -152,7 +152,7 @@ def purge_drafts_command():
 @with_appcontext
 def worker_command(workers: int, periodic: bool):
     """Consume the task queue (QUEUE_URL): sending links and reminders, imports, report rebuilds, maintenance."""
-    from . import tasks  # noqa: F401  (registers every task)
+    from . import tasks  # registers every task
     from .queue import IMMEDIATE, huey
 
     if current_app.config["QUEUE_URL"] == IMMEDIATE:
@@ -163,6 +163,7 @@ def worker_command(workers: int, periodic: bool):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     click.echo(f"Consuming {current_app.config['QUEUE_URL']} with {workers} worker thread(s)"
                + ("" if periodic else ", periodic tasks left to another consumer") + ".")
+    tasks.sending.resume_sends_at_start()  # enqueued: a consumer killed mid-send is picked up now, not in a minute
     huey.create_consumer(workers=workers, worker_type="thread", periodic=periodic, check_worker_health=True).run()
 
 

@@ -115,6 +115,19 @@ def mail_settings() -> dict:
         settings["MAIL_PORT"] = int(port)
     if os.environ.get("MAIL_FROM", "").strip():
         settings["MAIL_FROM"] = os.environ["MAIL_FROM"].strip()
+    # Sending a wave's links (pilots/sending.py): messages per second (0 = unlimited), tries per message,
+    # seconds a consumer's claim on a message holds, seconds before the first retry (doubled each time).
+    for name, kind in (("MAIL_RATE", float), ("MAIL_MAX_ATTEMPTS", int), ("MAIL_LEASE_SECONDS", float),
+                       ("MAIL_RETRY_SECONDS", float)):
+        raw = os.environ.get(name, "").strip()
+        if raw:
+            try:
+                value = kind(raw)
+            except ValueError:
+                value = -1
+            if value < 0 or (name == "MAIL_MAX_ATTEMPTS" and value < 1):
+                raise ConfigurationError(f"{name}: {raw!r} is not a positive number")
+            settings[name] = value
     return settings
 
 

@@ -631,3 +631,72 @@ class AuditEvent(db.Model):
     detail: Mapped[str] = mapped_column(Text, default="")
 
     __table_args__ = (CheckConstraint("length(action) > 0", name="action_named"),)
+
+
+class SendItemState(enum.StrEnum):
+    """Where one message of a send job stands (``pilots/sending.py`` says how an item moves)."""
+
+    PENDING = "pending"  # not tried yet
+    CLAIMED = "claimed"  # a consumer holds it until ``claimed_until``: it is being sent
+    SENT = "sent"  # the mail server accepted it
+    RETRY = "retry"  # a temporary failure: tried again at ``next_attempt_at``, with the same link
+    FAILED = "failed"  # refused for good, or MAIL_MAX_ATTEMPTS temporary failures
+    UNCERTAIN = "uncertain"  # its consumer died while holding it: the message may or may not have left
+    SKIPPED = "skipped"  # not sent: the rep answered, left or lost their address, or the wave closed first
+
+
+class SendJob(db.Model):
+    """One run of e-mails for a wave (invitations or reminders), worked through by the task queue.
+
+    Its progress is the states of its items; ``finished_at`` is set once none is left to try.
+    ``actor_id``/``actor`` are who started it, kept as plain values (as ``AuditEvent`` keeps them).
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), index=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id", ondelete="CASCADE"), index=True)
+    reminder: Mapped[bool] = mapped_column(Boolean, default=False)
+    base_url: Mapped[str] = mapped_column(String(500))
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    without_email: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # A runner working on the job renews this with each item it claims; the periodic resume starts one only
+    # when it has passed, so a job has one runner (and MAIL_RATE holds) unless more are enqueued on purpose.
+    active_until: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    study: Mapped[Study] = relationship()
+    wave: Mapped[Wave] = relationship()
+
+
+class SendItem(db.Model):
+    """One rep's message of a send job.
+
+    ``sealed_link`` is the clear link of ``invitation_id``, encrypted (AES-GCM under a key derived from
+    SECRET_KEY), kept only until the item is sent or failed: a retry, or a resend of an uncertain item,
+    carries the same link, so no message carries one that a later message stopped.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("send_job.id", ondelete="CASCADE"))
+    rep_id: Mapped[int] = mapped_column(ForeignKey("rep.id", ondelete="CASCADE"), index=True)
+    state: Mapped[SendItemState] = mapped_column(_enum(SendItemState, "send_item_state"),
+                                                 default=SendItemState.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime)
+    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id", ondelete="SET NULL"))
+    sealed_link: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    uncertain_at: Mapped[datetime | None] = mapped_column(DateTime)  # kept once set: the item may have gone twice
+    last_error: Mapped[str | None] = mapped_column(String(200))
+
+    job: Mapped[SendJob] = relationship()
+    rep: Mapped[Rep] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("job_id", "rep_id"),
+        Index("ix_send_item_job_state", "job_id", "state"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+    )

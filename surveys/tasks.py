@@ -11,6 +11,7 @@ from sqlalchemy import select
 from . import accounts
 from .extensions import db
 from .models import Study, StudyStatus, Wave
+from .pilots import sending  # noqa: F401  (registers the send job, its resume every minute and at a consumer's start)
 from .queue import crontab, periodic
 from .respond.survey import purge_expired_drafts, scrub_link_traces
 from .web import today

@@ -175,7 +175,7 @@ def make_app(main_database, tmp_path):
     def factory(**overrides):
         config = {"TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": database,
                   "WTF_CSRF_ENABLED": False, "PUBLIC_BASE_URL": "http://localhost",
-                  "QUEUE_URL": "immediate"}
+                  "QUEUE_URL": "immediate", "MAIL_RATE": 0}
         config.update(overrides)
         application = create_app(config)
         created.append(application)

@@ -1,9 +1,9 @@
 """Issuing survey links for a wave, exporting them for mail merge, and sending them by e-mail.
 
 Tokens are stored hashed, so a link exists in clear only at the moment it is issued: the CSV
-(or the e-mail) is made then. Issuing again gives the rep a new link and revokes the old unused
-one; answers saved for resume move to the new link. Nothing here ever shows who has not
-answered — the pages only get counts.
+is made then (an e-mail run keeps it encrypted until its message is sent: ``sending.py``).
+Issuing again gives the rep a new link and revokes the old unused one; answers saved for resume
+move to the new link. Nothing here ever shows who has not answered — the pages only get counts.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from sqlalchemy import func, insert, select, update
 from .. import audit
 from ..database import transactional
 from ..extensions import db
-from ..mail import compose, connection, send_each
+from ..mail import compose
 from ..models import Invitation, Rep, Study, StudyStatus, SurveyDraft, Team, Wave, utcnow
 from ..refusals import Refused
 from ..studies import response_rates, study_members
@@ -208,31 +208,3 @@ def mail_targets(study: Study, wave: Wave, reminder: bool) -> tuple[set[int], se
     reps = {rep.id: rep for rep, _ in participating_reps(study)}
     wanted = {rep_id for rep_id in reps if (rep_id in sent_before) == reminder}
     return wanted, {rep_id for rep_id in wanted if reps[rep_id].email}
-
-
-@transactional
-def send_links(study: Study, wave: Wave, base_url: str, today: date, reminder: bool = False) -> MailRun:
-    """E-mail fresh links: invitations to reps never sent one, or reminders to reps sent one who have not answered.
-
-    A rep whose message fails keeps the new link unsent; sending invitations again retries them.
-    """
-    check_can_issue(study, wave, today)
-    wanted, with_email = mail_targets(study, wave, reminder)
-    # Connect before issuing: when the server cannot be reached, no link is replaced. issue_links
-    # commits the new links itself, so every message that goes out carries a stored link.
-    with connection() as server:
-        issued = issue_links(study, wave, base_url, today, only=with_email, recorded=False)
-        sent, failed = send_each(server, (_message(study, wave, link, reminder) for link in issued))
-    failed_addresses = {address.lower() for address in failed}
-    delivered = [link.rep_id for link in issued if (link.email or "").lower() not in failed_addresses]
-    now = utcnow()
-    for chunk in _chunks(delivered):
-        values = {"sent_at": now}
-        if reminder:
-            values = {"sent_at": now, "reminded_at": now, "reminder_count": Invitation.reminder_count + 1}
-        db.session.execute(update(Invitation).where(
-            Invitation.wave_id == wave.id, Invitation.rep_id.in_(chunk), Invitation.revoked_at.is_(None),
-            Invitation.used.is_(False)).values(**values))
-    audit.record("reminders.sent" if reminder else "links.sent", study=study,
-                 detail=f"wave {wave.label!r}: {sent} sent, {len(failed)} failed")
-    return MailRun(sent=sent, failed=len(failed), without_email=len(wanted) - len(with_email))

@@ -59,10 +59,11 @@ from .forms import (
     WaveDatesForm,
     WaveForm,
 )
-from .invitations import InvitationError, check_can_issue, issue_links, links_csv, send_links
+from .invitations import InvitationError, check_can_issue, issue_links, links_csv
 from .planning import planning_panel
 from .questions import NewQuestion, QuestionError, add_question, edit_question, remove_question
 from .randomisation import AssignmentError, assignment_changes, balance, change_assignment, randomise
+from .sending import progress_words, resend_uncertain, start_sending, wave_progress
 from .waves import (
     WaveError,
     close_early,
@@ -269,8 +270,10 @@ def wave(study_id: int, wave_id: int):
 
 def _wave_page(study: Study, wave: Wave) -> str:
     per_model, per_team, total = closed_wave_rates(study, wave, *response_rates(study, wave, today()), today())
+    sending = [(progress, progress_words(progress)) for progress in wave_progress(wave)]
     return render_template("pilots/wave.html", study=study, wave=wave, per_model=per_model, per_team=per_team,
-                           total=total, k_changed=wave.is_open(today()) and k_changed_while_open(study, wave),
+                           total=total, sending=sending,
+                           k_changed=wave.is_open(today()) and k_changed_while_open(study, wave),
                            mail=mail_configured(), form=ActionForm(formdata=None), today=today(),
                            locks=wave_locks(study, wave, today()))
 
@@ -318,7 +321,8 @@ def wave_send(study_id: int, wave_id: int):
     """E-mail invitations (or, with ``reminder=1``, reminders) through the configured SMTP server.
 
     Each e-mail carries a new link, which stops the rep's unused one: when some would stop, a page
-    first says how many, and the run starts once confirmed.
+    first says how many, and the run starts once confirmed. The run is a background job (``sending.py``):
+    the request enqueues it and the wave page shows how far it is.
     """
     study, wave = _wave_action(study_id, wave_id)
     page = partial(_wave_page, study, wave)  # the page a refusal is shown on
@@ -337,16 +341,25 @@ def wave_send(study_id: int, wave_id: int):
                             url_for("pilots.wave", study_id=study.id, wave_id=wave.id),
                             hidden={"reminder": "1"} if reminder else None)
     try:
-        run = send_links(study, wave, current_app.config["PUBLIC_BASE_URL"], today(), reminder=reminder)
+        start_sending(study, wave, current_app.config["PUBLIC_BASE_URL"], today(), reminder, actor=current_user)
     except (InvitationError, MailError) as error:
         return refused(error, page, prefix="Nothing sent")
-    what = "Reminders" if reminder else "Invitations"
-    text = f"{what} sent: {run.sent}."
-    if run.failed:
-        text += f" {run.failed} could not be delivered."
-    if run.without_email:
-        text += f" {run.without_email} rep(s) have no e-mail address; use the mail-merge file for them."
-    flash(text, "info")
+    return redirect(url_for("pilots.wave", study_id=study.id, wave_id=wave.id))
+
+
+@bp.route("/studies/<int:study_id>/waves/<int:wave_id>/send-uncertain", methods=["POST"])
+@login_required
+def wave_resend_uncertain(study_id: int, wave_id: int):
+    """Send the wave's uncertain messages again (their consumer died mid-send), each with the link it had."""
+    study, wave = _wave_action(study_id, wave_id)
+    page = partial(_wave_page, study, wave)
+    if not mail_configured():
+        return refused("No mail server is configured (MAIL_SERVER).", page)
+    try:
+        count = resend_uncertain(study, wave, today())
+    except (InvitationError, MailError) as error:
+        return refused(error, page, prefix="Nothing sent")
+    flash(f"{count} uncertain message(s) are being sent again, each with the link it carried before.", "info")
     return redirect(url_for("pilots.wave", study_id=study.id, wave_id=wave.id))
 
 
