@@ -37,6 +37,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -49,7 +50,7 @@ from .. import audit
 from ..database import transactional
 from ..extensions import db
 from ..mail import MailError, connection
-from ..models import Invitation, SendItem, SendItemState, SendJob, Study, SurveyDraft, User, Wave, utcnow
+from ..models import Invitation, Rep, SendItem, SendItemState, SendJob, Study, SurveyDraft, User, Wave, utcnow
 from ..queue import crontab, is_immediate, job, periodic
 from ..tokens import hash_token, new_token, survey_link
 from ..web import today
@@ -100,6 +101,7 @@ def open_link(item_id: int, sealed: bytes) -> str:
 @dataclass(frozen=True)
 class Settings:
     rate: float  # messages per second for one runner; 0 = unlimited
+    batch: int  # items one claim takes (and issues links for) at once
     max_attempts: int
     lease: float  # seconds a claim holds before the item counts as uncertain
     retry: float  # seconds before the first retry; doubled each time
@@ -107,7 +109,7 @@ class Settings:
     @classmethod
     def current(cls) -> Settings:
         config = current_app.config
-        return cls(rate=float(config.get("MAIL_RATE", 5)),
+        return cls(rate=float(config.get("MAIL_RATE", 5)), batch=int(config.get("MAIL_CLAIM_BATCH", 20)),
                    max_attempts=int(config.get("MAIL_MAX_ATTEMPTS", 5)),
                    lease=float(config.get("MAIL_LEASE_SECONDS", 300)),
                    retry=float(config.get("MAIL_RETRY_SECONDS", 60)))
@@ -215,76 +217,134 @@ class Claimed:
 
 
 def expire_leases(now: datetime, job_id: int | None = None) -> int:
-    """Items whose claim's lease has passed become uncertain (their consumer died mid-send); how many."""
-    query = update(SendItem).where(SendItem.state == SendItemState.CLAIMED, SendItem.claimed_until < now)
+    """Claims whose lease has passed (their consumer died); how many items became uncertain.
+
+    A runner sends the items it claimed in id order and records each outcome before sending the next, so of a
+    dead runner's items still claimed only the first can have been on its way: it becomes uncertain. The others
+    were never tried and go back to pending (their try not counted), keeping their sealed link.
+    """
+    query = select(SendItem.id, SendItem.claimed_by).where(SendItem.state == SendItemState.CLAIMED,
+                                                          SendItem.claimed_until < now)
     if job_id is not None:
         query = query.where(SendItem.job_id == job_id)
-    count = db.session.execute(query.values(state=SendItemState.UNCERTAIN, uncertain_at=now)
-                               .execution_options(synchronize_session=False)).rowcount
+    first: dict[str | None, int] = {}
+    untried: list[int] = []
+    for item_id, runner in sorted(db.session.execute(query).all()):
+        if runner in first:
+            untried.append(item_id)
+        else:
+            first[runner] = item_id
+    expired = SendItem.state == SendItemState.CLAIMED, SendItem.claimed_until < now
+    count = 0
+    if first:
+        count = db.session.execute(update(SendItem).where(SendItem.id.in_(list(first.values())), *expired)
+                                   .values(state=SendItemState.UNCERTAIN, uncertain_at=now)
+                                   .execution_options(synchronize_session=False)).rowcount
+    for chunk in _chunks(untried):
+        db.session.execute(update(SendItem).where(SendItem.id.in_(chunk), *expired)
+                           .values(state=SendItemState.PENDING, claimed_until=None, attempts=SendItem.attempts - 1)
+                           .execution_options(synchronize_session=False))
     db.session.commit()
     return count
 
 
-def _issue_one(wave: Wave, rep_id: int, base_url: str, now: datetime) -> tuple[int, str]:
-    """Revoke the rep's unused links for ``wave`` (a saved draft moves along), store a new one; (its id, link)."""
-    stale = Invitation.wave_id == wave.id, Invitation.rep_id == rep_id, Invitation.used.is_(False), \
+def _issue_many(wave_id: int, rep_ids: list[int], base_url: str, now: datetime) -> dict[int, tuple[int, str]]:
+    """Revoke the reps' unused links for the wave (saved drafts move along), store new ones; rep id -> (id, link)."""
+    stale = Invitation.wave_id == wave_id, Invitation.rep_id.in_(rep_ids), Invitation.used.is_(False), \
         Invitation.revoked_at.is_(None)
-    draft_of = db.session.scalar(select(SurveyDraft.invitation_id).join(Invitation).where(*stale).limit(1))
+    drafts = dict(db.session.execute(select(Invitation.rep_id, SurveyDraft.invitation_id).join(SurveyDraft)
+                                     .where(*stale)).all())
     db.session.execute(update(Invitation).where(*stale).values(revoked_at=now)
                        .execution_options(synchronize_session=False))
-    token = new_token()
-    invitation_id = db.session.execute(insert(Invitation).values(
-        wave_id=wave.id, rep_id=rep_id, token_hash=hash_token(token), issued_at=now, used=False,
-        reminder_count=0).returning(Invitation.id)).scalar_one()
-    if draft_of is not None:
-        db.session.execute(update(SurveyDraft).where(SurveyDraft.invitation_id == draft_of)
-                           .values(invitation_id=invitation_id).execution_options(synchronize_session=False))
-    return invitation_id, survey_link(base_url, token)
+    tokens = {rep_id: new_token() for rep_id in rep_ids}
+    ids = dict((rep_id, invitation_id) for invitation_id, rep_id in db.session.execute(
+        insert(Invitation).returning(Invitation.id, Invitation.rep_id, sort_by_parameter_order=True),
+        [{"wave_id": wave_id, "rep_id": rep_id, "token_hash": hash_token(token), "issued_at": now, "used": False,
+          "reminder_count": 0} for rep_id, token in tokens.items()]))
+    for rep_id, old in drafts.items():
+        db.session.execute(update(SurveyDraft).where(SurveyDraft.invitation_id == old)
+                           .values(invitation_id=ids[rep_id]).execution_options(synchronize_session=False))
+    return {rep_id: (ids[rep_id], survey_link(base_url, token)) for rep_id, token in tokens.items()}
 
 
-def claim_next(send_job: SendJob, me: str, now: datetime, settings: Settings) -> Claimed | bool | None:
-    """Claim the job's next due item and give it its link, in one transaction.
+@dataclass(frozen=True)
+class JobFacts:
+    """What a runner needs of its job, read once: objects expire at every commit, and a runner commits often."""
 
-    A ``Claimed`` to send; False when the item was skipped (the rep answered or has no address any more);
-    None when no item is due.
+    id: int
+    wave_id: int
+    reminder: bool
+    base_url: str
+    study: SimpleNamespace  # .name, for the message
+    wave: SimpleNamespace  # .closes_on
+
+    @classmethod
+    def of(cls, send_job: SendJob) -> JobFacts:
+        return cls(send_job.id, send_job.wave_id, send_job.reminder, send_job.base_url,
+                   SimpleNamespace(name=send_job.study.name), SimpleNamespace(closes_on=send_job.wave.closes_on))
+
+
+def claim_batch(facts: JobFacts, me: str, now: datetime, settings: Settings, limit: int,
+                heartbeat: bool = True) -> list[Claimed] | None:
+    """Claim up to ``limit`` due items of the job and give each its link, in one transaction; None when none is due.
+
+    The list is in id order, the order they must be sent in (``expire_leases`` relies on it). Items whose rep
+    answered, left or lost their address meanwhile are skipped and not in it.
     """
     db.session.commit()  # a fresh transaction: on SQLite the UPDATE below is its first statement and takes the lock
-    due = (select(SendItem.id).where(SendItem.job_id == send_job.id, SendItem.state.in_(OPEN),
+    due = (select(SendItem.id).where(SendItem.job_id == facts.id, SendItem.state.in_(OPEN),
                                      or_(SendItem.next_attempt_at.is_(None), SendItem.next_attempt_at <= now))
-           .order_by(SendItem.id).limit(1).with_for_update(skip_locked=True))
-    item_id = db.session.execute(
+           .order_by(SendItem.id).limit(limit).with_for_update(skip_locked=True))
+    rows = sorted(db.session.execute(
         update(SendItem).where(SendItem.id.in_(due.scalar_subquery()))
         .values(state=SendItemState.CLAIMED, claimed_by=me, claimed_until=now + timedelta(seconds=settings.lease),
                 attempts=SendItem.attempts + 1)
-        .returning(SendItem.id).execution_options(synchronize_session=False)).scalar()
-    if item_id is None:
+        .returning(SendItem.id, SendItem.rep_id, SendItem.invitation_id, SendItem.sealed_link)
+        .execution_options(synchronize_session=False)).all())
+    if not rows:
         db.session.commit()
         return None
-    db.session.execute(update(SendJob).where(SendJob.id == send_job.id).values(
-        active_until=now + timedelta(seconds=min(settings.lease, HEARTBEAT_SECONDS)))
-        .execution_options(synchronize_session=False))
-    item = db.session.get(SendItem, item_id, populate_existing=True)
-    rep, wave = item.rep, send_job.wave
-    answered = db.session.scalar(select(Invitation.id).where(
-        Invitation.wave_id == wave.id, Invitation.rep_id == rep.id, Invitation.used.is_(True)).limit(1))
-    if answered is not None or not rep.email or not rep.active:
-        item.state, item.sealed_link, item.claimed_until = SendItemState.SKIPPED, None, None
-        db.session.commit()
-        return False
-    link = None
-    if item.sealed_link is not None and item.invitation_id is not None:
-        invitation = db.session.get(Invitation, item.invitation_id)
-        if invitation is not None and not invitation.used and invitation.revoked_at is None:
+    if heartbeat:
+        db.session.execute(update(SendJob).where(SendJob.id == facts.id).values(
+            active_until=now + timedelta(seconds=min(settings.lease, HEARTBEAT_SECONDS)))
+            .execution_options(synchronize_session=False))
+    rep_ids = [rep_id for _, rep_id, _, _ in rows]
+    reps = {rep_id: (name, email, active) for rep_id, name, email, active in db.session.execute(
+        select(Rep.id, Rep.name, Rep.email, Rep.active).where(Rep.id.in_(rep_ids)))}
+    answered = set(db.session.scalars(select(Invitation.rep_id).where(
+        Invitation.wave_id == facts.wave_id, Invitation.rep_id.in_(rep_ids), Invitation.used.is_(True))))
+    live = set(db.session.scalars(select(Invitation.id).where(
+        Invitation.id.in_([i for _, _, i, _ in rows if i is not None]), Invitation.used.is_(False),
+        Invitation.revoked_at.is_(None))))
+    skipped, links, fresh = [], {}, []
+    for item_id, rep_id, invitation_id, sealed in rows:
+        name, email, active = reps[rep_id]
+        if rep_id in answered or not email or not active:
+            skipped.append(item_id)
+            continue
+        if sealed is not None and invitation_id in live:
             try:
-                link = open_link(item.id, item.sealed_link)
+                links[item_id] = (invitation_id, open_link(item_id, sealed))
+                continue
             except InvalidTag:  # SECRET_KEY changed since: the link cannot be read back, so a new one is issued
-                item.last_error = "the sealed link could not be opened (SECRET_KEY changed?): a new link was issued"
-    if link is None:  # first try, or the link was replaced since (a mail-merge download)
-        item.invitation_id, link = _issue_one(wave, rep.id, send_job.base_url, now)
-        item.sealed_link = seal_link(item.id, link)
-    claimed = Claimed(item.id, item.invitation_id, IssuedLink(rep.id, rep.name, rep.email, "", link))
+                pass
+        fresh.append((item_id, rep_id))
+    if skipped:
+        db.session.execute(update(SendItem).where(SendItem.id.in_(skipped)).values(
+            state=SendItemState.SKIPPED, sealed_link=None, claimed_until=None)
+            .execution_options(synchronize_session=False))
+    if fresh:  # first try, or the link was replaced since (a mail-merge download)
+        issued = _issue_many(facts.wave_id, [rep_id for _, rep_id in fresh], facts.base_url, now)
+        updates = []
+        for item_id, rep_id in fresh:
+            invitation_id, link = issued[rep_id]
+            links[item_id] = (invitation_id, link)
+            updates.append({"id": item_id, "invitation_id": invitation_id, "sealed_link": seal_link(item_id, link)})
+        db.session.execute(update(SendItem), updates)
     db.session.commit()
-    return claimed
+    return [Claimed(item_id, links[item_id][0], IssuedLink(rep_id, reps[rep_id][0], reps[rep_id][1], "",
+                                                            links[item_id][1]))
+            for item_id, rep_id, _, _ in rows if item_id in links]
 
 
 def _held(item_id: int, me: str):
@@ -293,10 +353,11 @@ def _held(item_id: int, me: str):
                                   SendItem.state.in_((SendItemState.CLAIMED, SendItemState.UNCERTAIN)))
 
 
-def mark_sent(claimed: Claimed, me: str, now: datetime, reminder: bool) -> None:
-    db.session.execute(_held(claimed.item_id, me).values(
+def mark_sent(claimed: Claimed, me: str, now: datetime, reminder: bool) -> bool:
+    """Record that the server took the message; whether ``me`` still held the item (its lease had not passed)."""
+    held = db.session.execute(_held(claimed.item_id, me).values(
         state=SendItemState.SENT, sent_at=now, sealed_link=None, claimed_until=None, last_error=None)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)).rowcount
     values = {"sent_at": now}
     if reminder:
         values = {"sent_at": now, "reminded_at": now, "reminder_count": Invitation.reminder_count + 1}
@@ -305,18 +366,20 @@ def mark_sent(claimed: Claimed, me: str, now: datetime, reminder: bool) -> None:
                                                 Invitation.reminded_at.is_(None))
                        .values(**values).execution_options(synchronize_session=False))
     db.session.commit()
+    return bool(held)
 
 
-def mark_not_sent(claimed: Claimed, me: str, now: datetime, permanent: bool, error: str, settings: Settings) -> None:
+def mark_not_sent(claimed: Claimed, me: str, now: datetime, permanent: bool, error: str, settings: Settings) -> bool:
     """A refused or failed try: retry later with the same link, or failed for good (the sealed link dropped)."""
     attempts = db.session.scalar(select(SendItem.attempts).where(SendItem.id == claimed.item_id))
     if permanent or attempts >= settings.max_attempts:
         values = {"state": SendItemState.FAILED, "sealed_link": None, "next_attempt_at": None}
     else:
         values = {"state": SendItemState.RETRY, "next_attempt_at": now + settings.backoff(attempts)}
-    db.session.execute(_held(claimed.item_id, me).values(claimed_until=None, last_error=error[:200], **values)
-                       .execution_options(synchronize_session=False))
+    held = db.session.execute(_held(claimed.item_id, me).values(claimed_until=None, last_error=error[:200], **values)
+                              .execution_options(synchronize_session=False)).rowcount
     db.session.commit()
+    return bool(held)
 
 
 def _outcome(error: Exception) -> tuple[bool, bool, str]:
@@ -331,9 +394,9 @@ def _outcome(error: Exception) -> tuple[bool, bool, str]:
     return bool(code and 500 <= code < 600), lost, words
 
 
-def _connection_down(send_job: SendJob, now: datetime, error: str, settings: Settings) -> None:
+def _connection_down(job_id: int, now: datetime, error: str, settings: Settings) -> None:
     """The server cannot be reached: each due item's try counts, and they wait (or fail after the last try)."""
-    due = SendItem.job_id == send_job.id, SendItem.state.in_(OPEN), \
+    due = SendItem.job_id == job_id, SendItem.state.in_(OPEN), \
         or_(SendItem.next_attempt_at.is_(None), SendItem.next_attempt_at <= now)
     for attempts in set(db.session.scalars(select(SendItem.attempts).where(*due).distinct())):
         tried = attempts + 1
@@ -415,7 +478,9 @@ def process_job(job_id: int, clock: Clock = utcnow, sleep: Callable[[float], Non
     except InvitationError as error:
         _skip_rest(send_job, str(error))
     pacer = Pacer(settings.rate, sleep=sleep)
-    reminder = send_job.reminder
+    facts = JobFacts.of(send_job)
+    reminder = facts.reminder
+    beat = 0.0
     server_cm = server = None
     try:
         while True:
@@ -425,27 +490,55 @@ def process_job(job_id: int, clock: Clock = utcnow, sleep: Callable[[float], Non
                     server = server_cm.__enter__()
                 except MailError as error:
                     server_cm = None
-                    _connection_down(send_job, clock(), str(error), settings)
+                    _connection_down(job_id, clock(), str(error), settings)
                     break
-            claimed = claim_next(send_job, me, clock(), settings)
-            if claimed is None:
+            renew = time.monotonic() - beat > HEARTBEAT_SECONDS / 6
+            batch = claim_batch(facts, me, clock(), settings, settings.batch, heartbeat=renew)
+            beat = time.monotonic() if renew else beat
+            if batch is None:
                 break
-            if claimed is False:
-                continue
-            message = _message(send_job.study, send_job.wave, claimed.link, reminder)
-            pacer.wait()
-            try:
-                server.send_message(message)
-            except (OSError, smtplib.SMTPException) as error:
-                permanent, lost, words = _outcome(error)
-                mark_not_sent(claimed, me, clock(), permanent, words, settings)
-                if lost:
-                    _close(server_cm)
-                    server_cm = server = None
-                continue
-            mark_sent(claimed, me, clock(), reminder)
+            for position, claimed in enumerate(batch):
+                if server is None:  # the connection was lost on the previous item
+                    try:
+                        server_cm = connection()
+                        server = server_cm.__enter__()
+                    except MailError as error:
+                        server_cm = None
+                        _release(batch[position:], me)
+                        _connection_down(job_id, clock(), str(error), settings)
+                        return _after(job_id, clock, schedule)
+                message = _message(facts.study, facts.wave, claimed.link, reminder)
+                pacer.wait()
+                try:
+                    server.send_message(message)
+                except (OSError, smtplib.SMTPException) as error:
+                    permanent, lost, words = _outcome(error)
+                    held = mark_not_sent(claimed, me, clock(), permanent, words, settings)
+                    if not held:  # stalled past the lease: the rest of the batch is someone else's now
+                        break
+                    if lost:
+                        _close(server_cm)
+                        server_cm = server = None
+                    continue
+                if not mark_sent(claimed, me, clock(), reminder):
+                    break  # stalled past the lease: the rest of the batch is someone else's now
     finally:
         _close(server_cm)
+    return _after(job_id, clock, schedule)
+
+
+def _release(untried: list[Claimed], me: str) -> None:
+    """Claimed items not tried after all go back to pending (their try not counted), keeping their link."""
+    db.session.execute(update(SendItem).where(SendItem.id.in_([c.item_id for c in untried]),
+                                              SendItem.claimed_by == me, SendItem.state == SendItemState.CLAIMED)
+                       .values(state=SendItemState.PENDING, claimed_until=None, attempts=SendItem.attempts - 1)
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def _after(job_id: int, clock: Clock, schedule: bool) -> dict[SendItemState, int]:
+    """Finish the job, or enqueue it again for when it has something due."""
+    send_job = db.session.get(SendJob, job_id)
     wake = _next_wake(job_id, clock())
     if wake is None:
         _finish(send_job, clock())
