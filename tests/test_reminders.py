@@ -309,3 +309,15 @@ def test_the_hourly_task_is_registered(app):
     from surveys.queue import huey
 
     assert tasks.send_due_reminders_task.task_class in set(huey._registry._periodic_tasks)
+
+
+def test_the_hourly_task_sends_what_is_due_today_with_the_real_clock(client, pilot, mail):
+    """The periodic wrapper passes the real now (the tests' queue runs a task where it is called)."""
+    from surveys import tasks
+
+    assert save(client, pilot, "3").status_code == 302  # the wave opened 3 days ago: due today
+    send_links(pilot, pilot.waves[0], "http://localhost", TODAY)
+    tasks.send_due_reminders_task()
+    tasks.send_due_reminders_task()
+    assert len(mail.messages) == 12
+    assert all(parsed(raw)["Subject"].startswith("Reminder: ") for _, raw in mail.messages[6:])
