@@ -321,3 +321,14 @@ def test_the_hourly_task_sends_what_is_due_today_with_the_real_clock(client, pil
     tasks.send_due_reminders_task()
     assert len(mail.messages) == 12
     assert all(parsed(raw)["Subject"].startswith("Reminder: ") for _, raw in mail.messages[6:])
+
+
+def test_a_reminder_that_went_out_does_not_block_the_form_once_the_wave_closes_earlier(client, pilot):
+    """Day 9 went out; the closing date moved to day 8 afterwards: the schedule, day 9 kept, still saves."""
+    wave = pilot.waves[0]
+    wave.reminders.append(WaveReminder(kind=ReminderKind.AFTER_OPENING, days=9, ran_at=datetime(2026, 1, 1)))
+    wave.closes_on = wave.opens_on + timedelta(days=8)
+    db.session.commit()
+    assert save(client, pilot, "9, 5", note="Last days").status_code == 302
+    assert sorted(r.days for r in wave.reminders) == [5, 9] and wave.note == "Last days"
+    assert save(client, pilot, "9, 10").status_code == 400  # a new day still has to be in the wave

@@ -106,20 +106,24 @@ def clean_note(note: str | None) -> str | None:
     return text
 
 
-def _check_days(wave: Wave, days: list[int], day_before_closing: bool) -> None:
+def _check_days(wave: Wave, days: list[int], day_before_closing: bool, fixed: set[tuple[ReminderKind, int]]) -> None:
+    """Refuse a day the wave does not have, or twice; ``fixed`` reminders (gone out, or passed) are kept as they
+    are even where the wave's dates have moved since (its closing date brought forward, say)."""
     length = (wave.closes_on - wave.opens_on).days
     seen: set[int] = set()
     for number in days:
+        if number in seen:
+            raise ReminderError(f"day {number} is in the list twice")
+        seen.add(number)
+        if (ReminderKind.AFTER_OPENING, number) in fixed:
+            continue
         if number < 1:
             raise ReminderError(f"day {number}: a reminder goes out at least 1 day after the wave opens (day 0 is "
                                 "the day it opens, when the invitations go)")
         if number > length:
             raise ReminderError(f"day {number} is after the wave closes: it is open from {day(wave.opens_on)} "
                                 f"(day 0) to {day(wave.closes_on)} (day {length})")
-        if number in seen:
-            raise ReminderError(f"day {number} is in the list twice")
-        seen.add(number)
-    if day_before_closing:
+    if day_before_closing and (ReminderKind.BEFORE_CLOSING, 1) not in fixed:
         if length < 2:
             raise ReminderError(f"the wave is open from {day(wave.opens_on)} to {day(wave.closes_on)}: the day "
                                 "before it closes is not after the day it opens", "day_before_closing")
@@ -139,7 +143,8 @@ def set_schedule(study: Study, wave: Wave, days: list[int], day_before_closing: 
     if lock:
         raise ReminderError(lock, status=409)
     note = clean_note(note)
-    _check_days(wave, days, day_before_closing)
+    _check_days(wave, days, day_before_closing,
+                {(r.kind, r.days) for r in wave.reminders if is_fixed(r, wave, today)})
     wanted = {(ReminderKind.AFTER_OPENING, number) for number in days}
     if day_before_closing:
         wanted.add((ReminderKind.BEFORE_CLOSING, 1))
