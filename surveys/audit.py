@@ -47,6 +47,7 @@ ACTIONS = {
     "wave.closed_early": "closed a wave early",
     "wave.reopened": "reopened a wave",
     "wave.deleted": "deleted a wave",
+    "wave.reminders_changed": "changed a wave's reminders or note",
     "links.issued": "issued links and downloaded the mail-merge file",
     "links.sent": "sent invitations by e-mail",
     "reminders.sent": "sent reminders by e-mail",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import smtplib
 import ssl
 import threading
+import unicodedata
 from collections.abc import Iterable
 from contextlib import contextmanager
 from email.message import EmailMessage
@@ -23,13 +24,24 @@ def mail_configured() -> bool:
     return bool(current_app.config.get("MAIL_SERVER"))
 
 
-def compose(to: str, subject: str, body: str) -> EmailMessage:
-    """A plain-text message from the configured sender."""
+def one_line(text: str) -> str:
+    """``text`` for a header: every line break, control character and run of spaces becomes one space.
+
+    A study's name or a label goes into a subject; a line break there would end the header (and a
+    header after it would be the sender's, say a ``Bcc:``), and the standard library refuses it.
+    """
+    return " ".join("".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text).split())
+
+
+def compose(to: str, subject: str, body: str, html: str | None = None) -> EmailMessage:
+    """A message from the configured sender: plain text, or with ``html`` multipart/alternative (text first)."""
     message = EmailMessage()
     message["From"] = current_app.config.get("MAIL_FROM", "CoachLab <no-reply@coachlab.invalid>")
     message["To"] = to
-    message["Subject"] = subject
+    message["Subject"] = one_line(subject)
     message.set_content(body)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
     return message
 
 

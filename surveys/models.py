@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import secrets
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -152,6 +152,13 @@ class User(UserMixin, db.Model):
     def get_id(self) -> str:
         """Session identity: the id plus the epoch, so bumping the epoch ends old sessions."""
         return f"{self.id}:{self.session_epoch}"
+
+
+class ReminderKind(enum.StrEnum):
+    """When a scheduled reminder of a wave is due: some days after it opens, or some days before it closes."""
+
+    AFTER_OPENING = "after_opening"
+    BEFORE_CLOSING = "before_closing"
 
 
 class TokenPurpose(enum.StrEnum):
@@ -366,8 +373,13 @@ class Wave(db.Model):
     opens_on: Mapped[date] = mapped_column(Date)
     closes_on: Mapped[date] = mapped_column(Date)
     planned_closes_on: Mapped[date | None] = mapped_column(Date)
+    # The consultant's words in the wave's invitations and reminders (at most 1,000 characters).
+    note: Mapped[str | None] = mapped_column(Text)
 
     study: Mapped[Study] = relationship(back_populates="waves")
+    reminders: Mapped[list[WaveReminder]] = relationship(
+        back_populates="wave", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="(WaveReminder.kind, WaveReminder.days)")
 
     __table_args__ = (
         UniqueConstraint("study_id", "label"),
@@ -391,6 +403,40 @@ class Wave(db.Model):
     def closed_early(self) -> bool:
         """Whether a consultant closed the wave before its planned date."""
         return self.planned_closes_on is not None
+
+
+class WaveReminder(db.Model):
+    """A scheduled e-mail reminder of a wave: ``days`` after it opens, or ``days`` before it closes.
+
+    It is due on one date (``due_on``) and runs once: ``ran_at`` (UTC) is set when the periodic task
+    takes it, before any message goes out, so a second run on the same day finds nothing to do.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[ReminderKind] = mapped_column(_enum(ReminderKind, "kind"))
+    days: Mapped[int] = mapped_column(Integer)
+    ran_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    wave: Mapped[Wave] = relationship(back_populates="reminders")
+
+    __table_args__ = (
+        UniqueConstraint("wave_id", "kind", "days"),
+        CheckConstraint("days >= 1", name="days_positive"),
+    )
+
+    def due_on(self, wave: Wave | None = None) -> date:
+        """The date the reminder goes out on, from the wave's dates as they are now."""
+        wave = wave or self.wave
+        if self.kind is ReminderKind.AFTER_OPENING:
+            return wave.opens_on + timedelta(days=self.days)
+        return wave.closes_on - timedelta(days=self.days)
+
+    def words(self) -> str:
+        """The reminder as the pages say it: "3 days after opening", "the day before closing"."""
+        if self.kind is ReminderKind.AFTER_OPENING:
+            return f"{self.days} day{'s' if self.days != 1 else ''} after opening"
+        return "the day before closing" if self.days == 1 else f"{self.days} days before closing"
 
 
 class Question(db.Model):

@@ -6,12 +6,15 @@ a cron is here. ``flask --app app worker`` imports this module before it starts 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 
 from . import accounts
 from .extensions import db
 from .models import Study, StudyStatus, Wave
 from .pilots import sending  # noqa: F401  (registers the send job, its resume every minute and at a consumer's start)
+from .pilots.reminders import send_due_reminders
 from .queue import crontab, periodic
 from .respond.survey import purge_expired_drafts, scrub_link_traces
 from .web import today
@@ -47,3 +50,9 @@ def purge_drafts_task():
     """Daily at 03:17 UTC: delete expired drafts and set-password links, then scrub."""
     purge(today())
     scrub_link_traces()
+
+
+@periodic(crontab(minute="7"))
+def send_due_reminders_task():
+    """Hourly at minute 7: e-mail the scheduled reminders due today (each once; ``pilots.reminders``)."""
+    send_due_reminders(datetime.now())  # local time, as ``web.today`` dates the waves

@@ -115,3 +115,4 @@ def test_the_matrix_covers_who_has_access(app):
     endpoints = {rule.endpoint for rule, _ in id_routes(app)}
     assert {"organisations.invite_person", "organisations.person_role", "organisations.person_remove",
             "organisations.person_link"} <= endpoints
+    assert "pilots.wave_reminders" in endpoints  # a wave's reminders and note: leaders 403, other tenants 404

@@ -125,6 +125,11 @@ CASES: dict[str, Case] = {
     "pilots.edit_question_view": Case(
         "consultant", lambda w: {"study_id": w["bare"], "question_id": w["builtin_question"]},
         "Not saved: questions of the built-in instrument cannot be edited", 409, lambda w: {"text": "Other words"}),
+    # Reminders and note of a wave (issue 15 item 3): a day the wave does not have, next to the field.
+    "pilots.wave_reminders": Case(
+        "consultant", lambda w: {"study_id": w["running"], "wave_id": w["running_wave"]},
+        "Not saved: day 0: a reminder goes out at least 1 day after the wave opens", 400,
+        lambda w: {"days": "0", "note": ""}),
     "organisations.edit": Case("consultant", lambda w: {"organisation_id": w["org"]}, "This field is required.",
                                400, lambda w: {"name": ""}),
     "organisations.rep": Case("consultant", lambda w: {"organisation_id": w["org"], "rep_id": w["rep"]},

@@ -1,5 +1,7 @@
 """Consultants' forms for a study: its own questions, waves, randomisation, assignment changes, actions."""
 
+import re
+
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -71,6 +73,30 @@ class AssignmentChangeForm(FlaskForm):
     model = SelectField("New coaching model", choices=MODEL_CHOICES)
     reason = TextAreaField("Why", validators=[DataRequired(message="Say why the assignment is changed."),
                                               Length(max=2000)], render_kw={"rows": 2})
+
+def parse_days(text: str | None) -> list[int]:
+    """"3, 5" (commas, semicolons or spaces between) as ``[3, 5]``; ``ValueError`` for anything but whole numbers."""
+    words = [word for word in re.split(r"[\s,;]+", (text or "").strip()) if word]
+    if not all(re.fullmatch(r"[+-]?[0-9]{1,4}", word) for word in words):
+        raise ValueError(text)
+    return [int(word) for word in words]
+
+
+class RemindersForm(FlaskForm):
+    """A wave's reminder schedule and the consultant's note in its e-mails (``pilots.reminders`` checks them)."""
+
+    days = StringField("Reminders, in days after the wave opens", validators=[Optional(), Length(max=200)],
+                       render_kw={"placeholder": "3, 5", "inputmode": "numeric"})
+    day_before_closing = BooleanField("And one the day before the wave closes")
+    note = TextAreaField("Note in the invitations and reminders (optional, at most 1,000 characters)",
+                         validators=[Optional()], render_kw={"rows": 4, "maxlength": 1000})
+
+    def validate_days(self, field):
+        try:
+            parse_days(field.data)
+        except ValueError:
+            raise ValidationError("Write whole numbers of days, separated by commas, like 3, 5.") from None
+
 
 class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token."""

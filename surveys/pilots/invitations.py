@@ -23,7 +23,7 @@ from ..extensions import db
 from ..mail import compose
 from ..models import Invitation, Rep, Study, StudyStatus, SurveyDraft, Team, Wave, utcnow
 from ..refusals import Refused
-from ..studies import response_rates, study_members
+from ..studies import day, response_rates, study_members
 from ..tabular import escape_cell
 from ..tokens import hash_token, new_token, survey_link
 
@@ -194,11 +194,15 @@ class MailRun:
 
 
 def _message(study: Study, wave: Wave, link: IssuedLink, reminder: bool):
-    """The e-mail carrying ``link``: its body is ``templates/email/invitation.txt`` (or ``reminder.txt``)."""
+    """The e-mail carrying ``link``: plain text (``templates/email/invitation.txt`` or ``reminder.txt``) and
+    HTML (``….html``, its values escaped) with the study's name, the closing date, the consultant's note
+    of the wave (when there is one) and the link; the subject is one line (``mail.compose``)."""
     subject = ("Reminder: " if reminder else "") + f"Your coaching feedback survey — {study.name}"
-    body = render_template("email/reminder.txt" if reminder else "email/invitation.txt", name=link.name,
-                           link=link.link, closes_on=wave.closes_on)
-    return compose(link.email, subject, body)
+    values = {"name": link.name, "link": link.link, "closes_on": day(wave.closes_on), "study_name": study.name,
+              "note": wave.note or ""}
+    name = "email/reminder" if reminder else "email/invitation"
+    return compose(link.email, subject, render_template(f"{name}.txt", **values),
+                   html=render_template(f"{name}.html", **values))
 
 
 def mail_targets(study: Study, wave: Wave, reminder: bool) -> tuple[set[int], set[int]]:

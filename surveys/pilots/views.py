@@ -56,13 +56,16 @@ from .forms import (
     QuestionEditForm,
     QuestionForm,
     RandomiseForm,
+    RemindersForm,
     WaveDatesForm,
     WaveForm,
+    parse_days,
 )
 from .invitations import InvitationError, check_can_issue, issue_links, links_csv
 from .planning import planning_panel
 from .questions import NewQuestion, QuestionError, add_question, edit_question, remove_question
 from .randomisation import AssignmentError, assignment_changes, balance, change_assignment, randomise
+from .reminders import ReminderError, form_values, schedule, schedule_lock, set_schedule
 from .sending import progress_words, resend_uncertain, start_sending, wave_progress
 from .waves import (
     WaveError,
@@ -268,14 +271,41 @@ def wave(study_id: int, wave_id: int):
     return _wave_page(study, wave_or_404(study, wave_id))
 
 
-def _wave_page(study: Study, wave: Wave) -> str:
+def _wave_page(study: Study, wave: Wave, reminders_form: RemindersForm | None = None) -> str:
+    """The wave page; consultants also get the reminder form (as entered, with its messages, after a refusal)."""
     per_model, per_team, total = closed_wave_rates(study, wave, *response_rates(study, wave, today()), today())
     sending = [(progress, progress_words(progress)) for progress in wave_progress(wave)]
+    consultant = current_user.role.value == "consultant"
     return render_template("pilots/wave.html", study=study, wave=wave, per_model=per_model, per_team=per_team,
                            total=total, sending=sending,
                            k_changed=wave.is_open(today()) and k_changed_while_open(study, wave),
                            mail=mail_configured(), form=ActionForm(formdata=None), today=today(),
-                           locks=wave_locks(study, wave, today()))
+                           locks=wave_locks(study, wave, today()),
+                           schedule=schedule(wave, today()) if consultant else None,
+                           schedule_lock=schedule_lock(study, wave, today()) if consultant else None,
+                           reminders_form=(reminders_form or RemindersForm(formdata=None, data=form_values(wave)))
+                           if consultant else None)
+
+
+@bp.route("/studies/<int:study_id>/waves/<int:wave_id>/reminders", methods=["POST"])
+@login_required
+def wave_reminders(study_id: int, wave_id: int):
+    """Set the wave's reminder schedule and the note in its e-mails. A refusal re-renders the wave page with
+    the form as entered and the message next to its field (400: the input; 409: a lock)."""
+    study = study_or_404(current_user, study_id, consultant=True)
+    wave = wave_or_404(study, wave_id)
+    form = RemindersForm()
+    page = partial(_wave_page, study, wave, form)
+    if not form.validate_on_submit():
+        return page(), 400
+    try:
+        changed = set_schedule(study, wave, parse_days(form.days.data), form.day_before_closing.data,
+                               form.note.data, today())
+    except ReminderError as error:
+        field = None if schedule_lock(study, wave, today()) else form[error.field]
+        return refused(error, page, field, "Not saved", status=error.status)
+    flash("Reminders and note saved." if changed else "Nothing changed.", "info")
+    return redirect(url_for("pilots.wave", study_id=study.id, wave_id=wave.id))
 
 
 def _wave_action(study_id: int, wave_id: int) -> tuple[Study, Wave]:
