@@ -276,12 +276,13 @@ class JobFacts:
     reminder: bool
     base_url: str
     study: SimpleNamespace  # .name, for the message
-    wave: SimpleNamespace  # .closes_on
+    wave: SimpleNamespace  # .closes_on and .note
 
     @classmethod
     def of(cls, send_job: SendJob) -> JobFacts:
         return cls(send_job.id, send_job.wave_id, send_job.reminder, send_job.base_url,
-                   SimpleNamespace(name=send_job.study.name), SimpleNamespace(closes_on=send_job.wave.closes_on))
+                   SimpleNamespace(name=send_job.study.name),
+                   SimpleNamespace(closes_on=send_job.wave.closes_on, note=send_job.wave.note))
 
 
 def claim_batch(facts: JobFacts, me: str, now: datetime, settings: Settings, limit: int,
