@@ -1,0 +1,110 @@
+"""Adversarial review of issue 14 (people, editing, confirmations, audit log): each test performs an attack
+and asserts the safe behaviour; each fails on the code as reviewed."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from flask import g, request_started
+from sqlalchemy import select
+
+from surveys.extensions import db
+from surveys.models import AuditEvent, Organisation, Study, User
+from tests import builders
+
+pytestmark = pytest.mark.usefixtures("app_context")
+
+NEW_PASSWORD = "tangerine orbit lantern 42"
+LINK = re.compile(r"http://localhost/password/[A-Za-z0-9_-]+")
+
+
+@pytest.fixture(autouse=True)
+def each_request_loads_its_own_user(app):
+    """Requests reuse the test's application context: forget the signed-in user between them."""
+
+    def forget_user(sender, **extra):
+        g.pop("_login_user", None)
+
+    request_started.connect(forget_user, app)
+    yield
+    request_started.disconnect(forget_user, app)
+
+
+def log_in(client, email, password=builders.PASSWORD):
+    response = client.post("/login", data={"email": email, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+
+def person(email) -> User:
+    return db.session.scalar(select(User).where(User.email == email))
+
+
+# --- F1: an invitation link shown to one tenant's consultant outlives a grant by another tenant -------------
+
+
+def test_a_link_shown_by_tenant_a_cannot_take_over_an_account_tenant_b_later_gave_access(app):
+    """Consultant A (no mail server: the page shows the link) invites pat@freelance.example as a consultant
+    and keeps the link. Consultant B, of another client, then invites the same address: it already has an
+    account, so B "adds" it to B's organisation. A now opens the link A kept, chooses a password, and is
+    signed in as pat — with access to B's organisation, its roster (names, e-mails) and its studies.
+
+    ``_grant`` refuses to *show* a new link for an account with organisations the viewer is not in, but a
+    link shown before the account gained them keeps working."""
+    org_a, org_b = builders.organisation("Alpha Sales"), builders.organisation("Beta Sales")
+    builders.user("a@alpha.example.com", orgs=[org_a.name])
+    builders.user("b@beta.example.com", orgs=[org_b.name])
+    builders.team_with_reps(org_b, name="Secret Team", reps=6)
+    a, b = app.test_client(), app.test_client()
+    log_in(a, "a@alpha.example.com")
+    shown = a.post(f"/organisations/{org_a.id}/people", data={"email": "pat@freelance.example", "role": "consultant"})
+    assert shown.status_code == 200
+    link = LINK.search(shown.get_data(as_text=True)).group(0)
+
+    log_in(b, "b@beta.example.com")
+    added = b.post(f"/organisations/{org_b.id}/people", data={"email": "pat@freelance.example",
+                                                             "role": "consultant"})
+    assert added.status_code == 302
+    assert {o.name for o in person("pat@freelance.example").organisations} == {"Alpha Sales", "Beta Sales"}
+
+    # A, in a fresh browser, uses the link A was shown before B's grant.
+    thief = app.test_client()
+    path = link.removeprefix("http://localhost")
+    taken = thief.post(path, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    roster = thief.get(f"/organisations/{org_b.id}/roster")
+    assert not (taken.status_code == 302 and roster.status_code == 200 and "Secret Team" in roster.get_data(
+        as_text=True)), "the consultant of Alpha Sales is now inside Beta Sales as pat"
+
+
+# --- F2: audit events keyed by a plain study id are shown on another tenant's study that reuses the id ------
+
+
+def _new_study(client, org_id, name):
+    response = client.post(f"/organisations/{org_id}/studies/new", data={
+        "name": name, "models": ["manager", "peer", "external"], "unit": "team", "stratify_by": "",
+        "seed": "7", "primary_outcome": "satisfaction", "k_threshold": "5"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    return int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+
+
+def test_a_deleted_studys_log_does_not_show_up_on_another_tenants_study(app):
+    """Consultant A creates a draft study "Project Layoffs Q3" for Alpha and deletes it. Consultant B, of another
+    client, creates a study next: on SQLite it gets the freed id, and its activity page (and its study page's
+    recent activity, and the CSV) list Alpha's events — A's e-mail, the deleted study's name, its details."""
+    org_a, org_b = builders.organisation("Alpha Sales"), builders.organisation("Beta Sales")
+    builders.user("a@alpha.example.com", orgs=[org_a.name])
+    builders.user("b@beta.example.com", orgs=[org_b.name])
+    a, b = app.test_client(), app.test_client()
+    log_in(a, "a@alpha.example.com")
+    secret = _new_study(a, org_a.id, "Project Layoffs Q3")
+    assert a.post(f"/studies/{secret}/delete", data={"confirm": "1"}).status_code == 302
+
+    log_in(b, "b@beta.example.com")
+    mine = _new_study(b, org_b.id, "Beta pilot")
+    page = b.get(f"/studies/{mine}/activity").get_data(as_text=True)
+    csv = b.get(f"/studies/{mine}/activity.csv").get_data(as_text=True)
+    study_page = b.get(f"/studies/{mine}").get_data(as_text=True)
+    for shown in (page, csv, study_page):
+        assert "a@alpha.example.com" not in shown and "Layoffs" not in shown, (
+            f"study {mine} of Beta shows Alpha's deleted study {secret}'s events")
