@@ -108,3 +108,59 @@ def test_a_deleted_studys_log_does_not_show_up_on_another_tenants_study(app):
     for shown in (page, csv, study_page):
         assert "a@alpha.example.com" not in shown and "Layoffs" not in shown, (
             f"study {mine} of Beta shows Alpha's deleted study {secret}'s events")
+
+
+# --- F3: a line break in an organisation's or study's name: 500 on sending, after the act was committed ------
+
+
+@pytest.fixture
+def mailing_app(make_app, smtp):
+    """The app as in production (errors handled), sending mail through the loopback server."""
+    controller, inbox = smtp
+    application = make_app(TESTING=False, PROPAGATE_EXCEPTIONS=False, WTF_CSRF_ENABLED=False,
+                           MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
+    application.inbox = inbox
+    return application
+
+
+def test_an_organisation_name_with_a_line_break_is_refused_or_still_lets_invitations_go_out(mailing_app):
+    """Rename the organisation to "Alpha\\nSales" (a paste from a spreadsheet cell): accepted. Inviting a leader
+    then answers 500 — the name goes into the Subject header, which refuses line breaks — yet the account was
+    created and given access (committed before the message is composed), and no e-mail went out."""
+    org = builders.organisation("Alpha Sales")
+    builders.user("a@alpha.example.com", orgs=[org.name])
+    client = mailing_app.test_client()
+    log_in(client, "a@alpha.example.com")
+    renamed = client.post(f"/organisations/{org.id}/edit", data={"name": "Alpha\nSales"})
+    invited = client.post(f"/organisations/{org.id}/people", data={"email": "lee@alpha.example.com",
+                                                                  "role": "leader"})
+    assert invited.status_code < 500, "the invitation answered a 500"
+    if renamed.status_code == 302:  # the name was accepted: then the invitation must go out
+        assert mailing_app.inbox.wait_for(1, timeout=3), "nobody was e-mailed"
+
+
+def test_a_study_name_with_a_line_break_does_not_stop_every_link_and_answer_500(mailing_app):
+    """Rename a running study to "Pilot\\nQ3" (the design form takes it), then e-mail invitations: each rep's
+    earlier link is replaced and committed, then composing the first message fails on the Subject header:
+    500, no e-mail sent — and the links in the mail-merge file the consultant sent before no longer work."""
+    from datetime import date
+
+    from surveys.models import Invitation
+
+    study, team = builders.running_survey("Alpha Sales", reps=6)
+    builders.user("a@alpha.example.com", orgs=["Alpha Sales"])
+    wave = study.waves[0]
+    for rep in team.reps:
+        builders.invite(wave, rep, date.today())
+    client = mailing_app.test_client()
+    log_in(client, "a@alpha.example.com")
+    form = {"name": "Pilot\nQ3", "models": [m.value for m in study.coaching_models], "unit": "team",
+            "stratify_by": "", "seed": str(study.seed), "primary_outcome": study.primary_outcome,
+            "k_threshold": str(study.k_threshold), "description": ""}
+    renamed = client.post(f"/studies/{study.id}/design", data=form)
+    sent = client.post(f"/studies/{study.id}/waves/{wave.id}/send", data={"confirm": "1"})
+    db.session.expire_all()
+    revoked = db.session.scalar(select(db.func.count()).select_from(Invitation).where(
+        Invitation.wave_id == wave.id, Invitation.revoked_at.is_not(None)))
+    assert sent.status_code < 500, (f"rename answered {renamed.status_code}; sending answered a 500, and "
+                                    f"{revoked} of the 6 links already handed out were revoked")
