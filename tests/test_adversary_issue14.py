@@ -164,3 +164,74 @@ def test_a_study_name_with_a_line_break_does_not_stop_every_link_and_answer_500(
         Invitation.wave_id == wave.id, Invitation.revoked_at.is_not(None)))
     assert sent.status_code < 500, (f"rename answered {renamed.status_code}; sending answered a 500, and "
                                     f"{revoked} of the 6 links already handed out were revoked")
+
+
+# --- F4: acts that leave no trace in the audit log ("who did what and when") ---------------------------------
+
+
+def _actions() -> list[str]:
+    return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+
+
+def test_renaming_the_organisation_is_in_the_log(app):
+    """A consultant renames the client "Alpha Sales" to "Gamma Holdings": the log has "organisation.renamed" in
+    its vocabulary, but ``rename_organisation`` records nothing — the rename is invisible to colleagues."""
+    org = builders.organisation("Alpha Sales")
+    builders.user("a@alpha.example.com", orgs=[org.name])
+    client = app.test_client()
+    log_in(client, "a@alpha.example.com")
+    assert client.post(f"/organisations/{org.id}/edit", data={"name": "Gamma Holdings"}).status_code == 302
+    assert "organisation.renamed" in _actions()
+
+
+def test_editing_a_question_of_a_draft_study_is_in_the_log(app):
+    """Adding or removing one of the study's own questions is recorded; rewording it is not: a consultant can
+    reword "How useful is your coaching?" into a leading question and nothing says who or when."""
+    from surveys.models import QuestionKind
+    from surveys.pilots.questions import NewQuestion, add_question
+
+    org = builders.organisation("Alpha Sales")
+    builders.user("a@alpha.example.com", orgs=[org.name])
+    study = builders.study(org, today=date.today() + timedelta(days=30))
+    study.waves[0].opens_on = date.today() + timedelta(days=20)
+    db.session.commit()
+    question = add_question(study, NewQuestion(text="How useful is your coaching?", kind=QuestionKind.AGREE5,
+                                               required=False, options=(), minimum=None, maximum=None,
+                                               dimension=None, reverse_scored=False), date.today())
+    client = app.test_client()
+    log_in(client, "a@alpha.example.com")
+    before = len(_actions())
+    edited = client.post(f"/studies/{study.id}/questions/{question.id}/edit",
+                         data={"text": "Isn't your coaching great?", "required": "y"})
+    assert edited.status_code == 302
+    assert len(_actions()) > before, "the edit left no event"
+
+
+def test_changing_a_study_description_is_in_the_log(app):
+    """The design form changes the description at any time (kept in the design-change log), but the audit
+    log gets an event only when a *design setting* changes: a description-only change leaves none."""
+    study, _ = builders.running_survey("Alpha Sales")
+    builders.user("a@alpha.example.com", orgs=["Alpha Sales"])
+    client = app.test_client()
+    log_in(client, "a@alpha.example.com")
+    before = len(_actions())
+    form = {"name": study.name, "models": [m.value for m in study.coaching_models], "unit": "team",
+            "stratify_by": "", "seed": str(study.seed), "primary_outcome": study.primary_outcome,
+            "k_threshold": str(study.k_threshold), "description": "Now also measuring loyalty to management."}
+    assert client.post(f"/studies/{study.id}/design", data=form).status_code == 302
+    assert len(_actions()) > before, "the description change left no event"
+
+
+def test_accepting_an_invitation_is_in_the_log(app):
+    """The log knows "people.joined" (accepted an invitation), but setting a password through an invitation
+    records nothing: the organisation's log cannot tell whether, or when, an invited leader came in."""
+    org = builders.organisation("Alpha Sales")
+    builders.user("a@alpha.example.com", orgs=[org.name])
+    client = app.test_client()
+    log_in(client, "a@alpha.example.com")
+    shown = client.post(f"/organisations/{org.id}/people", data={"email": "lee@alpha.example.com", "role": "leader"})
+    link = LINK.search(shown.get_data(as_text=True)).group(0)
+    leader = app.test_client()
+    assert leader.post(link.removeprefix("http://localhost"),
+                       data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 302
+    assert "people.joined" in _actions()
