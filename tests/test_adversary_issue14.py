@@ -235,3 +235,36 @@ def test_accepting_an_invitation_is_in_the_log(app):
     assert leader.post(link.removeprefix("http://localhost"),
                        data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 302
     assert "people.joined" in _actions()
+
+
+# --- F5: "every organisation keeps at least one consultant" counts consultants who cannot act ------------------
+
+
+def test_the_only_working_consultant_cannot_leave_behind_an_invitation_nobody_accepted(app):
+    """Alpha's one consultant invites a colleague as consultant (no mail server: the link is shown), then removes
+    their own access before the colleague has set a password. ``_only_consultant`` counts the invited account,
+    so it is allowed: Alpha is left with one consultant who has no password and whose link dies in 72 hours —
+    nobody can run its studies, and nobody with access can send a new link."""
+    org = builders.organisation("Alpha Sales")
+    me = builders.user("a@alpha.example.com", orgs=[org.name])
+    client = app.test_client()
+    log_in(client, "a@alpha.example.com")
+    assert client.post(f"/organisations/{org.id}/people",
+                       data={"email": "dana@alpha.example.com", "role": "consultant"}).status_code == 200
+    removed = client.post(f"/organisations/{org.id}/people/{me.id}/remove")
+    assert removed.status_code == 409, "the only consultant with a password left Alpha to a pending invitation"
+
+
+def test_a_disabled_consultant_does_not_count_as_the_one_who_stays(app):
+    """A disabled account (``flask disable-user``) cannot log in, yet it counts as "another consultant", so the
+    last working consultant may demote themselves to leader and the organisation has nobody to run it."""
+    from surveys.accounts import disable_user
+
+    org = builders.organisation("Alpha Sales")
+    me = builders.user("a@alpha.example.com", orgs=[org.name])
+    builders.user("gone@alpha.example.com", orgs=[org.name])
+    disable_user("gone@alpha.example.com")
+    client = app.test_client()
+    log_in(client, "a@alpha.example.com")
+    demoted = client.post(f"/organisations/{org.id}/people/{me.id}/role", data={"role": "leader"})
+    assert demoted.status_code == 409, "the last active consultant made themselves a leader"
