@@ -299,3 +299,28 @@ def test_forgot_password_takes_as_long_for_an_unknown_address(app, smtp):
     ratio = statistics.median(known) / statistics.median(unknown)
     assert ratio < 1.3, (f"an existing account answers {ratio:.2f}× slower (median "
                          f"{statistics.median(known) * 1000:.1f} ms against {statistics.median(unknown) * 1000:.1f} ms)")
+
+
+# --- F7: the invitation form tells any consultant about other tenants' people -------------------------------
+
+
+def test_inviting_an_address_does_not_tell_a_consultant_about_another_tenants_leader(app):
+    """Consultant A of Alpha types the address of Beta's sales director into "Invite". The refusal says "is
+    already a leader of another organisation": A learns that ceo@beta.example.com uses CoachLab through another
+    consultant (the rule that organisation names are never checked across tenants, security review F15, exists
+    to keep exactly this from A). Likewise "already has a CoachLab account as a leader", "is disabled"."""
+    org_a, org_b = builders.organisation("Alpha Sales"), builders.organisation("Beta Sales")
+    builders.user("a@alpha.example.com", orgs=[org_a.name])
+    builders.user("ceo@beta.example.com", role="leader", orgs=[org_b.name])
+    client = app.test_client()
+    log_in(client, "a@alpha.example.com")
+    as_leader = client.post(f"/organisations/{org_a.id}/people", data={"email": "ceo@beta.example.com",
+                                                                      "role": "leader"})
+    as_consultant = client.post(f"/organisations/{org_a.id}/people", data={"email": "ceo@beta.example.com",
+                                                                          "role": "consultant"})
+    for response in (as_leader, as_consultant):
+        text = builders.page_text(response)
+        told = [s for s in re.split(r"(?<=[.:]) ", text) if "ceo@beta" in s and ("already" in s or "another" in s)]
+        assert not told, (response.status_code, told)
+        assert "a leader of another organisation" not in text and "account as a leader" not in text, (
+            response.status_code, re.findall(r"[^.]*(?:another organisation|account as a)[^.]*", text))
