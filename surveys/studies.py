@@ -314,6 +314,7 @@ def update_design(study: Study, name: str, models: list[CoachingModel], unit: Ra
     if design_changes and study.assignments:
         study.assignments.clear()  # the old draw no longer matches the design
     changed = _design_words(study, name.strip()[:200], models, unit, stratify_by, seed, primary_outcome, k_threshold)
+    description_changed = (study.description or "") != description
     for setting, old, new in (("name", study.name, name), ("description", study.description or "", description)):
         if old != new:
             study.design_changes.append(DesignChange(setting=setting, old_value=_logged(old), new_value=_logged(new),
@@ -330,6 +331,9 @@ def update_design(study: Study, name: str, models: list[CoachingModel], unit: Ra
     if changed:
         audit.record("study.design_changed", study=study, actor=changed_by,
                      detail="; ".join(changed) + (f" (why: {reason})" if reason else ""))
+    elif description_changed:
+        audit.record("study.changed", study=study, actor=changed_by,
+                     detail="description changed" + (f" (why: {reason})" if reason else ""))
 
 
 def _design_words(study: Study, name: str, models, unit, stratify_by, seed, primary_outcome, k) -> list[str]:
