@@ -8,7 +8,7 @@ has an account is given access and told so by e-mail; its password is never touc
 
 A role belongs to the account, not to one organisation (``access.require_consultant`` reads it), so it
 is changed here only for someone who has access to this organisation alone. Every organisation keeps
-at least one consultant.
+at least one consultant who can act: active, with a password set.
 """
 
 from __future__ import annotations
@@ -180,16 +180,26 @@ def _grant(organisation: Organisation, email: str, role: str, now: datetime,
     return user, None
 
 
+def _can_act(user: User) -> bool:
+    """Whether ``user`` can sign in now: active, with a password chosen (an invited account has none yet)."""
+    return user.active and has_password(user)
+
+
 def _only_consultant(organisation: Organisation, member: User) -> bool:
-    """Whether ``member`` is the one consultant among the organisation's members."""
-    consultants = [m for m in organisation.members if m.role is Role.CONSULTANT]
-    return consultants == [member]
+    """Whether no consultant but ``member`` could still run the organisation: of its other consultants, none
+    is active with a password set (someone invited who has not set one yet, or a disabled account, cannot act)."""
+    return _can_act(member) and not any(m.role is Role.CONSULTANT and m.id != member.id and _can_act(m)
+                                        for m in organisation.members)
 
 
 def _last_consultant_refusal(organisation: Organisation, member: User, acting: User, what: str) -> PeopleError:
     who = "you are" if member.id == acting.id else f"{member.email} is"
-    return PeopleError(f"{who} the only consultant of {organisation.name}, so {what} would leave it with nobody to "
-                       "run its studies: invite another consultant first")
+    others = [m for m in organisation.members if m.role is Role.CONSULTANT and m.id != member.id]
+    why = ("; the other consultants listed do not count, because someone invited who has not set a password yet, "
+           "or whose account is disabled, cannot sign in" if others else "")
+    return PeopleError(f"{who} the only consultant of {organisation.name}, so {what} would leave it with nobody "
+                       f"who can sign in to run its studies{why}: first have another consultant set their password, "
+                       "or invite one")
 
 
 @transactional
