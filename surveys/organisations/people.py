@@ -88,6 +88,7 @@ class Invited:
     expires_at: datetime | None
     mailed: bool
     delivered: bool
+    waiting: bool = False  # added, has no password yet, and no link could be shown: an administrator sends one
 
 
 def invite(organisation: Organisation, inviter: User, email: str, role: str, base_url: str,
@@ -122,7 +123,8 @@ def _invited(user: User, token: str | None, base_url: str, now: datetime, mailed
     if token:
         expires = db.session.scalar(select(AccountToken.expires_at).where(AccountToken.user_id == user.id))
     return Invited(user.email, user.role, "invited" if token else "added",
-                   account_link(base_url, token) if token and not mailed else None, expires, mailed, delivered)
+                   account_link(base_url, token) if token and not mailed else None, expires, mailed, delivered,
+                   waiting=not token and not has_password(user))
 
 
 def _message(organisation: Organisation, inviter: User, user: User, token: str | None, base_url: str):
@@ -136,6 +138,13 @@ def _message(organisation: Organisation, inviter: User, user: User, token: str |
     return compose(user.email, f"You now have access to {organisation.name} in CoachLab", body)
 
 
+def _cannot_be_invited(email: str, organisation: Organisation, role: Role) -> PeopleError:
+    """The one refusal for every reason that concerns the account elsewhere (its role, other organisations, being
+    disabled): it says nothing about other tenants, so that the invitation form is no probe of them (F7)."""
+    return PeopleError(f"{email} cannot be invited to {organisation.name} as a {role.value}: ask the person to use a "
+                       "different address, or contact your CoachLab administrator")
+
+
 @transactional
 def _grant(organisation: Organisation, email: str, role: str, now: datetime,
            shown_to: User | None = None) -> tuple[User, str | None]:
@@ -143,6 +152,12 @@ def _grant(organisation: Organisation, email: str, role: str, now: datetime,
 
     A link that the page will show (``shown_to``, no mail server) is refused for an account that also has
     access to organisations ``shown_to`` is not in: whoever holds the link could take the account over.
+
+    An existing account that gains access here loses every set-password link issued before: such a link
+    may have been shown to a consultant of another organisation, who would otherwise sign in with it and
+    find this one too. An account that has not set a password gets its new link the way this
+    organisation's invitations go: by e-mail; without a mail server none can be shown (the account has
+    other organisations), and the page says how the person gets one.
     """
     email = normalise_email(email)
     try:
@@ -156,27 +171,26 @@ def _grant(organisation: Organisation, email: str, role: str, now: datetime,
         db.session.flush()
         audit.record("people.invited", organisation=organisation, detail=f"{email} as {role.value}")
         return user, new_account_token(user, TokenPurpose.INVITE, now)
-    if not user.active:
-        raise PeopleError(f"the account of {email} is disabled, so it cannot be given access")
     if organisation in user.organisations:
+        if not user.active:
+            raise PeopleError(f"the account of {email} is disabled, so it cannot be given access")
         if has_password(user):
             raise PeopleError(f"{email} already has access to {organisation.name}")
         # Invited before and not yet signed in: a new link, and the role asked for now.
         if shown_to is not None and not set(user.organisations) <= set(shown_to.organisations):
-            raise PeopleError(f"a new link for {email} can only be sent by e-mail, because their account also has "
-                              "access to organisations you are not a member of; configure a mail server")
+            raise PeopleError(f"a new link for {email} can only be sent by e-mail: configure a mail server, or "
+                              "ask your CoachLab administrator for one")
         if user.role is not role and user.organisations == [organisation]:
             user.role = role
         audit.record("people.invited", organisation=organisation, detail=f"{email} as {role.value}")
         return user, new_account_token(user, TokenPurpose.INVITE, now)
-    if user.role is not role:
-        raise PeopleError(f"{email} already has a CoachLab account as a {user.role.value}: invite them as a "
-                          f"{user.role.value}")
-    if role is Role.LEADER and user.organisations:
-        raise PeopleError(f"{email} is already a leader of another organisation, and a leader belongs to one "
-                          "organisation only")
+    if not user.active or user.role is not role or (role is Role.LEADER and user.organisations):
+        raise _cannot_be_invited(email, organisation, role)
     user.organisations.append(organisation)
+    db.session.execute(delete(AccountToken).where(AccountToken.user_id == user.id))  # links issued before: void
     audit.record("people.invited", organisation=organisation, detail=f"{email} as {role.value} (existing account)")
+    if not has_password(user) and shown_to is None:
+        return user, new_account_token(user, TokenPurpose.INVITE, now)  # e-mailed to them, never shown
     return user, None
 
 
