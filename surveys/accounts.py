@@ -16,7 +16,7 @@ from .attempts import FAILED_LOGINS
 from .database import transactional
 from .extensions import db
 from .models import AccountToken, Organisation, Role, TokenPurpose, User, utcnow
-from .refusals import Refused
+from .refusals import ONE_LINE, Refused, has_control_characters
 from .tokens import hash_token, new_token
 
 PASSWORD_MIN = 12
@@ -127,6 +127,8 @@ def create_organisation(name: str, member: User | None = None) -> Organisation:
         raise AccountError("the organisation needs a name")
     if len(name) > 120:
         raise AccountError("the organisation name must have at most 120 characters")
+    if has_control_characters(name):
+        raise AccountError(f"the organisation name {ONE_LINE}")
     if member is not None:
         if any(o.name.strip().lower() == name.lower() for o in member.organisations):
             raise AccountError(f"you already have an organisation called {name!r}")
@@ -147,6 +149,8 @@ def rename_organisation(organisation: Organisation, name: str, member: User) -> 
         raise AccountError("the organisation needs a name")
     if len(name) > 120:
         raise AccountError("the organisation name must have at most 120 characters")
+    if has_control_characters(name):
+        raise AccountError(f"the organisation name {ONE_LINE}")
     if any(o.id != organisation.id and o.name.strip().lower() == name.lower() for o in member.organisations):
         raise AccountError(f"you already have an organisation called {name!r}")
     if name != organisation.name:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 import threading
@@ -23,12 +24,25 @@ def mail_configured() -> bool:
     return bool(current_app.config.get("MAIL_SERVER"))
 
 
+# Control characters other than white space, which ``one_line`` collapses first.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def one_line(value: str) -> str:
+    """``value`` fit for a header: every run of white space (line breaks too) one space, control characters gone.
+
+    Names are refused with line breaks when they are entered, but one stored before that rule, or from an
+    import, must not make a message impossible to write ("Header values may not contain linefeed").
+    """
+    return _CONTROL.sub("", " ".join(value.split()))
+
+
 def compose(to: str, subject: str, body: str) -> EmailMessage:
-    """A plain-text message from the configured sender."""
+    """A plain-text message from the configured sender; no header it gets can hold a line break."""
     message = EmailMessage()
-    message["From"] = current_app.config.get("MAIL_FROM", "CoachLab <no-reply@coachlab.invalid>")
-    message["To"] = to
-    message["Subject"] = subject
+    message["From"] = one_line(current_app.config.get("MAIL_FROM", "CoachLab <no-reply@coachlab.invalid>"))
+    message["To"] = one_line(to)
+    message["Subject"] = one_line(subject)
     message.set_content(body)
     return message
 

@@ -103,8 +103,7 @@ def invite(organisation: Organisation, inviter: User, email: str, role: str, bas
         user, token = _grant(organisation, email, role, now, shown_to=inviter)
         return _invited(user, token, base_url, now, mailed=False, delivered=False)
     with connection() as server:
-        user, token = _grant(organisation, email, role, now)
-        message = _message(organisation, inviter, user, token, base_url)
+        user, token, message = _grant_and_write(organisation, inviter, email, role, base_url, now)
         _, failed = send_each(server, [message])
     return _invited(user, token, base_url, now, mailed=True, delivered=not failed)
 
@@ -143,6 +142,15 @@ def _cannot_be_invited(email: str, organisation: Organisation, role: Role) -> Pe
     disabled): it says nothing about other tenants, so that the invitation form is no probe of them (F7)."""
     return PeopleError(f"{email} cannot be invited to {organisation.name} as a {role.value}: ask the person to use a "
                        "different address, or contact your CoachLab administrator")
+
+
+@transactional
+def _grant_and_write(organisation: Organisation, inviter: User, email: str, role: str, base_url: str,
+                     now: datetime):
+    """``_grant`` with its message written in the same unit of work: a message that cannot be written (an
+    error) leaves nobody invited, rather than an invitation nobody was told of."""
+    user, token = _grant.__wrapped__(organisation, email, role, now)
+    return user, token, _message(organisation, inviter, user, token, base_url)
 
 
 @transactional

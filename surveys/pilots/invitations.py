@@ -218,11 +218,14 @@ def send_links(study: Study, wave: Wave, base_url: str, today: date, reminder: b
     """
     check_can_issue(study, wave, today)
     wanted, with_email = mail_targets(study, wave, reminder)
-    # Connect before issuing: when the server cannot be reached, no link is replaced. issue_links
-    # commits the new links itself, so every message that goes out carries a stored link.
+    # Connect before issuing: when the server cannot be reached, no link is replaced. Every message is
+    # written before the new links are committed (a message that cannot be written replaces no link), and
+    # the links are committed before any message goes out, so every message carries a stored link.
     with connection() as server:
-        issued = issue_links(study, wave, base_url, today, only=with_email, recorded=False)
-        sent, failed = send_each(server, (_message(study, wave, link, reminder) for link in issued))
+        issued = issue_links.__wrapped__(study, wave, base_url, today, only=with_email, recorded=False)
+        messages = [_message(study, wave, link, reminder) for link in issued]
+        db.session.commit()
+        sent, failed = send_each(server, messages)
     failed_addresses = {address.lower() for address in failed}
     delivered = [link.rep_id for link in issued if (link.email or "").lower() not in failed_addresses]
     now = utcnow()
