@@ -6,7 +6,7 @@ import re
 import smtplib
 import ssl
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from email.message import EmailMessage
 
@@ -80,21 +80,29 @@ def send_each(server, messages: Iterable[EmailMessage]) -> tuple[int, list[str]]
     return sent, failed
 
 
-def send_in_background(message: EmailMessage) -> threading.Thread:
+def send_in_background(message: EmailMessage | Callable[[], EmailMessage | None]) -> threading.Thread:
     """Send ``message`` from a thread of its own; a failure is logged, not raised.
 
-    For a page that must look and take the same whether or not a message goes out (a password reset
-    for an address that may have no account): the request does not wait for the mail server.
+    ``message`` may be the work that writes it (a callable, run in the thread with an application context
+    of its own, returning the message or None for none to send): everything the request would otherwise
+    do differently for different people then happens after the answer, so that a page which must look
+    and take the same whether or not a message goes out (a password reset for an address that may have no
+    account) does exactly the same work either way.
     """
     app = current_app._get_current_object()
 
     def deliver():
         with app.app_context():
             try:
+                written = message() if callable(message) else message
+                if written is None:
+                    return
                 with connection() as server:
-                    server.send_message(message)
+                    server.send_message(written)
             except (MailError, OSError, smtplib.SMTPException) as error:
                 app.logger.warning("a message could not be sent: %s", error)
+            except Exception:  # the work that writes the message failed: logged, never raised in the thread
+                app.logger.exception("a message could not be written")
 
     thread = threading.Thread(target=deliver, name="coachlab-mail", daemon=True)
     thread.start()
