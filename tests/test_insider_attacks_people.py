@@ -1,5 +1,11 @@
-"""Adversarial review of issue 14 (people, editing, confirmations, audit log): each test performs an attack
-and asserts the safe behaviour; each fails on the code as reviewed."""
+"""Insider attacks on people, editing, confirmations and the audit log (adversarial review of issue 14).
+
+Each test performs one attack a consultant (or a stranger) could make and asserts the safe behaviour; every
+one of them failed on the code as reviewed. F1 account takeover through a kept set-password link, F2 audit
+events of a deleted study on another tenant's study with the same id, F3 line breaks in names that broke
+mail after committing, F4 acts missing from the log, F5 the last-consultant rule counting consultants who
+cannot act, F6 /forgot-password timing, F7 the invite form telling about other tenants' people.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ from flask import g, request_started
 from sqlalchemy import select
 
 from surveys.extensions import db
-from surveys.models import AuditEvent, Organisation, Study, User
+from surveys.models import AuditEvent, User
 from tests import builders
 
 pytestmark = pytest.mark.usefixtures("app_context")
@@ -137,6 +143,19 @@ def test_an_organisation_name_with_a_line_break_is_refused_or_still_lets_invitat
     assert invited.status_code < 500, "the invitation answered a 500"
     if renamed.status_code == 302:  # the name was accepted: then the invitation must go out
         assert mailing_app.inbox.wait_for(1, timeout=3), "nobody was e-mailed"
+
+
+def test_a_name_with_a_line_break_is_refused_on_its_field(app):
+    """The root of F3: a name that goes into a Subject header is one line, said next to the field (4xx)."""
+    org = builders.organisation("Alpha Sales")
+    builders.user("a@alpha.example.com", orgs=[org.name])
+    client = app.test_client()
+    log_in(client, "a@alpha.example.com")
+    renamed = client.post(f"/organisations/{org.id}/edit", data={"name": "Alpha\nSales"})
+    assert renamed.status_code == 400
+    assert "must be one line of text, without line breaks" in renamed.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(type(org), org.id).name == "Alpha Sales"
 
 
 def test_a_study_name_with_a_line_break_does_not_stop_every_link_and_answer_500(mailing_app):
@@ -298,7 +317,8 @@ def test_forgot_password_takes_as_long_for_an_unknown_address(app, smtp):
             times.append(time.perf_counter() - started)
     ratio = statistics.median(known) / statistics.median(unknown)
     assert ratio < 1.3, (f"an existing account answers {ratio:.2f}× slower (median "
-                         f"{statistics.median(known) * 1000:.1f} ms against {statistics.median(unknown) * 1000:.1f} ms)")
+                         f"{statistics.median(known) * 1000:.1f} ms against "
+                         f"{statistics.median(unknown) * 1000:.1f} ms)")
 
 
 # --- F7: the invitation form tells any consultant about other tenants' people -------------------------------
