@@ -16,7 +16,7 @@ from .attempts import FAILED_LOGINS
 from .database import transactional
 from .extensions import db
 from .models import AccountToken, Organisation, Role, TokenPurpose, User, utcnow
-from .refusals import Refused
+from .refusals import ONE_LINE, Refused, has_control_characters
 from .tokens import hash_token, new_token
 
 PASSWORD_MIN = 12
@@ -127,6 +127,8 @@ def create_organisation(name: str, member: User | None = None) -> Organisation:
         raise AccountError("the organisation needs a name")
     if len(name) > 120:
         raise AccountError("the organisation name must have at most 120 characters")
+    if has_control_characters(name):
+        raise AccountError(f"the organisation name {ONE_LINE}")
     if member is not None:
         if any(o.name.strip().lower() == name.lower() for o in member.organisations):
             raise AccountError(f"you already have an organisation called {name!r}")
@@ -147,8 +149,13 @@ def rename_organisation(organisation: Organisation, name: str, member: User) -> 
         raise AccountError("the organisation needs a name")
     if len(name) > 120:
         raise AccountError("the organisation name must have at most 120 characters")
+    if has_control_characters(name):
+        raise AccountError(f"the organisation name {ONE_LINE}")
     if any(o.id != organisation.id and o.name.strip().lower() == name.lower() for o in member.organisations):
         raise AccountError(f"you already have an organisation called {name!r}")
+    if name != organisation.name:
+        audit.record("organisation.renamed", organisation=organisation, actor=member,
+                     detail=f"{organisation.name!r} → {name!r}")
     organisation.name = name
 
 
@@ -280,6 +287,9 @@ def set_password_by_link(token: str, password: str, now: datetime | None = None)
     check_password(password, user.email, tuple(o.name for o in user.organisations))
     if db.session.execute(delete(AccountToken).where(AccountToken.id == record.id)).rowcount != 1:
         raise LinkInvalid()
+    if record.purpose is TokenPurpose.INVITE and not has_password(user):
+        for organisation in user.organisations:  # each organisation's log says that the invited person came in
+            audit.record("people.joined", organisation=organisation, actor=user, detail=user.email)
     user.password_hash = generate_password_hash(password)
     user.last_login_at = now  # the page signs them in
     end_all_sessions(user)  # a reset is often because someone else might be signed in; commits the whole change

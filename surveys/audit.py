@@ -105,12 +105,25 @@ def note(action: str, **values) -> AuditEvent:
 
 def events(organisation_id: int | None = None, study_id: int | None = None,
            limit: int | None = None) -> list[AuditEvent]:
-    """Events of an organisation (its own and its studies') or of one study, newest first."""
+    """Events of an organisation (its own and its studies') or of one study, newest first.
+
+    Events keep plain ids, which outlive what they name: a study's are those with its id, its
+    organisation's id, and a time no earlier than the study's creation, so that the log of a deleted
+    study never shows up on a later study that got the same id (SQLite reused freed ids before
+    migration 0013) — likewise for an organisation.
+    """
     query = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     if study_id is not None:
-        query = query.where(AuditEvent.study_id == study_id)
+        study = db.session.get(Study, study_id)
+        if study is None:
+            return []
+        query = query.where(AuditEvent.study_id == study.id, AuditEvent.organisation_id == study.organisation_id,
+                            AuditEvent.at >= study.created_at)
     elif organisation_id is not None:
-        query = query.where(AuditEvent.organisation_id == organisation_id)
+        organisation = db.session.get(Organisation, organisation_id)
+        if organisation is None:
+            return []
+        query = query.where(AuditEvent.organisation_id == organisation.id, AuditEvent.at >= organisation.created_at)
     if limit is not None:
         query = query.limit(limit)
     return list(db.session.scalars(query))

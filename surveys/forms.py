@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .outcomes import outcome_choices
+from .refusals import ONE_LINE, has_control_characters
 
 if TYPE_CHECKING:
     from .models import Study
@@ -27,10 +28,16 @@ MODEL_CHOICES = [SelectChoice("manager", "Manager (front-line manager coaches)")
                  SelectChoice("peer", "Peer (a fellow rep coaches)"),
                  SelectChoice("external", "External (an outside coach)")]
 
+def one_line(form, field) -> None:
+    """A validator: a name is one line (it goes into e-mail subjects, file names, page titles)."""
+    if has_control_characters(field.data):
+        raise ValidationError(f"{field.label.text} {ONE_LINE}.")
+
+
 class StudyForm(FlaskForm):
     """The design of a pilot study."""
 
-    name = StringField("Study name", validators=[DataRequired(), Length(max=200)])
+    name = StringField("Study name", validators=[DataRequired(), Length(max=200), one_line])
     description = TextAreaField("Description (optional)", validators=[Optional(), Length(max=2000)],
                                 render_kw={"rows": 3})
     models = SelectMultipleField("Coaching models compared (two or three)", choices=MODEL_CHOICES,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 import threading
-import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from email.message import EmailMessage
 
@@ -24,20 +24,25 @@ def mail_configured() -> bool:
     return bool(current_app.config.get("MAIL_SERVER"))
 
 
-def one_line(text: str) -> str:
-    """``text`` for a header: every line break, control character and run of spaces becomes one space.
+# Control characters other than white space, which ``one_line`` collapses first.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
-    A study's name or a label goes into a subject; a line break there would end the header (and a
-    header after it would be the sender's, say a ``Bcc:``), and the standard library refuses it.
+
+def one_line(value: str) -> str:
+    """``value`` fit for a header: every run of white space (line breaks too) one space, control characters gone.
+
+    Names are refused with line breaks when they are entered, but one stored before that rule, or from an
+    import, must not make a message impossible to write ("Header values may not contain linefeed").
     """
-    return " ".join("".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text).split())
+    return _CONTROL.sub("", " ".join(value.split()))
 
 
 def compose(to: str, subject: str, body: str, html: str | None = None) -> EmailMessage:
-    """A message from the configured sender: plain text, or with ``html`` multipart/alternative (text first)."""
+    """A message from the configured sender: plain text, or with ``html`` multipart/alternative (text first);
+    no header it gets can hold a line break."""
     message = EmailMessage()
-    message["From"] = current_app.config.get("MAIL_FROM", "CoachLab <no-reply@coachlab.invalid>")
-    message["To"] = to
+    message["From"] = one_line(current_app.config.get("MAIL_FROM", "CoachLab <no-reply@coachlab.invalid>"))
+    message["To"] = one_line(to)
     message["Subject"] = one_line(subject)
     message.set_content(body)
     if html is not None:
@@ -78,21 +83,29 @@ def send_each(server, messages: Iterable[EmailMessage]) -> tuple[int, list[str]]
     return sent, failed
 
 
-def send_in_background(message: EmailMessage) -> threading.Thread:
+def send_in_background(message: EmailMessage | Callable[[], EmailMessage | None]) -> threading.Thread:
     """Send ``message`` from a thread of its own; a failure is logged, not raised.
 
-    For a page that must look and take the same whether or not a message goes out (a password reset
-    for an address that may have no account): the request does not wait for the mail server.
+    ``message`` may be the work that writes it (a callable, run in the thread with an application context
+    of its own, returning the message or None for none to send): everything the request would otherwise
+    do differently for different people then happens after the answer, so that a page which must look
+    and take the same whether or not a message goes out (a password reset for an address that may have no
+    account) does exactly the same work either way.
     """
     app = current_app._get_current_object()
 
     def deliver():
         with app.app_context():
             try:
+                written = message() if callable(message) else message
+                if written is None:
+                    return
                 with connection() as server:
-                    server.send_message(message)
+                    server.send_message(written)
             except (MailError, OSError, smtplib.SMTPException) as error:
                 app.logger.warning("a message could not be sent: %s", error)
+            except Exception:  # the work that writes the message failed: logged, never raised in the thread
+                app.logger.exception("a message could not be written")
 
     thread = threading.Thread(target=deliver, name="coachlab-mail", daemon=True)
     thread.start()

@@ -127,7 +127,9 @@ class Organisation(db.Model):
     studies: Mapped[list[Study]] = relationship(back_populates="organisation", cascade="all, delete-orphan")
     members: Mapped[list[User]] = relationship(secondary=membership, back_populates="organisations")
 
-    __table_args__ = (CheckConstraint("length(name) > 0", name="name_not_empty"),)
+    # AUTOINCREMENT: SQLite would otherwise give a deleted organisation's id to the next one, and the
+    # audit log (plain ids) would show the old one's events on it. PostgreSQL's sequences never reuse ids.
+    __table_args__ = (CheckConstraint("length(name) > 0", name="name_not_empty"), {"sqlite_autoincrement": True})
 
 
 class User(UserMixin, db.Model):
@@ -263,6 +265,7 @@ class Study(db.Model):
         CheckConstraint("k_threshold >= 3", name="k_at_least_3"),
         CheckConstraint("comment_threshold >= k_threshold", name="comment_threshold_at_least_k"),
         CheckConstraint("stratify_by IS NULL OR stratify_by IN ('region', 'team_size')", name="stratify_by_known"),
+        {"sqlite_autoincrement": True},  # ids are never reused: see Organisation
     )
 
     @property

@@ -5,6 +5,19 @@ views show it with ``web.refused`` or as a form error, and commands print it as 
 The message is a clause in lower case without a full stop, so that the page or command can frame it.
 """
 
+import re
+
 
 class Refused(ValueError):
     """A request that cannot be carried out; ``str(error)`` says why, in words for the person who asked."""
+
+
+# Line breaks, tabs and other control characters (C0, DEL, C1, Unicode line and paragraph separators): a name
+# with one breaks the one-line places it goes to, an e-mail's Subject header first of all.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+ONE_LINE = "must be one line of text, without line breaks, tabs or other control characters"
+
+
+def has_control_characters(text: str | None) -> bool:
+    """Whether ``text`` holds a line break, a tab or another control character."""
+    return bool(text) and _CONTROL.search(text) is not None

@@ -35,7 +35,7 @@ from .models import (
     utcnow,
 )
 from .outcomes import outcome_choices
-from .refusals import Refused
+from .refusals import ONE_LINE, Refused, has_control_characters
 from .teams import band_of
 
 
@@ -47,6 +47,8 @@ def build_study(organisation: Organisation, name: str, coaching_models: list[Coa
 
     A step of its caller's unit of work (the demo seeds a whole pilot in one); see ``create_study``.
     """
+    if has_control_characters(name):
+        raise StudyError(f"the study name {ONE_LINE}")
     instrument = instrument or builtin()
     study = Study(organisation=organisation, name=name, description=(description or "").strip() or None, seed=seed,
                   randomisation_unit=randomisation_unit,
@@ -308,12 +310,15 @@ def update_design(study: Study, name: str, models: list[CoachingModel], unit: Ra
     name = (name or "").strip()
     if not name or len(name) > 200:
         raise StudyError("the study needs a name of at most 200 characters")
+    if has_control_characters(name):
+        raise StudyError(f"the study name {ONE_LINE}")
     description = (study.description or "") if description is None else description.strip()
     if len(description) > DESCRIPTION_MAX:
         raise StudyError(f"the description must have at most {DESCRIPTION_MAX} characters")
     if design_changes and study.assignments:
         study.assignments.clear()  # the old draw no longer matches the design
     changed = _design_words(study, name.strip()[:200], models, unit, stratify_by, seed, primary_outcome, k_threshold)
+    description_changed = (study.description or "") != description
     for setting, old, new in (("name", study.name, name), ("description", study.description or "", description)):
         if old != new:
             study.design_changes.append(DesignChange(setting=setting, old_value=_logged(old), new_value=_logged(new),
@@ -330,6 +335,9 @@ def update_design(study: Study, name: str, models: list[CoachingModel], unit: Ra
     if changed:
         audit.record("study.design_changed", study=study, actor=changed_by,
                      detail="; ".join(changed) + (f" (why: {reason})" if reason else ""))
+    elif description_changed:
+        audit.record("study.changed", study=study, actor=changed_by,
+                     detail="description changed" + (f" (why: {reason})" if reason else ""))
 
 
 def _design_words(study: Study, name: str, models, unit, stratify_by, seed, primary_outcome, k) -> list[str]:
@@ -349,6 +357,8 @@ def add_wave(study: Study, label: str, opens_on: date, closes_on: date) -> Wave:
     label = (label or "").strip()
     if not label or len(label) > 40:
         raise StudyError("a wave needs a label of at most 40 characters")
+    if has_control_characters(label):
+        raise StudyError(f"a wave label {ONE_LINE}")
     if closes_on < opens_on:
         raise StudyError("the wave must close on or after the day it opens")
     if study.status is StudyStatus.CLOSED:

@@ -327,4 +327,9 @@ def smtp():
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     yield controller, inbox
+    # Mail sent in the background (``mail.send_in_background``) may still be on its way: let it arrive
+    # before the server stops, rather than leave connections half-open (and the database in use).
+    for thread in threading.enumerate():
+        if thread.name == "coachlab-mail":
+            thread.join(timeout=10)
     controller.stop()

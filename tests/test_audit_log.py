@@ -189,3 +189,31 @@ def test_editing_and_people_are_recorded(client):
     assert "wave.closed_early" in recorded and "people.invited" in recorded
     entry = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "people.invited"))
     assert entry.detail == "lee@acme.example.com as leader" and entry.actor == CONSULTANT
+
+
+# --- ids that outlive what they name (adversary issue 14, F2) ----------------------------------------------
+
+
+def test_a_deleted_studys_id_is_never_given_to_a_new_study():
+    alpha, beta = builders.organisation("Alpha Sales"), builders.organisation("Beta Sales")
+    gone = builders.study(alpha)
+    gone_id = gone.id
+    db.session.delete(gone)
+    db.session.commit()
+    assert builders.study(beta).id > gone_id
+
+
+def test_a_studys_log_leaves_out_events_of_an_older_row_or_another_organisation_with_its_id():
+    """Events keep plain ids: one naming this study's id but another organisation, or dated before this study
+    existed (an id SQLite reused before migration 0013), is not this study's."""
+    alpha, beta = builders.organisation("Alpha Sales"), builders.organisation("Beta Sales")
+    study = builders.study(beta)
+    mine = audit.record("study.changed", study=study, detail="mine")
+    db.session.add(AuditEvent(actor="a@alpha.example.com", organisation_id=alpha.id, study_id=study.id,
+                              study_name="Project Layoffs Q3", action="study.deleted", detail="theirs"))
+    db.session.add(AuditEvent(at=study.created_at - timedelta(days=1), actor="x@beta.example.com",
+                              organisation_id=beta.id, study_id=study.id, study_name="Old", action="study.deleted",
+                              detail="older row"))
+    db.session.commit()
+    shown = {e.detail for e in audit.events(study_id=study.id)}
+    assert mine.detail in shown and not shown & {"theirs", "older row"}

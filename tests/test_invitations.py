@@ -5,6 +5,7 @@ import csv
 import io
 import re
 from datetime import date, timedelta
+from email import message_from_string, policy
 
 import pytest
 from sqlalchemy import func, select
@@ -170,6 +171,44 @@ def test_an_unreachable_mail_server_sends_nothing_says_so_and_keeps_the_old_link
     assert "cannot use the mail server" in response.get_data(as_text=True)  # on the wave page, not after a redirect
     assert db.session.scalar(select(func.count()).select_from(Invitation).where(
         Invitation.sent_at.is_not(None))) == 0
+    assert app.test_client().get("/s/" + token_of(rows[0]["link"])).status_code == 302  # still works
+
+
+def test_a_name_stored_with_a_line_break_still_goes_out_on_one_subject_line(client, app, pilot, smtp):
+    """A study name from before names were refused with line breaks (adversary issue 14, F3): the message's
+    Subject is one line, and every invitation goes out."""
+    controller, inbox = smtp
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
+    pilot.name = "Pilot\r\nBcc: everyone@example.com"
+    db.session.commit()
+    wave = pilot.waves[0]
+    assert client.post(f"/studies/{pilot.id}/waves/{wave.id}/send").status_code == 302
+    assert len(inbox.messages) == 9
+    for _, raw in inbox.messages:
+        message = message_from_string(raw, policy=policy.default)
+        assert message["Subject"] == "Your coaching feedback survey — Pilot Bcc: everyone@example.com"
+        assert message["Bcc"] is None
+
+
+def test_a_message_that_cannot_be_written_replaces_no_link(client, app, pilot, smtp, monkeypatch):
+    """Every message is written before the new links are kept: when one cannot be, the links handed out
+    before (a mail-merge file) keep working and nothing is marked sent."""
+    from surveys.pilots import sending
+
+    controller, _ = smtp
+    wave = pilot.waves[0]
+    rows = links_from_csv(client.post(f"/studies/{pilot.id}/waves/{wave.id}/links.csv").get_data(as_text=True))
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
+
+    def broken(*args):
+        raise ValueError("cannot write this message")
+
+    monkeypatch.setattr(sending, "_message", broken)
+    with pytest.raises(ValueError):
+        sending.send_links(pilot, wave, "http://localhost", date.today())
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Invitation).where(
+        Invitation.revoked_at.is_not(None))) == 0
     assert app.test_client().get("/s/" + token_of(rows[0]["link"])).status_code == 302  # still works
 
 

@@ -250,6 +250,42 @@ def test_without_mail_no_link_is_shown_for_an_account_that_also_has_access_elsew
     assert not LINK.search(response.get_data(as_text=True))
 
 
+def test_an_account_added_elsewhere_loses_the_link_shown_before_and_gets_a_new_one_by_mail(app, client, acme, smtp):
+    """Globex (no mail server then) was shown pat's link; Acme then adds pat, by e-mail: the link Globex kept
+    stops working, and the new one goes to pat's mailbox only (adversary issue 14, F1)."""
+    globex = builders.organisation("Globex")
+    builders.user("g@globex.example.com", orgs=[globex.name])
+    theirs = app.test_client()
+    log_in(theirs, "g@globex.example.com")
+    kept = invited_link(theirs, globex, "pat@example.com", role="consultant")
+    controller, inbox = smtp
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
+    log_in(client)
+    response = invite(client, acme, "pat@example.com", role="consultant")
+    assert response.status_code == 302 and not LINK.search(response.get_data(as_text=True))
+    assert set_password(app.test_client(), kept).status_code == 410
+    [(recipients, raw)] = inbox.messages
+    mailed = LINK.search(mail_text(raw)).group(0)
+    assert recipients == ["pat@example.com"] and "Acme Sales" in mail_text(raw)
+    assert set_password(app.test_client(), mailed).status_code == 302
+    assert {o.name for o in person("pat@example.com").organisations} == {"Acme Sales", "Globex"}
+
+
+def test_without_mail_an_account_added_elsewhere_loses_its_link_and_the_page_says_how_to_get_one(app, client, acme):
+    globex = builders.organisation("Globex")
+    builders.user("g@globex.example.com", orgs=[globex.name])
+    theirs = app.test_client()
+    log_in(theirs, "g@globex.example.com")
+    kept = invited_link(theirs, globex, "pat@example.com", role="consultant")
+    log_in(client)
+    response = invite(client, acme, "pat@example.com", role="consultant")
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "no longer works" in page and "CoachLab administrator" in page and not LINK.search(page)
+    assert tokens() == 0
+    assert set_password(app.test_client(), kept).status_code == 410
+
+
 def test_inviting_an_existing_account_adds_access_and_a_notice_without_touching_its_password(app, client, acme, mail):
     other = builders.organisation("Globex")
     builders.user("pat@globex.example.com", orgs=[other.name])
@@ -283,7 +319,9 @@ def test_an_existing_account_with_another_role_is_not_added(client, acme):
     response = invite(client, acme, "pat@globex.example.com", role="leader")
     assert response.status_code == 409
     page = response.get_data(as_text=True)
-    assert re.search(r'id="email-error">[^<]*as a consultant', page)
+    # One neutral refusal, whatever the account is elsewhere: its role there is not told (adversary issue 14, F7).
+    assert re.search(r'id="email-error">[^<]*cannot be invited to Acme Sales as a leader', page)
+    assert "as a consultant" not in page
     assert 'value="pat@globex.example.com"' in page  # the form as entered
     assert acme.id not in [o.id for o in person("pat@globex.example.com").organisations]
 

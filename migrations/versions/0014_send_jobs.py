@@ -6,7 +6,7 @@ until it is sent or failed, its link encrypted, so that a retry sends the same l
 adds two tables.
 
 Revision ID: 0014_send_jobs
-Revises: 0012_audit_log
+Revises: 0013_no_id_reuse
 Create Date: 2026-12-02
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0014_send_jobs'
-down_revision = '0012_audit_log'
+down_revision = '0013_no_id_reuse'
 branch_labels = None
 depends_on = None
 

@@ -7,26 +7,26 @@ from wtforms import BooleanField, DateField, EmailField, IntegerField, SelectCho
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from ..accounts import AccountError, normalise_email
-from ..forms import MODEL_CHOICES
+from ..forms import MODEL_CHOICES, one_line
 
 
 class OrganisationForm(FlaskForm):
     """A new client organisation."""
 
-    name = StringField("Organisation name", validators=[DataRequired(), Length(max=120)])
+    name = StringField("Organisation name", validators=[DataRequired(), Length(max=120), one_line])
 
 class RepForm(FlaskForm):
     """A rep's name, e-mail and team."""
 
-    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    name = StringField("Name", validators=[DataRequired(), Length(max=200), one_line])
     email = StringField("E-mail", validators=[Optional(), Length(max=254)])
     team_id = SelectField("Team", coerce=int, validate_choice=True)
 
 class TeamForm(FlaskForm):
     """A team's name and region."""
 
-    name = StringField("Team name", validators=[DataRequired(), Length(max=120)])
-    region = StringField("Region", validators=[Optional(), Length(max=120)])
+    name = StringField("Team name", validators=[DataRequired(), Length(max=120), one_line])
+    region = StringField("Region", validators=[Optional(), Length(max=120), one_line])
 
 class UploadForm(FlaskForm):
     """A CSV or XLSX file to import."""

@@ -8,7 +8,7 @@ has an account is given access and told so by e-mail; its password is never touc
 
 A role belongs to the account, not to one organisation (``access.require_consultant`` reads it), so it
 is changed here only for someone who has access to this organisation alone. Every organisation keeps
-at least one consultant.
+at least one consultant who can act: active, with a password set.
 """
 
 from __future__ import annotations
@@ -88,6 +88,7 @@ class Invited:
     expires_at: datetime | None
     mailed: bool
     delivered: bool
+    waiting: bool = False  # added, has no password yet, and no link could be shown: an administrator sends one
 
 
 def invite(organisation: Organisation, inviter: User, email: str, role: str, base_url: str,
@@ -102,8 +103,7 @@ def invite(organisation: Organisation, inviter: User, email: str, role: str, bas
         user, token = _grant(organisation, email, role, now, shown_to=inviter)
         return _invited(user, token, base_url, now, mailed=False, delivered=False)
     with connection() as server:
-        user, token = _grant(organisation, email, role, now)
-        message = _message(organisation, inviter, user, token, base_url)
+        user, token, message = _grant_and_write(organisation, inviter, email, role, base_url, now)
         _, failed = send_each(server, [message])
     return _invited(user, token, base_url, now, mailed=True, delivered=not failed)
 
@@ -122,7 +122,8 @@ def _invited(user: User, token: str | None, base_url: str, now: datetime, mailed
     if token:
         expires = db.session.scalar(select(AccountToken.expires_at).where(AccountToken.user_id == user.id))
     return Invited(user.email, user.role, "invited" if token else "added",
-                   account_link(base_url, token) if token and not mailed else None, expires, mailed, delivered)
+                   account_link(base_url, token) if token and not mailed else None, expires, mailed, delivered,
+                   waiting=not token and not has_password(user))
 
 
 def _message(organisation: Organisation, inviter: User, user: User, token: str | None, base_url: str):
@@ -136,6 +137,22 @@ def _message(organisation: Organisation, inviter: User, user: User, token: str |
     return compose(user.email, f"You now have access to {organisation.name} in CoachLab", body)
 
 
+def _cannot_be_invited(email: str, organisation: Organisation, role: Role) -> PeopleError:
+    """The one refusal for every reason that concerns the account elsewhere (its role, other organisations, being
+    disabled): it says nothing about other tenants, so that the invitation form is no probe of them (F7)."""
+    return PeopleError(f"{email} cannot be invited to {organisation.name} as a {role.value}: ask the person to use a "
+                       "different address, or contact your CoachLab administrator")
+
+
+@transactional
+def _grant_and_write(organisation: Organisation, inviter: User, email: str, role: str, base_url: str,
+                     now: datetime):
+    """``_grant`` with its message written in the same unit of work: a message that cannot be written (an
+    error) leaves nobody invited, rather than an invitation nobody was told of."""
+    user, token = _grant.__wrapped__(organisation, email, role, now)
+    return user, token, _message(organisation, inviter, user, token, base_url)
+
+
 @transactional
 def _grant(organisation: Organisation, email: str, role: str, now: datetime,
            shown_to: User | None = None) -> tuple[User, str | None]:
@@ -143,6 +160,12 @@ def _grant(organisation: Organisation, email: str, role: str, now: datetime,
 
     A link that the page will show (``shown_to``, no mail server) is refused for an account that also has
     access to organisations ``shown_to`` is not in: whoever holds the link could take the account over.
+
+    An existing account that gains access here loses every set-password link issued before: such a link
+    may have been shown to a consultant of another organisation, who would otherwise sign in with it and
+    find this one too. An account that has not set a password gets its new link the way this
+    organisation's invitations go: by e-mail; without a mail server none can be shown (the account has
+    other organisations), and the page says how the person gets one.
     """
     email = normalise_email(email)
     try:
@@ -156,40 +179,49 @@ def _grant(organisation: Organisation, email: str, role: str, now: datetime,
         db.session.flush()
         audit.record("people.invited", organisation=organisation, detail=f"{email} as {role.value}")
         return user, new_account_token(user, TokenPurpose.INVITE, now)
-    if not user.active:
-        raise PeopleError(f"the account of {email} is disabled, so it cannot be given access")
     if organisation in user.organisations:
+        if not user.active:
+            raise PeopleError(f"the account of {email} is disabled, so it cannot be given access")
         if has_password(user):
             raise PeopleError(f"{email} already has access to {organisation.name}")
         # Invited before and not yet signed in: a new link, and the role asked for now.
         if shown_to is not None and not set(user.organisations) <= set(shown_to.organisations):
-            raise PeopleError(f"a new link for {email} can only be sent by e-mail, because their account also has "
-                              "access to organisations you are not a member of; configure a mail server")
+            raise PeopleError(f"a new link for {email} can only be sent by e-mail: configure a mail server, or "
+                              "ask your CoachLab administrator for one")
         if user.role is not role and user.organisations == [organisation]:
             user.role = role
         audit.record("people.invited", organisation=organisation, detail=f"{email} as {role.value}")
         return user, new_account_token(user, TokenPurpose.INVITE, now)
-    if user.role is not role:
-        raise PeopleError(f"{email} already has a CoachLab account as a {user.role.value}: invite them as a "
-                          f"{user.role.value}")
-    if role is Role.LEADER and user.organisations:
-        raise PeopleError(f"{email} is already a leader of another organisation, and a leader belongs to one "
-                          "organisation only")
+    if not user.active or user.role is not role or (role is Role.LEADER and user.organisations):
+        raise _cannot_be_invited(email, organisation, role)
     user.organisations.append(organisation)
+    db.session.execute(delete(AccountToken).where(AccountToken.user_id == user.id))  # links issued before: void
     audit.record("people.invited", organisation=organisation, detail=f"{email} as {role.value} (existing account)")
+    if not has_password(user) and shown_to is None:
+        return user, new_account_token(user, TokenPurpose.INVITE, now)  # e-mailed to them, never shown
     return user, None
 
 
+def _can_act(user: User) -> bool:
+    """Whether ``user`` can sign in now: active, with a password chosen (an invited account has none yet)."""
+    return user.active and has_password(user)
+
+
 def _only_consultant(organisation: Organisation, member: User) -> bool:
-    """Whether ``member`` is the one consultant among the organisation's members."""
-    consultants = [m for m in organisation.members if m.role is Role.CONSULTANT]
-    return consultants == [member]
+    """Whether no consultant but ``member`` could still run the organisation: of its other consultants, none
+    is active with a password set (someone invited who has not set one yet, or a disabled account, cannot act)."""
+    return _can_act(member) and not any(m.role is Role.CONSULTANT and m.id != member.id and _can_act(m)
+                                        for m in organisation.members)
 
 
 def _last_consultant_refusal(organisation: Organisation, member: User, acting: User, what: str) -> PeopleError:
     who = "you are" if member.id == acting.id else f"{member.email} is"
-    return PeopleError(f"{who} the only consultant of {organisation.name}, so {what} would leave it with nobody to "
-                       "run its studies: invite another consultant first")
+    others = [m for m in organisation.members if m.role is Role.CONSULTANT and m.id != member.id]
+    why = ("; the other consultants listed do not count, because someone invited who has not set a password yet, "
+           "or whose account is disabled, cannot sign in" if others else "")
+    return PeopleError(f"{who} the only consultant of {organisation.name}, so {what} would leave it with nobody "
+                       f"who can sign in to run its studies{why}: first have another consultant set their password, "
+                       "or invite one")
 
 
 @transactional

@@ -29,7 +29,7 @@ from ..accounts import AccountError, normalise_email
 from ..database import transactional
 from ..extensions import db
 from ..models import CoachingModel, Organisation, RandomisationUnit, Rep, Study, StudyStatus, Team
-from ..refusals import Refused
+from ..refusals import ONE_LINE, Refused, has_control_characters
 from ..studies import is_locked
 
 PAGE_SIZE = 50
@@ -192,6 +192,8 @@ def edit_rep(organisation: Organisation, rep: Rep, name: str, email: str | None,
     name = (name or "").strip()
     if not name or len(name) > 200:
         raise RosterError("a rep needs a name of at most 200 characters", "name")
+    if has_control_characters(name):
+        raise RosterError(f"a rep's name {ONE_LINE}", "name")
     email = (email or "").strip()
     if email:
         try:
@@ -229,6 +231,8 @@ def edit_team(organisation: Organisation, team: Team, name: str, region: str | N
     name = (name or "").strip()
     if not name or len(name) > 120:
         raise RosterError("a team needs a name of at most 120 characters", "name")
+    if has_control_characters(name):
+        raise RosterError(f"a team's name {ONE_LINE}", "name")
     taken = db.session.scalar(select(Team.id).where(Team.organisation_id == organisation.id, Team.id != team.id,
                                                     func.lower(Team.name) == name.lower()))
     if taken is not None:
@@ -236,6 +240,8 @@ def edit_team(organisation: Organisation, team: Team, name: str, region: str | N
     region = (region or "").strip() or None
     if region is not None and len(region) > 120:
         raise RosterError("a region has at most 120 characters", "region")
+    if region is not None and has_control_characters(region):
+        raise RosterError(f"a region {ONE_LINE}", "region")
     if region != team.region:
         lock = region_lock(team, today)
         if lock:

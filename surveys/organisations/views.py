@@ -329,7 +329,13 @@ def _told(organisation: Organisation, invited: Invited):
         return render_template("organisations/invited.html", organisation=organisation, invited=invited,
                                hours=token_hours(TokenPurpose.INVITE))
     role = invited.role.value
-    if invited.outcome == "added":
+    if invited.outcome == "added" and invited.waiting:
+        flash(f"{invited.email} already has a CoachLab account: they now have access to {organisation.name} as a "
+              f"{role}. They have not chosen a password yet, and any set-password link they were given before no "
+              "longer works. No mail server is configured, so CoachLab cannot send them a new link, and it shows "
+              "none here because their account also has access elsewhere: ask your CoachLab administrator to "
+              "give them one (flask password-link).", "info")
+    elif invited.outcome == "added":
         text = (f"{invited.email} already has a CoachLab account: they now have access to {organisation.name} "
                 f"as a {role}")
         text += (", and were sent a notice." if invited.mailed else

@@ -129,11 +129,17 @@ def edit_question(study: Study, question_id: int, text: str, options: tuple[str,
     """
     question = _own_question(study, question_id, "edited")
     _refuse_when_locked(study, today)
+    before = (question.text, question.options, question.required)
     question.text = _checked_text(text)
     if question.kind is QuestionKind.CHOICE:
         question.options = _checked_options(options)
     question.required = bool(required)
     _bump_version(study)
+    if (question.text, question.options, question.required) != before:
+        changed = [what for what, old, new in (("text", before[0], question.text), ("options", before[1],
+                   question.options), ("required", before[2], question.required)) if old != new]
+        audit.record("study.questions_changed", study=study,
+                     detail=f"edited {question.key} ({', '.join(changed)}): {question.text[:80]!r}")
 
 
 @transactional

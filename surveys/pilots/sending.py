@@ -158,6 +158,9 @@ def create_job(study: Study, wave: Wave, base_url: str, on: date, reminder: bool
     """A send job with one pending item per rep to e-mail: invitations to reps never sent one, or reminders to
     reps sent one; in both cases only reps with an address who have not answered. Nothing is issued yet."""
     check_can_issue(study, wave, on)
+    # Write one message before anything is issued: a study whose messages cannot be written (a template, a
+    # header) raises here, and no rep's link is replaced by one nobody will receive.
+    _message(study, wave, IssuedLink(0, "Rep", "rep@example.invalid", "", f"{base_url}/s/probe"), reminder)
     # One run per wave at a time: a second would give the same reps a second link, stopping the first one's.
     db.session.execute(select(Wave.id).where(Wave.id == wave.id).with_for_update())
     if running_job(wave) is not None:
@@ -508,7 +511,13 @@ def process_job(job_id: int, clock: Clock = utcnow, sleep: Callable[[float], Non
                         _release(batch[position:], me)
                         _connection_down(job_id, clock(), str(error), settings)
                         return _after(job_id, clock, schedule)
-                message = _message(facts.study, facts.wave, claimed.link, reminder)
+                try:
+                    message = _message(facts.study, facts.wave, claimed.link, reminder)
+                except (ValueError, TypeError) as error:  # this rep's message only (the job's was written at start)
+                    if not mark_not_sent(claimed, me, clock(), True, f"the message could not be written: {error}",
+                                         settings):
+                        break
+                    continue
                 pacer.wait()
                 try:
                     server.send_message(message)

@@ -27,6 +27,7 @@ from .. import audit
 from ..database import transactional
 from ..extensions import db
 from ..models import Invitation, Response, Study, StudyStatus, Wave
+from ..refusals import ONE_LINE, has_control_characters
 from ..studies import StudyError, day
 
 
@@ -86,6 +87,8 @@ def edit_wave(study: Study, wave: Wave, label: str, opens_on: date, closes_on: d
             raise WaveError(locks.of(field), field)
     if not label or len(label) > 40:
         raise WaveError("a wave needs a label of at most 40 characters", "label")
+    if has_control_characters(label):
+        raise WaveError(f"a wave label {ONE_LINE}", "label")
     if any(w.id != wave.id and w.label.lower() == label.lower() for w in study.waves):
         raise WaveError(f"the study already has a wave called {label!r}", "label")
     if closes_on < opens_on:
