@@ -11,6 +11,7 @@ from sqlalchemy import select
 from . import accounts
 from .extensions import db
 from .models import Study, StudyStatus, Wave
+from .organisations import jobs as import_jobs  # noqa: F401  (its tasks: imports, resuming them)
 from .queue import crontab, periodic
 from .respond.survey import purge_expired_drafts, scrub_link_traces
 from .web import today
