@@ -17,6 +17,7 @@ from surveys import (
     commands,
     errors,
     organisations,
+    outbox,
     pilots,
     public,
     queue,
@@ -152,3 +153,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(respond.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(activity.bp)
+    app.register_blueprint(outbox.bp)
