@@ -5,6 +5,9 @@ PORT   ?= 5000
 BIN    := $(VENV)/bin
 FLASK  := env -u DATABASE_URL PORT=$(PORT) $(BIN)/flask --app app
 PYTEST_WORKERS ?= 2
+MAIL_PORT ?= 8025
+# make demo: its mail goes to a local catcher that keeps each message in instance/outbox/
+DEMO_MAIL := MAIL_SERVER=127.0.0.1 MAIL_PORT=$(MAIL_PORT) DEMO_OUTBOX=instance/outbox
 
 .PHONY: demo test test-slow bench-load install install-dev clean
 
@@ -26,12 +29,15 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-## demo: fresh demo pilot in instance/coachlab.sqlite (replaces its data), served on 127.0.0.1:$(PORT)
+## demo: fresh demo pilot in instance/coachlab.sqlite (replaces its data), served on 127.0.0.1:$(PORT) with a queue
+##       consumer and a mail catcher: every message sent lands in instance/outbox/, read at /demo/outbox
 demo: install
 	$(FLASK) db upgrade
 	$(FLASK) demo --reset
-	@echo "Serving CoachLab on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
-	env -u DATABASE_URL PORT=$(PORT) $(BIN)/gunicorn --workers 1 --threads 8 --bind 127.0.0.1:$(PORT) 'app:create_app()'
+	rm -rf instance/outbox  # the last demo's messages: their links are to data just replaced
+	@echo "Serving CoachLab on http://127.0.0.1:$(PORT), mail at http://127.0.0.1:$(PORT)/demo/outbox  (Ctrl-C to stop)"
+	env -u DATABASE_URL -u QUEUE_URL -u REDIS_URL PORT=$(PORT) $(DEMO_MAIL) $(BIN)/python -m surveys.demo_runner -- \
+	  $(BIN)/gunicorn --workers 1 --threads 8 --bind 127.0.0.1:$(PORT) 'app:create_app()'
 
 ## test: the whole suite except the long simulations (SQLite; TEST_DATABASE_URL=postgresql://… for PostgreSQL)
 test: install-dev

@@ -17,6 +17,7 @@ from surveys import (
     commands,
     errors,
     organisations,
+    outbox,
     pilots,
     public,
     queue,
@@ -29,6 +30,7 @@ from surveys.config import (
     MAX_UPLOAD_BYTES,
     ConfigurationError,
     database_url,
+    job_settings,
     mail_settings,
     private_instance_folder,
     public_base_url,
@@ -64,6 +66,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         # bound to when an app does not set it, so an app made with limits off left them off for the next.
         RATELIMIT_ENABLED=True,
         **mail_settings(),
+        **job_settings(),
     )
     app.config.from_mapping(security_settings(app.config["PUBLIC_BASE_URL"]))
     if test_config is not None:
@@ -150,3 +153,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(respond.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(activity.bp)
+    app.register_blueprint(outbox.bp)

@@ -167,6 +167,35 @@ def worker_command(workers: int, periodic: bool):
     huey.create_consumer(workers=workers, worker_type="thread", periodic=periodic, check_worker_health=True).run()
 
 
+@click.command("mail-catcher")
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
+@click.option("--port", default=8025, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--outbox", default="instance/outbox", show_default=True,
+              help="folder that receives each message as an .eml file (DEMO_OUTBOX shows it at /demo/outbox)")
+@with_appcontext
+def mail_catcher_command(host: str, port: int, outbox: str):
+    """A local SMTP server for the demo: keeps every message as a file instead of delivering it (Ctrl-C stops it)."""
+    import signal
+    import threading
+
+    from .outbox import outbox_folder, serve
+
+    folder = outbox_folder(outbox)
+    try:
+        controller = serve(folder, host, port)
+    except (OSError, RuntimeError) as error:
+        raise ConfigurationError(f"mail-catcher: cannot listen on {host}:{port}: {error}") from None
+    click.echo(f"Catching mail on {host}:{port} into {folder}.")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()
+
+
 @click.command("scrub-links")
 @with_appcontext
 def scrub_links_command():
@@ -356,5 +385,5 @@ def init_app(app: Flask) -> None:
     for command in (init_db_command, create_org_command, create_user_command, demo_command, purge_drafts_command,
                     scrub_links_command, analyze_command, import_roster_command, import_performance_command,
                     import_sessions_command, invitations_command, report_command, disable_user_command,
-                    password_link_command, worker_command):
+                    password_link_command, worker_command, mail_catcher_command):
         app.cli.add_command(_errors_in_one_line(command))

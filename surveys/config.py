@@ -131,6 +131,24 @@ def mail_settings() -> dict:
     return settings
 
 
+def job_settings() -> dict:
+    """Background imports and the demo's outbox from the environment.
+
+    ``IMPORT_INLINE_ROWS``: files with more rows are imported by a queue consumer, with a progress page.
+    ``IMPORT_JOB_STALE_SECONDS``: an import whose progress has not moved for this long is taken to have
+    lost its consumer and is run again. ``DEMO_OUTBOX``: the folder of ``flask mail-catcher`` whose
+    messages consultants may read at /demo/outbox (the demo only; unset in production).
+    """
+    values = {}
+    for name, default, least in (("IMPORT_INLINE_ROWS", 2000, 0), ("IMPORT_JOB_STALE_SECONDS", 300, 1)):
+        text = os.environ.get(name, "").strip() or str(default)
+        if not text.isascii() or not text.isdigit() or int(text) < least:
+            raise ConfigurationError(f"{name}: {text!r} is not a whole number of at least {least}")
+        values[name] = int(text)
+    values["DEMO_OUTBOX"] = os.environ.get("DEMO_OUTBOX", "").strip() or None
+    return values
+
+
 def security_settings(base_url: str) -> dict:
     """Cookie, session-timeout and rate-limit settings from the environment."""
     https = base_url.startswith("https://") or _flag("COACHLAB_HTTPS")

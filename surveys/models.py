@@ -631,6 +631,39 @@ class PendingUpload(db.Model):
     __table_args__ = (CheckConstraint("kind IN ('roster', 'performance', 'sessions')", name="kind_known"),)
 
 
+class ImportJob(db.Model):
+    """A large import running as a background task: its state, progress and outcome, for the page that follows it.
+
+    The task may die with its consumer; this row does not, so a periodic task can run it again (an import is all
+    or nothing, so running it twice is safe). ``mapping_json`` is the confirmed column mapping, or None when the
+    file's headers needed none (then nothing is remembered). ``status``: queued → running → done, refused (the
+    file's problems, in ``problems_json``, or ``message``) or failed (the task died too often; ``message``).
+    """
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    upload_id: Mapped[str | None] = mapped_column(ForeignKey("pending_upload.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(20))
+    filename: Mapped[str] = mapped_column(String(200))
+    mapping_json: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="queued")
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    checked: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    summary: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str | None] = mapped_column(Text)
+    problems_json: Mapped[str | None] = mapped_column(Text)
+    problem_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('roster', 'performance', 'sessions')", name="kind_known"),
+        CheckConstraint("status IN ('queued', 'running', 'done', 'refused', 'failed')", name="status_known"),
+    )
+
+
 class UploadMapping(db.Model):
     """How an organisation's files of one kind were last mapped to our columns, offered again on the next upload.
 

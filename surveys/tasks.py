@@ -13,6 +13,7 @@ from sqlalchemy import select
 from . import accounts
 from .extensions import db
 from .models import Study, StudyStatus, Wave
+from .organisations import jobs as import_jobs  # noqa: F401  (its tasks: imports, resuming them)
 from .pilots import sending  # noqa: F401  (registers the send job, its resume every minute and at a consumer's start)
 from .pilots.reminders import send_due_reminders
 from .queue import crontab, periodic

@@ -108,12 +108,18 @@ class ImportReport:
 
 
 Progress = Callable[[int], None]
+"""Told how many rows have been checked so far, while they are checked (before anything is written)."""
 
 
-def _rows(frame: pd.DataFrame):
-    """(spreadsheet row number, row dict) pairs."""
-    for index, row in enumerate(frame.to_dict("records")):
+def _rows(frame: pd.DataFrame, progress: Progress | None = None):
+    """(spreadsheet row number, row dict) pairs; ``progress`` hears of each row checked, and of the last."""
+    records = frame.to_dict("records")
+    for index, row in enumerate(records):
+        if progress:
+            progress(index)
         yield index + 2, row
+    if progress:
+        progress(len(records))
 
 
 def _email(value: str) -> str:
@@ -162,7 +168,7 @@ def import_roster(organisation: Organisation, frame: pd.DataFrame, mapping: dict
     problems: list[Problem] = []
     seen: dict[tuple[str, str], int] = {}
     clean = []
-    for number, row in _rows(table):
+    for number, row in _rows(table, progress):
         team, name = row["team"], row["name"]
         email, crm_id = row["email"], row["crm_id"]
         if not team:
@@ -247,8 +253,6 @@ def import_roster(organisation: Organisation, frame: pd.DataFrame, mapping: dict
         if rep.email:
             by_email[rep.email.lower()] = rep
         applied[id(rep)] = position + 1
-        if progress:
-            progress(position)
     if conflicts:
         raise ImportRejected(conflicts)
     if deactivate_missing:
@@ -339,7 +343,7 @@ def import_performance(organisation: Organisation, frame: pd.DataFrame, mapping:
     problems: list[Problem] = []
     seen: dict[tuple[int, str], int] = {}
     records = []
-    for number, row in _rows(table):
+    for number, row in _rows(table, progress):
         rep_id = _find_rep(row, number, by_crm, by_email, problems)
         try:
             period, start = parse_period(row["period"])
@@ -371,7 +375,7 @@ def import_performance(organisation: Organisation, frame: pd.DataFrame, mapping:
             existing[(record.rep_id, record.period)] = record
     report = ImportReport(rows=len(records))
     new_rows, changed_rows = [], []
-    for position, record in enumerate(records, start=1):
+    for record in records:
         old = existing.get((record["rep_id"], record["period"]))
         if old is None:
             new_rows.append(record)
@@ -379,8 +383,6 @@ def import_performance(organisation: Organisation, frame: pd.DataFrame, mapping:
             changed_rows.append({"id": old.id, **{m: record[m] for m in CRM_FIELDS}})
         else:
             report.unchanged += 1
-        if progress:
-            progress(position)
     if new_rows:
         db.session.execute(insert(PerformanceRecord), new_rows)
     if changed_rows:
@@ -406,7 +408,7 @@ def import_sessions(organisation: Organisation, frame: pd.DataFrame, mapping: di
     problems: list[Problem] = []
     seen: dict[tuple, int] = {}
     sessions = []
-    for number, row in _rows(table):
+    for number, row in _rows(table, progress):
         rep_id = team_id = None
         if row["crm_id"] or row["email"]:
             rep_id = _find_rep(row, number, by_crm, by_email, problems)
@@ -451,15 +453,13 @@ def import_sessions(organisation: Organisation, frame: pd.DataFrame, mapping: di
                                     .where(CoachingSession.organisation_id == organisation.id)).all())
     report = ImportReport(rows=len(sessions))
     rows = []
-    for position, key in enumerate(sessions, start=1):
+    for key in sessions:
         if key in stored:
             report.unchanged += 1
         else:
             rep_id, team_id, model, day, minutes = key
             rows.append({"organisation_id": organisation.id, "rep_id": rep_id, "team_id": team_id,
                          "coach_model": model, "session_date": day, "minutes": minutes})
-        if progress:
-            progress(position)
     if rows:
         db.session.execute(insert(CoachingSession), rows)
     report.created = len(rows)

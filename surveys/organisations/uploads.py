@@ -48,6 +48,11 @@ class Kind:
     key_fields: tuple[str, ...] = ()
     options: tuple[str, ...] = ()
 
+    @property
+    def step(self) -> Callable[..., ImportReport]:
+        """The importer as a step of a larger unit of work: it leaves the commit to its caller."""
+        return self.importer.__wrapped__
+
 
 KINDS = {
     "roster": Kind("roster", "Roster: teams and reps", ROSTER_FIELDS, import_roster, options=("deactivate_missing",)),
@@ -153,12 +158,28 @@ def import_mapped(organisation: Organisation, kind: Kind, upload: PendingUpload,
 
     ``TableError`` / ``ImportRejected`` leave both the file and the remembered mapping as they were.
     """
-    report = run(organisation, kind, upload.content, upload.filename, chosen, json.loads(upload.options_json))
-    mapping = {name: header for name, header in chosen.items() if header}
-    remembered = db.session.get(UploadMapping, (organisation.id, kind.name))
-    if remembered is None:
-        db.session.add(UploadMapping(organisation_id=organisation.id, kind=kind.name, mapping_json=json.dumps(mapping)))
-    else:
-        remembered.mapping_json = json.dumps(mapping)
-    db.session.delete(upload)
+    return import_kept(organisation, kind, upload, chosen)
+
+
+def import_kept(organisation: Organisation, kind: Kind, upload: PendingUpload, chosen: dict[str, str | None] | None,
+                progress=None) -> ImportReport:
+    """Step of a unit of work (the caller commits): import a kept upload, remember its mapping, drop the file.
+
+    ``chosen`` None: the file's headers needed no mapping, so there is none to remember. The data, the
+    remembered mapping and the file's removal are written together or not at all.
+    """
+    options = json.loads(upload.options_json)
+    frame = read_table(upload.content, upload.filename)
+    report = kind.step(organisation, frame, mapping=chosen or {}, progress=progress,
+                       **{name: bool(options.get(name)) for name in kind.options})
+    if chosen is not None:
+        mapping = {name: header for name, header in chosen.items() if header}
+        remembered = db.session.get(UploadMapping, (organisation.id, kind.name))
+        if remembered is None:
+            db.session.add(UploadMapping(organisation_id=organisation.id, kind=kind.name,
+                                         mapping_json=json.dumps(mapping)))
+        else:
+            remembered.mapping_json = json.dumps(mapping)
+    # A statement, not the ORM's delete: a run of the same job that was taken over may have removed it already.
+    db.session.execute(delete(PendingUpload).where(PendingUpload.id == upload.id))
     return report

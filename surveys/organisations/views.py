@@ -8,6 +8,7 @@ server that cannot be used: 503).
 
 from __future__ import annotations
 
+import json
 import secrets
 from functools import partial
 
@@ -23,6 +24,7 @@ from ..refusals import Refused
 from ..studies import create_study
 from ..tabular import TableError, read_table
 from ..web import refused, sentence, today
+from . import jobs as import_jobs
 from . import uploads
 from .forms import (
     ButtonForm,
@@ -146,12 +148,13 @@ def _session_form(organisation: Organisation, **kwargs) -> SessionForm:
 
 
 def _kind_page(organisation: Organisation, kind: uploads.Kind, upload_form: UploadForm, problems=(),
-               session_form: SessionForm | None = None) -> str:
+               session_form: SessionForm | None = None, total: int | None = None) -> str:
     """The page of one kind of data (roster, performance, sessions) with its import form as given.
 
-    ``problems``: the rows of a refused file, listed under the form.
+    ``problems``: the rows of a refused file, listed under the form (of ``total`` in all; default: all of them).
     """
-    shown = {"problems": list(problems)[:MAX_PROBLEMS_SHOWN], "total": len(problems), "kind": kind}
+    shown = {"problems": list(problems)[:MAX_PROBLEMS_SHOWN], "total": len(problems) if total is None else total,
+             "kind": kind}
     if kind.name == "roster":
         return render_template("organisations/roster.html", organisation=organisation, form=upload_form,
                                teams=roster_summary(organisation), reps=_rep_list(organisation), **shown)
@@ -203,11 +206,14 @@ def upload(organisation_id: int, kind_name: str):
     content, filename = form.file.data.read(), form.file.data.filename or "upload"
     options = {"deactivate_missing": bool(form.deactivate_missing.data)}
     try:
-        headers = list(read_table(content, filename).columns)
-        if uploads.needs_mapping(kind, headers):
+        frame = read_table(content, filename)
+        if uploads.needs_mapping(kind, list(frame.columns)):
             staged = uploads.stage(current_user, organisation, kind, filename, content, options)
             return redirect(url_for("organisations.mapping", organisation_id=organisation.id, kind_name=kind.name,
                                     upload_id=staged.id))
+        if import_jobs.runs_as_job(len(frame)):
+            staged = uploads.stage(current_user, organisation, kind, filename, content, options)
+            return _follow(organisation, import_jobs.begin(_me(), organisation, kind, staged, None, len(frame)))
         report = uploads.run(organisation, kind, content, filename, {}, options)
     except ImportRejected as rejected:
         return refused(f"{filename}: nothing was imported because of the problems below.",
@@ -229,14 +235,7 @@ def mapping(organisation_id: int, kind_name: str, upload_id: str):
     organisation = organisation_or_404(current_user, organisation_id, consultant=True)
     kind = uploads.KINDS.get(kind_name) or abort(404)
     staged = uploads.pending(current_user, organisation, upload_id, kind) or abort(404)
-    try:
-        headers = list(read_table(staged.content, staged.filename).columns)
-    except TableError:
-        abort(404)  # it could be read when it was kept
-    first, remembered = uploads.first_choices(organisation, kind, headers)
-    form = mapping_form(kind.fields, headers, first, request.form if request.method == "POST" else None)
-    page = partial(render_template, "organisations/mapping.html", organisation=organisation, kind=kind, form=form,
-                   filename=staged.filename, headers=headers, remembered=remembered and request.method == "GET")
+    form, page, rows = _mapping_page(organisation, kind, staged, request.form if request.method == "POST" else None)
     if request.method == "GET":
         return page()
     if not form.validate():
@@ -249,6 +248,8 @@ def mapping(organisation_id: int, kind_name: str, upload_id: str):
             field.errors = [*field.errors, message]
         return page(), 400
     filename = staged.filename
+    if import_jobs.runs_as_job(rows):
+        return _follow(organisation, import_jobs.begin(_me(), organisation, kind, staged, chosen, rows))
     try:
         report = uploads.import_mapped(organisation, kind, staged, chosen)
     except ImportRejected as rejected:
@@ -259,6 +260,59 @@ def mapping(organisation_id: int, kind_name: str, upload_id: str):
         return refused(f"{filename}: {str(error).rstrip('.')}.", page, status=400)
     flash(f"{kind.title}: {report.summary()}", "info")
     return redirect(url_for(PAGES[kind.name], organisation_id=organisation.id))
+
+
+def _mapping_page(organisation: Organisation, kind: uploads.Kind, staged, formdata=None,
+                  chosen: dict | None = None):
+    """The mapping page of a kept upload: (its form, a partial rendering it, the file's number of rows).
+
+    The form shows ``formdata`` as sent, else ``chosen`` (a mapping that was refused), else the first choices.
+    """
+    try:
+        frame = read_table(staged.content, staged.filename)
+    except TableError:
+        abort(404)  # it could be read when it was kept
+    headers = list(frame.columns)
+    first, remembered = uploads.first_choices(organisation, kind, headers)
+    if chosen is not None:
+        first, remembered = {name: chosen.get(name) for name in first}, False
+    form = mapping_form(kind.fields, headers, first, formdata)
+    page = partial(render_template, "organisations/mapping.html", organisation=organisation, kind=kind, form=form,
+                   filename=staged.filename, headers=headers, upload_id=staged.id,
+                   remembered=remembered and request.method == "GET")
+    return form, page, len(frame)
+
+
+def _follow(organisation: Organisation, job):
+    """After enqueuing an import: its progress page (or, once it has run, its outcome)."""
+    return redirect(url_for("organisations.import_job", organisation_id=organisation.id, job_id=job.id))
+
+
+@bp.route("/<int:organisation_id>/imports/<job_id>")
+@login_required
+def import_job(organisation_id: int, job_id: str):
+    """A large import run by the queue: its progress (the page refreshes itself every 2 s), then its outcome as an
+    inline import gives it: the kind's page with the summary, or with the file's problems (and a 400)."""
+    organisation = organisation_or_404(current_user, organisation_id, consultant=True)
+    job = import_jobs.job_of(current_user, organisation, job_id) or abort(404)
+    kind = uploads.KINDS[job.kind]
+    if job.status == "done":
+        flash(f"{kind.title}: {job.summary}", "info")
+        return redirect(url_for(PAGES[kind.name], organisation_id=organisation.id))
+    if job.status == "refused":
+        problems = import_jobs.problems_of(job)
+        message = (f"{job.filename}: nothing was imported because of the problems below." if problems
+                   else job.message)
+        staged = import_jobs.kept_upload(job) if job.mapping_json is not None else None
+        if staged is not None:  # as a refused mapping: the file kept, the choices selected
+            _, page, _ = _mapping_page(organisation, kind, staged, chosen=json.loads(job.mapping_json))
+            return refused(message, partial(page, problems=problems, total=job.problem_count), status=400)
+        form = UploadForm(formdata=None)
+        return refused(message, partial(_kind_page, organisation, kind, form, problems=problems,
+                                        total=job.problem_count), form.file, status=400)
+    staged = import_jobs.kept_upload(job) if job.status == "failed" else None
+    return render_template("organisations/import_job.html", organisation=organisation, kind=kind, job=job,
+                           staged=staged, queue=current_app.config["QUEUE_URL"])
 
 
 @bp.route("/<int:organisation_id>/studies/new", methods=["GET", "POST"])
