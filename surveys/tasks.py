@@ -12,6 +12,7 @@ from . import accounts
 from .extensions import db
 from .models import Study, StudyStatus, Wave
 from .queue import crontab, periodic
+from .reports import snapshots as report_snapshots  # noqa: F401  # registers the rebuild job and sweep
 from .respond.survey import purge_expired_drafts, scrub_link_traces
 from .web import today
 
