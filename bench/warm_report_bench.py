@@ -16,6 +16,7 @@ Run from the repository root: ``.venv/bin/python -m bench.warm_report_bench [--s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.cookies
 import json
 import os
@@ -114,7 +115,7 @@ def stored_views(url: str, study_id: int) -> list[str]:
 def serve(url: str, study_id: int, rounds: int, folder: str) -> dict:
     access = Path(folder) / "access.log"
     queries = stored_views(url, study_id)
-    server_args = ["--workers", "4", "--access-logfile", str(access), "--access-log-format", "%(p)s %(s)s %(U)s"]
+    server_args = ["--workers", "4", "--access-logfile", str(access), "--access-logformat", "%(p)s %(s)s %(U)s"]
     env = {"QUEUE_URL": f"sqlite:///{folder}/queue.sqlite"}
     times: list[tuple[str, float]] = []
     with Gunicorn(url, workers=4, extra_env=env, server_args=server_args, probe="/login") as server:
@@ -152,8 +153,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=40_000)
     parser.add_argument("--rounds", type=int, default=12)
+    parser.add_argument("--keep", help="a folder to keep the database in (default: a temporary one)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
+    if args.keep:
+        Path(args.keep).mkdir(parents=True, exist_ok=True)
+    with (contextlib.nullcontext(args.keep) if args.keep else tempfile.TemporaryDirectory()) as folder:
         url = f"sqlite:///{folder}/bench.sqlite"
         start = time.perf_counter()
         study_id = seed(url, args.size)
