@@ -7,7 +7,7 @@ snapshots a background job is rebuilding. Both go with their study.
 
 Revision ID: 0016_report_snapshots
 Revises: 0012_audit_log
-Create Date: 2026-12-03
+Create Date: 2026-12-02
 
 """
 from alembic import op
