@@ -782,3 +782,30 @@ class SendItem(db.Model):
         Index("ix_send_item_job_state", "job_id", "state"),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
     )
+
+
+class ReportSnapshot(db.Model):
+    """One view of a study's report as it was computed, for every worker and instance to serve warm.
+
+    ``view_key`` names the view (wave, region, band: ``surveys.snapshots.view_key``); ``version`` is a
+    digest of the data version the report was built from (``report.snapshot_version``); ``data`` the
+    report object, pickled by the app itself and signed with its secret key (``surveys.snapshots``), so
+    that nothing but the app's own writes is ever unpickled. A study's snapshots go with the study.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), index=True)
+    view_key: Mapped[str] = mapped_column(String(400))
+    version: Mapped[str] = mapped_column(String(64))
+    k_threshold: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    built_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("study_id", "view_key"),)
+
+
+class ReportRebuild(db.Model):
+    """A rebuild of a study's snapshots that was asked for and has not finished (at most one per study)."""
+
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), primary_key=True)
+    requested_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from analysis.planning import SampleRatioCheck, sample_ratio_check
 from analysis.randomisation import RandomisationPlan
 
-from . import audit
+from . import audit, snapshots
 from .database import insert_or_ignore, transactional
 from .extensions import db
 from .instruments import Instrument, builtin
@@ -327,12 +327,15 @@ def update_design(study: Study, name: str, models: list[CoachingModel], unit: Ra
     if set(models) != set(study.coaching_models):
         study.arms = [StudyArm(coaching_model=model, position=i) for i, model in enumerate(models)]
     study.randomisation_unit, study.stratify_by, study.seed = unit, stratify_by, seed
+    if k_threshold != study.k_threshold:
+        snapshots.forget(study.id)  # numbers decided under another k are never served
     study.primary_outcome, study.k_threshold = primary_outcome, k_threshold
     study.comment_threshold = max(study.comment_threshold, k_threshold, 10)
     for setting, old, new in deviations:
         study.design_changes.append(DesignChange(setting=setting, old_value=old, new_value=new, reason=reason[:2000],
                                                  changed_by=changed_by))
     if changed:
+        snapshots.request_rebuild([study.id])
         audit.record("study.design_changed", study=study, actor=changed_by,
                      detail="; ".join(changed) + (f" (why: {reason})" if reason else ""))
     elif description_changed:
@@ -432,6 +435,7 @@ def delete_study(study: Study) -> None:
     """Delete a draft study nobody has answered, with its waves, questions, assignment and links issued."""
     _check_deletable(study)
     audit.record("study.deleted", study=study, detail=f"{len(study.waves)} wave(s)")
+    snapshots.forget(study.id)  # no report of it outlives it (the foreign key cascades too)
     db.session.delete(study)
 
 

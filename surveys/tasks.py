@@ -17,6 +17,7 @@ from .organisations import jobs as import_jobs  # noqa: F401  (its tasks: import
 from .pilots import sending  # noqa: F401  (registers the send job, its resume every minute and at a consumer's start)
 from .pilots.reminders import send_due_reminders
 from .queue import crontab, periodic
+from .reports import snapshots as report_snapshots  # noqa: F401  # registers the rebuild job and sweep
 from .respond.survey import purge_expired_drafts, scrub_link_traces
 from .web import today
 

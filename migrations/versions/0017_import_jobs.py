@@ -5,7 +5,7 @@ consumer; ``import_job`` keeps what the page that follows it shows (rows checked
 file's problems) and what a periodic task needs to run it again when its consumer died.
 
 Revision ID: 0017_import_jobs
-Revises: 0015_reminders
+Revises: 0016_report_snapshots
 Create Date: 2026-12-04
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0017_import_jobs'
-down_revision = '0015_reminders'
+down_revision = '0016_report_snapshots'
 branch_labels = None
 depends_on = None
 

@@ -19,7 +19,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .. import audit
+from .. import audit, snapshots
 from ..database import transactional
 from ..extensions import db
 from ..models import CoachingModel, CoachingSession, Organisation, PerformanceRecord, Rep, Team
@@ -262,6 +262,7 @@ def import_roster(organisation: Organisation, frame: pd.DataFrame, mapping: dict
                 report.deactivated += 1
     _write_or_reject()
     audit.record("roster.imported", organisation=organisation, detail=report.summary())
+    snapshots.request_rebuild_of_organisation(organisation.id)
     return report
 
 
@@ -390,6 +391,7 @@ def import_performance(organisation: Organisation, frame: pd.DataFrame, mapping:
     report.created, report.updated = len(new_rows), len(changed_rows)
     _write_or_reject()
     audit.record("performance.imported", organisation=organisation, detail=report.summary())
+    snapshots.request_rebuild_of_organisation(organisation.id)
     return report
 
 
@@ -465,4 +467,5 @@ def import_sessions(organisation: Organisation, frame: pd.DataFrame, mapping: di
     report.created = len(rows)
     _write_or_reject()
     audit.record("sessions.imported", organisation=organisation, detail=report.summary())
+    snapshots.request_rebuild_of_organisation(organisation.id)
     return report

@@ -23,7 +23,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from .. import audit
+from .. import audit, snapshots
 from ..database import transactional
 from ..extensions import db
 from ..models import Invitation, Response, Study, StudyStatus, Wave
@@ -103,6 +103,7 @@ def edit_wave(study: Study, wave: Wave, label: str, opens_on: date, closes_on: d
     wave.label, wave.opens_on, wave.closes_on = label, opens_on, closes_on
     audit.record("wave.changed", study=study,
                  detail=f"{before} → {label!r}, {opens_on.isoformat()} to {closes_on.isoformat()}")
+    snapshots.request_rebuild([study.id])
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,7 @@ def close_early(study: Study, wave: Wave, today: date) -> None:
     wave.planned_closes_on, wave.closes_on = wave.closes_on, today
     audit.record("wave.closed_early", study=study,
                  detail=f"{wave.label!r} on {today.isoformat()} (planned {wave.planned_closes_on.isoformat()})")
+    snapshots.request_rebuild([study.id])
 
 
 @transactional
@@ -162,6 +164,7 @@ def reopen(study: Study, wave: Wave, today: date) -> None:
                         "learn what the few who answered in between said. To hear from the others, add a new wave")
     wave.closes_on, wave.planned_closes_on = wave.planned_closes_on, None
     audit.record("wave.reopened", study=study, detail=f"{wave.label!r}, closes {wave.closes_on.isoformat()}")
+    snapshots.forget(study.id)  # an open wave is never shown, not even from an older snapshot
 
 
 @dataclass(frozen=True)
@@ -196,3 +199,4 @@ def delete_wave(study: Study, wave: Wave, today: date) -> None:
     _check_deletable(wave, today)
     audit.record("wave.deleted", study=study, detail=f"{wave.label!r}")
     db.session.delete(wave)
+    snapshots.request_rebuild([study.id])

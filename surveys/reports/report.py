@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
 from flask import current_app
@@ -129,6 +129,8 @@ class Report:
     # The wave is a baseline, measured before the coaching models started (``sections.pre_intervention``):
     # nothing in it is an effect of a coaching model.
     pre_intervention: bool = False
+    # Served from a stored snapshot older than the data (``surveys.reports.snapshots``): when it was built.
+    stale_since: datetime | None = None
 
     @property
     def compared(self) -> list[OutcomeRow]:
@@ -139,6 +141,13 @@ class Report:
         """Every section of the outcome tables in reading order, with its rows."""
         return [ReportSection(name, title, [row for row in self.rows if row.section == name])
                 for name, title in SECTIONS.items()]
+
+    @property
+    def stale_notice(self) -> str | None:
+        """The line a reader of a stale snapshot sees while the rebuild runs."""
+        if self.stale_since is None:
+            return None
+        return f"Newer data are being added; this report is from {self.stale_since:%d %B %Y, %H:%M} UTC."
 
     def row(self, key: str) -> OutcomeRow | None:
         return next((r for r in self.rows if r.key == key), None)
@@ -165,7 +174,9 @@ class Report:
                     "ci_high": self.link.overall.ci_high, "p": self.link.overall.p,
                     "by_model": {m: (None if c is None else {"r": c.r, "p": c.p, "teams": c.n})
                                  for m, c in self.link.by_group.items()}}
+        notice = {"notice": self.stale_notice} if self.stale_since is not None else {}
         return {
+            **notice,
             "study": {"id": self.study_id, "name": self.study_name, "organisation": self.organisation},
             "wave": self.wave, "wave_closed": self.wave_closed, "waves": self.waves,
             "filters": {"region": self.filters.region, "band": self.filters.band},
@@ -260,9 +271,16 @@ def data_version(study: Study, today: date) -> tuple:
             len(study.design_changes), today)
 
 
-def build_report(study: Study, args: Mapping, role: Role, today: date | None = None) -> Report:
-    """The report of ``study`` for the filters in ``args``, as ``role`` may see it (cached)."""
-    today = today or date.today()
+def snapshot_version(study: Study, today: date) -> tuple:
+    """The data version without the day: a report depends on the day only through which waves have
+    closed (the waves shown, a wave's state, the frozen members), so a snapshot stays current across
+    midnight until a wave closes or the data change."""
+    return (*data_version(study, today)[:-1], tuple((w.id, w.is_closed(today)) for w in study.waves))
+
+
+def resolve(study: Study, args: Mapping, today: date) -> tuple[Wave, list[Wave], Filters, list[str]]:
+    """The view ``args`` ask for: its wave (a closed one), the closed waves, the filters and the messages
+    on what was asked (an open wave, a wave that does not exist, a filter given twice)."""
     filters, messages = parse_filters(args)
     visible = _visible_waves(study, today)
     if not visible:
@@ -284,18 +302,32 @@ def build_report(study: Study, args: Mapping, role: Role, today: date | None = N
             messages.append(f"There is no wave “{filters.wave}” to show; showing “{default.label}”.")
         else:
             wave = match
+    return wave, visible, filters, messages
+
+
+def build_report(study: Study, args: Mapping, role: Role, today: date | None = None) -> Report:
+    """The report of ``study`` for the filters in ``args``, as ``role`` may see it (computed here,
+    cached in this process; ``surveys.reports.snapshots.report_for`` serves the stored snapshots)."""
+    today = today or date.today()
+    wave, visible, filters, messages = resolve(study, args, today)
+    return view_report(study, wave, visible, filters, messages, today, role.value)
+
+
+def view_report(study: Study, wave: Wave, visible: list[Wave], filters: Filters, messages: list[str], today: date,
+                role: str = "any") -> Report:
+    """One view's report, live (cached in this process per study, view, role and data version)."""
     version = data_version(study, today)
-    key = (study.id, wave.id, filters.region, filters.band, role.value, version)
+    key = (study.id, wave.id, filters.region, filters.band, role, version)
     reports = cache.named("reports", CACHE_SIZE)
     cached = reports.get(key)
     if cached is not None:
-        return _with_messages(cached, messages)
-    report = _compute(study, wave, visible, filters, messages, today, key, version)
+        return with_messages(cached, messages)
+    report = _compute(study, wave, visible, filters, list(messages), today, key, version)
     reports.put(key, report)
     return report
 
 
-def _with_messages(report: Report, messages: list[str]) -> Report:
+def with_messages(report: Report, messages: list[str]) -> Report:
     """The cached report with this request's messages (the numbers do not depend on them)."""
     return replace(report, messages=list(messages) + [m for m in report.messages if m not in messages])
 

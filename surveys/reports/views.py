@@ -17,7 +17,8 @@ from ..web import today
 from .charts import chart_specs, render
 from .filters import BANDS
 from .output import download_name, json_bytes, report_json, tables_file
-from .report import ReportUnavailable, build_report
+from .report import ReportUnavailable
+from .snapshots import report_for
 from .tables import methods_text
 
 bp = Blueprint("reports", __name__)
@@ -40,7 +41,7 @@ def _with_report(unavailable: Callable[[ReportUnavailable], ResponseReturnValue]
         def with_report(study_id: int, **values):
             study = study_or_404(current_user, study_id)
             try:
-                report = build_report(study, request.args, current_user.role, today())
+                report = report_for(study, request.args, current_user.role, today())
             except ReportUnavailable as missing:
                 return unavailable(missing)
             return view(study, report, **values)
