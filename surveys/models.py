@@ -35,6 +35,9 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy import (
+    false as sa_false,
+)
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -741,6 +744,10 @@ class SendJob(db.Model):
     base_url: Mapped[str] = mapped_column(String(500))
     actor_id: Mapped[int | None] = mapped_column(Integer)
     without_email: Mapped[int] = mapped_column(Integer, default=0)
+    # Whether the job's size may be shown: only when it cannot depend on who has answered (an invitation run
+    # to reps none of whom had a link for the wave yet). A reminder run's size, or an invitation run's after a
+    # mail-merge download, is the number of reps who have not answered an open wave.
+    exact: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # A runner working on the job renews this with each item it claims; the periodic resume starts one only
     # when it has passed, so a job has one runner (and MAIL_RATE holds) unless more are enqueued on purpose.

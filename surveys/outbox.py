@@ -18,8 +18,10 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, render_template
 from flask_login import current_user, login_required
+from sqlalchemy import func, select
 
-from .models import Role
+from .extensions import db
+from .models import Rep, Role, User, membership
 
 bp = Blueprint("outbox", __name__, url_prefix="/demo")
 
@@ -82,10 +84,23 @@ def read_message(path: Path) -> Message:
                    str(message["Subject"] or "(no subject)"), body.get_content() if body is not None else "")
 
 
-def messages(folder: Path, limit: int = SHOWN) -> tuple[list[Message], int]:
-    """The newest ``limit`` messages, newest first, and how many there are."""
+def addresses_of(user: User) -> set[str]:
+    """The e-mail addresses of the reps and the people of ``user``'s organisations, lower case."""
+    organisations = [organisation.id for organisation in user.organisations]
+    reps = select(func.lower(Rep.email)).where(Rep.organisation_id.in_(organisations), Rep.email.is_not(None))
+    people = (select(func.lower(User.email)).join(membership, membership.c.user_id == User.id)
+              .where(membership.c.organisation_id.in_(organisations)))
+    return set(db.session.scalars(reps)) | set(db.session.scalars(people)) | {user.email.lower()}
+
+
+def messages(folder: Path, limit: int = SHOWN, to: set[str] | None = None) -> tuple[list[Message], int]:
+    """The newest ``limit`` messages (of those addressed to one of ``to``, when given), newest first, and how many
+    there are."""
     files = sorted(folder.glob("*.eml"), reverse=True) if folder.is_dir() else []
-    return [read_message(path) for path in files[:limit]], len(files)
+    read = [read_message(path) for path in files]
+    if to is not None:
+        read = [m for m in read if m.to.strip().lower() in to]
+    return read[:limit], len(read)
 
 
 @bp.route("/outbox")
@@ -96,5 +111,6 @@ def outbox():
     if not configured or current_user.role is not Role.CONSULTANT:
         abort(404)
     folder = outbox_folder(configured)
-    shown, total = messages(folder)
+    # Only mail to the consultant's own organisations: another client's reps and their links are not theirs.
+    shown, total = messages(folder, to=addresses_of(current_user))
     return render_template("outbox.html", messages=shown, total=total, folder=folder)

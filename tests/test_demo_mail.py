@@ -16,6 +16,7 @@ import pytest
 from flask_migrate import upgrade
 
 from surveys import mail
+from surveys.extensions import db
 from surveys.outbox import messages, serve
 from tests import builders
 from tests.gunicorn_kit import free_port
@@ -23,8 +24,9 @@ from tests.http import Browser
 from tests.queue_kit import wait_until
 
 
-def log_in(client, email: str, role: str = "consultant"):
-    builders.user(email, role=role, orgs=[] if role == "consultant" else [builders.organisation().name])
+def log_in(client, email: str, role: str = "consultant", orgs: list[str] | None = None):
+    builders.user(email, role=role, orgs=orgs if orgs is not None else
+                  [] if role == "consultant" else [builders.organisation().name])
     client.post("/login", data={"email": email, "password": builders.PASSWORD})
 
 
@@ -45,8 +47,12 @@ def test_a_message_sent_by_coachlab_lands_in_the_outbox_and_the_page_lists_it(ma
                                              "Hello Ann,\nanswer here: http://localhost/s/abc123\n"))
         files = wait_until(lambda: list(folder.glob("*.eml")), timeout=10)
         assert len(files) == 1 and files[0].stat().st_mode & 0o077 == 0  # private: links are credentials
+        # The page lists mail to the consultant's own organisations only (tests/test_insider_attacks_sending.py).
+        org = builders.organisation()
+        builders.team_with_reps(org).reps[0].email = "ann@acme.example.com"
+        db.session.commit()
         client = app.test_client()
-        log_in(client, "c@acme.example.com")
+        log_in(client, "c@acme.example.com", orgs=[org.name])
         page = client.get("/demo/outbox")
     body = page.get_data(as_text=True)
     assert page.status_code == 200

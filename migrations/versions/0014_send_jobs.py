@@ -31,6 +31,7 @@ def upgrade():
     sa.Column('base_url', sa.String(length=500), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('without_email', sa.Integer(), nullable=False),
+    sa.Column('exact', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('active_until', sa.DateTime(), nullable=True),
     sa.Column('finished_at', sa.DateTime(), nullable=True),

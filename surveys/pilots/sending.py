@@ -170,8 +170,14 @@ def create_job(study: Study, wave: Wave, base_url: str, on: date, reminder: bool
         raise InvitationError("no active reps are assigned to a coaching model yet; randomise first")
     wanted, with_email = mail_targets(study, wave, reminder)
     targets = [rep.id for rep, _ in _link_targets(wave, reps, with_email)]
+    # The run's size may be shown only if it cannot depend on who answered: none of the reps it is for has had
+    # a link for this wave (a mail-merge download gives links without marking them sent).
+    had_link = any(db.session.scalar(select(Invitation.id).where(Invitation.wave_id == wave.id,
+                                                                 Invitation.rep_id.in_(chunk)).limit(1))
+                   for chunk in _chunks(sorted(with_email)))
     send_job = SendJob(study_id=study.id, wave_id=wave.id, reminder=reminder, base_url=base_url,
-                       actor_id=actor.id if actor is not None else None, without_email=len(wanted) - len(with_email))
+                       actor_id=actor.id if actor is not None else None, without_email=len(wanted) - len(with_email),
+                       exact=not reminder and not had_link)
     db.session.add(send_job)
     db.session.flush()
     for chunk in _chunks(targets):
@@ -445,12 +451,14 @@ def _finish(send_job: SendJob, now: datetime) -> bool:
         study = db.session.get(Study, send_job.study_id)
         label = send_job.wave.label
         failed, uncertain = counts[SendItemState.FAILED], counts[SendItemState.UNCERTAIN]
-        if send_job.reminder:  # no count of the run: it would be the number of reps who have not answered
-            detail = f"wave {label!r}: reminders e-mailed, {failed} failed"
+        if not send_job.exact:  # no count of the run: it would be the number of reps who have not answered
+            detail = f"wave {label!r}: {'reminders' if send_job.reminder else 'invitations'} e-mailed"
+            detail += ", some could not be delivered" if failed else ""
+            detail += ", some uncertain" if uncertain else ""
         else:
             detail = f"wave {label!r}: {counts[SendItemState.SENT]} sent, {failed} failed"
-        if uncertain:
-            detail += f", {uncertain} uncertain"
+            if uncertain:
+                detail += f", {uncertain} uncertain"
         audit.record("reminders.sent" if send_job.reminder else "links.sent", study=study, detail=detail,
                      actor=actor)
     db.session.commit()
@@ -648,6 +656,7 @@ class Progress:
 
     job_id: int
     reminder: bool
+    exact: bool  # the job's size may be shown (``SendJob.exact``)
     running: bool
     total: int
     sent: int
@@ -672,35 +681,46 @@ def wave_progress(wave: Wave) -> list[Progress]:
         if position and not counts[SendItemState.UNCERTAIN]:
             continue
         shown.append(Progress(
-            send_job.id, send_job.reminder, send_job.finished_at is None, sum(counts.values()),
+            send_job.id, send_job.reminder, send_job.exact, send_job.finished_at is None, sum(counts.values()),
             counts[SendItemState.SENT], counts[SendItemState.FAILED], counts[SendItemState.RETRY],
             counts[SendItemState.UNCERTAIN], counts[SendItemState.SKIPPED], send_job.without_email))
     return shown
 
 
 def progress_words(progress: Progress) -> list[str]:
-    """Sentences for the wave page. Invitations: exact counts. Reminders: a percentage in steps of 10 %, never
-    the number of reps it goes to (while the wave is open that is the exact count of those who have not answered)."""
+    """Sentences for the wave page. A job whose size cannot depend on who answered: exact counts. Any other
+    (reminders; invitations to reps who had mail-merge links): a percentage in steps of 10 % and "some", never
+    a number of messages — sent, failed, retrying or uncertain, each is a count of reps who have not answered."""
     p = progress
+    what = "reminders" if p.reminder else "invitations"
     words = []
-    if p.reminder:
-        head = (f"Sending reminders: {p.percent} % sent" if p.running else f"Reminders sent: {p.percent} %")
+    if not p.exact:
+        head = (f"Sending {what}: {p.percent} % sent" if p.running else f"{what.capitalize()} sent: {p.percent} %")
         head += " (rounded down to 10 %; their number is not shown, as it would tell how many have answered)"
-    elif p.running:
-        head = f"Sending invitations: {p.sent:,} of {p.total:,} sent"
+        if p.retrying:
+            head += "; some could not be delivered yet — retrying"
+        words.append(head + ".")
+        if p.failed:
+            words.append("Some could not be delivered (refused by the mail server, or after every retry).")
+        if p.uncertain:
+            words.append("Some are uncertain: the consumer sending them stopped before it could record whether the "
+                         "mail server took them. They are not sent again by themselves (a rep could get two "
+                         "messages); sending them again uses the same link.")
     else:
-        head = f"Invitations sent: {p.sent:,}" + (f" of {p.total:,}" if p.sent != p.total else "")
-    if p.retrying:
-        head += f"; {p.retrying:,} failed — retrying"
-    words.append(head + ".")
-    if p.failed:
-        words.append(f"{p.failed:,} could not be delivered (refused by the mail server, or after every retry).")
-    if p.skipped and not p.reminder:
-        words.append(f"{p.skipped:,} not sent: the rep answered, left or lost their address, or the wave closed first.")
-    if p.uncertain:
-        words.append(f"{p.uncertain:,} uncertain: the consumer sending {'it' if p.uncertain == 1 else 'them'} stopped "
-                     "before it could record whether the mail server took them. They are not sent again by "
-                     "themselves (a rep could get two messages); sending them again uses the same link.")
+        head = (f"Sending invitations: {p.sent:,} of {p.total:,} sent" if p.running else
+                f"Invitations sent: {p.sent:,}" + (f" of {p.total:,}" if p.sent != p.total else ""))
+        if p.retrying:
+            head += f"; {p.retrying:,} failed — retrying"
+        words.append(head + ".")
+        if p.failed:
+            words.append(f"{p.failed:,} could not be delivered (refused by the mail server, or after every retry).")
+        if p.skipped:
+            words.append(f"{p.skipped:,} not sent: the rep answered, left or lost their address, or the wave "
+                         "closed first.")
+        if p.uncertain:
+            words.append(f"{p.uncertain:,} uncertain: the consumer sending {'it' if p.uncertain == 1 else 'them'} "
+                         "stopped before it could record whether the mail server took them. They are not sent again "
+                         "by themselves (a rep could get two messages); sending them again uses the same link.")
     if p.without_email:
         words.append(f"{p.without_email} rep(s) have no e-mail address; use the mail-merge file for them.")
     return words

@@ -386,10 +386,11 @@ def wave_resend_uncertain(study_id: int, wave_id: int):
     if not mail_configured():
         return refused("No mail server is configured (MAIL_SERVER).", page)
     try:
-        count = resend_uncertain(study, wave, today())
+        resend_uncertain(study, wave, today())
     except (InvitationError, MailError) as error:
         return refused(error, page, prefix="Nothing sent")
-    flash(f"{count} uncertain message(s) are being sent again, each with the link it carried before.", "info")
+    # No count: the uncertain items of a reminder run are among the reps who have not answered.
+    flash("The uncertain messages are being sent again, each with the link it carried before.", "info")
     return redirect(url_for("pilots.wave", study_id=study.id, wave_id=wave.id))
 
 
