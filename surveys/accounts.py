@@ -15,7 +15,7 @@ from . import audit
 from .attempts import FAILED_LOGINS
 from .database import transactional
 from .extensions import db
-from .models import AccountToken, Organisation, Role, TokenPurpose, User, utcnow
+from .models import AccountToken, Organisation, Rep, Role, TokenPurpose, User, membership, utcnow
 from .refusals import ONE_LINE, Refused, has_control_characters
 from .tokens import hash_token, new_token
 
@@ -303,3 +303,12 @@ def active_account(email: str) -> User:
     if user is None or not user.active:
         raise AccountError(f"no active account has the e-mail {email}")
     return user
+
+
+def addresses_of(user: User) -> set[str]:
+    """The e-mail addresses of the reps and the people of ``user``'s organisations, lower case."""
+    organisations = [organisation.id for organisation in user.organisations]
+    reps = select(func.lower(Rep.email)).where(Rep.organisation_id.in_(organisations), Rep.email.is_not(None))
+    people = (select(func.lower(User.email)).join(membership, membership.c.user_id == User.id)
+              .where(membership.c.organisation_id.in_(organisations)))
+    return set(db.session.scalars(reps)) | set(db.session.scalars(people)) | {user.email.lower()}

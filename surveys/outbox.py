@@ -18,10 +18,9 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, render_template
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
 
-from .extensions import db
-from .models import Rep, Role, User, membership
+from .accounts import addresses_of
+from .models import Role
 
 bp = Blueprint("outbox", __name__, url_prefix="/demo")
 
@@ -82,15 +81,6 @@ def read_message(path: Path) -> Message:
     body = message.get_body(("plain",))
     return Message(path.name, datetime.fromtimestamp(path.stat().st_mtime, UTC), str(message["To"] or ""),
                    str(message["Subject"] or "(no subject)"), body.get_content() if body is not None else "")
-
-
-def addresses_of(user: User) -> set[str]:
-    """The e-mail addresses of the reps and the people of ``user``'s organisations, lower case."""
-    organisations = [organisation.id for organisation in user.organisations]
-    reps = select(func.lower(Rep.email)).where(Rep.organisation_id.in_(organisations), Rep.email.is_not(None))
-    people = (select(func.lower(User.email)).join(membership, membership.c.user_id == User.id)
-              .where(membership.c.organisation_id.in_(organisations)))
-    return set(db.session.scalars(reps)) | set(db.session.scalars(people)) | {user.email.lower()}
 
 
 def messages(folder: Path, limit: int = SHOWN, to: set[str] | None = None) -> tuple[list[Message], int]:
