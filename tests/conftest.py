@@ -319,6 +319,17 @@ def mail_text(raw: str) -> str:
 
 
 @pytest.fixture
+def catcher(tmp_path):
+    """The demo's mail catcher (``surveys.outbox.serve``) on loopback, keeping messages in a folder: (folder, port)."""
+    from surveys.outbox import serve
+
+    folder, port = tmp_path / "outbox", free_port()
+    controller = serve(folder, "127.0.0.1", port)
+    yield folder, port
+    controller.stop()
+
+
+@pytest.fixture
 def smtp():
     """A real SMTP server on loopback (aiosmtpd): yields (controller, inbox)."""
     from aiosmtpd.controller import Controller

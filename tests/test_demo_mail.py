@@ -17,7 +17,7 @@ from flask_migrate import upgrade
 
 from surveys import mail
 from surveys.extensions import db
-from surveys.outbox import messages, serve
+from surveys.outbox import messages
 from tests import builders
 from tests.gunicorn_kit import free_port
 from tests.http import Browser
@@ -28,14 +28,6 @@ def log_in(client, email: str, role: str = "consultant", orgs: list[str] | None 
     builders.user(email, role=role, orgs=orgs if orgs is not None else
                   [] if role == "consultant" else [builders.organisation().name])
     client.post("/login", data={"email": email, "password": builders.PASSWORD})
-
-
-@pytest.fixture
-def catcher(tmp_path):
-    folder, port = tmp_path / "outbox", free_port()
-    controller = serve(folder, "127.0.0.1", port)
-    yield folder, port
-    controller.stop()
 
 
 def test_a_message_sent_by_coachlab_lands_in_the_outbox_and_the_page_lists_it(make_app, catcher):

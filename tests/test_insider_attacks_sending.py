@@ -139,16 +139,6 @@ def test_invitations_emailed_after_a_mail_merge_show_the_exact_non_response_coun
 
 # --- (1)/(2) the demo outbox: every consultant reads who was reminded, and every org's live links ------------
 
-@pytest.fixture
-def catcher(tmp_path):
-    from surveys.outbox import serve
-
-    folder, port = tmp_path / "outbox", free_port()
-    controller = serve(folder, "127.0.0.1", port)
-    yield folder, port
-    controller.stop()
-
-
 def test_demo_outbox_shows_a_consultant_of_another_organisation_the_live_survey_links(make_app, catcher):
     folder, port = catcher
     app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, DEMO_OUTBOX=str(folder))
