@@ -2,8 +2,8 @@
 
     python -m surveys.demo_runner -- gunicorn --workers 1 --threads 8 --bind 127.0.0.1:5000 'app:create_app()'
 
-Starts ``flask --app app mail-catcher`` (on ``MAIL_PORT``, into ``DEMO_OUTBOX``) and ``flask --app app worker``,
-and the server command given after ``--``, all at once, and checks that the catcher comes to listen.
+Starts ``flask --app app mail-catcher`` (on ``MAIL_PORT``, into ``DEMO_OUTBOX``) and ``flask --app app worker``
+at once, and the server command given after ``--`` once the catcher listens, so that no message is lost.
 When the server stops (Ctrl-C, SIGTERM, or an error), the consumer is stopped gracefully (SIGINT: Huey
 finishes the tasks it is running) and the catcher with it; their output goes to this terminal too.
 
@@ -69,16 +69,20 @@ def main(argv: list[str]) -> int:
         helpers.append(catcher)
         worker = subprocess.Popen([*flask, "worker", "--workers", "2"], env=env)  # noqa: S603
         helpers.append(worker)
-        if stopping:
-            return 0
-        server = subprocess.Popen(server_command, env=env)  # noqa: S603  (the Makefile's command line)
-        deadline = time.monotonic() + STARTUP_SECONDS  # all three start at once: each takes seconds to import
+        # The server starts only once the catcher listens: a message sent before (a password reset asked
+        # for on the first page) would be lost, on a busy machine seconds after the page first answers.
+        deadline = time.monotonic() + STARTUP_SECONDS
         while not _listening(host, port):
+            if stopping:
+                return 0
             if catcher.poll() is not None or worker.poll() is not None or time.monotonic() > deadline:
                 print("demo: the mail catcher or the queue consumer did not start", file=sys.stderr)
                 return 1
             time.sleep(0.1)
         print(f"demo: mail to anyone lands in {outbox}/ (consultants read it at /demo/outbox)", flush=True)
+        if stopping:
+            return 0
+        server = subprocess.Popen(server_command, env=env)  # noqa: S603  (the Makefile's command line)
         while True:
             try:
                 return server.wait()
