@@ -9,6 +9,8 @@ gunicorn worker, and the background rebuild of the whole cube of views.
    every stored view as the page and as JSON, ``--rounds`` times, one request at a time. Which worker answered is
    read from gunicorn's access log (``%(p)s``); the times are the client's (request sent → body read). The first
    request of a view to a worker unpickles the snapshot and renders it; later ones hit that worker's own copy.
+   An idle machine lets one worker take nearly every request made one at a time, so the same requests are then
+   made by four readers at once (one per worker): every worker serves, and the times include waiting for a core.
 
 Run from the repository root: ``.venv/bin/python -m bench.warm_report_bench [--size 40000] [--rounds 12]``.
 """
@@ -115,7 +117,7 @@ def stored_views(url: str, study_id: int) -> list[str]:
 def serve(url: str, study_id: int, rounds: int, folder: str) -> dict:
     access = Path(folder) / "access.log"
     queries = stored_views(url, study_id)
-    server_args = ["--workers", "4", "--access-logfile", str(access), "--access-logformat", "%(p)s %(s)s %(U)s"]
+    server_args = ["--workers", "4", "--access-logfile", str(access), "--access-logformat", "%(p)s %(s)s %(U)s %(D)s"]
     env = {"QUEUE_URL": f"sqlite:///{folder}/queue.sqlite"}
     times: list[tuple[str, float]] = []
     with Gunicorn(url, workers=4, extra_env=env, server_args=server_args, probe="/login") as server:
@@ -132,8 +134,13 @@ def serve(url: str, study_id: int, rounds: int, folder: str) -> dict:
                     assert b"Newer data are being added" not in body, path
                     times.append((path, elapsed))
         time.sleep(0.5)
+        sequential_lines = len(access.read_text().splitlines())
+        together = concurrently(server.url, study_id, queries, rounds)
+        time.sleep(0.5)
     lines = [line.split() for line in access.read_text().splitlines()]
-    report_lines = [(pid, path) for pid, _, path in lines if path.startswith(f"/studies/{study_id}/report")]
+    together_lines = [line for line in lines[sequential_lines:] if line[2].startswith(f"/studies/{study_id}/report")]
+    lines = lines[:sequential_lines]
+    report_lines = [(pid, path) for pid, _, path, _ in lines if path.startswith(f"/studies/{study_id}/report")]
     assert len(report_lines) == len(times), (len(report_lines), len(times))
     by_worker: dict[str, list[float]] = defaultdict(list)
     first_of_view: dict[tuple[str, str], float] = {}
@@ -146,7 +153,41 @@ def serve(url: str, study_id: int, rounds: int, folder: str) -> dict:
             "first_per_worker_max_ms": max(first_of_view.values()) * 1000,
             "first_per_worker_median_ms": statistics.median(first_of_view.values()) * 1000,
             "workers": {pid: {"requests": len(t), "median_ms": statistics.median(t) * 1000, "max_ms": max(t) * 1000}
-                        for pid, t in sorted(by_worker.items())}}
+                        for pid, t in sorted(by_worker.items())},
+            "together": {**together, "workers": {pid: sum(1 for line in together_lines if line[0] == pid)
+                                                 for pid in sorted({line[0] for line in together_lines})},
+                         "server_median_ms": statistics.median(int(line[3]) for line in together_lines) / 1000}}
+
+
+def concurrently(base: str, study_id: int, queries: list[str], rounds: int, clients: int = 4) -> dict:
+    """As many logged-in readers as workers, each requesting every view ``rounds`` times at once with the
+    others, so that every worker serves (one at a time, an idle machine lets one worker take them all)."""
+    import threading
+
+    times: list[float] = []
+    lock = threading.Lock()
+
+    def reader() -> None:
+        browser = Session(base)
+        browser.log_in("leader@bench.example.com")
+        for _ in range(rounds):
+            for query in queries:
+                for suffix in ("", ".json"):
+                    path = f"/studies/{study_id}/report{suffix}?{query}"
+                    start = time.perf_counter()
+                    status, body = browser.request(path)
+                    elapsed = time.perf_counter() - start
+                    assert status == 200 and b"Newer data are being added" not in body, (path, status)
+                    with lock:
+                        times.append(elapsed)
+
+    threads = [threading.Thread(target=reader) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {"clients": clients, "requests": len(times), "median_ms": statistics.median(times) * 1000,
+            "max_ms": max(times) * 1000}
 
 
 def main() -> None:
@@ -176,6 +217,11 @@ def main() -> None:
         for pid, figures in served["workers"].items():
             print(f"  worker {pid}: {figures['requests']} requests, median {figures['median_ms']:.1f} ms, "
                   f"max {figures['max_ms']:.1f} ms")
+        together = served["together"]
+        print(f"served to {together['clients']} readers at once: {together['requests']} requests, median "
+              f"{together['median_ms']:.1f} ms, max {together['max_ms']:.1f} ms (server's own median "
+              f"{together['server_median_ms']:.1f} ms); requests per worker: "
+              + ", ".join(f"{pid} {n}" for pid, n in together["workers"].items()))
 
 
 if __name__ == "__main__":

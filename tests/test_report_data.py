@@ -13,13 +13,15 @@ from collections import Counter
 from datetime import date, timedelta
 
 import numpy as np
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
 from surveys import frames
 from surveys.disclosure import survey_frame
 from surveys.extensions import db
-from surveys.models import Answer, CoachingModel, CoachingSession, Rep, Role, Study, Wave
+from surveys.models import Answer, Rep, Role, Study, Wave
+from surveys.organisations.imports import import_sessions
 from surveys.outcomes import PERFORMANCE
 from surveys.reports.report import build_report
 from tests import builders
@@ -183,9 +185,10 @@ def test_session_rates_count_only_the_sessions_of_the_waves_period(seeded):
     # Sessions logged after the follow-up closed belong to a later wave, not to this one.
     wave = db.session.scalar(select(Wave).where(Wave.label == "follow-up"))
     later = wave.closes_on + timedelta(days=3)
-    for rep in db.session.scalars(select(Rep).where(Rep.organisation_id == study.organisation_id)).all()[::2]:
-        db.session.add(CoachingSession(organisation_id=study.organisation_id, rep_id=rep.id, minutes=30,
-                                       coach_model=CoachingModel.MANAGER, session_date=later))
+    reps = db.session.scalars(select(Rep).where(Rep.organisation_id == study.organisation_id)).all()[::2]
+    logged = pd.DataFrame([{"crm_id": rep.crm_id, "coach_model": "manager", "date": later.isoformat(),
+                            "minutes": "30"} for rep in reps])
+    assert import_sessions(study.organisation, logged, today=later).created == len(reps)
     db.session.commit()
     again = build_report(study, {}, Role.LEADER)
     assert again.version != follow_up.version
