@@ -34,6 +34,11 @@ Which numbers may be shown (``disclosure``, ``suppression``)
 Planning (``planning``)
     Design, minimum_detectable_effect, teams_needed, sample_ratio_check, TeamsNeeded,
     SampleRatioCheck
+Margins: non-inferiority and equivalence (``margins``)
+    margin_tests, margin_test, MarginTest
+The chance that each model is best, and its expected loss (``bayes``)
+    probability_best, probability_best_from_model, prior_sd_from, BayesResult, ArmChance,
+    SURVEY_PRIOR_SD_UNITS, QUOTA_PRIOR_SD_UNITS
 The smallest difference a study could have detected, for its headline test (``detectable``)
     detectable_difference, Detectable
 The verdict (``verdict``)
@@ -53,6 +58,8 @@ which the statistics do not, so ``import analysis`` does not load it.
 # command's time (README, "Speed").
 _EXPORTS = {
     "_result": ("Result", "json_safe"),
+    "bayes": ("ArmChance", "BayesResult", "QUOTA_PRIOR_SD_UNITS", "SURVEY_PRIOR_SD_UNITS", "prior_sd_from",
+              "probability_best", "probability_best_from_model"),
     "baseline": ("AdjustedMean", "AncovaResult", "DidPair", "DidResult", "ancova", "difference_in_differences"),
     "cli": ("read_data_file",),
     "clustered": ("ArmEffect", "Coefficient", "Correlation", "MixedModelResult", "TeamLink", "correlation",
@@ -63,6 +70,7 @@ _EXPORTS = {
     "detectable": ("Detectable", "detectable_difference"),
     "disclosure": ("Disclosure", "View", "all_views", "decide"),
     "effects": ("OmnibusEffects", "PairEffect", "delta_magnitude", "hedges_g", "magnitude"),
+    "margins": ("MarginTest", "margin_test", "margin_tests"),
     "multiplicity": ("holm",),
     "omnibus": ("ChiSquareTest", "FTest", "LeveneTest"),
     "planning": ("Design", "SampleRatioCheck", "TeamsNeeded", "minimum_detectable_effect", "sample_ratio_check",
@@ -115,6 +123,10 @@ __all__ = [
     # planning
     "Design", "minimum_detectable_effect", "teams_needed", "sample_ratio_check", "TeamsNeeded",
     "SampleRatioCheck",
+    # margins; the chance of being best
+    "margin_tests", "margin_test", "MarginTest",
+    "probability_best", "probability_best_from_model", "prior_sd_from", "BayesResult", "ArmChance",
+    "SURVEY_PRIOR_SD_UNITS", "QUOTA_PRIOR_SD_UNITS",
     # detectable differences
     "detectable_difference", "Detectable",
     # the verdict

@@ -80,7 +80,9 @@ class MixedModelResult(Result):
     denominator df its tests use, ``"satterthwaite"`` or ``"containment"``. ``design_effect`` allows for
     unequal team sizes (Eldridge's form, :func:`analysis.planning.design_effect`), with
     ``cluster_size_cv`` the coefficient of variation of the team sizes (population SD over mean);
-    ``min_cluster_size`` and ``max_cluster_size`` are their range.
+    ``min_cluster_size`` and ``max_cluster_size`` are their range. ``arm_covariance`` is the covariance
+    matrix of the arm effects (rows and columns in the order of ``arm_effects``; as R's
+    ``vcov(fit)[arms, arms]``), empty when the fit did not converge.
     """
 
     converged: bool
@@ -105,6 +107,7 @@ class MixedModelResult(Result):
     max_cluster_size: int = 0
     team_sizes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     var_within_teams: float = float("nan")
+    arm_covariance: tuple[tuple[float, ...], ...] = field(default=())
 
 
 def _within_teams_variance(y: np.ndarray, exog: np.ndarray, groups: np.ndarray) -> float:
@@ -510,6 +513,7 @@ def mixed_model(data: pd.DataFrame, dv: str, between: str, cluster: str, baselin
         var_cluster=var_cluster, var_residual=var_residual, icc=float(icc),
         design_effect=design_effect(mean_size, float(icc), size_cv), n=n, n_clusters=n_clusters,
         mean_cluster_size=mean_size, arm_test=arm_test, contrasts=contrasts, warnings=tuple(notes_out),
+        arm_covariance=tuple(tuple(float(v) for v in row) for row in covariance),
         **{**rows, "df_method": method})
 
 
