@@ -166,7 +166,9 @@ def test_2000_invitations_survive_two_kills_of_the_consumer_mid_send(make_app, t
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning", "ignore::ResourceWarning")
 def test_two_consumers_on_one_redis_queue_never_send_an_item_twice(make_app, postgres_url, redis_url, smtp):
     controller, inbox = smtp
-    mail = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(controller.port), "MAIL_RATE": "0"}
+    # 100 messages a second: the job lasts seconds, so runners of both consumers take part (unlimited, on an
+    # idle host the first runner sent all 500 before the others had started).
+    mail = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(controller.port), "MAIL_RATE": "100"}
     app = make_app(SQLALCHEMY_DATABASE_URI=postgres_url, QUEUE_URL=redis_url, SECRET_KEY=SECRET,
                    MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
     with app.app_context():
