@@ -21,6 +21,7 @@ from ._validate import group_labels, merge_label_spellings, numeric_column
 from .comparison import Analysis, OutcomeComparison, compare_models
 from .planning import sample_ratio_check
 from .verdict import DesignFacts, format_p, model_name
+from .worth import QUOTA_OUTCOMES, outcome_worth, worth_json
 
 METHOD_NAMES = {"welch": "Welch ANOVA", "anova": "one-way ANOVA", "kruskal": "Kruskal–Wallis",
                 "ancova": "ANCOVA (adjusted for baseline)", "mixed_model": "mixed model (teams as random effect)",
@@ -114,9 +115,61 @@ def column_unit(frame: pd.DataFrame, column: str) -> tuple[str, float]:
     return "points", 1.0
 
 
+def parse_margins(text: str | None, outcomes: Sequence[str], primary: str | None) -> dict[str, float]:
+    """``--margin``: ``"3"`` (the primary outcome's margin) or ``"quota_attainment=3,satisfaction=0.3"``."""
+    if text is None or not str(text).strip():
+        return {}
+    margins: dict[str, float] = {}
+    for part in str(text).split(","):
+        name, _, value = part.rpartition("=")
+        name = name.strip() or (primary or (outcomes[0] if outcomes else ""))
+        if name not in outcomes:
+            raise ValueError(f"--margin: {name!r} is not an outcome compared here "
+                             f"({', '.join(outcomes) or 'none'})")
+        try:
+            margin = float(value)
+        except ValueError:
+            raise ValueError(f"--margin: {value.strip()!r} is not a number (write it like 3 or "
+                             "quota_attainment=3)") from None
+        if not math.isfinite(margin) or margin <= 0:
+            raise ValueError(f"--margin: the margin of {name} must be a positive number, not {value.strip()}")
+        if name in margins:
+            raise ValueError(f"--margin: {name} is given twice")
+        margins[name] = margin
+    return margins
+
+
+def parse_prior_scale(text) -> float | None:
+    """``--prior-scale``: the sceptical prior's SD in SDs of the outcome (0 to 2), ``flat`` for none;
+    None: the defaults of ``analysis.worth.default_prior_scale``."""
+    if text is None:
+        return None
+    if str(text).strip().lower() == "flat":
+        return 0.0
+    try:
+        scale = float(text)
+    except ValueError:
+        raise ValueError(f"--prior-scale: expected a number of SDs such as 0.2, or 'flat', not {text!r}") from None
+    if not math.isfinite(scale) or not 0 <= scale <= 2:
+        raise ValueError(f"--prior-scale: {text} is outside 0 to 2 SDs (0 or 'flat': no prior; the coaching "
+                         "literature supports 0.1 to 0.2)")
+    return scale
+
+
+def worth_outcomes(analysis: Analysis, margins: dict[str, float]) -> list[OutcomeComparison]:
+    """The outcomes whose margins and chances are read: the primary, quota attainment, and any with a margin."""
+    wanted = {o.outcome for o in analysis.outcomes if o.primary or o.outcome in QUOTA_OUTCOMES
+              or o.outcome in margins}
+    if not any(o.primary for o in analysis.outcomes) and analysis.outcomes:
+        wanted.add(analysis.outcomes[0].outcome)
+    return [o for o in analysis.outcomes if o.outcome in wanted]
+
+
 def run(path: str | Path, group: str, outcomes: Sequence[str] = (), levels: str | None = None,
         cluster: str | None = None, baseline: str | None = None, primary: str | None = None,
-        decimal: str | None = None, df_method: str = "auto") -> Analysis:
+        decimal: str | None = None, df_method: str = "auto", margin: str | None = None,
+        prior_scale: str | None = None, costs: str | None = None, minutes: str | None = None,
+        revenue: str | None = None) -> Analysis:
     """Read ``path`` and compare the groups; raises ``ValueError`` with a one-line message on bad input.
 
     The parameters keep the names of the command's flags (``--group``, ``--outcome``, …), which users
@@ -140,6 +193,14 @@ def run(path: str | Path, group: str, outcomes: Sequence[str] = (), levels: str 
     analysis = compare_models(frame, list(outcomes) or None, group, parse_levels(levels), cluster=cluster,
                               baseline=baseline, primary=primary, design=design, units=units,
                               df_method=df_method)
+    scale = parse_prior_scale(prior_scale)
+    compared = [o.outcome for o in analysis.outcomes]
+    margins = parse_margins(margin, compared, primary or (compared[0] if compared else None))
+    worths = [outcome_worth(o, frame, group, cluster, baseline, margins.get(o.outcome), scale)
+              for o in worth_outcomes(analysis, margins)]
+    notes += [note for w in worths for note in w.notes]
+    extra = {**worth_json(worths), "cost_effectiveness": None, "fidelity": None}
+    analysis = dataclasses.replace(analysis, extra=extra, worth=tuple(worths))
     return dataclasses.replace(analysis, warnings=tuple(notes) + analysis.warnings) if notes else analysis
 
 
@@ -227,7 +288,31 @@ def to_text(analysis: Analysis) -> str:
     lines = ["VERDICT", "=======", analysis.verdict.text, ""]
     for outcome in analysis.outcomes:
         lines += _outcome_text(outcome) + [""]
+    lines += worth_text(analysis)
     other = [w for w in analysis.warnings if w not in analysis.verdict.caveats]
     if other:
         lines += ["Warnings", "--------"] + [f"- {w}" for w in other]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def worth_text(analysis: Analysis) -> list[str]:
+    """The text report's "Is it worth it" section: margins, chances of being best, costs."""
+    lines = []
+    for w in analysis.worth:
+        if w.margin_tests:
+            lines.append(f"No worse? {w.label}, margin {w.margin:g} {w.unit}:")
+            lines += [f"  {t.words()}; p = {format_p(t.p_noninferiority).removeprefix('p ').lstrip('= ')}."
+                      for t in w.margin_tests]
+            seen: set = set()
+            for t in w.margin_tests:
+                if (t.vs, t.level) not in seen:
+                    seen.add((t.level, t.vs))
+                    lines.append(f"  Equivalence: {t.equivalence_words()}.")
+        if w.bayes is not None:
+            chances = ", ".join(f"{model_name(c.level)} {100 * c.probability_best:.0f} % (expected loss "
+                                f"{_number(c.expected_loss)} {w.unit})" for c in w.bayes.chances)
+            lines.append(f"Chance of being best on {w.label}: {chances}. {w.prior_words()}")
+    ce = analysis.extra.get("cost_effectiveness")
+    if ce:
+        lines += [f"Cost: {line}" for line in ce.get("words", [])]
+    return (["IS IT WORTH IT", "==============", *lines, ""]) if lines else []

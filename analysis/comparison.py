@@ -456,6 +456,10 @@ class Analysis:
     warnings: tuple[str, ...]
     cluster: str | None = None
     baseline: str | None = None
+    # Further JSON keys of ``analyze`` (``analysis.worth``, ``analysis.costs``): non_inferiority, equivalence,
+    # probability_best, expected_loss, cost_effectiveness, fidelity. Empty for the plain comparison.
+    extra: dict = field(default_factory=dict)
+    worth: tuple = field(default=(), compare=False)  # the ``analysis.worth.OutcomeWorth`` behind ``extra``
 
     def outcome(self, name: str) -> OutcomeComparison:
         """The comparison of outcome ``name``."""
@@ -468,7 +472,7 @@ class Analysis:
         """The JSON of DESIGN.md section 6 (``cluster`` and ``baseline`` are not part of it)."""
         return {"group": self.group, "levels": list(self.levels),
                 "outcomes": [o.to_dict() for o in self.outcomes],
-                "verdict": self.verdict.to_dict(), "warnings": list(self.warnings)}
+                "verdict": self.verdict.to_dict(), "warnings": list(self.warnings), **self.extra}
 
 
 def adjust_secondary(comparisons: list[OutcomeComparison], primary: str | None) -> list[OutcomeComparison]:

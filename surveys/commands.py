@@ -214,14 +214,21 @@ def scrub_links_command():
 @click.option("--decimal", type=click.Choice([".", ","]), help="decimal mark (default: sniffed)")
 @click.option("--df", "df_method", type=click.Choice(["auto", "satterthwaite", "containment"]), default="auto",
               help="mixed model's denominator df (default auto: Satterthwaite below 40 teams)")
+@click.option("--margin", help="non-inferiority margin: 3 (the primary outcome's) or quota_attainment=3,"
+                                 "satisfaction=0.3")
+@click.option("--prior-scale", "prior_scale", help="sceptical prior's SD in SDs of the outcome (0–2; 'flat': none)")
+@click.option("--costs", help="cost per model: manager=hour:85,peer=hour:40,external=rep_month:350+hour:20")
+@click.option("--minutes", help="column of coaching minutes per rep per month (for costs per hour)")
+@click.option("--revenue", help="column of revenue per rep (the value of a quota point, for break-even)")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="write here instead of stdout")
-def analyze_command(file, group, outcomes, levels, cluster, baseline, primary, decimal, df_method, output_format,
-                    output):
+def analyze_command(file, group, outcomes, levels, cluster, baseline, primary, decimal, df_method, margin,
+                    prior_scale, costs, minutes, revenue, output_format, output):
     """Compare the coaching models in a CSV or XLSX file (no database needed)."""
     try:
         analysis = analysis_cli.run(file, group, outcomes, levels, cluster, baseline, primary, decimal=decimal,
-                                    df_method=df_method)
+                                    df_method=df_method, margin=margin, prior_scale=prior_scale, costs=costs,
+                                    minutes=minutes, revenue=revenue)
     except ValueError as error:
         raise ConfigurationError(f"analyze: {error}") from None
     text = analysis_cli.to_json(analysis) if output_format == "json" else analysis_cli.to_text(analysis)

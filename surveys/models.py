@@ -252,6 +252,16 @@ class Study(db.Model):
     # Bumped whenever a question is added or removed: running app processes key their cached copy
     # of the survey (pages, forms) on it, so every process sees a change at its next request.
     questions_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # What a model is worth (issue 16), set on the design page and, after launch, changed only with a
+    # reason (a deviation, like k and the primary outcome). ``costs``: ``analysis.costs.CostInputs.text()``,
+    # e.g. "manager=hour:85,peer=hour:40,external=rep_month:350"; margins in the outcome's own units (the
+    # primary outcome's points, quota attainment's percentage points); ``prior_scale`` in SDs of the
+    # outcome (None: the defaults in ``analysis.bayes``); ``fidelity_minimum`` in sessions a rep a month.
+    costs: Mapped[str | None] = mapped_column(String(400))
+    margin_primary: Mapped[float | None] = mapped_column(Float)
+    margin_quota: Mapped[float | None] = mapped_column(Float)
+    prior_scale: Mapped[float | None] = mapped_column(Float)
+    fidelity_minimum: Mapped[float] = mapped_column(Float, default=1.0, server_default="1.0")
 
     organisation: Mapped[Organisation] = relationship(back_populates="studies")
     arms: Mapped[list[StudyArm]] = relationship(

@@ -67,9 +67,9 @@ def test_every_pair_matches_r_in_both_directions_of_better(case):
                 close(test.ci_high, r["ci_high"], rel, r["se"])
 
 
-def test_the_mixed_models_arm_covariance_is_rs_vcov(case):
-    if case["method"] != "mixed_model":
-        pytest.skip("team-means case")
+@pytest.mark.parametrize("name", sorted(n for n, c in REFERENCE["cases"].items() if c["method"] == "mixed_model"))
+def test_the_mixed_models_arm_covariance_is_rs_vcov(name):
+    case = {**REFERENCE["cases"][name], "name": name}
     fit = mixed_model(data(case["file"]), "outcome", "arm", "team", case["baseline"], LEVELS,
                       df_method="satterthwaite")
     np.testing.assert_allclose(np.array(fit.arm_covariance), np.array(case["arm_covariance"]), rtol=1e-6)
