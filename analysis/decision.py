@@ -99,6 +99,32 @@ class Decision(Result):
                 "evidence": [e.to_dict() for e in self.evidence]}
 
 
+@dataclass(frozen=True)
+class WorthFacts:
+    """What the decision reads beside the frequentist findings (issue 16), all optional.
+
+    ``chances``: outcome → model → P(best) under the sceptical prior (``analysis.worth``), ``flat`` the
+    same under a flat prior; ``no_worse``: outcome → (level, vs) → the non-inferiority sentence when
+    ``level`` is no worse than ``vs`` by more than the declared margin (absent otherwise);
+    ``margins``: outcome → the margin in words ("3 percentage points"); ``costs``: model → cost per
+    rep per month, ``cost_words``: model → what it was computed from; ``currency``: "$".
+    """
+
+    chances: dict = field(default_factory=dict)
+    flat: dict = field(default_factory=dict)
+    no_worse: dict = field(default_factory=dict)
+    margins: dict = field(default_factory=dict)
+    costs: dict = field(default_factory=dict)
+    cost_words: dict = field(default_factory=dict)
+    currency: str = ""
+
+    def money(self, value: float) -> str:
+        return f"{self.currency}{value:,.0f}"
+
+
+SURE_CHANCE = 0.95  # "very likely" also needs a chance of being best of at least this on what carries it
+
+
 def not_yet(headline: str, decided_by: str, next_steps: Sequence[str] = ()) -> Decision:
     """A decision that recommends nothing, for a reason said in ``headline``."""
     return Decision(None, TOO_EARLY, headline, (), (), tuple(next_steps), decided_by)
@@ -120,15 +146,21 @@ class _InMoney:
 
 def decide(comparisons: Sequence, findings: Sequence[Finding], levels: Sequence[str], primary: str, *,
            pre_intervention: bool = False, next_wave: str | None = None, next_closes: str | None = None,
-           money: Sequence[str] = (), currency: str = "", primary_label: str = "the primary outcome") -> Decision:
+           money: Sequence[str] = (), currency: str = "", primary_label: str = "the primary outcome",
+           worth: WorthFacts | None = None) -> Decision:
     """The decision for one view (see the module docstring for the rule).
 
     ``comparisons`` are the assembled ``OutcomeComparison`` objects (multiplicity-corrected) and
     ``findings`` the verdict's findings on them; ``next_wave`` names the wave after this one ("the
     “pulse” wave") and ``next_closes`` the day it closes when it is still open ("19 December 2026").
     Outcomes named in ``money`` are amounts of money, written with ``currency`` before them ("$",
-    "CHF ").
+    "CHF "). ``worth`` (optional): chances of being best, non-inferiority and costs — "very likely"
+    then also needs a chance of being best of at least 95 % on every outcome that carries the choice;
+    when no model did clearly better, the cheapest model that is no worse than every other by more
+    than the declared margins on the deciding outcomes is recommended as "likely" ("no worse, and
+    cheaper"); the chosen model's cost and any cheaper model no worse than it are said.
     """
+    worth = worth or WorthFacts()
     later = None if not next_wave else (f"{next_wave} when it closes on {next_closes}" if next_closes else next_wave)
     comparisons = [_InMoney(c, currency) if c.outcome in money else c for c in comparisons]
     if pre_intervention:
@@ -160,20 +192,113 @@ def decide(comparisons: Sequence, findings: Sequence[Finding], levels: Sequence[
                       and not any(d.lower == m for o in responsibilities for d in found[o].differences)]
         decided_by, capped = "responsibilities", True
     if len(candidates) != 1:
+        cheaper = _no_worse_and_cheaper(found, levels, deciding, worth)
+        if cheaper is not None:
+            return cheaper
         return _no_change(found, by_key, levels, deciding, later)
     chosen = candidates[0]
     carried = [o for o in deciding if found[o].best == chosen] if decided_by != "responsibilities" else leads[chosen]
     evidence = tuple(e for o in carried for e in _evidence(found[o], by_key[o]) if e.higher == chosen)
     certainty = _certainty(evidence, [by_key[o] for o in carried], capped)
-    reasons = _reasons(chosen, found, by_key, deciding, carried, decided_by)
+    chance_line = _chance_line(chosen, carried, found, worth)
+    if certainty == VERY_LIKELY and any(worth.chances.get(o, {}).get(chosen, 1.0) < SURE_CHANCE for o in carried):
+        certainty = LIKELY  # the two readings agree on the words: a p below 0.01 alone is not "very likely"
+    reasons = _reasons(chosen, found, by_key, deciding, carried, decided_by) + ([chance_line] if chance_line else [])
     headline = _headline(chosen, found, by_key, carried, decided_by)
     steps = []
     if certainty != VERY_LIKELY:
         steps.append(f"Confirm it with {later} before rolling it out everywhere." if later else
                      "Confirm it with another wave before rolling it out everywhere.")
     steps += _open_questions(found, by_key, [o for o in deciding if o not in carried])
-    return Decision(chosen, certainty, headline, tuple(reasons), tuple(_trade_offs(chosen, found, by_key, levels)),
-                    tuple(steps), decided_by, evidence)
+    trade_offs = _cost_lines(chosen, levels, deciding, found, worth) + _trade_offs(chosen, found, by_key, levels)
+    return Decision(chosen, certainty, headline, tuple(reasons), tuple(trade_offs), tuple(steps), decided_by, evidence)
+
+
+def _chance_line(chosen, outcomes, found, worth: WorthFacts) -> str | None:
+    """ "The chance that manager coaching is the best of the three: 99 % on quota attainment (…)"."""
+    bits, flat = [], []
+    for o in outcomes:
+        p = worth.chances.get(o, {}).get(chosen)
+        if p is not None:
+            bits.append(f"{_percent(p)} on {_label(found[o])}")
+            q = worth.flat.get(o, {}).get(chosen)
+            if q is not None:
+                flat.append(_percent(q))
+    if not bits:
+        return None
+    flat_words = f" ({_and(flat)} with no prior)" if flat else ""
+    return (f"The chance that {model_name(chosen)} is the best model here, taking the coaching literature's "
+            f"sceptical view of large differences: {_and(bits)}{flat_words}.")
+
+
+def _percent(p: float) -> str:
+    """A probability as a leader reads it: never "100 %" or "0 %", which no data can show."""
+    if p > 0.99:
+        return "over 99 %"
+    if p < 0.01:
+        return "under 1 %"
+    return f"{100 * p:.0f} %"
+
+
+def _no_worse_than_all(level, levels, outcomes, worth: WorthFacts) -> bool:
+    """Whether ``level`` is no worse than every other model by more than the margin on each of ``outcomes``."""
+    return bool(outcomes) and all((level, vs) in worth.no_worse.get(o, {}) for o in outcomes
+                                  for vs in levels if vs != level)
+
+
+def _no_worse_and_cheaper(found, levels, deciding, worth: WorthFacts) -> Decision | None:
+    """Nothing did clearly better: the cheapest model no worse than every other by more than the declared
+    margins, on every deciding outcome that has a margin (the primary outcome must have one)."""
+    outcomes = [o for o in deciding if o in worth.margins and o in found]
+    if deciding[0] not in outcomes or any(m not in worth.costs for m in levels):
+        return None
+    passing = [m for m in levels if _no_worse_than_all(m, levels, outcomes, worth)]
+    if not passing:
+        return None
+    cheapest = min(passing, key=lambda m: worth.costs[m])
+    dearer = [m for m in levels if m != cheapest and worth.costs[m] > worth.costs[cheapest]]
+    if not dearer or any(worth.costs[m] <= worth.costs[cheapest] for m in levels if m != cheapest):
+        return None
+    saving = min(worth.costs[m] for m in dearer) - worth.costs[cheapest]
+    margins = _and([f"{worth.margins[o]} of {_label(found[o])}" for o in outcomes])
+    headline = (f"Choose {model_name(cheapest)}: no model did clearly better, {model_name(cheapest)} is no worse "
+                f"than {_others(dearer)} by more than {margins}, and it costs {worth.money(saving)} less per rep a "
+                "month.")
+    reasons = tuple(opening(worth.no_worse[o][(cheapest, vs)]) + "." for o in outcomes for vs in levels
+                    if vs != cheapest)
+    costs = tuple(f"{opening(model_name(m))} costs {worth.money(worth.costs[m])} per rep a month"
+                  + (f" ({worth.cost_words[m]})" if worth.cost_words.get(m) else "") + "." for m in levels)
+    steps = ("Keep logging coaching sessions and CRM results: a later wave can show whether a dearer model "
+             "adds more than its cost.",)
+    return Decision(cheapest, LIKELY, headline, reasons + costs, (), steps, "non-inferiority")
+
+
+def _cost_lines(chosen, levels, deciding, found, worth: WorthFacts) -> list[str]:
+    """What the chosen model costs, and any cheaper model that is no worse than it by more than the margins."""
+    lines = []
+    if chosen in worth.costs:
+        words = f" ({worth.cost_words[chosen]})" if worth.cost_words.get(chosen) else ""
+        time = " in managers' selling time" if chosen == "manager" else (
+            " in peers' selling time" if chosen == "peer" else "")
+        lines.append(f"{opening(model_name(chosen))} costs about {worth.money(worth.costs[chosen])} per rep a month"
+                     f"{time}{words}.")
+    outcomes = [o for o in deciding if o in worth.margins and o in found]
+    for other in levels:
+        if other == chosen or other not in worth.costs or chosen not in worth.costs:
+            continue
+        saving = worth.costs[chosen] - worth.costs[other]
+        behind = [o for o in outcomes if (other, chosen) not in worth.no_worse.get(o, {})]
+        if saving > 0 and outcomes and behind:
+            lines.append(f"{opening(model_name(other))} costs {worth.money(saving)} less per rep a month, but it may "
+                         f"be worse than {model_name(chosen)} by more than "
+                         f"{_and([f'{worth.margins[o]} of {_label(found[o])}' for o in behind])}: not a saving worth "
+                         "making on this evidence.")
+        elif saving > 0 and outcomes:
+            lines.append(f"{opening(model_name(other))} is no worse than {model_name(chosen)} by more than "
+                         f"{_and([f'{worth.margins[o]} of {_label(found[o])}' for o in outcomes])} and costs "
+                         f"{worth.money(saving)} less per rep a month: the cheaper choice if that gain is not "
+                         "worth the difference.")
+    return lines
 
 
 def _evidence(finding: Finding, comparison) -> list[Evidence]:

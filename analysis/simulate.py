@@ -60,6 +60,8 @@ PERFORMANCE_EFFECTS: dict[str, dict[str, float]] = {
 SESSION_RATES: dict[str, float] = {"manager": 1.0, "peer": 2.4, "external": 2.4}
 SESSION_MINUTES: dict[str, float] = {"manager": 25.0, "peer": 35.0, "external": 50.0}
 
+DRIFT_SHARE = 0.8  # share of a drifted team's sessions given by the other kind of coach
+
 REGIONS: tuple[str, ...] = ("North", "South", "East", "West")
 QUOTA_REVENUES = (200_000.0, 250_000.0, 300_000.0)  # quarterly quota per rep, drawn evenly
 MEAN_QUOTA_REVENUE = sum(QUOTA_REVENUES) / len(QUOTA_REVENUES)
@@ -174,6 +176,7 @@ def simulate_pilot(
     prefer_not_to_say: float = 0.02,
     months: int = 3,
     seed: int = 2026,
+    drifting: Mapping[str, str] | None = None,
 ) -> SimulatedPilot:
     """Simulate a cluster-randomised coaching pilot with planted differences.
 
@@ -210,6 +213,11 @@ def simulate_pilot(
         Months of coaching-session log to simulate.
     seed : int
         Seed of the random generator; the same seed gives the same pilot.
+    drifting : mapping, optional
+        Planted infidelity: arm → another kind of coach. The lowest-numbered team of each arm named
+        got :data:`DRIFT_SHARE` of its sessions from that kind instead of its own (the log only: its
+        outcomes stay those of its assigned arm, as in a real pilot analysed as randomised). Drawn
+        after everything else, so the rest of the pilot is the same with or without it.
 
     Returns
     -------
@@ -271,10 +279,37 @@ def simulate_pilot(
     answers = _answers(rng, responses, items, item_noise, prefer_not_to_say)
     performance = _performance(rng, reps, teams, arm_of_rep, performance_effects)
     sessions = _sessions(rng, reps, arm_of_rep, months)
+    if drifting:
+        sessions = _drift(rng, sessions, teams, drifting)
     return SimulatedPilot(teams=teams, reps=reps, responses=responses, answers=answers,
                           performance=performance, sessions=sessions, arms=arms,
                           survey_effects=survey_effects, performance_effects=performance_effects,
                           icc=icc, seed=seed, outcomes=outcomes, waves=waves)
+
+
+def drifted_teams(teams: pd.DataFrame, drifting: Mapping[str, str]) -> dict[int, str]:
+    """The teams ``drifting`` plants (team number → kind of coach it drifted to): each named arm's first."""
+    result = {}
+    for arm, kind in drifting.items():
+        if kind == arm:
+            raise ValueError(f"drifting: arm {arm!r} cannot drift to its own kind of coach")
+        numbers = teams.loc[teams["coaching_model"] == arm, "team"]
+        if numbers.empty:
+            raise ValueError(f"drifting: no team is in arm {arm!r}")
+        result[int(numbers.min())] = kind
+    return result
+
+
+def _drift(rng, sessions: pd.DataFrame, teams: pd.DataFrame, drifting: Mapping[str, str]) -> pd.DataFrame:
+    """The drifted teams' sessions given by another kind of coach (a share ``DRIFT_SHARE`` of them)."""
+    sessions = sessions.copy()
+    for team, kind in drifted_teams(teams, drifting).items():
+        rows = np.flatnonzero((sessions["team"] == team).to_numpy())
+        moved = rows[rng.random(len(rows)) < DRIFT_SHARE]
+        sessions.loc[sessions.index[moved], "coach_model"] = kind
+        sessions.loc[sessions.index[moved], "minutes"] = np.clip(
+            np.rint(rng.normal(SESSION_MINUTES.get(kind, 30.0), 10.0, len(moved))), 10, 120).astype(int)
+    return sessions
 
 
 def _teams(rng: np.random.Generator, n_teams: int, team_size: tuple[int, int], arms: tuple[str, ...]) -> pd.DataFrame:

@@ -36,6 +36,9 @@ from .margins import MarginTest, margin_test, margin_tests, ordered_pairs
 from .randomisation import FEW_TEAMS, team_values
 
 QUOTA_OUTCOMES = ("quota_attainment",)  # objective sales results: the quota prior scale applies
+# Each declared margin is its own pre-registered question: one-sided at 5 % (a 95 % bound, 90 % TOST interval),
+# not at the outcome's share of the multiplicity correction, which guards the claims of difference.
+MARGIN_ALPHA = 0.05
 
 
 @dataclass(frozen=True)
@@ -161,10 +164,10 @@ def outcome_worth(comparison, data: pd.DataFrame | None, between: str, cluster: 
         internal = float(margin) / (comparison.unit_scale or 1.0)
         try:
             if mixed_ok:
-                tests = _fit_margins(fit, levels, internal, comparison.alpha, comparison.unit)
+                tests = _fit_margins(fit, levels, internal, MARGIN_ALPHA, comparison.unit)
             elif data is not None and cluster is not None:
                 tests = margin_tests(data[data[between].astype(str).isin(levels)], dv, between, cluster, levels,
-                                     internal, baseline=baseline, alpha=comparison.alpha, unit=comparison.unit)
+                                     internal, baseline=baseline, alpha=MARGIN_ALPHA, unit=comparison.unit)
             if comparison.unit_scale not in (None, 1.0):
                 tests = tuple(_scaled(t, comparison.unit_scale) for t in tests)
             if not mixed_ok and cluster is None:

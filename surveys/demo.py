@@ -48,6 +48,14 @@ DEMO_TEAMS = 45
 DEMO_ICC = 0.05
 WAVES = ("baseline", "follow-up", "pulse")
 RESPONSE_RATES = {"baseline": 0.8, "follow-up": 0.8, "pulse": 0.35}
+# Planted infidelity: one team of each model got most of its coaching from another kind of coach.
+DEMO_DRIFT = {"manager": "peer", "peer": "manager", "external": "manager"}
+# Planted costs: a manager's and a peer's hour of selling time, an outside coach's monthly fee per rep.
+# Managers coach less often (analysis.simulate.SESSION_RATES), so peers, at a lower hourly cost but more
+# hours, come out a little cheaper a rep a month; an outside coach costs the most.
+DEMO_COSTS = "manager=hour:120,peer=hour:30,external=rep_month:300"
+DEMO_FIDELITY_MINIMUM = 0.5  # sessions a rep a month; managers meet their reps about once a month
+DEMO_MARGINS = {"margin_primary": 0.3, "margin_quota": 3.0}  # satisfaction points; quota attainment points
 
 # Free-text comments a rep might leave, by who coaches them, built from parts: an observation, a
 # second thought and sometimes a closing remark (in line with the planted differences: managers
@@ -161,6 +169,7 @@ def seed_demo(base_url: str, today: date | None = None, seed: int = DEMO_SEED) -
     rng = np.random.default_rng(seed)
     instrument = builtin()
     pilot = simulate_pilot(n_teams=DEMO_TEAMS, icc=DEMO_ICC, waves=WAVES, response_rate=RESPONSE_RATES, seed=seed,
+                           drifting=DEMO_DRIFT,
                            items=[{"key": i.key, "dimension": i.dimension, "reverse": i.reverse,
                                    "scale_min": i.scale_min, "scale_max": i.scale_max} for i in instrument.items])
 
@@ -177,6 +186,8 @@ def seed_demo(base_url: str, today: date | None = None, seed: int = DEMO_SEED) -
     study = build_study(organisation, "Who should coach? Pilot " + quarter_label(after_start),
                          [CoachingModel(a) for a in pilot.arms], seed=seed)
     study.status = StudyStatus.RUNNING
+    study.costs, study.margin_primary, study.margin_quota = DEMO_COSTS, *DEMO_MARGINS.values()
+    study.fidelity_minimum = DEMO_FIDELITY_MINIMUM
     baseline = Wave(label="baseline", opens_on=before_start + timedelta(days=60),
                     closes_on=before_start + timedelta(days=74))
     follow_up = Wave(label="follow-up", opens_on=today - timedelta(days=35), closes_on=today - timedelta(days=7))

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from flask import request
 from flask_wtf import FlaskForm
 from wtforms import (
+    FloatField,
     IntegerField,
     RadioField,
     SelectChoice,
@@ -34,6 +35,12 @@ def one_line(form, field) -> None:
         raise ValidationError(f"{field.label.text} {ONE_LINE}.")
 
 
+def above_zero(form, field) -> None:
+    """A validator: a margin is a positive number."""
+    if field.data is not None and not field.data > 0:
+        raise ValidationError("The margin must be above 0.")
+
+
 class StudyForm(FlaskForm):
     """The design of a pilot study."""
 
@@ -52,8 +59,38 @@ class StudyForm(FlaskForm):
     k_threshold = IntegerField("Anonymity threshold k (smallest group shown)", default=5,
                                validators=[DataRequired(), NumberRange(min=3, max=100,
                                                                        message="k is between 3 and 100")])
-    change_reason = TextAreaField("Why it changes (needed for the primary outcome or k once the study runs)",
+    # What a model is worth (issue 16): costs per model, margins, the prior scale, the fidelity minimum.
+    cost_manager_month = FloatField("Manager: cost per rep per month", validators=[Optional(), NumberRange(min=0)])
+    cost_manager_hour = FloatField("Manager: cost per coaching hour", validators=[Optional(), NumberRange(min=0)])
+    cost_peer_month = FloatField("Peer: cost per rep per month", validators=[Optional(), NumberRange(min=0)])
+    cost_peer_hour = FloatField("Peer: cost per coaching hour", validators=[Optional(), NumberRange(min=0)])
+    cost_external_month = FloatField("Outside coach: fee per rep per month",
+                                     validators=[Optional(), NumberRange(min=0)])
+    cost_external_hour = FloatField("Outside coach: fee per coaching hour", validators=[Optional(), NumberRange(min=0)])
+    margin_primary = FloatField("No-worse margin on the primary outcome (its points)",
+                                validators=[Optional(), above_zero])
+    margin_quota = FloatField("No-worse margin on quota attainment (percentage points)",
+                              validators=[Optional(), above_zero])
+    prior_scale = FloatField("Prior scale (SDs of the outcome; empty: 0.2 for survey outcomes, 0.1 for quota)",
+                             validators=[Optional(), NumberRange(min=0, max=2, message="Between 0 and 2 SDs.")])
+    fidelity_minimum = FloatField("Fewest sessions a rep a month for a team to count as coached", default=1.0,
+                                  validators=[Optional(), NumberRange(min=0, max=30, message="Between 0 and 30.")])
+    change_reason = TextAreaField("Why it changes (needed for the analysis settings once the study runs)",
                                   validators=[Optional(), Length(max=2000)], render_kw={"rows": 2})
+
+    def worth_settings(self):
+        """The costs, margins, prior scale and fidelity minimum as sent (``studies.WorthSettings``)."""
+        from .studies import WorthSettings
+        parts = []
+        for model in ("manager", "peer", "external"):
+            month, hour = self[f"cost_{model}_month"].data, self[f"cost_{model}_hour"].data
+            bases = ([f"rep_month:{month:g}"] if month is not None else []) + (
+                [f"hour:{hour:g}"] if hour is not None else [])
+            if bases:
+                parts.append(f"{model}=" + "+".join(bases))
+        minimum = self.fidelity_minimum.data
+        return WorthSettings(",".join(parts) or None, self.margin_primary.data, self.margin_quota.data,
+                             self.prior_scale.data, 1.0 if minimum is None else minimum)
 
     def validate_models(self, field):
         if len(set(field.data or [])) < 2:
@@ -93,7 +130,20 @@ def design_of(study: Study | None) -> dict:
     return {"name": study.name, "description": study.description or "",
             "models": [m.value for m in study.coaching_models],
             "unit": study.randomisation_unit.value, "stratify_by": study.stratify_by or "", "seed": study.seed,
-            "primary_outcome": study.primary_outcome, "k_threshold": study.k_threshold}
+            "primary_outcome": study.primary_outcome, "k_threshold": study.k_threshold,
+            "margin_primary": study.margin_primary, "margin_quota": study.margin_quota,
+            "prior_scale": study.prior_scale, "fidelity_minimum": study.fidelity_minimum, **cost_fields(study.costs)}
+
+
+def cost_fields(text: str | None) -> dict:
+    """The study form's cost fields from a study's costs (``analysis.costs.CostInputs`` text)."""
+    if not text:
+        return {}
+    from analysis.costs import parse_costs
+    fields = {}
+    for cost in parse_costs(text).models:
+        fields[f"cost_{cost.level}_month"], fields[f"cost_{cost.level}_hour"] = cost.per_rep_month, cost.per_hour
+    return fields
 
 
 def study_form(study: Study | None, formdata_sent: bool, locked: tuple[str, ...] = ()) -> StudyForm:

@@ -162,6 +162,38 @@ def rep_sessions(study_id: int, reps: pd.DataFrame | None = None, after: date | 
     return result
 
 
+def session_log(study_id: int, reps: pd.DataFrame, after: date | None = None,
+                until: date | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The coaching-session log of a study's teams in a period, for ``analysis.fidelity``.
+
+    Returns ``(sessions, teams)``: one row per session given to a study team or to one of its reps —
+    ``team`` (the team's id; a rep's session carries the rep's study team), ``rep`` (NaN for a team
+    session), ``coach_model`` (who gave it), ``minutes`` — and one row per study team with its
+    ``team_name``, ``coaching_model`` and ``reps``. Teams are named, never reps: ``rep`` only counts.
+    """
+    study = db.session.get(Study, study_id)
+    conditions = [CoachingSession.organisation_id == study.organisation_id]
+    if after is not None:
+        conditions.append(CoachingSession.session_date > after)
+    if until is not None:
+        conditions.append(CoachingSession.session_date <= until)
+    log = fetch_frame(select(CoachingSession.rep_id, CoachingSession.team_id, CoachingSession.coach_model,
+                             CoachingSession.minutes).where(*conditions), ["rep", "team_id", "coach_model", "minutes"])
+    teams = (reps.groupby(["team", "team_name", "coaching_model"], as_index=False)["rep"].count()
+             .rename(columns={"rep": "reps"}))
+    name_of = set(teams["team"])
+    team_of_rep = dict(zip(reps["rep"], reps["team"], strict=True))
+    direct = log.dropna(subset=["rep"])
+    direct = direct.assign(team=direct["rep"].astype(int).map(team_of_rep))
+    shared = log[log["rep"].isna()].assign(team=lambda f: f["team_id"])
+    sessions = pd.concat([direct, shared]).dropna(subset=["team"])
+    sessions = sessions[sessions["team"].astype(int).isin(name_of)]
+    sessions = sessions.assign(team=sessions["team"].astype(int),
+                               coach_model=sessions["coach_model"].map(lambda m: getattr(m, "value", m)))
+    return (sessions[["team", "rep", "coach_model", "minutes"]].reset_index(drop=True),
+            teams[["team", "team_name", "coaching_model", "reps"]])
+
+
 def item_answers(study_id: int, wave_id: int, responses: list[str] | None = None) -> pd.DataFrame:
     """One row per response of a wave (or of ``responses`` only): ``response`` and one column per scale item."""
     query = (select(Answer.response_id, Question.key, Answer.value_num)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
@@ -260,7 +261,58 @@ class ReasonNeeded(StudyError):
 
 # Settings whose change after launch is a deviation from the plan, printed in the report. The log also
 # keeps renames and new descriptions, which change no analysis.
-ANALYSIS_SETTINGS = ("primary outcome", "k")
+ANALYSIS_SETTINGS = ("primary outcome", "k", "costs", "margin (primary)", "margin (quota)", "prior scale",
+                     "fidelity minimum")
+# What a model is worth (issue 16): the settings of ``WorthSettings``, as the change log names them.
+WORTH_SETTINGS = ("costs", "margin (primary)", "margin (quota)", "prior scale", "fidelity minimum")
+PRIOR_SCALE_MAX = 2.0  # SDs of the outcome; the coaching literature supports 0.1–0.2 (market note 5.3)
+FIDELITY_MINIMUM_MAX = 30.0  # sessions a rep a month
+
+
+@dataclass(frozen=True)
+class WorthSettings:
+    """A study's costs per model, margins, prior scale and fidelity minimum (see ``Study``'s columns).
+
+    ``costs`` is the canonical text of ``analysis.costs.CostInputs`` (None: no costs entered).
+    """
+
+    costs: str | None = None
+    margin_primary: float | None = None
+    margin_quota: float | None = None
+    prior_scale: float | None = None
+    fidelity_minimum: float = 1.0
+
+    @classmethod
+    def of(cls, study: Study) -> WorthSettings:
+        return cls(study.costs, study.margin_primary, study.margin_quota, study.prior_scale,
+                   1.0 if study.fidelity_minimum is None else study.fidelity_minimum)
+
+    def logged(self) -> tuple[tuple[str, str], ...]:
+        """(setting, value) as the change log keeps them."""
+        def number(value):
+            return "none" if value is None else f"{value:g}"
+        return (("costs", self.costs or "none"), ("margin (primary)", number(self.margin_primary)),
+                ("margin (quota)", number(self.margin_quota)),
+                ("prior scale", "default" if self.prior_scale is None else f"{self.prior_scale:g}"),
+                ("fidelity minimum", number(self.fidelity_minimum)))
+
+    def check(self) -> None:
+        """Refuse values no analysis could use, naming the setting."""
+        from analysis.costs import parse_costs
+        for name, value in (("the margin of the primary outcome", self.margin_primary),
+                            ("the margin of quota attainment", self.margin_quota)):
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise StudyError(f"{name} must be a positive number (or left empty for none)")
+        if self.prior_scale is not None and not (math.isfinite(self.prior_scale)
+                                                 and 0 <= self.prior_scale <= PRIOR_SCALE_MAX):
+            raise StudyError(f"the prior scale is between 0 (no prior) and {PRIOR_SCALE_MAX:g} SDs of the outcome")
+        if not (math.isfinite(self.fidelity_minimum) and 0 <= self.fidelity_minimum <= FIDELITY_MINIMUM_MAX):
+            raise StudyError(f"the fidelity minimum is between 0 and {FIDELITY_MINIMUM_MAX:g} sessions a rep a month")
+        if self.costs:
+            try:
+                parse_costs(self.costs)
+            except ValueError as error:
+                raise StudyError(f"the costs cannot be used: {error}") from None
 DESCRIPTION_MAX = 2000
 NO_REASON = "(no reason given)"
 
@@ -273,15 +325,21 @@ def _logged(value: str) -> str:
 @transactional
 def update_design(study: Study, name: str, models: list[CoachingModel], unit: RandomisationUnit,
                   stratify_by: str | None, seed: int, primary_outcome: str, k_threshold: int, today: date,
-                  changed_by: User | None = None, reason: str | None = None, description: str | None = None) -> None:
+                  changed_by: User | None = None, reason: str | None = None, description: str | None = None,
+                  worth: WorthSettings | None = None) -> None:
     """Change a study's design; the models and unit only while nothing is assigned or locked.
 
     Once the first wave has opened, reps have been told that no number is shown for fewer than k
     people, so k can only be raised. After launch the analysis settings (k, primary outcome) change
     only with a ``reason``; each change is kept as a ``DesignChange``, a deviation the report prints.
     The name and the ``description`` (None: left as it is) change at any time; each change is kept
-    in the same log, with the reason if one was given, and is no deviation.
+    in the same log, with the reason if one was given, and is no deviation. ``worth`` (None: left as
+    they are): the costs, margins, prior scale and fidelity minimum, analysis settings like k.
     """
+    worth = WorthSettings.of(study) if worth is None else worth
+    worth.check()
+    worth_changes = [(setting, old, new) for (setting, old), (_, new) in
+                     zip(WorthSettings.of(study).logged(), worth.logged(), strict=True) if old != new]
     if len(set(models)) < 2:
         raise StudyError("choose at least two coaching models")
     if k_threshold < 3:
@@ -296,7 +354,8 @@ def update_design(study: Study, name: str, models: list[CoachingModel], unit: Ra
         raise StudyError("k is fixed once a wave has closed and its results have been shown: numbers hidden under "
                          "one k and shown under another could be combined")
     deviations = [(setting, old, new) for setting, old, new in (
-        ("primary outcome", study.primary_outcome, primary_outcome), ("k", str(study.k_threshold), str(k_threshold)))
+        ("primary outcome", study.primary_outcome, primary_outcome), ("k", str(study.k_threshold), str(k_threshold)),
+        *worth_changes)
         if old != new] if study.status is not StudyStatus.DRAFT else []
     reason = (reason or "").strip()
     if deviations and not reason:
@@ -318,6 +377,10 @@ def update_design(study: Study, name: str, models: list[CoachingModel], unit: Ra
     if design_changes and study.assignments:
         study.assignments.clear()  # the old draw no longer matches the design
     changed = _design_words(study, name.strip()[:200], models, unit, stratify_by, seed, primary_outcome, k_threshold)
+    changed += [f"{setting}: {old} → {new}" for setting, old, new in worth_changes]
+    (study.costs, study.margin_primary, study.margin_quota, study.prior_scale,
+     study.fidelity_minimum) = (worth.costs, worth.margin_primary, worth.margin_quota, worth.prior_scale,
+                                worth.fidelity_minimum)
     description_changed = (study.description or "") != description
     for setting, old, new in (("name", study.name, name), ("description", study.description or "", description)):
         if old != new:

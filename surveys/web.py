@@ -113,11 +113,19 @@ def number(value, digits: int = 2) -> str:
     return f"{value:,.{digits}f}"
 
 
+def chance(value) -> str:
+    """A probability as a leader reads it: "over 99 %", "37 %", "under 1 %" (no data shows 100 %)."""
+    if value is None or value != value:
+        return "—"
+    return "over 99 %" if value > 0.99 else "under 1 %" if value < 0.01 else f"{100 * value:.0f} %"
+
+
 def register_template_filters(app: Flask) -> None:
     """Filters every template may use: ``pvalue``, ``num`` and ``sentence``; the upload limit, ``max_upload_mb``;
     and ``refusals``, this request's refusals shown at the top of the page (``base.html``)."""
     app.add_template_filter(pvalue, "pvalue")
     app.add_template_filter(number, "num")
+    app.add_template_filter(chance, "chance")
     app.add_template_filter(sentence, "sentence")
     app.add_template_global(MAX_UPLOAD_MB, "max_upload_mb")
     app.context_processor(lambda: {"refusals": request.environ.get(REFUSALS, []) if has_request_context() else []})

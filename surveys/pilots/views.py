@@ -172,7 +172,8 @@ def design(study_id: int):
                           RandomisationUnit(form.unit.data), form.stratify_by.data or None,
                           form.seed.data if form.seed.data is not None else study.seed, form.primary_outcome.data,
                           form.k_threshold.data, today(), changed_by=current_user, reason=form.change_reason.data,
-                          description=form.description.data if "description" in request.form else None)
+                          description=form.description.data if "description" in request.form else None,
+                          worth=form.worth_settings() if "fidelity_minimum" in request.form else None)
         except ReasonNeeded as error:
             form.change_reason.errors.append(f"Not saved: {error}.")
         except StudyError as error:

@@ -44,6 +44,8 @@ from ..studies import ANALYSIS_SETTINGS, allocation_check, randomisation_plan, r
 from . import sections as build
 from .filters import Filters, in_view, parse_filters
 from .sections import OutcomeRow, PerformanceSection
+from .worth import WorthSection
+from .worth import build as build_worth
 
 CACHE_SIZE = 64
 RECORD_IMPORTS = ("performance.imported", "sessions.imported")  # the only writers of CRM records and sessions
@@ -131,6 +133,8 @@ class Report:
     pre_intervention: bool = False
     # Served from a stored snapshot older than the data (``surveys.reports.snapshots``): when it was built.
     stale_since: datetime | None = None
+    # Is it worth it: costs, margins, chance of being best, fidelity (``surveys.reports.worth``).
+    worth: WorthSection | None = None
 
     @property
     def compared(self) -> list[OutcomeRow]:
@@ -200,11 +204,20 @@ class Report:
                          for s in self.sessions],
             "comments": self.comments,
             "deviations": [asdict(d) for d in self.deviations],
+            **(self.worth.to_json() if self.worth is not None else {
+                key: ({} if key in ("non_inferiority", "equivalence", "probability_best", "expected_loss") else None)
+                for key in ("cost_effectiveness", "non_inferiority", "equivalence", "probability_best",
+                            "expected_loss", "fidelity")}),
             "trend": {"outcome": self.trend.outcome,
                       "values": {m: {w: {"mean": d.mean, "ci_low": d.ci_low, "ci_high": d.ci_high}
                                      for w, d in waves.items()}
                                  for m, waves in self.trend.means.items()}},
         }
+
+
+def _months_of(period: str) -> float:
+    """Months in a CRM period: 3 for a quarter ("2026-Q3"), 1 for a month ("2026-09")."""
+    return 3.0 if "Q" in period.upper() else 1.0
 
 
 def _clean(value):
@@ -269,7 +282,8 @@ def data_version(study: Study, today: date) -> tuple:
     waves = tuple((w.label, w.opens_on, w.closes_on, w.planned_closes_on) for w in study.waves)
     return (tuple(responses), records, changes, invitations, questions, tuple(reps),
             waves, tuple(assignments), study.status.value, study.primary_outcome, study.k_threshold,
-            len(study.design_changes), today)
+            len(study.design_changes), study.costs, study.margin_primary, study.margin_quota, study.prior_scale,
+            study.fidelity_minimum, today)
 
 
 def snapshot_version(study: Study, today: date) -> tuple:
@@ -369,7 +383,7 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
         hidden = [m for m in models if m not in shown]
         rows.append(build.compare(view, name, shown, hidden, k, cluster="team", scale=outcome(name).scale,
                                   bounds=bounds.get(name), randomisation=plan))
-    performance, perf_rows, link = build.performance(study, wave, filters, models, k, sizes, view, reps, version,
+    performance, perf_rows, link, crm = build.performance(study, wave, filters, models, k, sizes, view, reps, version,
                                                      pattern.shown_models(filters.view, "satisfaction", models),
                                                      randomisation=plan)
     rows += perf_rows
@@ -397,16 +411,25 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
         findings = {f.outcome: f.text for f in analysis.verdict.findings}
         rows = [replace(row, comparison=by_key[row.key], finding=findings.get(row.key))
                 if row.comparison is not None else row for row in rows]
+        worth = None
+        if not pre_intervention:
+            worth = build_worth(study, models, by_key.get(primary), crm.get(primary, view),
+                                by_key.get("quota_attainment"), crm.get("quota_attainment"), reps,
+                                build.session_period(study, wave),
+                                _months_of(performance.after) if performance is not None else 3.0, k,
+                                build.currency_prefix())
+            messages += [n for n in worth.notes if n not in messages]
         next_wave, next_closes = _next_wave(study, wave, today)
         decision = decide(analysis.outcomes, analysis.verdict.findings, models, primary,
                           pre_intervention=pre_intervention, next_wave=next_wave, next_closes=next_closes,
                           money=("revenue",), currency=build.currency_prefix(),
-                          primary_label=outcome(primary).sentence)
+                          primary_label=outcome(primary).sentence, worth=worth.facts() if worth else None)
     else:
         reliabilities = []
         messages.append(f"Too few responses in this view: no coaching model has at least {k} responses "
                         "on any outcome.")
         decision = not_yet("Too few responses in this view to recommend a coaching model.", "no data")
+        worth = None
     per_model, _, _ = response_rates(study, wave, today)
     counted = shown_model_counts(study, wave, survey)
     rates = [ResponseRate(r.name, r.invited, counted.get(r.name)) for r in per_model]
@@ -423,4 +446,4 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
                   performance=performance, link=link, reliabilities=reliabilities, rates=rates, comments=comments,
                   comments_note=note, comment_threshold=study.comment_threshold, trend=trend, sessions=sessions,
                   version=key, deviations=_deviations(study), decision=decision,
-                  pre_intervention=pre_intervention)
+                  pre_intervention=pre_intervention, worth=worth)

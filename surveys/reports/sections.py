@@ -211,7 +211,8 @@ def _periods(study: Study, wave: Wave) -> tuple[str | None, str | None]:
 
 def performance(study, wave, filters, models, k, sizes, survey_view, assigned, version, linkable=(),
                 randomisation=None):
-    """CRM metrics before and after per model, their comparisons (adjusted for before), and the team-level link.
+    """CRM metrics before and after per model, their comparisons (adjusted for before), the team-level link,
+    and the reps in view each metric's comparison rests on (by metric: for the margins, chances and costs).
 
     A model's figures rest on its reps with both periods; which may be shown is decided over every
     view of the study at once (``rep_pattern``), counted in reps, so no region minus its bands (or
@@ -220,16 +221,17 @@ def performance(study, wave, filters, models, k, sizes, survey_view, assigned, v
     """
     before, after = _periods(study, wave)
     if before is None or after is None:
-        return None, [], None
+        return None, [], None, {}
     every = rep_view(frames.rep_performance(study.id, before, after, assigned), Filters(), sizes)
     both = every.assign(**{metric: every[f"{metric}_after"].where(every[f"{metric}_before"].notna())
                            for metric in PERFORMANCE})
     pattern = rep_pattern(study, ("crm", before, after), both, list(PERFORMANCE), version)
     reps = in_view(every, filters)
-    rows, metrics, changes = [], {}, {}
+    rows, metrics, changes, compared = [], {}, {}, {}
     for metric in PERFORMANCE:
         data = reps.rename(columns={f"{metric}_after": metric})
         complete = data.dropna(subset=[metric, f"{metric}_before"])
+        compared[metric] = complete
         shown = pattern.shown_models(filters.view, metric, models)
         hidden = [m for m in models if m not in shown]
         if complete.empty:
@@ -253,7 +255,7 @@ def performance(study, wave, filters, models, k, sizes, survey_view, assigned, v
             except ValueError:
                 pass
     link = _team_link(survey_view, reps, linkable, pattern.shown_models(filters.view, "quota_attainment", models), k)
-    return PerformanceSection(before, after, metrics, changes), rows, link
+    return PerformanceSection(before, after, metrics, changes), rows, link, compared
 
 
 def adjusted_means(frame: pd.DataFrame, dv: str, baseline: str, cluster: str,

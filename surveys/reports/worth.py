@@ -1,0 +1,208 @@
+"""The report's "Is it worth it?" section: costs, "no worse", chance of being best, and fidelity.
+
+Built from the same frames and comparisons as the outcome tables, for the models those tables show
+(so nothing here rests on fewer reps or responses than they do): the primary outcome's and quota
+attainment's margins and chances (``analysis.worth``), what each model costs and buys on quota
+attainment (``analysis.costs``), and whether each model was delivered (``analysis.fidelity``), with the
+per-protocol estimate beside the randomised one. Teams are named in the fidelity table; reps never.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from analysis.costs import CostEffectiveness, ModelCost, cost_effectiveness, cost_per_rep, parse_costs
+from analysis.decision import WorthFacts
+from analysis.fidelity import Fidelity, PerProtocol, fidelity, per_protocol
+from analysis.worth import OutcomeWorth, outcome_worth, worth_json
+
+from .. import frames
+
+QUOTA = "quota_attainment"
+
+
+@dataclass(frozen=True)
+class TeamRow:
+    """One team of the fidelity table, by name; figures only for teams of at least k reps."""
+
+    team: str
+    model: str
+    reps: int
+    assigned_share: float | None
+    sessions_per_rep_month: float | None
+    main_kind: str | None
+    drifted: bool
+    below_minimum: bool
+    shown: bool
+
+
+@dataclass(frozen=True)
+class WorthSection:
+    """Everything the section shows; ``to_json`` gives the report's JSON keys of issue 16."""
+
+    outcomes: tuple[OutcomeWorth, ...]
+    costs: tuple[ModelCost, ...] = ()
+    cost_effectiveness: CostEffectiveness | None = None
+    fidelity: Fidelity | None = None
+    teams: tuple[TeamRow, ...] = ()
+    per_protocol: PerProtocol | None = None
+    revenue_per_point: float | None = None
+    notes: tuple[str, ...] = field(default=())
+    currency: str = "$"  # what goes before an amount ("$", "CHF ")
+
+    def money(self, value) -> str:
+        return "unknown" if value is None or value != value else f"{self.currency}{value:,.0f}"
+
+    def outcome(self, key: str) -> OutcomeWorth | None:
+        return next((w for w in self.outcomes if w.outcome == key), None)
+
+    def cost_of(self, level: str) -> ModelCost | None:
+        return next((c for c in self.costs if c.level == level), None)
+
+    def facts(self) -> WorthFacts:
+        """What the decision reads from this section (``analysis.decision.WorthFacts``)."""
+        def margin_words(w):
+            digits = 2 if w.margin < 1 else 1
+            return f"{w.margin:.{digits}f} {w.unit}".replace(".0 ", " ")
+        return WorthFacts(
+            chances={w.outcome: {c.level: c.probability_best for c in w.bayes.chances} for w in self.outcomes
+                     if w.bayes is not None},
+            flat={w.outcome: {c.level: c.probability_best for c in w.bayes.flat} for w in self.outcomes
+                  if w.bayes is not None},
+            no_worse={w.outcome: {(t.level, t.vs): t.words() for t in w.margin_tests if t.noninferior}
+                      for w in self.outcomes if w.margin_tests},
+            margins={w.outcome: margin_words(w) for w in self.outcomes if w.margin_tests},
+            costs={c.level: c.per_rep_month for c in self.costs if c.per_rep_month is not None},
+            cost_words={c.level: c.basis for c in self.costs if c.per_rep_month is not None},
+            currency=self.currency)
+
+    def to_json(self) -> dict:
+        result = worth_json(self.outcomes)
+        result["cost_effectiveness"] = None if self.cost_effectiveness is None else {
+            **self.cost_effectiveness.to_dict(), "cost_per_rep_month": [c.to_dict() for c in self.costs]}
+        if self.fidelity is None:
+            result["fidelity"] = None
+        else:
+            result["fidelity"] = {
+                "minimum_per_rep_month": self.fidelity.minimum_per_rep_month, "low_share": self.fidelity.low_share,
+                "arms": [a.to_dict() for a in self.fidelity.arms], "warnings": list(self.fidelity.warnings),
+                "teams": [{"team": t.team, "model": t.model, "drifted": t.drifted, "below_minimum": t.below_minimum,
+                           **({"n": t.reps, "assigned_share": t.assigned_share,
+                               "sessions_per_rep_month": t.sessions_per_rep_month, "main_kind": t.main_kind}
+                              if t.shown else {})} for t in self.teams],
+                "per_protocol": None if self.per_protocol is None else self.per_protocol.to_dict()}
+        return result
+
+
+def _shown_teams(teams, k: int) -> set:
+    """The teams whose own fidelity figures may be shown: teams of at least k reps, and in each model
+    enough of them held back that the teams held back together have k reps or none (else the model's
+    figure minus the shown teams' would give a few reps' sessions). Greedy: the smallest shown team
+    joins the held back until they reach k."""
+    shown = set()
+    for model in {t.coaching_model for t in teams}:
+        arm = sorted((t for t in teams if t.coaching_model == model), key=lambda t: (t.reps, str(t.team)))
+        held = [t for t in arm if t.reps < k]
+        visible = [t for t in arm if t.reps >= k]
+        while held and visible and sum(t.reps for t in held) < k:
+            held.append(visible.pop(0))
+        shown |= {t.team for t in visible}
+    return shown
+
+
+def _dropped_reps(result: Fidelity, levels, k: int) -> str | None:
+    """The models whose reps the per-protocol estimate would leave out number between 1 and k − 1, in words."""
+    kept = set(result.kept_teams)
+    small = []
+    for level in levels:
+        dropped = sum(int(t.reps) for t in result.teams if t.coaching_model == level and t.team not in kept)
+        if 0 < dropped < k:
+            small.append(f"{dropped} rep{'s' if dropped != 1 else ''} of {level}")
+    return ", ".join(small) or None
+
+
+def revenue_per_point(frame: pd.DataFrame, months: float) -> float | None:
+    """The revenue one quota point brings a rep in a month: Σ revenue / Σ quota attainment over the reps
+    of the period after, divided by its months (a point of attainment is a hundredth of the quota)."""
+    if "revenue" not in frame or QUOTA not in frame or not months:
+        return None
+    both = frame.dropna(subset=["revenue", QUOTA])
+    points = float(both[QUOTA].sum())
+    if both.empty or points <= 0:
+        return None
+    return float(both["revenue"].sum()) / points / months
+
+
+def build(study, levels_shown, primary_comparison, primary_frame, quota_comparison, quota_frame, reps, period,
+          months_of_crm: float, k: int, currency: str = "$") -> WorthSection:
+    """The section for one view. ``reps``: the study's assigned reps; ``period``: the wave's session period
+    (``sections.session_period``); ``months_of_crm``: months in a CRM period (3 for quarters)."""
+    notes: list[str] = []
+    outcomes = []
+    if primary_comparison is not None:
+        outcomes.append(outcome_worth(primary_comparison, primary_frame, "coaching_model", "team",
+                                      margin=study.margin_primary, prior_scale=study.prior_scale))
+    if quota_comparison is not None and quota_comparison.outcome != getattr(primary_comparison, "outcome", None):
+        outcomes.append(outcome_worth(quota_comparison, quota_frame, "coaching_model", "team",
+                                      f"{QUOTA}_before", margin=study.margin_quota, prior_scale=study.prior_scale))
+    notes += [n for w in outcomes for n in w.notes]
+    after, until = period
+    # Fidelity: every team of the study, whatever the view (teams are the unit randomised).
+    fid, team_rows, protocol = None, (), None
+    sessions, teams = frames.session_log(study.id, reps, after, until)
+    rates = frames.rep_sessions(study.id, reps, after, until)
+    months = float(rates["months"].max()) if not rates.empty else 0.0
+    levels = tuple(m.value for m in study.coaching_models)
+    if months > 0 and not teams.empty:
+        # Teams by name, as the leader knows them (names are unique within an organisation).
+        names = dict(zip(teams["team"], teams["team_name"].astype(str), strict=True))
+        fid = fidelity(sessions.assign(team=sessions["team"].map(names)),
+                       teams.assign(team=teams["team_name"].astype(str))[["team", "coaching_model", "reps"]], levels,
+                       months, minimum_per_rep_month=study.fidelity_minimum if study.fidelity_minimum is not None
+                       else 1.0)
+        shown = _shown_teams(fid.teams, k)
+        team_rows = tuple(TeamRow(str(t.team), t.coaching_model, int(t.reps), t.assigned_share,
+                                  t.sessions_per_rep_month, t.main_kind, bool(t.drifted), bool(t.below_minimum),
+                                  t.team in shown)
+                          for t in sorted(fid.teams, key=lambda t: (levels.index(t.coaching_model), str(t.team))))
+        dropped = _dropped_reps(fid, tuple(quota_comparison.levels) if quota_comparison is not None else (), k)
+        if dropped:
+            notes.append(f"No per-protocol estimate: it would leave out {dropped}, fewer than k = {k} reps, so "
+                         "comparing it with the randomised estimate would tell their quota attainment.")
+        elif quota_comparison is not None and quota_frame is not None:
+            try:
+                protocol = per_protocol(quota_frame.assign(team=quota_frame["team"].map(names)), QUOTA,
+                                        "coaching_model", "team", tuple(quota_comparison.levels), fid,
+                                        baseline=f"{QUOTA}_before")
+            except ValueError as error:
+                notes.append(f"No per-protocol estimate of quota attainment: {error}")
+    # Costs: what each model costs a rep a month, and what it buys on quota attainment.
+    costs, effectiveness, per_point = (), None, None
+    if study.costs:
+        inputs = parse_costs(study.costs)
+        minutes = {}
+        if months > 0:
+            by_rep = rates.assign(per_month=rates["minutes"] / months)
+            minutes = {m: float(v) for m, v in by_rep.groupby("coaching_model")["per_month"].mean().items()}
+        shown = set(levels_shown)
+        costs = tuple(c for c in cost_per_rep(inputs, minutes or None, currency) if c.level in shown)
+        if quota_comparison is not None and quota_frame is not None and len(quota_comparison.levels) >= 2:
+            per_point = revenue_per_point(quota_frame.rename(columns={"revenue_after": "revenue"}), months_of_crm)
+            data = quota_frame.copy()
+            if months > 0:
+                data = data.merge(rates[["rep", "minutes"]].assign(minutes_per_month=lambda f: f["minutes"] / months)
+                                  [["rep", "minutes_per_month"]], on="rep", how="left")
+            try:
+                effectiveness = cost_effectiveness(
+                    data, QUOTA, "coaching_model", "team", tuple(quota_comparison.levels), inputs,
+                    minutes="minutes_per_month" if months > 0 else None, revenue_per_point=per_point,
+                    baseline=f"{QUOTA}_before", currency=currency)
+            except ValueError as error:
+                notes.append(f"No cost-effectiveness: {error}")
+    return WorthSection(tuple(outcomes), costs, effectiveness, fid, team_rows, protocol, per_point, tuple(notes),
+                        currency)
+
+
+__all__ = ["WorthSection", "TeamRow", "build", "revenue_per_point"]
