@@ -39,6 +39,13 @@ Margins: non-inferiority and equivalence (``margins``)
 The chance that each model is best, and its expected loss (``bayes``)
     probability_best, probability_best_from_model, prior_sd_from, BayesResult, ArmChance,
     SURVEY_PRIOR_SD_UNITS, QUOTA_PRIOR_SD_UNITS
+Costs and cost-effectiveness (``costs``)
+    parse_costs, cost_per_rep, cost_effectiveness, bootstrap_teams, CostInputs, ModelCost,
+    CostEffectiveness, CostComparison
+Fidelity: was each model delivered (``fidelity``)
+    fidelity, per_protocol, Fidelity, ArmFidelity, TeamFidelity, PerProtocol, ProtocolEffect
+Margins and chances read off a comparison (``worth``)
+    outcome_worth, worth_json, OutcomeWorth
 The smallest difference a study could have detected, for its headline test (``detectable``)
     detectable_difference, Detectable
 The verdict (``verdict``)
@@ -66,6 +73,11 @@ _EXPORTS = {
                   "mixed_model", "team_link"),
     "comparison": ("Analysis", "OutcomeComparison", "assemble", "compare_models", "compare_outcome"),
     "contrasts": ("Contrast",),
+    "costs": ("CostComparison", "CostEffectiveness", "CostInputs", "ModelCost", "bootstrap_teams",
+              "cost_effectiveness", "cost_per_rep", "parse_costs"),
+    "fidelity": ("ArmFidelity", "Fidelity", "PerProtocol", "ProtocolEffect", "TeamFidelity", "fidelity",
+                 "per_protocol"),
+    "worth": ("OutcomeWorth", "outcome_worth", "worth_json"),
     "describe": ("AnswerShares", "GroupDescriptives", "SessionRates", "describe_group", "session_rates"),
     "detectable": ("Detectable", "detectable_difference"),
     "disclosure": ("Disclosure", "View", "all_views", "decide"),
@@ -127,6 +139,11 @@ __all__ = [
     "margin_tests", "margin_test", "MarginTest",
     "probability_best", "probability_best_from_model", "prior_sd_from", "BayesResult", "ArmChance",
     "SURVEY_PRIOR_SD_UNITS", "QUOTA_PRIOR_SD_UNITS",
+    # costs, fidelity, and the margins and chances of a comparison
+    "parse_costs", "cost_per_rep", "cost_effectiveness", "bootstrap_teams", "CostInputs", "ModelCost",
+    "CostEffectiveness", "CostComparison",
+    "fidelity", "per_protocol", "Fidelity", "ArmFidelity", "TeamFidelity", "PerProtocol", "ProtocolEffect",
+    "outcome_worth", "worth_json", "OutcomeWorth",
     # detectable differences
     "detectable_difference", "Detectable",
     # the verdict

@@ -9,9 +9,9 @@ whole teams within each model (teams are the unit randomised), and says where a 
 The effect is the difference of rep means, adjusted for the quarter before when a baseline is given
 (ANCOVA with a pooled within-model slope); a team bootstrap re-estimates it, and the hours behind the
 hourly costs, on every resample. The interval is Hesterberg's expanded percentile interval by default:
-with twelve teams a model the plain percentile interval of a clustered mean is too narrow (92.7 % over
-1,000 simulated pilots, ``tests/analysis/test_costs_slow.py``), the expanded one stretches it by the
-small-sample factor √(n/(n−1))·t.
+with twelve teams a model the plain percentile interval of a clustered mean is too narrow (92.0 % over
+1,000 simulated pilots, ``tests/analysis/test_costs_slow.py``; the expanded one 94.9 %): it stretches the
+quantiles by the small-sample factor √(n/(n−1))·t.
 
 References
 ----------
