@@ -19,6 +19,7 @@ import pandas as pd
 from ._result import json_safe
 from ._validate import group_labels, merge_label_spellings, numeric_column
 from .comparison import Analysis, OutcomeComparison, compare_models
+from .costs import cost_effectiveness, cost_per_rep, parse_costs
 from .planning import sample_ratio_check
 from .verdict import DesignFacts, format_p, model_name
 from .worth import QUOTA_OUTCOMES, outcome_worth, worth_json
@@ -200,8 +201,39 @@ def run(path: str | Path, group: str, outcomes: Sequence[str] = (), levels: str 
               for o in worth_outcomes(analysis, margins)]
     notes += [note for w in worths for note in w.notes]
     extra = {**worth_json(worths), "cost_effectiveness": None, "fidelity": None}
+    if costs:
+        extra["cost_effectiveness"] = _cost_effectiveness(frame, analysis, group, cluster, baseline, costs, minutes,
+                                                          revenue)
     analysis = dataclasses.replace(analysis, extra=extra, worth=tuple(worths))
     return dataclasses.replace(analysis, warnings=tuple(notes) + analysis.warnings) if notes else analysis
+
+
+def _cost_effectiveness(frame, analysis, group, cluster, baseline, costs, minutes, revenue) -> dict:
+    """``--costs``: cost-effectiveness on quota attainment when it is compared, else on the primary outcome."""
+    inputs = parse_costs(costs, analysis.levels)
+    if cluster is None:
+        raise ValueError("--costs: the team bootstrap needs the team column (--cluster)")
+    for flag, column in (("--minutes", minutes), ("--revenue", revenue)):
+        if column is not None and column not in frame.columns:
+            raise ValueError(f"{flag}: no column {column!r} in the file")
+    names = [o.outcome for o in analysis.outcomes]
+    target = next((o for o in analysis.outcomes if o.outcome in QUOTA_OUTCOMES), None) or next(
+        (o for o in analysis.outcomes if o.primary), analysis.outcomes[0])
+    per_point = None
+    if revenue is not None:
+        values = frame[[revenue, target.outcome]].apply(pd.to_numeric, errors="coerce").dropna()
+        points = float(values[target.outcome].sum())
+        if values.empty or points <= 0:
+            raise ValueError(f"--revenue: no rep has both {revenue!r} and {target.outcome!r} to value a point with")
+        per_point = float(values[revenue].sum()) / points
+    base = baseline if baseline in frame.columns and target.outcome in names else None
+    result = cost_effectiveness(frame, target.outcome, group, cluster, analysis.levels, inputs, minutes=minutes,
+                                revenue_per_point=per_point, baseline=base, unit=target.unit)
+    minutes_by = (frame.assign(_m=pd.to_numeric(frame[minutes], errors="coerce")).groupby(group)["_m"].mean()
+                  .to_dict() if minutes else None)
+    words = [c.text for c in result.comparisons]
+    return {**result.to_dict(), "cost_per_rep_month": [c.to_dict() for c in cost_per_rep(inputs, minutes_by)],
+            "words": words}
 
 
 def to_json(analysis: Analysis) -> str:

@@ -56,3 +56,41 @@ def test_bad_flags_are_named_and_exit_2(flags, message):
     done = analyze(*flags)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+COSTS_FILE = Path(__file__).resolve().parent / "data" / "costs.csv"
+
+
+def analyze_costs(*flags):
+    return subprocess.run([sys.executable, "-m", "analysis", str(COSTS_FILE), "--group", "arm", "--outcome", "quota",
+                           "--levels", "manager,peer,external", *flags], capture_output=True, text=True, timeout=120)
+
+
+def test_costs_give_the_cost_effectiveness_of_the_primary_outcome_with_a_team_bootstrap():
+    import pandas as pd
+
+    from analysis.costs import cost_effectiveness, parse_costs
+    costs = "manager=hour:120,peer=hour:30,external=rep_month:300+hour:20"
+    done = analyze_costs("--cluster", "team", "--baseline", "baseline", "--costs", costs, "--minutes", "minutes",
+                         "--format", "json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)["cost_effectiveness"]
+    direct = cost_effectiveness(pd.read_csv(COSTS_FILE), "quota", "arm", "team", ("manager", "peer", "external"),
+                                parse_costs(costs), minutes="minutes", baseline="baseline", unit="points")
+    for mine, theirs in zip(result["comparisons"], direct.comparisons, strict=True):
+        assert mine["effect_low"] == pytest.approx(theirs.effect_low, rel=1e-12)
+        assert mine["text"] == theirs.text
+    text = analyze_costs("--cluster", "team", "--costs", costs, "--minutes", "minutes")
+    assert "Cost: Peer coaching against manager coaching" in text.stdout
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (("--costs", "manager=hour:10"), "needs the team column (--cluster)"),
+    (("--cluster", "team", "--costs", "manager=week:1"), "'week:1' is not a cost"),
+    (("--cluster", "team", "--costs", "manager=hour:10"), "no column of coaching minutes"),
+    (("--cluster", "team", "--costs", "manager=hour:10", "--minutes", "mins"), "--minutes: no column 'mins'"),
+])
+def test_bad_cost_flags_are_named_and_exit_2(flags, message):
+    done = analyze_costs(*flags)
+    assert done.returncode == 2, done.stdout[:300]
+    assert message in done.stderr and "Traceback" not in done.stderr
