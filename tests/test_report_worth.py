@@ -1,0 +1,123 @@
+"""The demo report answers "is it worth it?" (issue 16's done-when), each number checked another way.
+
+The demo plants costs (a manager's hour 120, a peer's 30, an outside coach 300 a rep a month),
+margins (0.3 satisfaction points, 3 quota points) and one drifting team per model. Its report must
+show the cost per rep, the cost-effectiveness with intervals, a non-inferiority verdict for the
+cheaper model, the chance of being best and the fidelity table with the drifting teams named by
+team (never by rep), and the recommendation stays manager coaching and says what it costs in
+managers' selling time.
+"""
+
+
+import pandas as pd
+import pytest
+from sqlalchemy import select
+
+from analysis.fidelity import fidelity
+from surveys import demo as demo_module
+from surveys.extensions import db
+from surveys.models import CoachingSession, Rep, Study, Team
+from tests.test_insider_views import log_in
+
+pytestmark = pytest.mark.usefixtures("app_context")
+
+
+
+
+@pytest.fixture
+def report(app, client):
+    seeded = demo_module.seed_demo("http://localhost")
+    log_in(client, seeded.leader.email, seeded.leader.password)
+    data = client.get(f"/studies/{seeded.study_id}/report.json").get_json()
+    page = client.get(f"/studies/{seeded.study_id}/report").get_data(as_text=True)
+    return seeded, data, page
+
+
+def test_the_recommendation_stays_manager_coaching_and_says_its_cost_in_managers_selling_time(report):
+    _, data, page = report
+    decision = data["decision"]
+    assert decision["recommendation"] == "manager"
+    [cost] = [t for t in decision["trade_offs"] if t.startswith("Manager coaching costs about $")]
+    assert "in managers' selling time ($120 an hour ×" in cost
+    manager = next(c for c in data["cost_effectiveness"]["cost_per_rep_month"] if c["level"] == "manager")
+    assert f"${manager['per_rep_month']:,.0f} per rep a month" in cost
+    # The cheaper model is named with its margin verdict.
+    peer = next(c for c in data["cost_effectiveness"]["cost_per_rep_month"] if c["level"] == "peer")
+    assert peer["per_rep_month"] < manager["per_rep_month"]
+    assert any(t.startswith("Peer coaching costs $") and "may be worse than manager coaching by more than 3" in t
+               for t in decision["trade_offs"])
+    assert "The chance that manager coaching is the best model here" in " ".join(decision["reasons"])
+    assert "Is it worth it?" in page and "What each model costs" in page
+
+
+def test_costs_per_rep_are_the_fee_plus_the_logged_hours_at_the_hourly_cost(report):
+    seeded, data, _ = report
+    study = db.session.get(Study, seeded.study_id)
+    assert study.costs == demo_module.DEMO_COSTS
+    # Logged minutes per rep per month by model, straight from the database (rep sessions only in the demo).
+    rows = db.session.execute(select(CoachingSession.coach_model, CoachingSession.minutes, CoachingSession.rep_id)).all()
+    assert rows and all(r.rep_id is not None for r in rows)
+    arms = {a.team_id: a.coaching_model.value for a in study.assignments}
+    reps = dict(db.session.execute(select(Rep.id, Rep.team_id)).all())
+    per_arm_reps = pd.Series([arms[t] for t in reps.values()]).value_counts()
+    minutes = pd.Series([m for _, m, rep in rows], index=[arms[reps[rep]] for _, _, rep in rows]).groupby(level=0).sum()
+    months = 3
+    expected = {"manager": 120 * minutes["manager"] / per_arm_reps["manager"] / months / 60,
+                "peer": 30 * minutes["peer"] / per_arm_reps["peer"] / months / 60, "external": 300.0}
+    shown = {c["level"]: c["per_rep_month"] for c in data["cost_effectiveness"]["cost_per_rep_month"]}
+    assert shown == pytest.approx(expected, rel=1e-9)
+
+
+def test_cost_effectiveness_has_intervals_and_the_dearer_outside_coach_adds_less(report):
+    _, data, _ = report
+    ce = data["cost_effectiveness"]
+    assert ce["interval"] == "expanded" and ce["n_boot"] == 2000
+    for c in ce["comparisons"]:
+        assert c["effect_low"] < c["effect"] < c["effect_high"]
+        assert "95 % interval" in c["text"]
+    external = next(c for c in ce["comparisons"] if c["level"] == "external")
+    assert external["delta_cost"] > 0 and external["standing"] == "costs more, adds less"
+
+
+def test_non_inferiority_and_chances_are_reported_for_the_primary_outcome_and_quota(report):
+    _, data, page = report
+    assert set(data["non_inferiority"]) == {"satisfaction", "quota_attainment"}
+    assert data["non_inferiority"]["quota_attainment"]["margin"] == 3.0
+    peer = next(t for t in data["non_inferiority"]["quota_attainment"]["tests"]
+                if (t["level"], t["vs"]) == ("peer", "manager"))
+    assert peer["noninferior"] is False and "beyond the margin" in peer["words"]
+    assert peer["words"] in page
+    chances = data["probability_best"]["quota_attainment"]["chances"]
+    assert max(chances, key=chances.get) == "manager" and chances["manager"] > 0.95
+    assert sum(chances.values()) == pytest.approx(1, abs=1e-9)
+    assert data["probability_best"]["quota_attainment"]["prior_scale"] == 0.1
+    assert set(data["expected_loss"]["satisfaction"]["loss"]) == {"manager", "peer", "external"}
+    assert "Chance of being best" in page
+
+
+def test_the_fidelity_table_names_the_drifting_teams_and_never_a_rep(report):
+    seeded, data, page = report
+    study = db.session.get(Study, seeded.study_id)
+    teams = {t.id: t.name for t in db.session.scalars(select(Team))}
+    arms = {teams[a.team_id]: a.coaching_model.value for a in study.assignments}
+    drifting = {a["level"]: a["drifting"] for a in data["fidelity"]["arms"]}
+    assert all(len(names) == 1 for names in drifting.values()), drifting
+    for level, [name] in drifting.items():
+        assert arms[name] == level
+        assert f"Team {name} ({level} coaching) got most of its coaching from" in page
+    # The same by the library on the sessions read straight from the database.
+    sessions = pd.DataFrame([{"team": teams[db.session.get(Rep, s.rep_id).team_id], "rep": s.rep_id,
+                              "coach_model": s.coach_model.value}
+                             for s in db.session.scalars(select(CoachingSession))])
+    roster = pd.DataFrame([{"team": teams[t], "coaching_model": arms[teams[t]], "reps": n}
+                           for t, n in pd.Series([r.team_id for r in db.session.scalars(select(Rep))])
+                           .value_counts().items()])
+    expected = fidelity(sessions, roster, ("manager", "peer", "external"), 3, minimum_per_rep_month=0.5)
+    assert {a.level: a.drifting for a in expected.arms} == {k: tuple(v) for k, v in drifting.items()}
+    for arm in expected.arms:
+        shown = next(a for a in data["fidelity"]["arms"] if a["level"] == arm.level)
+        assert shown["assigned_share"] == pytest.approx(arm.assigned_share, abs=1e-12)
+    names = {r.name for r in db.session.scalars(select(Rep))}
+    section = page[page.index('id="worth"'):page.index('id="debate-title"')]
+    assert not any(name in section for name in names)
+    assert data["fidelity"]["per_protocol"]["caveat"].startswith("The teams that got their model as planned")
