@@ -55,7 +55,8 @@ def test_costs_per_rep_are_the_fee_plus_the_logged_hours_at_the_hourly_cost(repo
     study = db.session.get(Study, seeded.study_id)
     assert study.costs == demo_module.DEMO_COSTS
     # Logged minutes per rep per month by model, straight from the database (rep sessions only in the demo).
-    rows = db.session.execute(select(CoachingSession.coach_model, CoachingSession.minutes, CoachingSession.rep_id)).all()
+    rows = db.session.execute(select(CoachingSession.coach_model, CoachingSession.minutes,
+                                     CoachingSession.rep_id)).all()
     assert rows and all(r.rep_id is not None for r in rows)
     arms = {a.team_id: a.coaching_model.value for a in study.assignments}
     reps = dict(db.session.execute(select(Rep.id, Rep.team_id)).all())
