@@ -55,6 +55,20 @@ class WorthSection:
     def money(self, value) -> str:
         return "unknown" if value is None or value != value else f"{self.currency}{value:,.0f}"
 
+    @property
+    def every_cost_known(self) -> bool:
+        """Whether every compared model has a known cost (then the page says margins of cheaper against dearer)."""
+        known = {c.level for c in self.costs if c.per_rep_month is not None}
+        return bool(self.outcomes) and bool(known) and all(level in known for level in self.outcomes[0].levels)
+
+    def shown_tests(self, worth: OutcomeWorth):
+        """The margin tests the page says in words: is each cheaper model no worse than each dearer one
+        (all ordered pairs without costs for every model, each pair once). The JSON has every pair."""
+        cost = {c.level: c.per_rep_month for c in self.costs if c.per_rep_month is not None}
+        if all(level in cost for level in worth.levels):
+            return [t for t in worth.margin_tests if cost[t.level] < cost[t.vs]]
+        return list(worth.margin_tests)
+
     def outcome(self, key: str) -> OutcomeWorth | None:
         return next((w for w in self.outcomes if w.outcome == key), None)
 
