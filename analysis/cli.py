@@ -22,7 +22,7 @@ from .comparison import Analysis, OutcomeComparison, compare_models
 from .costs import cost_effectiveness, cost_per_rep, parse_costs
 from .planning import sample_ratio_check
 from .verdict import DesignFacts, format_p, model_name
-from .worth import QUOTA_OUTCOMES, outcome_worth, worth_json
+from .worth import MIN_PRIOR_SCALE, QUOTA_OUTCOMES, outcome_worth, worth_json
 
 METHOD_NAMES = {"welch": "Welch ANOVA", "anova": "one-way ANOVA", "kruskal": "Kruskal–Wallis",
                 "ancova": "ANCOVA (adjusted for baseline)", "mixed_model": "mixed model (teams as random effect)",
@@ -151,9 +151,9 @@ def parse_prior_scale(text) -> float | None:
         scale = float(text)
     except ValueError:
         raise ValueError(f"--prior-scale: expected a number of SDs such as 0.2, or 'flat', not {text!r}") from None
-    if not math.isfinite(scale) or not 0 <= scale <= 2:
-        raise ValueError(f"--prior-scale: {text} is outside 0 to 2 SDs (0 or 'flat': no prior; the coaching "
-                         "literature supports 0.1 to 0.2)")
+    if not math.isfinite(scale) or not 0 <= scale <= 2 or 0 < scale < MIN_PRIOR_SCALE:
+        raise ValueError(f"--prior-scale: {text} is outside {MIN_PRIOR_SCALE:g} to 2 SDs (0 or 'flat': no prior; "
+                         "the coaching literature supports 0.1 to 0.2)")
     return scale
 
 
@@ -220,12 +220,17 @@ def _cost_effectiveness(frame, analysis, group, cluster, baseline, costs, minute
     target = next((o for o in analysis.outcomes if o.outcome in QUOTA_OUTCOMES), None) or next(
         (o for o in analysis.outcomes if o.primary), analysis.outcomes[0])
     per_point = None
+    if revenue is not None and revenue == target.outcome:
+        raise ValueError(f"--revenue: {revenue!r} is the outcome costed; name the column of revenue a rep a month")
     if revenue is not None:
         values = frame[[revenue, target.outcome]].apply(pd.to_numeric, errors="coerce").dropna()
         points = float(values[target.outcome].sum())
         if values.empty or points <= 0:
             raise ValueError(f"--revenue: no rep has both {revenue!r} and {target.outcome!r} to value a point with")
         per_point = float(values[revenue].sum()) / points
+        if not per_point > 0:
+            raise ValueError(f"--revenue: the revenue in {revenue!r} adds up to {values[revenue].sum():g}; a point of "
+                             f"{target.outcome} must be worth more than nothing")
     base = baseline if baseline in frame.columns and target.outcome in names else None
     result = cost_effectiveness(frame, target.outcome, group, cluster, analysis.levels, inputs, minutes=minutes,
                                 revenue_per_point=per_point, baseline=base, unit=target.unit)

@@ -43,6 +43,7 @@ BASES = {"rep_month": "per_rep_month", "month": "per_rep_month", "hour": "per_ho
 NAMES = {"manager": "manager coaching", "peer": "peer coaching", "external": "external coaching"}
 WHO = {"manager": "a manager", "peer": "a peer", "external": "an outside coach"}
 DEFAULT_SEED = 20261202
+MAX_AMOUNT = 1e9  # per rep per month or per hour: beyond any coaching budget, in any currency
 INTERVALS = ("expanded", "percentile")
 
 
@@ -68,8 +69,8 @@ class CostInputs(Result):
         """The canonical text, as the study keeps it: "manager=hour:85,external=rep_month:350+hour:20"."""
         parts = []
         for m in self.models:
-            bases = ([f"rep_month:{m.per_rep_month:g}"] if m.per_rep_month is not None else []) + (
-                [f"hour:{m.per_hour:g}"] if m.per_hour is not None else [])
+            bases = ([f"rep_month:{amount_text(m.per_rep_month)}"] if m.per_rep_month is not None else []) + (
+                [f"hour:{amount_text(m.per_hour)}"] if m.per_hour is not None else [])
             parts.append(f"{m.level}=" + "+".join(bases))
         return ",".join(parts)
 
@@ -85,7 +86,15 @@ def _amount(text: str, where: str) -> float:
         raise ValueError(f"costs: {where}: {text.strip()!r} is not an amount") from None
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"costs: {where}: an amount is zero or more, not {text.strip()}")
+    if value > MAX_AMOUNT:
+        raise ValueError(f"costs: {where}: {text.strip()} is more than {MAX_AMOUNT:,.0f}, no cost of coaching")
     return value
+
+
+def amount_text(value: float) -> str:
+    """An amount as the canonical text writes it: plain digits, never an exponent ("1234567", "85.5")."""
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return text or "0"
 
 
 def parse_costs(text: str, levels: Sequence[str] = LEVELS) -> CostInputs:
@@ -241,7 +250,7 @@ def _team_sums(data, outcome, between, cluster, levels, baseline, minutes) -> _T
     frame = pd.DataFrame({"team": data[cluster], "arm": data[between].astype(str),
                           "y": pd.to_numeric(data[outcome], errors="coerce")})
     frame["x"] = pd.to_numeric(data[baseline], errors="coerce") if baseline else 0.0
-    frame["m"] = pd.to_numeric(data[minutes], errors="coerce") if minutes else np.nan
+    frame["m"] = pd.to_numeric(data[minutes], errors="coerce") if isinstance(minutes, str) else np.nan
     frame = frame[frame["arm"].isin(levels)].dropna(subset=["team", "y", "x"])
     mixed = frame.groupby("team")["arm"].nunique()
     if (mixed > 1).any():
@@ -273,7 +282,7 @@ def bootstrap_teams(arms: Sequence[int], n_boot: int, seed: int = DEFAULT_SEED) 
 def _estimates(t: _Teams, counts: np.ndarray, k: int, adjust: bool):
     """Per resample (rows of ``counts``, teams × how often drawn): each arm's adjusted mean difference from
     arm 0 and its mean minutes. Vectorised over resamples."""
-    by_arm = np.stack([counts[:, t.arm == a] for a in range(k)], axis=0)  # k × B × teams of arm
+    by_arm = [counts[:, t.arm == a] for a in range(k)]  # per arm: B × its teams (arms differ in teams)
 
     def total(values):
         return np.stack([by_arm[a] @ values[t.arm == a] for a in range(k)], axis=0)  # k × B
@@ -339,7 +348,8 @@ def _points(value: float) -> str:
 
 
 def cost_effectiveness(data: pd.DataFrame, outcome: str, between: str, cluster: str, levels: Sequence[str] | None,
-                       inputs: CostInputs, minutes: str | None = None, revenue_per_point: float | None = None,
+                       inputs: CostInputs, minutes: str | Mapping[str, float] | None = None,
+                       revenue_per_point: float | None = None,
                        reference: str | None = None, n_boot: int = 2000, seed: int = DEFAULT_SEED,
                        alpha: float = 0.05, interval: str = "expanded", baseline: str | None = None,
                        unit: str = "quota points", currency: str = "$") -> CostEffectiveness:
@@ -355,14 +365,27 @@ def cost_effectiveness(data: pd.DataFrame, outcome: str, between: str, cluster: 
         The models in order; the reference defaults to the first.
     inputs : CostInputs
         The costs (:func:`parse_costs`). A model without any has no comparison.
+    minutes : str or mapping, optional
+        A column of coaching minutes a rep a month (resampled with the teams), or the models' minutes a rep
+        a month as known figures (level → minutes; the same in every resample).
     revenue_per_point : float, optional
         What one point of the outcome brings a rep in a month (for revenue per 1,000 and break-even).
     n_boot, seed, alpha, interval
         Bootstrap resamples of teams (stratified by model), their seed, the level of the intervals and
         their kind: ``"expanded"`` (Hesterberg's, default) or ``"percentile"``.
     """
-    require_columns(data, outcome, between, cluster, baseline, minutes)
+    fixed_minutes = dict(minutes) if isinstance(minutes, Mapping) else None
+    require_columns(data, outcome, between, cluster, baseline, None if fixed_minutes is not None else minutes)
     levels = level_order(data, between, levels)
+    if isinstance(minutes, str):
+        values = pd.to_numeric(data[minutes], errors="coerce")
+        bad = values[values.notna() & (~np.isfinite(values) | (values < 0))]
+        if len(bad):
+            raise ValueError(f"column {minutes!r}: coaching minutes are zero or more, not {bad.iloc[0]:g} "
+                             f"(row {bad.index[0]})")
+    for level, value in (fixed_minutes or {}).items():
+        if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+            raise ValueError(f"minutes: {level}'s coaching minutes a rep a month are zero or more, not {value!r}")
     if interval not in INTERVALS:
         raise ValueError(f"interval: {interval!r} is not one of {', '.join(INTERVALS)}")
     if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 200:
@@ -394,6 +417,9 @@ def cost_effectiveness(data: pd.DataFrame, outcome: str, between: str, cluster: 
     counts = np.zeros((n_boot, len(teams.n)))
     np.add.at(counts, (np.repeat(np.arange(n_boot), index.shape[1]), index.ravel()), 1.0)
     boot_effect, boot_minutes, _, _ = _estimates(teams, counts, len(levels), baseline is not None)
+    if fixed_minutes is not None:  # the models' logged minutes, taken as known: the same in every resample
+        fixed = np.array([[fixed_minutes.get(level, np.nan)] for level in levels], dtype=float)
+        arm_minutes, boot_minutes = fixed, np.repeat(fixed, n_boot, axis=1)
     arms = []
     cost_point = {}
     for a, level in enumerate(levels):

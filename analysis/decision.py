@@ -252,7 +252,10 @@ def _no_worse_and_cheaper(found, levels, deciding, worth: WorthFacts) -> Decisio
     outcomes = [o for o in deciding if o in worth.margins and o in found]
     if deciding[0] not in outcomes or any(m not in worth.costs for m in levels):
         return None
-    passing = [m for m in levels if _no_worse_than_all(m, levels, outcomes, worth)]
+    # No worse by the margins, and behind on no deciding outcome (a margin on one outcome never excuses
+    # clearly trailing on another, such as revenue).
+    passing = [m for m in levels if _no_worse_than_all(m, levels, outcomes, worth)
+               and not any(d.lower == m for o in deciding if o in found for d in found[o].differences)]
     if not passing:
         return None
     cheapest = min(passing, key=lambda m: worth.costs[m])

@@ -102,13 +102,65 @@ class Fidelity(Result):
         return tuple(t.team for t in self.teams if t.assigned_share is not None
                      and t.assigned_share >= self.low_share and not t.below_minimum)
 
+    def redacted(self, shown) -> Fidelity:
+        """The table as a reader may see it when only the teams ``shown`` may have figures of their own: the
+        counts of teams below the minimum over those teams, and warnings that quote no hidden team's figure
+        (``shown`` teams: see the report's rule, ``surveys.reports.worth``)."""
+        from dataclasses import replace
+        shown = set(shown)
+        arms = []
+        for arm in self.arms:
+            mine = [t for t in self.teams if t.coaching_model == arm.level and t.team in shown]
+            below = sum(t.below_minimum for t in mine)
+            arms.append(replace(arm, teams_below_minimum=below,
+                                share_teams_below_minimum=below / len(mine) if mine else float("nan")))
+        return replace(self, arms=tuple(arms),
+                       warnings=tuple(_warnings(arms, self.teams, self.minimum_per_rep_month, self.low_share, shown)))
+
     @property
     def low(self) -> tuple[str, ...]:
         return tuple(a.level for a in self.arms if a.assigned_share is not None and a.assigned_share < self.low_share)
 
 
-def _share(x: float) -> str:
-    return f"{100 * x:.0f} %"
+def _share(x: float, below: float | None = None) -> str:
+    """A share in percent, never rounded up to a threshold it is under (69.9 % stays 69.9 %, not 70 %)."""
+    text = f"{100 * x:.0f}"
+    if below is not None and x < below and float(text) >= 100 * below:
+        text = f"{100 * x:.1f}"
+    return f"{text} %"
+
+
+def _warnings(arms, rows, minimum, low_share, shown) -> list[str]:
+    """The warnings of a fidelity table. ``shown`` (None: every team) are the teams whose own figures may be
+    given: a drifting team is always named, with its share only when shown; a team below the minimum or
+    with a low share only when shown (its flag narrows its figure when the minimum moves)."""
+    def visible(team):
+        return shown is None or team.team in shown
+    warnings = []
+    for arm in arms:
+        mine = [t for t in rows if t.coaching_model == arm.level]
+        if arm.assigned_share is None:
+            warnings.append(f"No coaching sessions are logged for the {NAMES[arm.level]} teams in this period, so "
+                            "whether they got their model cannot be told.")
+            continue
+        if arm.assigned_share < low_share:
+            warnings.append(f"Only {_share(arm.assigned_share, low_share)} of the {NAMES[arm.level]} teams' sessions "
+                            f"were given by {KINDS[arm.level]} (fewer than {_share(low_share)}): the comparison "
+                            "measures less of that model than planned.")
+        for team in (t for t in mine if t.drifted):
+            share = f" ({_share(1 - team.assigned_share)} of its sessions by others)" if visible(team) else ""
+            warnings.append(f"Team {team.team} ({arm.level} coaching) got most of its coaching from "
+                            f"{COACHES[team.main_kind]}{share}.")
+        thin = [t for t in mine if not t.drifted and visible(t) and t.assigned_share is not None
+                and t.assigned_share < low_share]
+        for team in thin:
+            warnings.append(f"Team {team.team} ({arm.level} coaching) got only {_share(team.assigned_share, low_share)}"
+                            f" of its sessions from {KINDS[arm.level]}.")
+        names = [t.team for t in mine if t.below_minimum and visible(t)]
+        if names:
+            warnings.append(f"{len(names)} {NAMES[arm.level]} team{'s' if len(names) != 1 else ''} got fewer than "
+                            f"{minimum:g} session{'s' if minimum != 1 else ''} a rep a month: {', '.join(names)}.")
+    return warnings
 
 
 def fidelity(sessions: pd.DataFrame, teams: pd.DataFrame, levels: Sequence[str], months: float,
@@ -147,7 +199,7 @@ def fidelity(sessions: pd.DataFrame, teams: pd.DataFrame, levels: Sequence[str],
         raise ValueError(f"teams: column 'coaching_model' has {sorted(unknown_arm)[0]!r}, not one of "
                          f"{', '.join(levels)}")
     reps = pd.to_numeric(teams["reps"], errors="coerce")
-    if reps.isna().any() or (reps < 1).any():
+    if reps.isna().any() or (reps < 1).any() or (reps != reps.round()).any():
         raise ValueError("teams: column 'reps' must be a whole number of at least 1 for every team")
     log = sessions.assign(team=sessions["team"].astype(str), coach_model=sessions["coach_model"].astype(str))
     kinds = set(log["coach_model"])
@@ -188,24 +240,7 @@ def fidelity(sessions: pd.DataFrame, teams: pd.DataFrame, levels: Sequence[str],
                                 received / total_reps if total_reps else float("nan"), below,
                                 below / len(mine) if mine else float("nan"), by_kind,
                                 tuple(t.team for t in mine if t.drifted)))
-    for arm in arms:
-        if arm.assigned_share is None:
-            warnings.append(f"No coaching sessions are logged for the {NAMES[arm.level]} teams in this period, so "
-                            "whether they got their model cannot be told.")
-            continue
-        if arm.assigned_share < low_share:
-            warnings.append(f"Only {_share(arm.assigned_share)} of the {NAMES[arm.level]} teams' sessions were given "
-                            f"by {KINDS[arm.level]} (fewer than {_share(low_share)}): the comparison measures less "
-                            "of that model than planned.")
-        for name in arm.drifting:
-            team = next(t for t in rows if t.team == name)
-            warnings.append(f"Team {name} ({arm.level} coaching) got most of its coaching from "
-                            f"{COACHES[team.main_kind]} ({_share(1 - team.assigned_share)} of its sessions by others).")
-        if arm.teams_below_minimum:
-            names = [t.team for t in rows if t.coaching_model == arm.level and t.below_minimum]
-            warnings.append(f"{len(names)} {NAMES[arm.level]} team{'s' if len(names) != 1 else ''} got fewer than "
-                            f"{minimum_per_rep_month:g} session{'s' if minimum_per_rep_month != 1 else ''} a rep a "
-                            f"month: {', '.join(names)}.")
+    warnings += _warnings(arms, rows, minimum_per_rep_month, low_share, None)
     return Fidelity(tuple(arms), tuple(rows), float(minimum_per_rep_month), float(low_share), float(months),
                     tuple(warnings))
 

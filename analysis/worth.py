@@ -39,6 +39,9 @@ QUOTA_OUTCOMES = ("quota_attainment",)  # objective sales results: the quota pri
 # Each declared margin is its own pre-registered question: one-sided at 5 % (a 95 % bound, 90 % TOST interval),
 # not at the outcome's share of the multiplicity correction, which guards the claims of difference.
 MARGIN_ALPHA = 0.05
+# A prior narrower than this (in SDs of the outcome) is no prior anyone holds: its covariance is numerically
+# singular. 0 means no prior at all.
+MIN_PRIOR_SCALE = 0.01
 
 
 @dataclass(frozen=True)

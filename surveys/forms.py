@@ -35,6 +35,15 @@ def one_line(form, field) -> None:
         raise ValidationError(f"{field.label.text} {ONE_LINE}.")
 
 
+AMOUNT = NumberRange(min=0, max=1e9, message="An amount between 0 and 1,000,000,000.")
+
+
+def prior_scale_range(form, field) -> None:
+    """A validator: the prior scale is 0 (no prior) or 0.01 to 2 SDs."""
+    if field.data is not None and not (field.data == 0 or 0.01 <= field.data <= 2):
+        raise ValidationError("Between 0 and 2 SDs: 0 for no prior, else at least 0.01.")
+
+
 def above_zero(form, field) -> None:
     """A validator: a margin is a positive number."""
     if field.data is not None and not field.data > 0:
@@ -60,19 +69,19 @@ class StudyForm(FlaskForm):
                                validators=[DataRequired(), NumberRange(min=3, max=100,
                                                                        message="k is between 3 and 100")])
     # What a model is worth (issue 16): costs per model, margins, the prior scale, the fidelity minimum.
-    cost_manager_month = FloatField("Manager: cost per rep per month", validators=[Optional(), NumberRange(min=0)])
-    cost_manager_hour = FloatField("Manager: cost per coaching hour", validators=[Optional(), NumberRange(min=0)])
-    cost_peer_month = FloatField("Peer: cost per rep per month", validators=[Optional(), NumberRange(min=0)])
-    cost_peer_hour = FloatField("Peer: cost per coaching hour", validators=[Optional(), NumberRange(min=0)])
+    cost_manager_month = FloatField("Manager: cost per rep per month", validators=[Optional(), AMOUNT])
+    cost_manager_hour = FloatField("Manager: cost per coaching hour", validators=[Optional(), AMOUNT])
+    cost_peer_month = FloatField("Peer: cost per rep per month", validators=[Optional(), AMOUNT])
+    cost_peer_hour = FloatField("Peer: cost per coaching hour", validators=[Optional(), AMOUNT])
     cost_external_month = FloatField("Outside coach: fee per rep per month",
-                                     validators=[Optional(), NumberRange(min=0)])
-    cost_external_hour = FloatField("Outside coach: fee per coaching hour", validators=[Optional(), NumberRange(min=0)])
+                                     validators=[Optional(), AMOUNT])
+    cost_external_hour = FloatField("Outside coach: fee per coaching hour", validators=[Optional(), AMOUNT])
     margin_primary = FloatField("No-worse margin on the primary outcome (its points)",
                                 validators=[Optional(), above_zero])
     margin_quota = FloatField("No-worse margin on quota attainment (percentage points)",
                               validators=[Optional(), above_zero])
     prior_scale = FloatField("Prior scale (SDs of the outcome; empty: 0.2 for survey outcomes, 0.1 for quota)",
-                             validators=[Optional(), NumberRange(min=0, max=2, message="Between 0 and 2 SDs.")])
+                             validators=[Optional(), prior_scale_range])
     fidelity_minimum = FloatField("Fewest sessions a rep a month for a team to count as coached", default=1.0,
                                   validators=[Optional(), NumberRange(min=0, max=30, message="Between 0 and 30.")])
     change_reason = TextAreaField("Why it changes (needed for the analysis settings once the study runs)",
@@ -80,12 +89,14 @@ class StudyForm(FlaskForm):
 
     def worth_settings(self):
         """The costs, margins, prior scale and fidelity minimum as sent (``studies.WorthSettings``)."""
+        from analysis.costs import amount_text
+
         from .studies import WorthSettings
         parts = []
         for model in ("manager", "peer", "external"):
             month, hour = self[f"cost_{model}_month"].data, self[f"cost_{model}_hour"].data
-            bases = ([f"rep_month:{month:g}"] if month is not None else []) + (
-                [f"hour:{hour:g}"] if hour is not None else [])
+            bases = ([f"rep_month:{amount_text(month)}"] if month is not None else []) + (
+                [f"hour:{amount_text(hour)}"] if hour is not None else [])
             if bases:
                 parts.append(f"{model}=" + "+".join(bases))
         minimum = self.fidelity_minimum.data

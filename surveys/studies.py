@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from analysis.planning import SampleRatioCheck, sample_ratio_check
 from analysis.randomisation import RandomisationPlan
+from analysis.worth import MIN_PRIOR_SCALE
 
 from . import audit, snapshots
 from .database import insert_or_ignore, transactional
@@ -303,9 +304,10 @@ class WorthSettings:
                             ("the margin of quota attainment", self.margin_quota)):
             if value is not None and not (math.isfinite(value) and value > 0):
                 raise StudyError(f"{name} must be a positive number (or left empty for none)")
-        if self.prior_scale is not None and not (math.isfinite(self.prior_scale)
-                                                 and 0 <= self.prior_scale <= PRIOR_SCALE_MAX):
-            raise StudyError(f"the prior scale is between 0 (no prior) and {PRIOR_SCALE_MAX:g} SDs of the outcome")
+        if self.prior_scale is not None and not (math.isfinite(self.prior_scale) and (
+                self.prior_scale == 0 or MIN_PRIOR_SCALE <= self.prior_scale <= PRIOR_SCALE_MAX)):
+            raise StudyError(f"the prior scale is 0 (no prior) or between {MIN_PRIOR_SCALE:g} and "
+                             f"{PRIOR_SCALE_MAX:g} SDs of the outcome")
         if not (math.isfinite(self.fidelity_minimum) and 0 <= self.fidelity_minimum <= FIDELITY_MINIMUM_MAX):
             raise StudyError(f"the fidelity minimum is between 0 and {FIDELITY_MINIMUM_MAX:g} sessions a rep a month")
         if self.costs:

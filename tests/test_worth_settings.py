@@ -51,8 +51,10 @@ def test_the_design_page_keeps_costs_and_margins_and_shows_them_again(client, dr
 @pytest.mark.parametrize(("field", "value", "words"), [
     ("margin_quota", "-3", "The margin must be above 0."),
     ("margin_primary", "0", "The margin must be above 0."),
-    ("prior_scale", "5", "Between 0 and 2 SDs."),
-    ("cost_peer_hour", "-40", "Number must be at least 0."),
+    ("prior_scale", "5", "Between 0 and 2 SDs"),
+    ("prior_scale", "1e-320", "at least 0.01"),
+    ("cost_peer_hour", "-40", "An amount between 0 and 1,000,000,000."),
+    ("cost_external_month", "1e12", "An amount between 0 and 1,000,000,000."),
     ("cost_manager_month", "lots", "Not a valid float value."),
     ("fidelity_minimum", "99", "Between 0 and 30."),
 ])

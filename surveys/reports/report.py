@@ -417,7 +417,7 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
                                 by_key.get("quota_attainment"), crm.get("quota_attainment"), reps,
                                 build.session_period(study, wave),
                                 _months_of(performance.after) if performance is not None else 3.0, k,
-                                build.currency_prefix())
+                                build.currency_prefix(), whole_view=filters.region is None and filters.band is None)
             messages += [n for n in worth.notes if n not in messages]
         next_wave, next_closes = _next_wave(study, wave, today)
         decision = decide(analysis.outcomes, analysis.verdict.findings, models, primary,

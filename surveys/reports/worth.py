@@ -102,36 +102,50 @@ class WorthSection:
             result["fidelity"] = {
                 "minimum_per_rep_month": self.fidelity.minimum_per_rep_month, "low_share": self.fidelity.low_share,
                 "arms": [a.to_dict() for a in self.fidelity.arms], "warnings": list(self.fidelity.warnings),
-                "teams": [{"team": t.team, "model": t.model, "drifted": t.drifted, "below_minimum": t.below_minimum,
-                           **({"n": t.reps, "assigned_share": t.assigned_share,
-                               "sessions_per_rep_month": t.sessions_per_rep_month, "main_kind": t.main_kind}
-                              if t.shown else {})} for t in self.teams],
+                "teams": [{"team": t.team, "model": t.model,
+                           **({"drifted": t.drifted, "below_minimum": t.below_minimum, "n": t.reps,
+                               "assigned_share": t.assigned_share, "sessions_per_rep_month": t.sessions_per_rep_month,
+                               "main_kind": t.main_kind} if t.shown else {})} for t in self.teams],
                 "per_protocol": None if self.per_protocol is None else self.per_protocol.to_dict()}
         return result
 
 
-def _shown_teams(teams, k: int) -> set:
-    """The teams whose own fidelity figures may be shown: teams of at least k reps, and in each model
-    enough of them held back that the teams held back together have k reps or none (else the model's
-    figure minus the shown teams' would give a few reps' sessions). Greedy: the smallest shown team
-    joins the held back until they reach k."""
-    shown = set()
-    for model in {t.coaching_model for t in teams}:
-        arm = sorted((t for t in teams if t.coaching_model == model), key=lambda t: (t.reps, str(t.team)))
-        held = [t for t in arm if t.reps < k]
-        visible = [t for t in arm if t.reps >= k]
-        while held and visible and sum(t.reps for t in held) < k:
-            held.append(visible.pop(0))
-        shown |= {t.team for t in visible}
+def _shown_teams(teams, k: int, places: dict | None = None) -> set:
+    """The teams whose own fidelity figures may be shown: teams of at least k reps, and in each model — and
+    in each model within a region and within a team-size band, the views a reader can filter to — enough
+    of them held back that the teams held back there together have k reps or none (else that view's
+    sessions figure minus the shown teams' would give a few reps' sessions). The smallest shown team of a
+    cell joins the held back until they reach k, cell by cell, until nothing changes."""
+    places = places or {}
+    shown = {t.team for t in teams if t.reps >= k}
+    cells: dict = {}
+    for t in teams:
+        region, band = places.get(t.team, (None, None))
+        for key in ((t.coaching_model,), (t.coaching_model, "region", region), (t.coaching_model, "band", band)):
+            cells.setdefault(key, []).append(t)
+    changed = True
+    while changed:
+        changed = False
+        for members in cells.values():
+            held = sum(t.reps for t in members if t.team not in shown)
+            visible = sorted((t for t in members if t.team in shown), key=lambda t: (t.reps, str(t.team)))
+            if 0 < held < k and visible:
+                shown.discard(visible[0].team)
+                changed = True
     return shown
 
 
-def _dropped_reps(result: Fidelity, levels, k: int) -> str | None:
-    """The models whose reps the per-protocol estimate would leave out number between 1 and k − 1, in words."""
+def _dropped_reps(result: Fidelity, levels, k: int, frame: pd.DataFrame | None = None) -> str | None:
+    """The models whose reps the per-protocol estimate would leave out number between 1 and k − 1, in words:
+    the reps of ``frame`` (the reps its estimate rests on; default the teams' rosters)."""
     kept = set(result.kept_teams)
     small = []
     for level in levels:
-        dropped = sum(int(t.reps) for t in result.teams if t.coaching_model == level and t.team not in kept)
+        if frame is not None:
+            mine = frame[frame["coaching_model"].astype(str) == level]
+            dropped = int((~mine["team"].isin(kept)).sum())
+        else:
+            dropped = sum(int(t.reps) for t in result.teams if t.coaching_model == level and t.team not in kept)
         if 0 < dropped < k:
             small.append(f"{dropped} rep{'s' if dropped != 1 else ''} of {level}")
     return ", ".join(small) or None
@@ -150,7 +164,7 @@ def revenue_per_point(frame: pd.DataFrame, months: float) -> float | None:
 
 
 def build(study, levels_shown, primary_comparison, primary_frame, quota_comparison, quota_frame, reps, period,
-          months_of_crm: float, k: int, currency: str = "$") -> WorthSection:
+          months_of_crm: float, k: int, currency: str = "$", whole_view: bool = True) -> WorthSection:
     """The section for one view. ``reps``: the study's assigned reps; ``period``: the wave's session period
     (``sections.session_period``); ``months_of_crm``: months in a CRM period (3 for quarters)."""
     notes: list[str] = []
@@ -176,13 +190,20 @@ def build(study, levels_shown, primary_comparison, primary_frame, quota_comparis
                        teams.assign(team=teams["team_name"].astype(str))[["team", "coaching_model", "reps"]], levels,
                        months, minimum_per_rep_month=study.fidelity_minimum if study.fidelity_minimum is not None
                        else 1.0)
-        shown = _shown_teams(fid.teams, k)
+        first = reps.drop_duplicates("team")
+        places = {names[t]: (r, b) for t, r, b in zip(first["team"], first["region"], first["band"], strict=True)
+                  if t in names}
+        shown = _shown_teams(fid.teams, k, places)
         team_rows = tuple(TeamRow(str(t.team), t.coaching_model, int(t.reps), t.assigned_share,
                                   t.sessions_per_rep_month, t.main_kind, bool(t.drifted), bool(t.below_minimum),
                                   t.team in shown)
                           for t in sorted(fid.teams, key=lambda t: (levels.index(t.coaching_model), str(t.team))))
-        dropped = _dropped_reps(fid, tuple(quota_comparison.levels) if quota_comparison is not None else (), k)
-        if dropped:
+        levels_compared = tuple(quota_comparison.levels) if quota_comparison is not None else ()
+        dropped = _dropped_reps(fid, levels_compared, k, quota_frame.assign(team=quota_frame["team"].map(names))
+                                if quota_frame is not None else None)
+        if not whole_view:
+            pass  # a per-protocol estimate of a region or band, beside the whole study's, would describe a few reps
+        elif dropped:
             notes.append(f"No per-protocol estimate: it would leave out {dropped}, fewer than k = {k} reps, so "
                          "comparing it with the randomised estimate would tell their quota attainment.")
         elif quota_comparison is not None and quota_frame is not None:
@@ -192,6 +213,8 @@ def build(study, levels_shown, primary_comparison, primary_frame, quota_comparis
                                         baseline=f"{QUOTA}_before")
             except ValueError as error:
                 notes.append(f"No per-protocol estimate of quota attainment: {error}")
+    if fid is not None:
+        fid = fid.redacted({t.team for t in team_rows if t.shown})  # what a reader may see of it
     # Costs: what each model costs a rep a month, and what it buys on quota attainment.
     costs, effectiveness, per_point = (), None, None
     if study.costs:
@@ -204,14 +227,13 @@ def build(study, levels_shown, primary_comparison, primary_frame, quota_comparis
         costs = tuple(c for c in cost_per_rep(inputs, minutes or None, currency) if c.level in shown)
         if quota_comparison is not None and quota_frame is not None and len(quota_comparison.levels) >= 2:
             per_point = revenue_per_point(quota_frame.rename(columns={"revenue_after": "revenue"}), months_of_crm)
-            data = quota_frame.copy()
-            if months > 0:
-                data = data.merge(rates[["rep", "minutes"]].assign(minutes_per_month=lambda f: f["minutes"] / months)
-                                  [["rep", "minutes_per_month"]], on="rep", how="left")
             try:
+                # The hours are the models' logged hours over all their reps, as the costs table and the sessions
+                # table give them: never re-averaged over the reps with CRM figures, which would differ from
+                # those tables by a few reps' minutes.
                 effectiveness = cost_effectiveness(
-                    data, QUOTA, "coaching_model", "team", tuple(quota_comparison.levels), inputs,
-                    minutes="minutes_per_month" if months > 0 else None, revenue_per_point=per_point,
+                    quota_frame, QUOTA, "coaching_model", "team", tuple(quota_comparison.levels), inputs,
+                    minutes=minutes, revenue_per_point=per_point,
                     baseline=f"{QUOTA}_before", currency=currency)
             except ValueError as error:
                 notes.append(f"No cost-effectiveness: {error}")

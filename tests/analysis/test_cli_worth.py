@@ -49,7 +49,8 @@ def test_a_flat_prior_and_margins_by_outcome():
     (("--margin", "-1"), "must be a positive number"),
     (("--margin", "revenue=3"), "'revenue' is not an outcome compared here"),
     (("--margin", "candour=1,candour=2"), "candour is given twice"),
-    (("--prior-scale", "5"), "outside 0 to 2 SDs"),
+    (("--prior-scale", "5"), "outside 0.01 to 2 SDs"),
+    (("--prior-scale", "1e-320"), "outside 0.01 to 2 SDs"),
     (("--prior-scale", "wide"), "expected a number of SDs"),
 ])
 def test_bad_flags_are_named_and_exit_2(flags, message):

@@ -86,3 +86,16 @@ def test_a_cheaper_model_no_worse_than_the_winner_is_named_as_a_trade_off(cheape
     line = ("Peer coaching is no worse than manager coaching by more than 0.8 points of satisfaction and costs $65 "
             "less per rep a month: the cheaper choice if that gain is not worth the difference.")
     assert (line in decision.trade_offs) is cheaper_no_worse
+
+
+def test_a_cheap_model_that_trails_on_another_deciding_outcome_is_not_chosen_for_being_no_worse():
+    """Adversary: the margin covers satisfaction only; peer is cheapest and no worse there, but clearly
+    behind on quota attainment. "No worse, and cheaper" must not recommend it."""
+    data, outcomes = pilot({"manager": {"quota_attainment": 0.9}, "external": {"quota_attainment": 0.9}},
+                           teams_per_model=15, reps=10, sd=0.6, seed=3)
+    analysis = compare_models(data, outcomes, "coaching_model", MODELS, cluster="team", primary="satisfaction")
+    found = {f.outcome: f for f in analysis.verdict.findings}
+    assert any(d.lower == "peer" for d in found["quota_attainment"].differences)
+    worth = facts(analysis, data, {"satisfaction": 0.5})
+    decision = decide(analysis.outcomes, analysis.verdict.findings, MODELS, "satisfaction", worth=worth)
+    assert decision.recommendation != "peer"
