@@ -83,3 +83,23 @@ def test_demo_leader_reads_who_should_coach_how_sure_the_trade_off_and_the_next_
     assert "quota attainment" in numbers.inner_text()
     assert "Trade-offs" in text and "Next step" in text
     context.close()
+
+
+def test_demo_leader_reads_is_it_worth_it_in_the_browser(live_app, live_server, chromium):
+    """Issue 16: costs, no worse, chance of being best and fidelity, read in Chromium; the team table opens."""
+    seeded, context, page = signed_in_demo_leader(live_app, live_server, chromium)
+    page.goto(f"{live_server}/studies/{seeded.study_id}/report")
+    section = page.locator("section#worth")
+    section.wait_for()
+    text = section.inner_text()
+    for heading in ("What each model costs", "What it buys on quota attainment", "No worse?", "Chance of being best",
+                    "Was each model delivered?"):
+        assert heading in text, heading
+    assert "Peer coaching may be worse than manager coaching by more than 3.0 percentage points" in text
+    assert "got most of its coaching from" in text
+    teams = section.locator("details.worth-teams")
+    assert not teams.locator("table").is_visible()
+    teams.locator("summary").click()
+    assert teams.locator("table tbody tr").count() == 45
+    assert "Manager coaching costs about $" in page.locator("section.decision .trade-offs").inner_text()
+    context.close()
