@@ -128,6 +128,17 @@ def assigned_reps(study_id: int, today: date | None = None) -> pd.DataFrame:
     return live.assign(band=[band_of(sizes.get(int(team), 0)) for team in live["team"]])
 
 
+def _session_conditions(study_id: int, after: date | None, until: date | None) -> list:
+    """The coaching sessions of a study's organisation dated after ``after`` (exclusive) up to ``until``."""
+    study = db.session.get(Study, study_id)
+    conditions = [CoachingSession.organisation_id == study.organisation_id]
+    if after is not None:
+        conditions.append(CoachingSession.session_date > after)
+    if until is not None:
+        conditions.append(CoachingSession.session_date <= until)
+    return conditions
+
+
 def rep_sessions(study_id: int, reps: pd.DataFrame | None = None, after: date | None = None,
                  until: date | None = None) -> pd.DataFrame:
     """Per assigned rep: coaching sessions and minutes received, counting team sessions for every team member.
@@ -138,12 +149,7 @@ def rep_sessions(study_id: int, reps: pd.DataFrame | None = None, after: date | 
     compare fairly.
     """
     reps = assigned_reps(study_id) if reps is None else reps
-    study = db.session.get(Study, study_id)
-    conditions = [CoachingSession.organisation_id == study.organisation_id]
-    if after is not None:
-        conditions.append(CoachingSession.session_date > after)
-    if until is not None:
-        conditions.append(CoachingSession.session_date <= until)
+    conditions = _session_conditions(study_id, after, until)
     sessions = fetch_frame(select(CoachingSession.rep_id, CoachingSession.team_id, CoachingSession.session_date,
                                   CoachingSession.minutes).where(*conditions),
                            ["rep", "team", "date", "minutes"])
@@ -171,12 +177,7 @@ def session_log(study_id: int, reps: pd.DataFrame, after: date | None = None,
     session), ``coach_model`` (who gave it), ``minutes`` — and one row per study team with its
     ``team_name``, ``coaching_model`` and ``reps``. Teams are named, never reps: ``rep`` only counts.
     """
-    study = db.session.get(Study, study_id)
-    conditions = [CoachingSession.organisation_id == study.organisation_id]
-    if after is not None:
-        conditions.append(CoachingSession.session_date > after)
-    if until is not None:
-        conditions.append(CoachingSession.session_date <= until)
+    conditions = _session_conditions(study_id, after, until)
     log = fetch_frame(select(CoachingSession.rep_id, CoachingSession.team_id, CoachingSession.coach_model,
                              CoachingSession.minutes).where(*conditions), ["rep", "team_id", "coach_model", "minutes"])
     teams = (reps.groupby(["team", "team_name", "coaching_model"], as_index=False)["rep"].count()
