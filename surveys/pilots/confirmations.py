@@ -35,9 +35,9 @@ def launch_consequences(study: Study) -> list[str]:
     return [
         f"Launching locks the assignment of {_count(sum(per_model.values()), study.randomisation_unit.value)} "
         f"({models}) and the questions ({questions}): neither can be changed afterwards.",
-        f"From then on, a change to the primary outcome ({study.primary_outcome.replace('_', ' ')}) and the "
-        f"anonymity threshold (k = {study.k_threshold}) needs a reason and is recorded as a deviation, printed "
-        "in the report.",
+        f"From then on, a change to the primary outcome ({study.primary_outcome.replace('_', ' ')}), the "
+        f"anonymity threshold (k = {study.k_threshold}), the costs, the no-worse margins, the prior scale or the "
+        "fidelity minimum needs a reason and is recorded as a deviation, printed in the report.",
         f"{_count(len(waves), 'wave')} {'is' if len(waves) == 1 else 'are'} planned: {planned}. Links can be "
         "issued from now on; reps can answer while a wave is open.",
         "A launched study cannot go back to draft.",
