@@ -36,6 +36,7 @@ from .models import (
     Wave,
 )
 from .respond.scoring import rebuild_scores
+from .plans import freeze as freeze_plan
 from .studies import build_study
 from .teams import band_of
 from .tokens import hash_token, new_token, survey_link
@@ -204,6 +205,8 @@ def seed_demo(base_url: str, today: date | None = None, seed: int = DEMO_SEED) -
                                        pilot, teams, reps, today, base_url, rng)
     _performance(pilot, reps, before_start, after_start)
     _sessions(organisation, pilot, reps, after_start)
+    db.session.flush()
+    freeze_plan(study).locked_at = study.assignments_locked_at  # launched three days before the baseline
     db.session.commit()
 
     create_user(CONSULTANT_EMAIL, "consultant", consultant_password, [ORGANISATION])

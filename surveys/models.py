@@ -706,6 +706,17 @@ class ResponseScore(db.Model):
     __table_args__ = ({"sqlite_with_rowid": False},)
 
 
+class AnalysisPlan(db.Model):
+    """A study's analysis plan, frozen at launch: its canonical JSON and that text's SHA-256 (never changed;
+    later changes of analysis settings are deviations, ``DesignChange``)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), unique=True)
+    locked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    content: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
 class AuditEvent(db.Model):
     """One act by a person — who, what, when, on which organisation or study — never a survey answer.
 

@@ -12,7 +12,7 @@ from analysis.planning import SampleRatioCheck, sample_ratio_check
 from analysis.randomisation import RandomisationPlan
 from analysis.worth import MIN_PRIOR_SCALE
 
-from . import audit, snapshots
+from . import audit, plans, snapshots
 from .database import insert_or_ignore, transactional
 from .extensions import db
 from .instruments import Instrument, builtin
@@ -397,8 +397,8 @@ def update_design(study: Study, name: str, models: list[CoachingModel], unit: Ra
     study.primary_outcome, study.k_threshold = primary_outcome, k_threshold
     study.comment_threshold = max(study.comment_threshold, k_threshold, 10)
     for setting, old, new in deviations:
-        study.design_changes.append(DesignChange(setting=setting, old_value=old, new_value=new, reason=reason[:2000],
-                                                 changed_by=changed_by))
+        study.design_changes.append(DesignChange(setting=setting, old_value=_logged(old), new_value=_logged(new),
+                                                 reason=reason[:2000], changed_by=changed_by))
     if changed:
         snapshots.request_rebuild([study.id])
         audit.record("study.design_changed", study=study, actor=changed_by,
@@ -457,6 +457,8 @@ def launch(study: Study) -> None:
     study.status = StudyStatus.RUNNING
     if study.assignments_locked_at is None:
         study.assignments_locked_at = utcnow()
+    db.session.flush()
+    plans.freeze(study)  # the analysis plan, as it stands at launch; later changes are deviations
     audit.record("study.launched", study=study, detail=f"{len(study.waves)} wave(s), {len(study.assignments)} "
                                                         f"{study.randomisation_unit.value}(s) assigned")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 
 from flask import Blueprint, Response, abort, render_template, request
@@ -12,6 +13,8 @@ from markupsafe import Markup
 
 from .. import cache
 from ..access import study_or_404
+from ..plans import plan_content, plan_of
+from ..studies import ANALYSIS_SETTINGS
 from ..tabular import XLSX_TYPE
 from ..web import today
 from .charts import chart_specs, render
@@ -61,6 +64,31 @@ def _unavailable_json(missing: ReportUnavailable):
 
 def _not_found(missing: ReportUnavailable):
     abort(404)
+
+
+@bp.route("/studies/<int:study_id>/plan")
+@login_required
+def plan(study_id: int):
+    """The analysis plan frozen at launch, with its SHA-256 and the deviations since (a draft: as it stands)."""
+    study = study_or_404(current_user, study_id)
+    frozen = plan_of(study)
+    content = json.loads(frozen.content) if frozen is not None else plan_content(study)
+    changes = [c for c in study.design_changes if c.setting in ANALYSIS_SETTINGS
+               and (frozen is None or c.changed_at >= frozen.locked_at)]
+    return render_template("reports/plan.html", study=study, plan=frozen, content=content, changes=changes)
+
+
+@bp.route("/studies/<int:study_id>/plan.json")
+@login_required
+def plan_file(study_id: int):
+    """The frozen plan's canonical text, byte for byte what its SHA-256 was computed from."""
+    study = study_or_404(current_user, study_id)
+    frozen = plan_of(study)
+    if frozen is None:
+        abort(404)
+    return Response(frozen.content.encode("utf-8"), mimetype="application/json", headers={
+        "Content-Disposition": f"attachment; filename=analysis-plan-study-{study.id}.json",
+        "X-Content-SHA256": frozen.sha256})
 
 
 @bp.route("/studies/<int:study_id>/report")
