@@ -35,8 +35,8 @@ from .models import (
     Team,
     Wave,
 )
-from .respond.scoring import rebuild_scores
 from .plans import freeze as freeze_plan
+from .respond.scoring import rebuild_scores
 from .studies import build_study
 from .teams import band_of
 from .tokens import hash_token, new_token, survey_link
