@@ -49,7 +49,8 @@ def test_launch_shows_what_it_locks_and_does_nothing_until_confirmed(client, dra
         page = text(response)
         assert "Launching locks the assignment of 12 teams (4 manager, 4 peer, 4 external)" in page
         assert f"the questions ({questions}, 3 of them the study's own)" in page
-        assert "primary outcome (satisfaction), the anonymity threshold (k = 5), the costs, the no-worse margins" in page
+        assert ("primary outcome (satisfaction), the anonymity threshold (k = 5), the costs, the no-worse "
+                "margins") in page
         assert "2 waves are planned: baseline" in page and "follow-up" in page
         assert "cannot go back to draft" in page
         assert 'name="confirm" value="1"' in response.get_data(as_text=True)
