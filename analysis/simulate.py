@@ -55,6 +55,21 @@ PERFORMANCE_EFFECTS: dict[str, dict[str, float]] = {
     "quota_attainment": {"manager": 10.0},
 }
 
+#: The "realistic" preset: differences between coach types as large as the coaching literature makes
+#: plausible (``shared/reviews/market.md`` 5.3: survey d ≈ 0.2–0.3, quota attainment d ≈ 0.1–0.15), where the
+#: defaults above are vivid (d ≈ 0.9 and 10 quota points) so that a demo shows every finding.
+REALISTIC_SURVEY_EFFECTS: dict[str, dict[str, float]] = {
+    "accountability": {"manager": 0.2},
+    "onboarding": {"manager": 0.2},
+    "candour": {"peer": 0.2},
+    "expertise": {"external": 0.22},
+    "availability": {"manager": -0.22},
+}
+REALISTIC_PERFORMANCE_EFFECTS: dict[str, dict[str, float]] = {
+    "quota_attainment": {"manager": 1.5},
+}
+PRESETS = {"vivid": (None, None), "realistic": (REALISTIC_SURVEY_EFFECTS, REALISTIC_PERFORMANCE_EFFECTS)}
+
 #: Mean coaching sessions per rep per month, and mean minutes per session, by coach's model
 #: (peer and external coaches meet their reps equally often; managers less).
 SESSION_RATES: dict[str, float] = {"manager": 1.0, "peer": 2.4, "external": 2.4}

@@ -105,7 +105,9 @@ def password_link_command(email):
 @with_appcontext
 @click.option("--reset", is_flag=True, help="delete all existing data first")
 @click.option("--json", "as_json", is_flag=True, help="print logins, study id and links as JSON")
-def demo_command(reset, as_json):
+@click.option("--preset", type=click.Choice(["vivid", "realistic"]), default="vivid", show_default=True,
+              help="vivid: large planted differences; realistic: as large as the coaching literature makes likely")
+def demo_command(reset, as_json, preset):
     """Seed a realistic demo pilot and print how to use it."""
     upgrade_schema()
     if has_data():
@@ -113,7 +115,7 @@ def demo_command(reset, as_json):
             raise ConfigurationError("demo: the database already holds data; run `flask --app app demo --reset` "
                                      "to delete it and seed the demo")
         delete_all_data()
-    result = seed_demo(current_app.config["PUBLIC_BASE_URL"])
+    result = seed_demo(current_app.config["PUBLIC_BASE_URL"], preset=preset)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return

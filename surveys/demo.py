@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 from sqlalchemy import insert
 
-from analysis.simulate import SimulatedPilot, simulate_pilot
+from analysis.simulate import PRESETS, SimulatedPilot, simulate_pilot
 
 from .accounts import create_user
 from .extensions import db
@@ -158,7 +158,7 @@ def quarter_label(start: date) -> str:
     return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
 
 
-def seed_demo(base_url: str, today: date | None = None, seed: int = DEMO_SEED) -> DemoResult:
+def seed_demo(base_url: str, today: date | None = None, seed: int = DEMO_SEED, preset: str = "vivid") -> DemoResult:
     """Seed the demo pilot into an empty database and return the logins and unused links.
 
     The quarter after = the last complete quarter before ``today``; the quarter before = the
@@ -169,8 +169,11 @@ def seed_demo(base_url: str, today: date | None = None, seed: int = DEMO_SEED) -
     today = today or date.today()
     rng = np.random.default_rng(seed)
     instrument = builtin()
+    if preset not in PRESETS:
+        raise ValueError(f"preset: {preset!r} is not one of {', '.join(PRESETS)}")
+    survey_effects, performance_effects = PRESETS[preset]
     pilot = simulate_pilot(n_teams=DEMO_TEAMS, icc=DEMO_ICC, waves=WAVES, response_rate=RESPONSE_RATES, seed=seed,
-                           drifting=DEMO_DRIFT,
+                           drifting=DEMO_DRIFT, survey_effects=survey_effects, performance_effects=performance_effects,
                            items=[{"key": i.key, "dimension": i.dimension, "reverse": i.reverse,
                                    "scale_min": i.scale_min, "scale_max": i.scale_max} for i in instrument.items])
 

@@ -122,3 +122,23 @@ def test_the_fidelity_table_names_the_drifting_teams_and_never_a_rep(report):
     section = page[page.index('id="worth"'):page.index('id="debate-title"')]
     assert not any(name in section for name in names)
     assert data["fidelity"]["per_protocol"]["caveat"].startswith("The teams that got their model as planned")
+
+
+def test_the_realistic_preset_plants_literature_sized_effects_and_the_report_is_no_more_than_likely(app, client):
+    """Issue 17 item 6: ``flask demo --preset realistic``: manager +1.5 quota points, survey differences of
+    0.2 points; no model does clearly better, so the report says at most "likely" — here: the cheaper
+    peer coaching is no worse than the others by the declared margins."""
+    seeded = demo_module.seed_demo("http://localhost", preset="realistic")
+    log_in(client, seeded.leader.email, seeded.leader.password)
+    data = client.get(f"/studies/{seeded.study_id}/report.json").get_json()
+    decision = data["decision"]
+    assert decision["certainty"] != "very likely"
+    assert decision["decided_by"] in ("non-inferiority", "none")
+    if decision["decided_by"] == "non-inferiority":
+        assert decision["recommendation"] == min(
+            data["cost_effectiveness"]["cost_per_rep_month"], key=lambda c: c["per_rep_month"])["level"]
+
+
+def test_an_unknown_preset_is_refused(app):
+    with pytest.raises(ValueError, match="'lurid' is not one of vivid, realistic"):
+        demo_module.seed_demo("http://localhost", preset="lurid")
