@@ -142,3 +142,23 @@ def test_the_realistic_preset_plants_literature_sized_effects_and_the_report_is_
 def test_an_unknown_preset_is_refused(app):
     with pytest.raises(ValueError, match="'lurid' is not one of vivid, realistic"):
         demo_module.seed_demo("http://localhost", preset="lurid")
+
+
+def test_the_flow_counts_teams_and_reps_from_randomisation_to_analysis_with_the_icc(report):
+    """Issue 17 item 2: the flow per model, and the ICC of the primary outcome with its 95 % interval."""
+    seeded, data, page = report
+    study = db.session.get(Study, seeded.study_id)
+    flow = data["flow"]
+    by_model = {r["model"]: r for r in flow["models"]}
+    assert {m: r["teams"] for m, r in by_model.items()} == {
+        m.value: sum(a.coaching_model is m for a in study.assignments) for m in study.coaching_models}
+    reps = db.session.scalars(select(Rep)).all()
+    teams = {a.team_id: a.coaching_model.value for a in study.assignments}
+    for model, row in by_model.items():
+        assert row["reps"] == sum(teams[r.team_id] == model for r in reps)
+        outcome = next(o for o in data["outcomes"] if o["outcome"] == "satisfaction")
+        assert row["analysed_primary"] == next(d["n"] for d in outcome["descriptives"] if d["group"] == model)
+        assert row["responded"] == next(r["n"] for r in data["response_rates"] if r["model"] == model)
+    icc = flow["icc"]
+    assert icc["ci_low"] < icc["icc"] < icc["ci_high"] and icc["teams"] == 45
+    assert "From randomisation to analysis" in page and icc["words"] in page

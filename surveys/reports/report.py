@@ -135,6 +135,8 @@ class Report:
     stale_since: datetime | None = None
     # Is it worth it: costs, margins, chance of being best, fidelity (``surveys.reports.worth``).
     worth: WorthSection | None = None
+    # From randomisation to analysis, with the ICC of the primary outcome (``sections.flow``).
+    flow: build.Flow | None = None
 
     @property
     def compared(self) -> list[OutcomeRow]:
@@ -204,6 +206,7 @@ class Report:
                          for s in self.sessions],
             "comments": self.comments,
             "deviations": [asdict(d) for d in self.deviations],
+            "flow": None if self.flow is None else self.flow.to_dict(),
             **(self.worth.to_json() if self.worth is not None else {
                 key: ({} if key in ("non_inferiority", "equivalence", "probability_best", "expected_loss") else None)
                 for key in ("cost_effectiveness", "non_inferiority", "equivalence", "probability_best",
@@ -433,6 +436,8 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
     per_model, _, _ = response_rates(study, wave, today)
     counted = shown_model_counts(study, wave, survey)
     rates = [ResponseRate(r.name, r.invited, counted.get(r.name)) for r in per_model]
+    flow = build.flow(study, wave.label, models, reps, rates, rows, study.primary_outcome,
+                      crm.get(study.primary_outcome, view))
     comments, note = build.comments(study, wave, filters, models,
                                     current_app.secret_key.encode() if isinstance(current_app.secret_key, str)
                                     else current_app.secret_key)
@@ -446,4 +451,4 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
                   performance=performance, link=link, reliabilities=reliabilities, rates=rates, comments=comments,
                   comments_note=note, comment_threshold=study.comment_threshold, trend=trend, sessions=sessions,
                   version=key, deviations=_deviations(study), decision=decision,
-                  pre_intervention=pre_intervention, worth=worth)
+                  pre_intervention=pre_intervention, worth=worth, flow=flow)

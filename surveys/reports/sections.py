@@ -465,3 +465,64 @@ def trend(study, waves, filters, models, outcome, known) -> dict[str, dict[str, 
             if len(values) >= 2:
                 result.setdefault(model, {})[wave.label] = describe_group(model, values)
     return result
+
+
+@dataclass(frozen=True)
+class FlowRow:
+    """One model's line of the flow: teams and reps randomised, reps invited to the wave, responses counted,
+    and the reps whose answers (or CRM records) each deciding outcome rests on (None: hidden or not compared)."""
+
+    model: str
+    teams: int
+    reps: int
+    invited: int | None
+    responded: int | None
+    analysed_primary: int | None
+    analysed_quota: int | None
+
+
+@dataclass(frozen=True)
+class Flow:
+    """From randomisation to analysis (CONSORT 2010 cluster extension, items 13a and 17a), for one wave."""
+
+    wave: str
+    rows: tuple[FlowRow, ...]
+    primary_label: str
+    icc: object | None  # analysis.icc.Icc of the primary outcome
+    icc_note: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"wave": self.wave, "models": [{"model": r.model, "teams": r.teams, "reps": r.reps, "invited": r.invited,
+                                               "responded": r.responded, "analysed_primary": r.analysed_primary,
+                                               "analysed_quota": r.analysed_quota} for r in self.rows],
+                "icc": None if self.icc is None else {**self.icc.to_dict(), "words": self.icc.words()},
+                "icc_note": self.icc_note}
+
+
+def flow(study, wave_label, models, reps, rates, rows, primary, primary_frame) -> Flow:
+    """The flow of teams and reps per model, and the ICC of the primary outcome with its interval."""
+    from analysis.icc import icc_interval
+    teams = {m: 0 for m in models}
+    for a in study.assignments:
+        if a.team_id is not None and a.coaching_model.value in teams:
+            teams[a.coaching_model.value] += 1
+    per_model = reps["coaching_model"].value_counts().to_dict() if not reps.empty else {}
+    rates_by = {r.model: r for r in rates}
+
+    def analysed(key):
+        row = next((r for r in rows if r.key == key), None)
+        return {} if row is None or row.comparison is None else {d.group: d.n for d in row.comparison.descriptives}
+
+    on_primary, on_quota = analysed(primary), analysed("quota_attainment")
+    lines = tuple(FlowRow(m, teams.get(m, 0), int(per_model.get(m, 0)),
+                          rates_by[m].invited if m in rates_by else None, rates_by[m].n if m in rates_by else None,
+                          on_primary.get(m), on_quota.get(m)) for m in models)
+    icc, note = None, None
+    shown = list(on_primary)
+    if primary_frame is not None and len(shown) >= 2 and primary in primary_frame:
+        try:
+            icc = icc_interval(primary_frame[primary_frame["coaching_model"].isin(shown)], primary, "team",
+                               between="coaching_model")
+        except ValueError as error:
+            note = f"No ICC: {error}"
+    return Flow(wave_label, lines, outcome(primary).sentence, icc, note)
