@@ -466,10 +466,12 @@ def cost_effectiveness(data: pd.DataFrame, outcome: str, between: str, cluster: 
                 f"{'more' if delta >= 0 else 'less'} per rep a month")
         if per is not None and not worse:
             text += f": {per:+.1f} {unit} per {currency}1,000 ({plow:+.1f} to {phigh:+.1f})"
+            if rev is not None:
+                text += f", {currency}{_money(abs(rev))} of revenue {'gained' if rev >= 0 else 'lost'} per {currency}1,000"
         elif worse and delta > 0:
             text += ": it costs more and adds less"
         text += "."
-        if breakeven is not None and not worse:
+        if breakeven is not None:
             verdict = ("it clearly adds more" if low > breakeven else "it clearly adds less" if high < breakeven
                        else "the interval includes that, so it is not yet clear")
             text += (f" {WHO[level].capitalize()} pays for itself if it adds more than {_few(breakeven)} {unit}; "

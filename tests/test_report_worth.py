@@ -162,3 +162,12 @@ def test_the_flow_counts_teams_and_reps_from_randomisation_to_analysis_with_the_
     icc = flow["icc"]
     assert icc["ci_low"] < icc["icc"] < icc["ci_high"] and icc["teams"] == 45
     assert "From randomisation to analysis" in page and icc["words"] in page
+
+
+def test_the_page_says_which_models_are_equivalent_within_the_margin(report):
+    _, data, page = report
+    for outcome, entry in data["equivalence"].items():
+        equivalent = [t for t in entry["tests"] if t["equivalent"]]
+        line = "Equivalence: " + ("no two models can be shown to be" if not equivalent else
+                                  f"{equivalent[0]['level']} and {equivalent[0]['vs']} coaching")
+        assert line in page, outcome

@@ -69,6 +69,23 @@ class WorthSection:
             return [t for t in worth.margin_tests if cost[t.level] < cost[t.vs]]
         return list(worth.margin_tests)
 
+    @staticmethod
+    def equivalence_line(worth: OutcomeWorth) -> str:
+        """One sentence: which pairs of models are within ±margin of each other (two one-sided tests)."""
+        seen, equivalent = set(), []
+        for t in worth.margin_tests:
+            pair = frozenset((t.level, t.vs))
+            if pair in seen:
+                continue
+            seen.add(pair)
+            if t.equivalent:
+                equivalent.append(f"{t.level} and {t.vs} coaching")
+        digits = 2 if worth.margin < 1 else 1
+        within = f"within ±{worth.margin:.{digits}f} {worth.unit} of each other"
+        if not equivalent:
+            return f"Equivalence: no two models can be shown to be {within} (two one-sided tests, 90 % intervals)."
+        return f"Equivalence: {'; '.join(equivalent)} are {within} (two one-sided tests, 90 % intervals)."
+
     def outcome(self, key: str) -> OutcomeWorth | None:
         return next((w for w in self.outcomes if w.outcome == key), None)
 
