@@ -467,7 +467,8 @@ def cost_effectiveness(data: pd.DataFrame, outcome: str, between: str, cluster: 
         if per is not None and not worse:
             text += f": {per:+.1f} {unit} per {currency}1,000 ({plow:+.1f} to {phigh:+.1f})"
             if rev is not None:
-                text += f", {currency}{_money(abs(rev))} of revenue {'gained' if rev >= 0 else 'lost'} per {currency}1,000"
+                gained = "gained" if rev >= 0 else "lost"
+                text += f", {currency}{_money(abs(rev))} of revenue {gained} per {currency}1,000"
         elif worse and delta > 0:
             text += ": it costs more and adds less"
         text += "."
