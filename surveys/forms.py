@@ -35,6 +35,17 @@ def one_line(form, field) -> None:
         raise ValidationError(f"{field.label.text} {ONE_LINE}.")
 
 
+class NumberField(FloatField):
+    """A decimal number shown as typed: 300, not "300.0" (WTForms' FloatField writes the float's repr)."""
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        if self.data is None:
+            return ""
+        return f"{self.data:.6f}".rstrip("0").rstrip(".") or "0"
+
+
 AMOUNT = NumberRange(min=0, max=1e9, message="An amount between 0 and 1,000,000,000.")
 
 
@@ -69,20 +80,20 @@ class StudyForm(FlaskForm):
                                validators=[DataRequired(), NumberRange(min=3, max=100,
                                                                        message="k is between 3 and 100")])
     # What a model is worth (issue 16): costs per model, margins, the prior scale, the fidelity minimum.
-    cost_manager_month = FloatField("Manager: cost per rep per month", validators=[Optional(), AMOUNT])
-    cost_manager_hour = FloatField("Manager: cost per coaching hour", validators=[Optional(), AMOUNT])
-    cost_peer_month = FloatField("Peer: cost per rep per month", validators=[Optional(), AMOUNT])
-    cost_peer_hour = FloatField("Peer: cost per coaching hour", validators=[Optional(), AMOUNT])
-    cost_external_month = FloatField("Outside coach: fee per rep per month",
+    cost_manager_month = NumberField("Manager: cost per rep per month", validators=[Optional(), AMOUNT])
+    cost_manager_hour = NumberField("Manager: cost per coaching hour", validators=[Optional(), AMOUNT])
+    cost_peer_month = NumberField("Peer: cost per rep per month", validators=[Optional(), AMOUNT])
+    cost_peer_hour = NumberField("Peer: cost per coaching hour", validators=[Optional(), AMOUNT])
+    cost_external_month = NumberField("Outside coach: fee per rep per month",
                                      validators=[Optional(), AMOUNT])
-    cost_external_hour = FloatField("Outside coach: fee per coaching hour", validators=[Optional(), AMOUNT])
-    margin_primary = FloatField("No-worse margin on the primary outcome (its points)",
+    cost_external_hour = NumberField("Outside coach: fee per coaching hour", validators=[Optional(), AMOUNT])
+    margin_primary = NumberField("No-worse margin on the primary outcome (its points)",
                                 validators=[Optional(), above_zero])
-    margin_quota = FloatField("No-worse margin on quota attainment (percentage points)",
+    margin_quota = NumberField("No-worse margin on quota attainment (percentage points)",
                               validators=[Optional(), above_zero])
-    prior_scale = FloatField("Prior scale (SDs of the outcome; empty: 0.2 for survey outcomes, 0.1 for quota)",
+    prior_scale = NumberField("Prior scale (SDs of the outcome; empty: 0.2 for survey outcomes, 0.1 for quota)",
                              validators=[Optional(), prior_scale_range])
-    fidelity_minimum = FloatField("Fewest sessions a rep a month for a team to count as coached", default=1.0,
+    fidelity_minimum = NumberField("Fewest sessions a rep a month for a team to count as coached", default=1.0,
                                   validators=[Optional(), NumberRange(min=0, max=30, message="Between 0 and 30.")])
     change_reason = TextAreaField("Why it changes (needed for the analysis settings once the study runs)",
                                   validators=[Optional(), Length(max=2000)], render_kw={"rows": 2})

@@ -81,3 +81,40 @@ def test_empty_organisation_to_running_pilot_with_invitations(desktop, live_app,
     survey.goto(rows[0]["link"].replace("http://localhost", live_server))
     survey.get_by_role("heading", name="Coaching and development").wait_for()
     rep.close()
+
+
+def test_a_consultant_enters_costs_and_margins_on_the_design_page_and_a_bad_one_is_refused_at_its_field(
+        desktop, live_app, live_server):
+    """Issue 16: the costs, margins and prior scale are entered in the browser, shown again, and refused in place."""
+    with live_app.app_context():
+        org = builders.organisation()
+        builders.user("c@acme.example.com", orgs=[org.name])
+        teams = [builders.team_with_reps(org, name=f"Team {i}", reps=6) for i in range(3)]
+        study = builders.study(org, models=("manager", "peer", "external"), teams=teams)
+        from surveys.extensions import db
+        from surveys.models import StudyStatus
+        study.status = StudyStatus.DRAFT
+        db.session.commit()
+        study_id = study.id
+    page = desktop
+    page.goto(f"{live_server}/login")
+    page.get_by_label("E-mail").fill("c@acme.example.com")
+    page.get_by_label("Password").fill(builders.PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server}/studies/{study_id}/design")
+    page.get_by_label("Manager: cost per coaching hour").fill("120")
+    page.get_by_label("Outside coach: fee per rep per month").fill("300")
+    page.get_by_label("No-worse margin on quota attainment (percentage points)").fill("-3")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#worth")).to_contain_text("The margin must be above 0.")
+    # The form keeps what was typed.
+    assert page.get_by_label("Manager: cost per coaching hour").input_value() == "120"
+    page.get_by_label("No-worse margin on quota attainment (percentage points)").fill("3")
+    page.get_by_role("button", name="Save").click()
+    page.goto(f"{live_server}/studies/{study_id}/design")
+    assert page.get_by_label("Outside coach: fee per rep per month").input_value() == "300"
+    assert page.get_by_label("No-worse margin on quota attainment (percentage points)").input_value() == "3"
+    with live_app.app_context():
+        from surveys.extensions import db
+        from surveys.models import Study
+        assert db.session.get(Study, study_id).costs == "manager=hour:120,external=rep_month:300"
