@@ -46,6 +46,8 @@ Fidelity: was each model delivered (``fidelity``)
     fidelity, per_protocol, Fidelity, ArmFidelity, TeamFidelity, PerProtocol, ProtocolEffect
 Margins and chances read off a comparison (``worth``)
     outcome_worth, worth_json, OutcomeWorth
+The ICC with its interval (``icc``); group-sequential boundaries for interim looks (``sequential``)
+    icc_interval, Icc, boundaries, interim_decision, information_rate, spending_obf, Boundaries, Look
 The smallest difference a study could have detected, for its headline test (``detectable``)
     detectable_difference, Detectable
 The verdict (``verdict``)
@@ -78,6 +80,8 @@ _EXPORTS = {
     "fidelity": ("ArmFidelity", "Fidelity", "PerProtocol", "ProtocolEffect", "TeamFidelity", "fidelity",
                  "per_protocol"),
     "worth": ("OutcomeWorth", "outcome_worth", "worth_json"),
+    "icc": ("Icc", "icc_interval"),
+    "sequential": ("Boundaries", "Look", "boundaries", "information_rate", "interim_decision", "spending_obf"),
     "describe": ("AnswerShares", "GroupDescriptives", "SessionRates", "describe_group", "session_rates"),
     "detectable": ("Detectable", "detectable_difference"),
     "disclosure": ("Disclosure", "View", "all_views", "decide"),
@@ -144,6 +148,7 @@ __all__ = [
     "CostEffectiveness", "CostComparison",
     "fidelity", "per_protocol", "Fidelity", "ArmFidelity", "TeamFidelity", "PerProtocol", "ProtocolEffect",
     "outcome_worth", "worth_json", "OutcomeWorth",
+    "icc_interval", "Icc", "boundaries", "interim_decision", "information_rate", "spending_obf", "Boundaries", "Look",
     # detectable differences
     "detectable_difference", "Detectable",
     # the verdict
