@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from scipy import stats
 
@@ -64,6 +65,8 @@ def icc_interval(data: pd.DataFrame, dv: str, cluster: str, between: str | None 
     if between is not None:
         frame["arm"] = data[between].astype(str)
     frame = frame.dropna()
+    if not np.isfinite(frame["y"]).all():
+        raise ValueError(f"column {dv!r}: a value is infinite; an ICC needs finite numbers")
     if between is not None:
         frame["y"] = frame["y"] - frame.groupby("arm")["y"].transform("mean")
     sizes = frame.groupby("team")["y"].size()
@@ -77,7 +80,8 @@ def icc_interval(data: pd.DataFrame, dv: str, cluster: str, between: str | None 
     team_means = frame.groupby("team")["y"].mean()
     ssb = float((sizes * (team_means - frame["y"].mean()) ** 2).sum())
     df1, df2 = teams - groups, n - teams  # the arms' means were estimated from the teams
-    if df1 < 1 or ssw == 0:
+    total = float(((frame["y"] - frame["y"].mean()) ** 2).sum())
+    if df1 < 1 or ssw <= 1e-12 * max(total, np.finfo(float).tiny):  # no variation within teams (or rounding only)
         raise ValueError(f"column {dv!r}: too few teams per model, or no variation within teams, for an ICC")
     msb, msw = ssb / df1, ssw / df2
     n0 = (n - float((sizes ** 2).sum()) / n) / (teams - 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from flask import request
@@ -37,6 +38,12 @@ def one_line(form, field) -> None:
 
 class NumberField(FloatField):
     """A decimal number shown as typed: 300, not "300.0" (WTForms' FloatField writes the float's repr)."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and not math.isfinite(self.data):  # "1e400", "inf", "nan" parse as floats
+            self.data = None
+            raise ValueError("Not a finite number.")
 
     def _value(self):
         if self.raw_data:

@@ -85,3 +85,19 @@ def freeze(study: Study) -> AnalysisPlan:
 
 def plan_of(study: Study) -> AnalysisPlan | None:
     return db.session.scalar(select(AnalysisPlan).where(AnalysisPlan.study_id == study.id))
+
+
+def wave_deviations(plan: AnalysisPlan, study: Study) -> list[dict]:
+    """The waves as planned against the waves now: each wave added, moved or deleted since launch (waves change
+    without a reason asked, so none is given; the activity log says who did it and when)."""
+    planned = {w["label"]: (w["opens_on"], w["closes_on"]) for w in json.loads(plan.content)["waves"]}
+    now = {w.label: (w.opens_on.isoformat(), w.closes_on.isoformat()) for w in study.waves}
+    rows = []
+    for label in sorted(set(planned) | set(now)):
+        old, new = planned.get(label), now.get(label)
+        if old == new:
+            continue
+        rows.append({"when": None, "setting": f"wave {label}", "old": "not planned" if old is None else
+                     f"{old[0]} to {old[1]}", "new": "deleted" if new is None else f"{new[0]} to {new[1]}",
+                     "reason": "not asked when waves change; the activity log says who and when", "who": None})
+    return rows

@@ -256,6 +256,10 @@ class StudyError(Refused):
     """A change to a study that is not allowed now; the message says why."""
 
 
+class WorthSettingError(StudyError):
+    """A cost, margin, prior scale or fidelity minimum no analysis could use: bad input, not the study's state."""
+
+
 class ReasonNeeded(StudyError):
     """The change is allowed, but only with a reason on record."""
 
@@ -298,23 +302,24 @@ class WorthSettings:
                 ("fidelity minimum", number(self.fidelity_minimum)))
 
     def check(self) -> None:
-        """Refuse values no analysis could use, naming the setting."""
+        """Refuse values no analysis could use, naming the setting (``WorthSettingError``: the form's fault)."""
         from analysis.costs import parse_costs
         for name, value in (("the margin of the primary outcome", self.margin_primary),
                             ("the margin of quota attainment", self.margin_quota)):
             if value is not None and not (math.isfinite(value) and value > 0):
-                raise StudyError(f"{name} must be a positive number (or left empty for none)")
+                raise WorthSettingError(f"{name} must be a positive number (or left empty for none)")
         if self.prior_scale is not None and not (math.isfinite(self.prior_scale) and (
                 self.prior_scale == 0 or MIN_PRIOR_SCALE <= self.prior_scale <= PRIOR_SCALE_MAX)):
-            raise StudyError(f"the prior scale is 0 (no prior) or between {MIN_PRIOR_SCALE:g} and "
+            raise WorthSettingError(f"the prior scale is 0 (no prior) or between {MIN_PRIOR_SCALE:g} and "
                              f"{PRIOR_SCALE_MAX:g} SDs of the outcome")
         if not (math.isfinite(self.fidelity_minimum) and 0 <= self.fidelity_minimum <= FIDELITY_MINIMUM_MAX):
-            raise StudyError(f"the fidelity minimum is between 0 and {FIDELITY_MINIMUM_MAX:g} sessions a rep a month")
+            raise WorthSettingError(f"the fidelity minimum is between 0 and {FIDELITY_MINIMUM_MAX:g} sessions a rep "
+                                    "a month")
         if self.costs:
             try:
                 parse_costs(self.costs)
             except ValueError as error:
-                raise StudyError(f"the costs cannot be used: {error}") from None
+                raise WorthSettingError(f"the costs cannot be used: {error}") from None
 DESCRIPTION_MAX = 2000
 NO_REASON = "(no reason given)"
 

@@ -21,6 +21,7 @@ from ..models import CoachingModel, Question, QuestionKind, RandomisationUnit, S
 from ..studies import (
     ReasonNeeded,
     StudyError,
+    WorthSettingError,
     add_wave,
     check_close,
     check_launch,
@@ -176,6 +177,11 @@ def design(study_id: int):
                           worth=form.worth_settings() if "fidelity_minimum" in request.form else None)
         except ReasonNeeded as error:
             form.change_reason.errors.append(f"Not saved: {error}.")
+        except WorthSettingError as error:  # a value the form's own checks let through
+            field = next((form[name] for words, name in (("primary", "margin_primary"), ("quota", "margin_quota"),
+                                                        ("prior", "prior_scale"), ("fidelity", "fidelity_minimum"))
+                          if words in str(error)), form.cost_manager_month)
+            field.errors.append(f"Not saved: {error}.")
         except StudyError as error:
             form.name.errors.append(f"Not saved: {error}.")
             status = 409  # the form is fine; the study's state forbids the change

@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from .. import cache
 from ..access import study_or_404
-from ..plans import plan_content, plan_of
+from ..plans import plan_content, plan_of, wave_deviations
 from ..studies import ANALYSIS_SETTINGS
 from ..tabular import XLSX_TYPE
 from ..web import today
@@ -73,8 +73,12 @@ def plan(study_id: int):
     study = study_or_404(current_user, study_id)
     frozen = plan_of(study)
     content = json.loads(frozen.content) if frozen is not None else plan_content(study)
-    changes = [c for c in study.design_changes if c.setting in ANALYSIS_SETTINGS
+    changes = [{"when": c.changed_at.date().isoformat(), "setting": c.setting, "old": c.old_value,
+                "new": c.new_value, "reason": c.reason, "who": c.changed_by.email if c.changed_by else None}
+               for c in study.design_changes if c.setting in ANALYSIS_SETTINGS
                and (frozen is None or c.changed_at >= frozen.locked_at)]
+    if frozen is not None:
+        changes += wave_deviations(frozen, study)
     return render_template("reports/plan.html", study=study, plan=frozen, content=content, changes=changes)
 
 
