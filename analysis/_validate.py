@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -316,3 +317,19 @@ def is_id_like(data: pd.DataFrame, column: str) -> bool:
     if not ((values == values.round()).all() and values.is_unique and len(values) == len(data)):
         return False
     return bool(values.is_monotonic_increasing or values.max() - values.min() == len(values) - 1)
+
+
+def finite_number(name: str, value, positive: bool = False) -> float:
+    """``value`` as a float, or ``ValueError`` naming ``name``: not a number (a bool is not one), not finite, or
+    (``positive``) not above 0."""
+    if isinstance(value, bool):
+        raise ValueError(f"{name}: expected a number, not {value!r}")
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected a number, not {value!r}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{name}: expected a finite number, not {value}")
+    if positive and value <= 0:
+        raise ValueError(f"{name}: must be greater than 0, not {value:g}")
+    return value

@@ -25,6 +25,7 @@ import pandas as pd
 
 from ._distributions import norm_ppf, norm_sf, t_ppf, t_sf
 from ._result import Result
+from ._validate import finite_number as _check_number
 from ._validate import level_order, require_columns
 from .clustered import mixed_model
 from .randomisation import FEW_TEAMS, team_values
@@ -109,18 +110,6 @@ def _digits(margin: float) -> int:
 def _model_name(level: str, capital: bool = False) -> str:
     name = level if level.lower().endswith("coaching") else f"{level} coaching"
     return name[:1].upper() + name[1:] if capital else name
-
-
-def _check_number(name: str, value, positive: bool = False) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected a number, not {value!r}") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{name}: expected a finite number, not {value}")
-    if positive and value <= 0:
-        raise ValueError(f"{name}: must be greater than 0, not {value:g}")
-    return value
 
 
 def _check_margin(margin, alpha) -> tuple[float, float]:

@@ -52,6 +52,7 @@ from scipy import special
 
 from ._result import Result
 from ._roots import brentq
+from ._validate import finite_number as _check_number
 
 ADVICE = ("continue", "stop: clear winner", "stop: futility")
 _GRID_R = 64  # Jennison & Turnbull's grid parameter: 6r − 1 points before trimming
@@ -373,18 +374,6 @@ def _futility(walk, upper, beta):
 
 
 # --- checks and words -----------------------------------------------------------------------------
-
-def _check_number(name, value) -> float:
-    if isinstance(value, bool):
-        raise ValueError(f"{name}: expected a number, not {value!r}")
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected a number, not {value!r}") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{name}: expected a finite number, not {value}")
-    return value
-
 
 def _check_probability(name, value, upper) -> float:
     value = _check_number(name, value)
