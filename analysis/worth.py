@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -113,7 +113,7 @@ def _usable(fit) -> bool:
     return fit is not None and fit.converged and bool(fit.contrasts) and bool(fit.arm_covariance)
 
 
-def _team_mean_bayes(data, dv, between, cluster, levels, baseline, prior_sd_units, seed=None):
+def _team_mean_bayes(data, dv, between, cluster, levels, baseline, prior_sd_units):
     """Chances from team means when there is no usable mixed model: each arm's mean of team means with
     variance s²/teams, differences against the first level (which share its variance)."""
     teams = team_values(data, dv, between, cluster, list(levels), baseline)
@@ -201,7 +201,6 @@ def outcome_worth(comparison, data: pd.DataFrame | None, between: str, cluster: 
 
 def _scaled(test: MarginTest, factor: float) -> MarginTest:
     """A margin test in the outcome's shown units (× ``factor``); p-values and verdicts are unchanged."""
-    from dataclasses import replace
     return replace(test, margin=test.margin * factor, estimate=test.estimate * factor, se=test.se * factor,
                    bound=test.bound * factor, ci_low=test.ci_low * factor, ci_high=test.ci_high * factor)
 

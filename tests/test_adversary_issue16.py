@@ -19,9 +19,9 @@ from analysis.costs import cost_effectiveness, parse_costs
 from surveys import demo as demo_module
 from surveys.cache import clear_all
 from surveys.extensions import db
-from surveys.models import Study, StudyStatus
-from tests import builders
+from surveys.models import Study
 from tests.test_insider_views import design_form, log_in
+from tests.test_worth_settings import draft  # noqa: F401  (a draft study of three teams, consultant in)
 
 pytestmark = pytest.mark.usefixtures("app_context")
 
@@ -144,18 +144,12 @@ def test_cost_effectiveness_works_when_the_models_have_different_numbers_of_team
     assert [c.level for c in result.comparisons] == ["peer"]
 
 
-def test_a_cost_of_a_million_typed_on_the_design_page_is_kept_as_typed(client):
+def test_a_cost_of_a_million_typed_on_the_design_page_is_kept_as_typed(client, draft):  # noqa: F811
     """Attack: a fee of 1,234,567 a rep a month (a big programme, in yen say). The form writes the costs
     with ``:g`` — "external=rep_month:1.23457e+06" — whose "+" the cost parser reads as a second basis,
     so a valid amount is refused (409) with "costs: external: '1.23457e' is not an amount", a number the
     consultant never typed; had it parsed, six significant digits would have changed the cost anyway."""
-    org = builders.organisation()
-    builders.user(orgs=[org.name])
-    teams = [builders.team_with_reps(org, name=f"Team {i}", reps=6) for i in range(3)]
-    study = builders.study(org, models=("manager", "peer", "external"), teams=teams)
-    study.status = StudyStatus.DRAFT
-    db.session.commit()
-    log_in(client, "consultant@acme.example.com")
+    study = draft
     saved = client.post(f"/studies/{study.id}/design", data={**design_form(study), "cost_external_month": "1234567",
                                                               "fidelity_minimum": "1"})
     assert saved.status_code == 302, saved.get_data(as_text=True).split('class="error"')[-1][:300]
