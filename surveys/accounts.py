@@ -245,6 +245,10 @@ def new_account_token(user: User, purpose: TokenPurpose, now: datetime | None = 
     A step of a larger unit of work (an invitation): it does not commit.
     """
     now = now or utcnow()
+    # Two requests for one account (resets asked for twice, their mail threads racing) would both delete
+    # the old link and both insert, breaking the one-link-per-account rule: the account's row is locked
+    # first so they take turns (PostgreSQL; SQLite has one writer at a time anyway).
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
     db.session.execute(delete(AccountToken).where(AccountToken.user_id == user.id))
     token = new_token()
     db.session.add(AccountToken(user_id=user.id, purpose=purpose, token_hash=hash_token(token), created_at=now,

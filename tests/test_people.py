@@ -648,3 +648,31 @@ def test_the_daily_purge_deletes_expired_set_password_links_and_keeps_live_ones(
     assert "Deleted 1 expired set-password link(s)." in result.output
     with app.app_context():
         assert db.session.scalars(select(AccountToken.user_id)).all() == [live_id]
+
+
+def test_reset_links_asked_for_at_the_same_moment_each_store_their_token(app, acme):
+    """Two reset requests for one account, their mail threads racing: each replaces the earlier link and
+    neither fails. On PostgreSQL both threads deleted the (same) old link and both inserted, so one broke
+    the one-link-per-account constraint and its message was never written (CI, stop 23)."""
+    import threading
+
+    user_id = person("c@acme.example.com").id
+    db.session.commit()
+    errors, start = [], threading.Barrier(6)
+
+    def ask():
+        with app.app_context():
+            try:
+                user = db.session.get(User, user_id)
+                start.wait()
+                accounts.issue_account_token(user, TokenPurpose.RESET)
+            except Exception as error:  # what the mail thread would have logged
+                errors.append(repr(error))
+
+    threads = [threading.Thread(target=ask) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert tokens() == 1
