@@ -262,6 +262,9 @@ class Study(db.Model):
     margin_quota: Mapped[float | None] = mapped_column(Float)
     prior_scale: Mapped[float | None] = mapped_column(Float)
     fidelity_minimum: Mapped[float] = mapped_column(Float, default=1.0, server_default="1.0")
+    # Interim looks planned at each wave after the first, before it closes (0: read only once closed); the
+    # wave's close is the last look. Locked at launch with the other analysis settings (``surveys.interim``).
+    interim_looks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     organisation: Mapped[Organisation] = relationship(back_populates="studies")
     arms: Mapped[list[StudyArm]] = relationship(
@@ -715,6 +718,23 @@ class AnalysisPlan(db.Model):
     locked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     content: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
+
+
+class InterimLook(db.Model):
+    """One interim look at an open wave, taken once and kept: the primary outcome's z against its
+    group-sequential bound and the advice. Kept so that the numbers cannot be watched moving response by
+    response: a wave's next look exists only once enough responses came in since (``surveys.interim``)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), index=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id", ondelete="CASCADE"))
+    look: Mapped[int] = mapped_column(Integer)
+    responses: Mapped[int] = mapped_column(Integer)
+    information: Mapped[float] = mapped_column(Float)
+    result_json: Mapped[str] = mapped_column(Text)
+    taken_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("wave_id", "look", name="uq_interim_look_wave_look"),)
 
 
 class AuditEvent(db.Model):
