@@ -41,6 +41,7 @@ ACTIONS = {
     "study.questions_changed": "changed the study's questions",
     "study.launched": "launched the study",
     "study.closed": "closed the study",
+    "study.interim_look": "took an interim look at an open wave",
     "study.deleted": "deleted the draft study",
     "wave.added": "added a wave",
     "wave.changed": "changed a wave",

@@ -21,6 +21,7 @@ from analysis.simulate import PRESETS, SimulatedPilot, simulate_pilot
 from .accounts import create_user
 from .extensions import db
 from .instruments import builtin
+from .interim import InterimRefused, take_look
 from .models import (
     Answer,
     Assignment,
@@ -48,6 +49,7 @@ DEMO_SEED = 2027  # see README: the demo seed and how often other seeds show the
 DEMO_TEAMS = 45
 DEMO_ICC = 0.05
 WAVES = ("baseline", "follow-up", "pulse")
+DEMO_INTERIM_LOOKS = 2  # per wave: the open pulse wave has its first look taken
 RESPONSE_RATES = {"baseline": 0.8, "follow-up": 0.8, "pulse": 0.35}
 # Planted infidelity: one team of each model got most of its coaching from another kind of coach.
 DEMO_DRIFT = {"manager": "peer", "peer": "manager", "external": "manager"}
@@ -192,6 +194,7 @@ def seed_demo(base_url: str, today: date | None = None, seed: int = DEMO_SEED, p
     study.status = StudyStatus.RUNNING
     study.costs, study.margin_primary, study.margin_quota = DEMO_COSTS, *DEMO_MARGINS.values()
     study.fidelity_minimum = DEMO_FIDELITY_MINIMUM
+    study.interim_looks = DEMO_INTERIM_LOOKS
     baseline = Wave(label="baseline", opens_on=before_start + timedelta(days=60),
                     closes_on=before_start + timedelta(days=74))
     follow_up = Wave(label="follow-up", opens_on=today - timedelta(days=35), closes_on=today - timedelta(days=7))
@@ -211,6 +214,10 @@ def seed_demo(base_url: str, today: date | None = None, seed: int = DEMO_SEED, p
     db.session.flush()
     freeze_plan(study).locked_at = study.assignments_locked_at  # launched three days before the baseline
     db.session.commit()
+    try:  # the open pulse wave's first interim look, as a consultant would have taken it
+        take_look(study, pulse, today)
+    except InterimRefused:
+        pass  # a seed whose pulse wave has too few responses in a model to show: the page says why
 
     create_user(CONSULTANT_EMAIL, "consultant", consultant_password, [ORGANISATION])
     create_user(LEADER_EMAIL, "leader", leader_password, [ORGANISATION])

@@ -102,6 +102,9 @@ class StudyForm(FlaskForm):
                              validators=[Optional(), prior_scale_range])
     fidelity_minimum = NumberField("Fewest sessions a rep a month for a team to count as coached", default=1.0,
                                   validators=[Optional(), NumberRange(min=0, max=30, message="Between 0 and 30.")])
+    interim_looks = IntegerField("Interim looks per wave, before it closes (0: read each wave once it has closed)",
+                                 default=0, validators=[Optional(), NumberRange(min=0, max=4,
+                                                                                message="From 0 to 4.")])
     change_reason = TextAreaField("Why it changes (needed for the analysis settings once the study runs)",
                                   validators=[Optional(), Length(max=2000)], render_kw={"rows": 2})
 
@@ -119,7 +122,8 @@ class StudyForm(FlaskForm):
                 parts.append(f"{model}=" + "+".join(bases))
         minimum = self.fidelity_minimum.data
         return WorthSettings(",".join(parts) or None, self.margin_primary.data, self.margin_quota.data,
-                             self.prior_scale.data, 1.0 if minimum is None else minimum)
+                             self.prior_scale.data, 1.0 if minimum is None else minimum,
+                             self.interim_looks.data or 0)
 
     def validate_models(self, field):
         if len(set(field.data or [])) < 2:
@@ -161,7 +165,8 @@ def design_of(study: Study | None) -> dict:
             "unit": study.randomisation_unit.value, "stratify_by": study.stratify_by or "", "seed": study.seed,
             "primary_outcome": study.primary_outcome, "k_threshold": study.k_threshold,
             "margin_primary": study.margin_primary, "margin_quota": study.margin_quota,
-            "prior_scale": study.prior_scale, "fidelity_minimum": study.fidelity_minimum, **cost_fields(study.costs)}
+            "prior_scale": study.prior_scale, "fidelity_minimum": study.fidelity_minimum,
+            "interim_looks": study.interim_looks or 0, **cost_fields(study.costs)}
 
 
 def cost_fields(text: str | None) -> dict:

@@ -54,13 +54,26 @@ def plan_content(study: Study) -> dict:
         "comment_threshold": study.comment_threshold,
         "waves": [{"label": w.label, "opens_on": w.opens_on.isoformat(), "closes_on": w.closes_on.isoformat()}
                   for w in waves],
-        "interim_looks": "none: results are read only once a wave has closed",
+        "interim_looks": interim_plan(study),
         "segments": ["region", "team-size band"],
         "costs": study.costs,
         "margins": {"primary": study.margin_primary, "quota_attainment": study.margin_quota},
         "prior_scale": study.prior_scale,
         "fidelity_minimum": study.fidelity_minimum,
     }
+
+
+def interim_plan(study: Study) -> str | dict:
+    """The interim looks planned per wave (``surveys.interim``), as the plan states them."""
+    looks = study.interim_looks or 0
+    if not looks:
+        return "none: results are read only once a wave has closed"
+    return {"per_wave": looks, "information_rates": [round((i + 1) / (looks + 1), 4) for i in range(looks)] + [1.0],
+            "of": "responses over reps invited to the wave; the close is the last look",
+            "efficacy": "Lan–DeMets spending, O'Brien–Fleming type, one-sided, alpha 0.05 divided by the number "
+                        "of models, on the leading model's smallest z against every other model",
+            "futility": "non-binding, beta spending (O'Brien–Fleming type), 80 % power",
+            "outcome": study.primary_outcome}
 
 
 def canonical(content: dict) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
@@ -20,6 +21,7 @@ from .models import (
     Assignment,
     CoachingModel,
     DesignChange,
+    InterimLook,
     Invitation,
     Organisation,
     Question,
@@ -269,7 +271,8 @@ class ReasonNeeded(StudyError):
 ANALYSIS_SETTINGS = ("primary outcome", "k", "costs", "margin (primary)", "margin (quota)", "prior scale",
                      "fidelity minimum")
 # What a model is worth (issue 16): the settings of ``WorthSettings``, as the change log names them.
-WORTH_SETTINGS = ("costs", "margin (primary)", "margin (quota)", "prior scale", "fidelity minimum")
+WORTH_SETTINGS = ("costs", "margin (primary)", "margin (quota)", "prior scale", "fidelity minimum", "interim looks")
+INTERIM_LOOKS_MAX = 4  # per wave, before its close (``surveys.interim``)
 PRIOR_SCALE_MAX = 2.0  # SDs of the outcome; the coaching literature supports 0.1–0.2 (market note 5.3)
 FIDELITY_MINIMUM_MAX = 30.0  # sessions a rep a month
 
@@ -286,11 +289,12 @@ class WorthSettings:
     margin_quota: float | None = None
     prior_scale: float | None = None
     fidelity_minimum: float = 1.0
+    interim_looks: int = 0
 
     @classmethod
     def of(cls, study: Study) -> WorthSettings:
         return cls(study.costs, study.margin_primary, study.margin_quota, study.prior_scale,
-                   1.0 if study.fidelity_minimum is None else study.fidelity_minimum)
+                   1.0 if study.fidelity_minimum is None else study.fidelity_minimum, study.interim_looks or 0)
 
     def logged(self) -> tuple[tuple[str, str], ...]:
         """(setting, value) as the change log keeps them."""
@@ -299,7 +303,7 @@ class WorthSettings:
         return (("costs", self.costs or "none"), ("margin (primary)", number(self.margin_primary)),
                 ("margin (quota)", number(self.margin_quota)),
                 ("prior scale", "default" if self.prior_scale is None else f"{self.prior_scale:g}"),
-                ("fidelity minimum", number(self.fidelity_minimum)))
+                ("fidelity minimum", number(self.fidelity_minimum)), ("interim looks", str(self.interim_looks)))
 
     def check(self) -> None:
         """Refuse values no analysis could use, naming the setting (``WorthSettingError``: the form's fault)."""
@@ -315,6 +319,8 @@ class WorthSettings:
         if not (math.isfinite(self.fidelity_minimum) and 0 <= self.fidelity_minimum <= FIDELITY_MINIMUM_MAX):
             raise WorthSettingError(f"the fidelity minimum is between 0 and {FIDELITY_MINIMUM_MAX:g} sessions a rep "
                                     "a month")
+        if not (isinstance(self.interim_looks, int) and 0 <= self.interim_looks <= INTERIM_LOOKS_MAX):
+            raise WorthSettingError(f"the interim looks per wave are a whole number from 0 to {INTERIM_LOOKS_MAX}")
         if self.costs:
             try:
                 parse_costs(self.costs)
@@ -369,6 +375,10 @@ def update_design(study: Study, name: str, models: list[CoachingModel], unit: Ra
         raise ReasonNeeded("the study has been launched, so a change to its "
                            f"{' and '.join(setting for setting, _, _ in deviations)} is a deviation from the plan: "
                            "say why")
+    if worth.interim_looks != (study.interim_looks or 0) and db.session.scalar(
+            select(InterimLook.id).where(InterimLook.study_id == study.id).limit(1)) is not None:
+        raise StudyError("interim looks have been taken, so the number planned is fixed: the bounds of the looks "
+                         "taken rest on it")
     design_changes = (set(models) != set(study.coaching_models) or unit is not study.randomisation_unit
                       or stratify_by != study.stratify_by or seed != study.seed)
     if design_changes and (lock := design_lock(study, today)):
@@ -385,9 +395,9 @@ def update_design(study: Study, name: str, models: list[CoachingModel], unit: Ra
         study.assignments.clear()  # the old draw no longer matches the design
     changed = _design_words(study, name.strip()[:200], models, unit, stratify_by, seed, primary_outcome, k_threshold)
     changed += [f"{setting}: {old} → {new}" for setting, old, new in worth_changes]
-    (study.costs, study.margin_primary, study.margin_quota, study.prior_scale,
-     study.fidelity_minimum) = (worth.costs, worth.margin_primary, worth.margin_quota, worth.prior_scale,
-                                worth.fidelity_minimum)
+    (study.costs, study.margin_primary, study.margin_quota, study.prior_scale, study.fidelity_minimum,
+     study.interim_looks) = (worth.costs, worth.margin_primary, worth.margin_quota, worth.prior_scale,
+                             worth.fidelity_minimum, worth.interim_looks)
     description_changed = (study.description or "") != description
     for setting, old, new in (("name", study.name, name), ("description", study.description or "", description)):
         if old != new:
@@ -551,6 +561,20 @@ def per_team_invited(invited, teams) -> list[RateRow]:
     """Invited reps per team, counts of responses hidden."""
     return [RateRow(teams.get(team_id, "?"), count, None) for team_id, count in
             sorted(invited, key=lambda row: teams.get(row[0], ""))]
+
+
+
+PRE_INTERVENTION = re.compile(r"(baseline|pre|before)\b", re.IGNORECASE)
+
+
+def pre_intervention(wave: Wave) -> bool:
+    """Whether a wave measured things before the coaching models started: a baseline.
+
+    Waves carry no kind; a baseline is the wave labelled so — "baseline" (the wave form's first
+    suggestion), or a label starting with "baseline", "pre" or "before" as a word ("pre-pilot",
+    "Baseline Q2"). Its differences between models are not effects of coaching.
+    """
+    return PRE_INTERVENTION.match(wave.label.strip()) is not None
 
 
 def response_rates(study: Study, wave: Wave,

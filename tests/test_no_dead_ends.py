@@ -98,6 +98,8 @@ CASES: dict[str, Case] = {
     "pilots.wave_links": Case("consultant", lambda w: {"study_id": w["opened"], "wave_id": w["opened_wave"]},
                               "No links issued: the study has not been launched yet", 409,
                               lambda w: {"confirm": "1"}),
+    "pilots.interim": Case("consultant", lambda w: {"study_id": w["running"], "wave_id": w["running_wave"]},
+                           "No look taken: the study's plan has no interim looks", 409, lambda w: {"confirm": "1"}),
     "pilots.wave_send": Case("consultant", lambda w: {"study_id": w["running"], "wave_id": w["running_wave"]},
                              "No mail server is configured (MAIL_SERVER)", 409, lambda w: {"confirm": "1"}),
     "pilots.wave_resend_uncertain": Case("consultant", lambda w: {"study_id": w["running"],

@@ -16,6 +16,8 @@ from ..access import require_consultant, study_or_404, visible_studies, wave_or_
 from ..disclosure import closed_wave_rates
 from ..forms import DESIGN_FIELDS, disable, sent_with_locked, study_form
 from ..frames import codebook_frame, performance_frame
+from ..interim import ALPHA as INTERIM_ALPHA
+from ..interim import InterimRefused, interim_state, take_look
 from ..mail import MailError, mail_configured
 from ..models import CoachingModel, Question, QuestionKind, RandomisationUnit, Study, Wave
 from ..studies import (
@@ -350,6 +352,38 @@ def wave_links(study_id: int, wave_id: int):
     filename = f"links-study{study.id}-wave{wave.id}.csv"  # ASCII only: labels may hold any character
     return Response(links_csv(issued), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename={filename}", "Cache-Control": "no-store"})
+
+
+@bp.route("/studies/<int:study_id>/waves/<int:wave_id>/interim", methods=["GET", "POST"])
+@login_required
+def interim(study_id: int, wave_id: int):
+    """The interim looks of an open wave (consultants only): the bounds planned, the looks taken, and
+    taking the next one once confirmed (a look is used up when taken, and kept)."""
+    study, wave = _wave_action(study_id, wave_id)
+    page = partial(_interim_page, study, wave)
+    if request.method == "GET":
+        return page()
+    state = interim_state(study, wave, today())
+    if state.blocked:
+        return refused(InterimRefused(state.blocked), page, prefix="No look taken")
+    if not confirmed():
+        return confirmation(f"Take interim look {len(state.taken) + 1} of wave “{wave.label}”?", [
+            f"This uses up look {len(state.taken) + 1} of the {state.planned} planned before the wave closes: it is "
+            "computed now, from the responses so far, and kept; it cannot be taken again later with more responses.",
+            "It shows the advice (continue, stop for a clear winner, stop for futility), the bound and z to one "
+            "decimal, never means or counts: the wave is still open."],
+            "Take the look", url_for("pilots.interim", study_id=study.id, wave_id=wave.id))
+    try:
+        take_look(study, wave, today())
+    except InterimRefused as error:
+        return refused(error, page, prefix="No look taken")
+    flash("Interim look taken.", "info")
+    return redirect(url_for("pilots.interim", study_id=study.id, wave_id=wave.id))
+
+
+def _interim_page(study: Study, wave: Wave) -> str:
+    return render_template("pilots/interim.html", study=study, wave=wave, state=interim_state(study, wave, today()),
+                           form=ActionForm(formdata=None), alpha=INTERIM_ALPHA)
 
 
 @bp.route("/studies/<int:study_id>/waves/<int:wave_id>/send", methods=["POST"])

@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import os
 import random
-import re
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -37,11 +36,11 @@ from ..disclosure import rep_pattern, survey_frame, wave_pattern
 from ..extensions import db
 from ..models import PerformanceRecord, Rep, Study, Wave
 from ..outcomes import PERFORMANCE, outcome
+from ..studies import pre_intervention  # noqa: F401  (the report asks ``build.pre_intervention``)
 from .filters import Filters, in_view, rep_view
 
 ALPHA_SAMPLE = 1000  # responses per model for Cronbach's α: its standard error is then about 0.01
 
-PRE_INTERVENTION = re.compile(r"(baseline|pre|before)\b", re.IGNORECASE)
 
 # Revenue is shown in the organisation's currency, whole units: the ``CURRENCY`` setting (app config,
 # or the environment variable of that name), an ISO code. CRM files carry amounts without one.
@@ -347,16 +346,6 @@ def session_period(study: Study, wave: Wave) -> tuple[date | None, date]:
     """
     earlier = [w.closes_on for w in study.waves if w.id != wave.id and w.closes_on < wave.opens_on]
     return (max(earlier) if earlier else None), wave.closes_on
-
-
-def pre_intervention(wave: Wave) -> bool:
-    """Whether a wave measured things before the coaching models started: a baseline.
-
-    Waves carry no kind; a baseline is the wave labelled so — "baseline" (the wave form's first
-    suggestion), or a label starting with "baseline", "pre" or "before" as a word ("pre-pilot",
-    "Baseline Q2"). Its differences between models are not effects of coaching.
-    """
-    return PRE_INTERVENTION.match(wave.label.strip()) is not None
 
 
 def sessions(study, wave, filters, models, k, sizes, assigned, version, randomisation=None):
