@@ -34,6 +34,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from scipy import special
 from sqlalchemy import func, select
@@ -98,6 +99,7 @@ def planned_rates(looks: int) -> tuple[float, ...]:
     return tuple((i + 1) / (looks + 1) for i in range(looks)) + (1.0,)
 
 
+@lru_cache(maxsize=64)
 def look_bounds(planned: int, levels: int, taken_rates: tuple[float, ...] = ()) -> Boundaries:
     """The one-sided bounds of a wave's looks: the rates of the looks already taken (and the one being
     taken), then the planned ones after them, then the close."""
@@ -165,6 +167,17 @@ def take_look(study: Study, wave: Wave, today: date) -> TakenLook:
     db.session.add(row)
     audit.record("study.interim_look", study=study, detail=f"wave “{wave.label}”, look {row.look}: {look.advice}")
     return _shown(row)
+
+
+def close_note(study: Study) -> str | None:
+    """What the report at a wave's close says when the plan had interim looks: the sequential rule's last bound."""
+    if not study.interim_looks:
+        return None
+    bounds = look_bounds(study.interim_looks, len(study.coaching_models))
+    return (f"The plan had {study.interim_looks} interim look{'s' if study.interim_looks != 1 else ''} per wave. "
+            "By its sequential rule a model is the clear winner at this close only if its smallest difference from "
+            f"every other model on the primary outcome reaches z = {bounds.z_upper[-1]:.2f} (one-sided p below "
+            f"{bounds.nominal_p[-1]:.4f}); the tests in this report use 0.05 as for a single look.")
 
 
 def _check_open(study: Study, wave: Wave, today: date, taken: int) -> None:

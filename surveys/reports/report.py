@@ -27,6 +27,7 @@ from analysis.verdict import DesignFacts
 from .. import cache, frames
 from ..disclosure import shown_model_counts, survey_frame, wave_pattern
 from ..extensions import db
+from ..interim import close_note
 from ..models import (
     Assignment,
     AssignmentChange,
@@ -372,6 +373,8 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
         messages.append(f"Baseline: the wave “{wave.label}” was measured before the coaching models started. "
                         "Differences between the models here were there before any coaching, so they say "
                         "nothing about which model works; later waves do.")
+    if not pre_intervention and wave.is_closed(today) and (note := close_note(study)):
+        messages.append(note)
     view = in_view(survey, filters)
     plan = randomisation_plan(study)  # re-run by the randomisation test when a model has fewer than six teams
     rows: list[OutcomeRow] = []
