@@ -174,10 +174,9 @@ def close_note(study: Study) -> str | None:
     if not study.interim_looks:
         return None
     bounds = look_bounds(study.interim_looks, len(study.coaching_models))
-    return (f"The plan had {study.interim_looks} interim look{'s' if study.interim_looks != 1 else ''} per wave. "
-            "By its sequential rule a model is the clear winner at this close only if its smallest difference from "
-            f"every other model on the primary outcome reaches z = {bounds.z_upper[-1]:.2f} (one-sided p below "
-            f"{bounds.nominal_p[-1]:.4f}); the tests in this report use 0.05 as for a single look.")
+    return (f"{study.interim_looks} interim look{'s' if study.interim_looks != 1 else ''} per wave planned: at this "
+            f"close the sequential rule names a clear winner only at z ≥ {bounds.z_upper[-1]:.2f} (one-sided p < "
+            f"{bounds.nominal_p[-1]:.4f}); the tests here use 0.05.")
 
 
 def _check_open(study: Study, wave: Wave, today: date, taken: int) -> None:

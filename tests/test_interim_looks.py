@@ -231,6 +231,5 @@ def test_the_report_at_the_close_states_the_sequential_rules_last_bound(app, run
     respond(study, teams, 12)
     builders.close_wave(study.waves[0], TODAY)
     text = page_text(signed_in(app).get(f"/studies/{study.id}/report"))
-    assert "The plan had 2 interim looks per wave. By its sequential rule a model is the clear winner at this " \
-           "close only if its smallest difference from every other model on the primary outcome reaches z = 2.15 " \
-           "(one-sided p below 0.0156)" in text
+    assert "2 interim looks per wave planned: at this close the sequential rule names a clear winner only at " \
+           "z ≥ 2.15 (one-sided p < 0.0156); the tests here use 0.05." in text

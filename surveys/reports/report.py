@@ -138,6 +138,8 @@ class Report:
     worth: WorthSection | None = None
     # From randomisation to analysis, with the ICC of the primary outcome (``sections.flow``).
     flow: build.Flow | None = None
+    # With interim looks planned, what the sequential rule asks of this close (``interim.close_note``).
+    sequential_note: str | None = None
 
     @property
     def compared(self) -> list[OutcomeRow]:
@@ -208,6 +210,7 @@ class Report:
             "comments": self.comments,
             "deviations": [asdict(d) for d in self.deviations],
             "flow": None if self.flow is None else self.flow.to_dict(),
+            "sequential_note": self.sequential_note,
             **(self.worth.to_json() if self.worth is not None else {
                 key: ({} if key in ("non_inferiority", "equivalence", "probability_best", "expected_loss") else None)
                 for key in ("cost_effectiveness", "non_inferiority", "equivalence", "probability_best",
@@ -373,8 +376,7 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
         messages.append(f"Baseline: the wave “{wave.label}” was measured before the coaching models started. "
                         "Differences between the models here were there before any coaching, so they say "
                         "nothing about which model works; later waves do.")
-    if not pre_intervention and wave.is_closed(today) and (note := close_note(study)):
-        messages.append(note)
+    sequential_note = close_note(study) if not pre_intervention and wave.is_closed(today) else None
     view = in_view(survey, filters)
     plan = randomisation_plan(study)  # re-run by the randomisation test when a model has fewer than six teams
     rows: list[OutcomeRow] = []
@@ -454,4 +456,4 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
                   performance=performance, link=link, reliabilities=reliabilities, rates=rates, comments=comments,
                   comments_note=note, comment_threshold=study.comment_threshold, trend=trend, sessions=sessions,
                   version=key, deviations=_deviations(study), decision=decision,
-                  pre_intervention=pre_intervention, worth=worth, flow=flow)
+                  pre_intervention=pre_intervention, worth=worth, flow=flow, sequential_note=sequential_note)
