@@ -231,3 +231,60 @@ def trend(waves: Sequence[str], models: Sequence[str],
     axes.legend(frameon=False)
     figure.tight_layout()
     return Chart(_render(figure), alt)
+
+
+def flow_diagram(stages: Sequence[str], models: Sequence[str], counts: Mapping[str, Sequence[int | None]],
+                 losses: Sequence[str], title: str = "", headers: Mapping[str, str] | None = None) -> Chart:
+    """A CONSORT-style flow: one column per model, one box per stage (``counts[model][i]`` people at
+    ``stages[i]``; None: not shown), and between two stages the number lost, labelled ``losses[i]``
+    ("did not answer"). ``headers[model]`` heads its column (default: the model). Hand-drawn SVG (boxes,
+    arrows and text only; every text escaped)."""
+    from xml.sax.saxutils import escape
+
+    if len(losses) != len(stages) - 1:
+        raise ValueError("losses: one label between each two stages")
+
+    def shown(value):
+        return "hidden" if value is None else f"{value:,}"
+
+    parts = []
+    for model in models:
+        values = list(counts.get(model, ()))
+        steps = [f"{stage} {shown(v)}" for stage, v in zip(stages, values, strict=False)]
+        parts.append(f"{(headers or {}).get(model, model)}: " + ", ".join(steps))
+    alt = (f"{title + ': ' if title else ''}from randomisation to analysis by coaching model. " + "; ".join(parts)
+           + ".")
+    width_col, box_h, gap, left, top = 190, 40, 34, 8, 30
+    width = left * 2 + width_col * len(models)
+    height = top + len(stages) * box_h + (len(stages) - 1) * gap + 8
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+           f'height="{height}" font-family="sans-serif" font-size="11" role="img">',
+           f"<title>{escape(alt)}</title>",
+           '<defs><marker id="flow-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" '
+           'orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>']
+    for c, model in enumerate(models):
+        x = left + c * width_col
+        centre = x + (width_col - 16) / 2
+        out.append(f'<text x="{centre:.0f}" y="18" text-anchor="middle" font-weight="bold" '
+                   f'fill="{colour(model, c)}">{escape((headers or {}).get(model, model))}</text>')
+        values = list(counts.get(model, ()))
+        for s, stage in enumerate(stages):
+            y = top + s * (box_h + gap)
+            value = values[s] if s < len(values) else None
+            out.append(f'<rect x="{x}" y="{y}" width="{width_col - 16}" height="{box_h}" rx="4" fill="#fff" '
+                       f'stroke="{colour(model, c)}"/>')
+            out.append(f'<text x="{centre:.0f}" y="{y + 16}" text-anchor="middle">{escape(stage)}</text>')
+            out.append(f'<text x="{centre:.0f}" y="{y + 32}" text-anchor="middle" font-weight="bold">'
+                       f'{escape(shown(value))}</text>')
+            if s < len(stages) - 1:
+                y1, y2 = y + box_h, y + box_h + gap
+                out.append(f'<line x1="{x + 20}" y1="{y1}" x2="{x + 20}" y2="{y2 - 1}" stroke="#555" '
+                           'marker-end="url(#flow-arrow)"/>')
+                nxt = values[s + 1] if s + 1 < len(values) else None
+                lost = None if value is None or nxt is None else value - nxt
+                label = f"− {lost:,} {losses[s]}" if lost else ("none lost" if lost == 0 else "")
+                if label:
+                    out.append(f'<text x="{x + 30}" y="{(y1 + y2) / 2 + 4:.0f}" font-size="10" fill="#444">'
+                               f'{escape(label)}</text>')
+    out.append("</svg>")
+    return Chart("".join(out), alt)

@@ -152,7 +152,7 @@ def test_every_chart_on_the_report_page_has_a_heading(seeded, client):
     log_in(client, seeded.leader)
     page = client.get(f"/studies/{seeded.study_id}/report").get_data(as_text=True)
     figures = re.findall(r'<figure class="chart[^"]*">(.*?)</figure>', page, flags=re.S)
-    assert len(figures) == 5
+    assert len(figures) == 6  # profile, agreement, forest, performance, trend and the flow of reps
     for figure in figures:
         assert re.search(r"<h[23][^>]*>[^<]{10,}</h[23]>", figure), figure[:200]
 
@@ -222,3 +222,51 @@ def test_the_outcomes_sheet_gives_an_adjusted_row_its_adjusted_means(seeded, cli
     gap = quota["manager"]["adjusted_mean"] - quota["peer"]["adjusted_mean"]
     assert abs(gap - differences[("manager", "peer")]) < 0.02  # rounded to two decimals in the file
     assert all(r["adjusted_mean"] is None for r in rows if r["outcome"] == "satisfaction")
+
+
+def test_the_flow_chart_draws_the_flow_tables_numbers(seeded, client):
+    """Issue 17 item 2: the CONSORT-style flow as an SVG chart, with the numbers of the report's flow table."""
+    log_in(client, seeded.leader)
+    flow = client.get(f"/studies/{seeded.study_id}/report.json").get_json()["flow"]
+    svg = _chart(client, seeded.study_id, "flow")
+    texts = ["".join(t.itertext()) for t in svg.iter(f"{SVG}text")]
+    for row in flow["models"]:
+        assert f"{row['model']} · {row['teams']} teams" in texts
+        for key in ("reps", "invited", "responded", "analysed_primary"):
+            assert (f"{row[key]:,}" if row[key] is not None else "hidden") in texts
+        if row["invited"] is not None and row["responded"] is not None and row["invited"] > row["responded"]:
+            assert f"− {row['invited'] - row['responded']:,} did not answer" in texts
+
+
+def test_the_baseline_table_gives_team_sizes_and_the_reps_numbers_the_report_shows_elsewhere(seeded, client):
+    """Issue 17 item 2 (CONSORT cluster item 15): the baseline by model at team level (teams and their sizes,
+    from the roster) and rep level (quota attainment before, the primary outcome at baseline), in the page,
+    the JSON and the tables download."""
+    from collections import Counter
+
+    from sqlalchemy import select
+
+    from surveys.extensions import db
+    from surveys.models import Assignment, Rep
+
+    log_in(client, seeded.leader)
+    report = client.get(f"/studies/{seeded.study_id}/report.json").get_json()
+    flow = report["flow"]
+    assert flow["baseline_wave"] == "baseline"
+    sizes = Counter(db.session.scalars(select(Rep.team_id).where(Rep.active.is_(True))))
+    for row in flow["baseline"]:
+        teams = db.session.scalars(select(Assignment.team_id).where(
+            Assignment.study_id == seeded.study_id, Assignment.coaching_model == row["model"])).all()
+        assert row["teams"] == len(teams)
+        assert (row["size_min"], row["size_max"]) == (min(sizes[t] for t in teams), max(sizes[t] for t in teams))
+        assert row["size_mean"] == pytest.approx(sum(sizes[t] for t in teams) / len(teams))
+        quota = report["performance"]["metrics"]["quota_attainment"][row["model"]]
+        assert (row["quota_before"], row["quota_reps"]) == (pytest.approx(quota["before"]), quota["n"])
+        assert row["primary_n"] >= 5
+    baseline_trend = {m: waves["baseline"] for m, waves in report["trend"]["values"].items()}
+    assert {r["model"]: r["primary_baseline"] for r in flow["baseline"]} == pytest.approx(
+        {m: d["mean"] for m, d in baseline_trend.items()})
+    page = client.get(f"/studies/{seeded.study_id}/report").get_data(as_text=True)
+    assert "At the start, by model: teams (team level) and reps (rep level)" in page
+    sheet = load_workbook(io.BytesIO(client.get(f"/studies/{seeded.study_id}/report/tables.xlsx").data))["baseline"]
+    assert [c.value for c in sheet[1]][:4] == ["model", "teams", "size_mean", "size_min"]

@@ -16,7 +16,7 @@ from .report import Report
 AGREEMENT = CATEGORIES
 AGREEMENT_LABELS = ("Disagree (1–2)", "Neither (3)", "Agree (4–5)")
 AGREEMENT_TINTS = (figures.AGREEMENT_COLOURS[0], figures.AGREEMENT_COLOURS[2], figures.AGREEMENT_COLOURS[4])
-CHARTS = ("profile", "agreement", "forest", "performance", "trend")
+CHARTS = ("profile", "agreement", "forest", "performance", "trend", "flow")
 CHART_CACHE_SIZE = 256
 
 
@@ -139,9 +139,30 @@ def _trend(report: Report):
                      "was measured before the coaching models started.", draw(False).alt, draw)
 
 
+def _flow(report: Report):
+    """The CONSORT-style flow of reps per model for the report's wave (the flow table's numbers only)."""
+    flow = report.flow
+    if flow is None or not any(r.responded is not None for r in flow.rows):
+        return None  # nothing responded that may be shown: the page says so, it draws no empty chart
+    stages = ("Reps randomised", "Invited", "Responded", f"Analysed: {flow.primary_label}")
+    counts = {r.model: (r.reps, r.invited, r.responded, r.analysed_primary) for r in flow.rows}
+    headers = {r.model: f"{r.model} · {r.teams} team{'s' if r.teams != 1 else ''}" for r in flow.rows}
+    losses = ("not invited (left or no link)", "did not answer", "did not answer this outcome")
+
+    def draw(render=True):
+        return figures.flow_diagram(stages, [r.model for r in flow.rows], counts, losses,
+                                    title=f"Wave “{flow.wave}”", headers=headers)
+
+    return ChartSpec("flow", "The flow of reps, model by model",
+                     "Teams and reps randomised to each coaching model, invited to the wave, responding and "
+                     "analysed on the primary outcome; between the boxes, how many were lost and why. Counts "
+                     "the anonymity rules hide are marked hidden.", draw().alt, draw)
+
+
 def chart_specs(report: Report) -> list[ChartSpec]:
     """The charts this report can show (a chart without data is left out, never drawn empty)."""
-    specs = [_profile(report), _agreement(report), _forest(report), _performance(report), _trend(report)]
+    specs = [_profile(report), _agreement(report), _forest(report), _performance(report), _trend(report),
+             _flow(report)]
     return [spec for spec in specs if spec is not None]
 
 

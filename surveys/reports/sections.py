@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import os
 import random
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 
 import numpy as np
@@ -471,6 +471,23 @@ class FlowRow:
 
 
 @dataclass(frozen=True)
+class BaselineRow:
+    """One model at the start (CONSORT cluster item 15): its teams' sizes (team level) and, at rep level,
+    quota attainment in the CRM period before and the primary outcome in the baseline wave, as the report
+    shows them elsewhere (None: not measured, or hidden by the anonymity rules there)."""
+
+    model: str
+    teams: int
+    size_mean: float | None
+    size_min: int | None
+    size_max: int | None
+    quota_before: float | None
+    quota_reps: int | None
+    primary_baseline: float | None
+    primary_n: int | None
+
+
+@dataclass(frozen=True)
 class Flow:
     """From randomisation to analysis (CONSORT 2010 cluster extension, items 13a and 17a), for one wave."""
 
@@ -479,13 +496,38 @@ class Flow:
     primary_label: str
     icc: object | None  # analysis.icc.Icc of the primary outcome
     icc_note: str | None = None
+    baseline: tuple[BaselineRow, ...] = ()
+    baseline_wave: str | None = None
 
     def to_dict(self) -> dict:
         return {"wave": self.wave, "models": [{"model": r.model, "teams": r.teams, "reps": r.reps, "invited": r.invited,
                                                "responded": r.responded, "analysed_primary": r.analysed_primary,
                                                "analysed_quota": r.analysed_quota} for r in self.rows],
                 "icc": None if self.icc is None else {**self.icc.to_dict(), "words": self.icc.words()},
-                "icc_note": self.icc_note}
+                "icc_note": self.icc_note, "baseline_wave": self.baseline_wave,
+                "baseline": [asdict(row) for row in self.baseline]}
+
+
+def baseline_rows(study, models, sizes, performance, trend, baseline_wave) -> tuple[BaselineRow, ...]:
+    """The baseline table per model: team sizes from the roster (active reps of each assigned team), and
+    the rep-level numbers the report already shows — quota attainment before (``performance``) and the
+    trend's outcome in ``baseline_wave`` (``trend``: model → wave → descriptives)."""
+    by_model: dict[str, list[int]] = {m: [] for m in models}
+    for a in study.assignments:
+        if a.team_id is not None and a.coaching_model.value in by_model:
+            by_model[a.coaching_model.value].append(int(sizes.get(a.team_id, 0)))
+    quota = (performance.metrics.get("quota_attainment", {}) if performance is not None else {})
+    result = []
+    for m in models:
+        team_sizes_ = by_model[m]
+        before = quota.get(m).before if m in quota else None
+        base = (trend or {}).get(m, {}).get(baseline_wave) if baseline_wave else None
+        result.append(BaselineRow(
+            m, len(team_sizes_), float(np.mean(team_sizes_)) if team_sizes_ else None,
+            min(team_sizes_) if team_sizes_ else None, max(team_sizes_) if team_sizes_ else None,
+            before.mean if before is not None else None, before.n if before is not None else None,
+            base.mean if base is not None else None, base.n if base is not None else None))
+    return tuple(result)
 
 
 def flow(study, wave_label, models, reps, rates, rows, primary, primary_frame) -> Flow:

@@ -179,6 +179,12 @@ def aggregate_tables(report: Report, created: date | None = None) -> dict[str, p
     sheets["reliability"] = pd.DataFrame([{"scale": r.scale, "alpha": _ratio(r.alpha, 2), "n": r.n, **{
         f"alpha_{m}": _ratio(a, 2) for m, a in r.by_group.items()}} for r in report.reliabilities])
     sheets["response_rates"] = pd.DataFrame([asdict(rate) for rate in report.rates])
+    if report.flow is not None and report.flow.baseline:  # the baseline table (printed reports leave it out)
+        sheets["baseline"] = pd.DataFrame([{**asdict(b), "size_mean": _estimate(b.size_mean),
+                                            "quota_before": _estimate(b.quota_before),
+                                            "primary_baseline": _estimate(b.primary_baseline),
+                                            "baseline_wave": report.flow.baseline_wave}
+                                           for b in report.flow.baseline])
     return sheets
 
 

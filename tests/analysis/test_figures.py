@@ -6,6 +6,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from analysis import figures
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,3 +55,21 @@ def test_user_text_is_never_read_as_mathtext():
     for chart in charts:
         texts = re.findall(r"<text[^>]*>([^<]*)</text>", chart.svg.replace("\n", ""))
         assert broken in texts and maths in texts, texts  # as typed, each one text element
+
+
+def test_the_flow_diagram_says_how_many_were_lost_between_stages_and_never_a_hidden_count():
+    from xml.etree import ElementTree
+
+    chart = figures.flow_diagram(["Randomised", "Invited", "Responded", "Analysed"], ["manager", "peer"],
+                                 {"manager": [60, 58, 46, 45], "peer": [55, 55, None, 40]},
+                                 ["not invited", "did not answer", "not on the outcome"],
+                                 headers={"manager": "manager · 9 teams", "peer": "<b>peer</b> & co"})
+    root = ElementTree.fromstring(chart.svg)  # well-formed: every text escaped
+    texts = ["".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "− 2 not invited" in texts and "− 12 did not answer" in texts and "− 1 not on the outcome" in texts
+    assert "none lost" in texts and "hidden" in texts and "<b>peer</b> & co" in texts
+    # Nothing is derived from a hidden count: no loss is drawn into or out of it.
+    assert not any(t.startswith("− ") and ("15" in t or "40" in t) for t in texts)
+    assert "peer</b> & co: Randomised 55, Invited 55, Responded hidden, Analysed 40" in chart.alt
+    with pytest.raises(ValueError, match="one label between each two stages"):
+        figures.flow_diagram(["a", "b"], ["manager"], {"manager": [1, 1]}, [])
