@@ -44,10 +44,10 @@ from analysis.disclosure import View
 from analysis.sequential import Boundaries, boundaries, interim_decision
 
 from . import audit
-from .database import transactional
+from .database import insert_or_ignore, transactional
 from .disclosure import survey_frame, wave_pattern
 from .extensions import db
-from .models import InterimLook, Invitation, Response, Study, StudyStatus, Wave
+from .models import InterimLook, Invitation, Response, Study, StudyStatus, Wave, utcnow
 from .outcomes import outcome
 from .refusals import Refused
 from .studies import pre_intervention, randomisation_plan
@@ -163,8 +163,14 @@ def take_look(study: Study, wave: Wave, today: date) -> TakenLook:
               "words": words, "leader": leader, "counts": {m: int(counts[m]) for m in models},
               "taken_on": today.isoformat()}
     row = InterimLook(study_id=study.id, wave_id=wave.id, look=len(rows) + 1, responses=n, information=rate,
-                      result_json=json.dumps(result, sort_keys=True))
-    db.session.add(row)
+                      result_json=json.dumps(result, sort_keys=True), taken_at=utcnow())
+    # Two consultants taking the same look at once: the second finds it taken (one row per wave and look).
+    stored = db.session.execute(insert_or_ignore(InterimLook).values(
+        study_id=row.study_id, wave_id=row.wave_id, look=row.look, responses=row.responses,
+        information=row.information, result_json=row.result_json, taken_at=row.taken_at)
+        .on_conflict_do_nothing(index_elements=["wave_id", "look"]).returning(InterimLook.id)).scalar()
+    if stored is None:
+        raise InterimRefused(f"look {row.look} of this wave has just been taken by someone else: reload the page")
     audit.record("study.interim_look", study=study, detail=f"wave “{wave.label}”, look {row.look}: {look.advice}")
     return _shown(row)
 

@@ -233,3 +233,35 @@ def test_the_report_at_the_close_states_the_sequential_rules_last_bound(app, run
     text = page_text(signed_in(app).get(f"/studies/{study.id}/report"))
     assert "2 interim looks per wave planned: at this close the sequential rule names a clear winner only at " \
            "z ≥ 2.15 (one-sided p < 0.0156); the tests here use 0.05." in text
+
+
+def test_two_consultants_taking_the_same_look_at_once_store_one(app, running):
+    """Two requests racing for look 1: one is stored, the other is told it was just taken (no 500, no second
+    look computed from nearly the same responses)."""
+    import threading
+
+    study, teams = running
+    respond(study, teams, 12)
+    study_id, wave_id = study.id, study.waves[0].id
+    db.session.commit()
+    outcomes, start = [], threading.Barrier(2)
+
+    def take():
+        with app.app_context():
+            from surveys.models import Study, Wave
+            s, w = db.session.get(Study, study_id), db.session.get(Wave, wave_id)
+            start.wait()
+            try:
+                outcomes.append(interim.take_look(s, w, TODAY).look)
+            except interim.InterimRefused as error:
+                outcomes.append(str(error))
+
+    threads = [threading.Thread(target=take) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert looks() == 1
+    assert 1 in outcomes and len(outcomes) == 2
+    [other] = [o for o in outcomes if o != 1]
+    assert "has just been taken by someone else" in other or "fewer than 5 responses came in" in other
