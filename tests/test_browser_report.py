@@ -42,7 +42,7 @@ def test_demo_leader_reads_the_verdict_and_the_charts(live_app, live_server, chr
     assert page.get_by_role("heading", name="The debate, tested").is_visible()
     page.wait_for_load_state("networkidle")
     images = page.locator("figure.chart img")
-    assert images.count() == 5
+    assert images.count() == 6  # the flow of reps among them
     for i in range(images.count()):
         image = images.nth(i)
         assert image.evaluate("img => img.complete && img.naturalWidth > 0"), image.get_attribute("src")

@@ -453,7 +453,7 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
     # The baseline table: the primary outcome in the (first) baseline wave, when the trend follows it.
     baseline_wave = next((w.label for w in visible if build.pre_intervention(w)), None) \
         if trend_outcome == study.primary_outcome else None
-    flow = replace(flow, baseline=build.baseline_rows(study, models, sizes, performance, trend.means, baseline_wave),
+    flow = replace(flow, baseline=build.baseline_rows(study, models, reps, performance, trend.means, baseline_wave),
                    baseline_wave=baseline_wave)
     return Report(study_id=study.id, study_name=study.name, organisation=study.organisation.name, wave=wave.label,
                   wave_closed=wave.is_closed(today), waves=[w.label for w in visible], filters=filters,

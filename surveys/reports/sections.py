@@ -508,14 +508,16 @@ class Flow:
                 "baseline": [asdict(row) for row in self.baseline]}
 
 
-def baseline_rows(study, models, sizes, performance, trend, baseline_wave) -> tuple[BaselineRow, ...]:
-    """The baseline table per model: team sizes from the roster (active reps of each assigned team), and
-    the rep-level numbers the report already shows — quota attainment before (``performance``) and the
-    trend's outcome in ``baseline_wave`` (``trend``: model → wave → descriptives)."""
+def baseline_rows(study, models, reps, performance, trend, baseline_wave) -> tuple[BaselineRow, ...]:
+    """The baseline table per model: team sizes in the reps the study counts (``frames.assigned_reps``:
+    frozen from the first closed wave on, so a later roster edit changes nothing), and the rep-level
+    numbers the report already shows — quota attainment before (``performance``) and the trend's outcome
+    in ``baseline_wave`` (``trend``: model → wave → descriptives)."""
+    counted = reps.groupby("team").size().to_dict() if not reps.empty else {}
     by_model: dict[str, list[int]] = {m: [] for m in models}
     for a in study.assignments:
         if a.team_id is not None and a.coaching_model.value in by_model:
-            by_model[a.coaching_model.value].append(int(sizes.get(a.team_id, 0)))
+            by_model[a.coaching_model.value].append(int(counted.get(a.team_id, 0)))
     quota = (performance.metrics.get("quota_attainment", {}) if performance is not None else {})
     result = []
     for m in models:
