@@ -38,6 +38,7 @@ def wait_for(condition, timeout=30.0):
     return False
 
 
+@pytest.mark.slow  # a soak of real processes (20–30 s): `make test-slow`, on both engines in CI
 def test_killing_workers_mid_load_loses_no_acknowledged_submission_and_half_stores_none(bench_app):
     prepared = prepare(bench_app, SUBMISSIONS + 20)
     load, afterwards = prepared[:SUBMISSIONS], prepared[SUBMISSIONS:]

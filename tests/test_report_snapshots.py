@@ -145,6 +145,7 @@ def _crm_import(organisation) -> None:
     import_performance(organisation, frame)
 
 
+@pytest.mark.slow  # a soak of real processes (20–30 s): `make test-slow`, on both engines in CI
 def test_an_import_rebuilds_in_the_background_and_the_page_says_newer_data_are_coming_until_it_is_done(
         make_app, tmp_path):
     database, queue = f"sqlite:///{tmp_path / 'app.sqlite'}", f"sqlite:///{tmp_path / 'queue.sqlite'}"

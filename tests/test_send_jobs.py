@@ -87,6 +87,7 @@ def _finished(app, job_id) -> bool:
         return db.session.scalar(select(SendJob.finished_at).where(SendJob.id == job_id)) is not None
 
 
+@pytest.mark.slow  # a soak of real processes (20–30 s): `make test-slow`, on both engines in CI
 def test_2000_invitations_survive_two_kills_of_the_consumer_mid_send(make_app, tmp_path, smtp):
     controller, inbox = smtp
     database, queue = f"sqlite:///{tmp_path / 'app.sqlite'}", f"sqlite:///{tmp_path / 'queue.sqlite'}"

@@ -3,6 +3,7 @@
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from sqlalchemy import func, select
 
 from surveys.extensions import db
@@ -14,6 +15,7 @@ SPREAD = 300  # submissions spread over both instances
 RACED = 40  # links sent to both instances at the same moment
 
 
+@pytest.mark.slow  # a soak of real processes (20–30 s): `make test-slow`, on both engines in CI
 def test_submissions_through_two_instances_are_counted_once(make_app, postgres_url):
     app = make_app(SQLALCHEMY_DATABASE_URI=postgres_url, SECRET_KEY=BENCH_SECRET, WTF_CSRF_ENABLED=True)
     with app.app_context():
