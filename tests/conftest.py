@@ -14,6 +14,7 @@ import shutil
 import threading
 import time
 import uuid
+from datetime import date, timedelta
 from email import message_from_string, policy
 from pathlib import Path
 
@@ -76,6 +77,28 @@ class PostgresServer:
         """Drop database ``name``."""
         with self.admin.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+# Module constants a test module may name for the day it works in, with their distance from today.
+DATES_OF_TODAY = {"YESTERDAY": -1, "TODAY": 0, "TOMORROW": 1, "IN_A_MONTH": 30}
+
+
+@pytest.fixture(autouse=True)
+def dates_of_today(request):
+    """Set a test module's TODAY, TOMORROW, … to the day this test runs, not the day the module was collected.
+
+    The application reads the clock at each request; a constant read at import is a day behind it for
+    every test run after midnight (CI of stop 23: a run of 14 minutes crossed midnight and two tests
+    saw yesterday). A constant kept as ISO text stays text.
+    """
+    module = request.module
+    today = date.today()
+    for name, days in DATES_OF_TODAY.items():
+        value = getattr(module, name, None)
+        if isinstance(value, date):
+            setattr(module, name, today + timedelta(days=days))
+        elif isinstance(value, str):
+            setattr(module, name, (today + timedelta(days=days)).isoformat())
 
 
 @pytest.fixture(scope="session")
