@@ -48,6 +48,8 @@ Margins and chances read off a comparison (``worth``)
     outcome_worth, worth_json, OutcomeWorth
 The ICC with its interval (``icc``); group-sequential boundaries for interim looks (``sequential``)
     icc_interval, Icc, boundaries, interim_decision, information_rate, spending_obf, Boundaries, Look
+Segments declared in advance: the arm effect per segment and the model × segment interaction (``segments``)
+    segment_effects, SegmentAnalysis, SegmentEffect
 The smallest difference a study could have detected, for its headline test (``detectable``)
     detectable_difference, Detectable
 The verdict (``verdict``)
@@ -95,6 +97,7 @@ _EXPORTS = {
     "randomisation": ("RandomisationPair", "RandomisationPlan", "RandomisationTest", "permuted_blocks",
                       "randomisation_test"),
     "scales": ("Reliability", "cronbach_alpha", "reliability", "reverse_score", "score_scale"),
+    "segments": ("SegmentAnalysis", "SegmentEffect", "segment_effects"),
     "simulate": ("SimulatedPilot", "simulate_pilot"),
     "suppression": ("Isolation", "Pattern", "System", "audit", "suppress"),
     "verdict": ("ClaimVerdict", "DesignFacts", "Difference", "Finding", "Verdict", "format_p", "write_verdict"),
@@ -149,6 +152,8 @@ __all__ = [
     "fidelity", "per_protocol", "Fidelity", "ArmFidelity", "TeamFidelity", "PerProtocol", "ProtocolEffect",
     "outcome_worth", "worth_json", "OutcomeWorth",
     "icc_interval", "Icc", "boundaries", "interim_decision", "information_rate", "spending_obf", "Boundaries", "Look",
+    # segments declared in the plan: the arm effect per segment, the interaction
+    "segment_effects", "SegmentAnalysis", "SegmentEffect",
     # detectable differences
     "detectable_difference", "Detectable",
     # the verdict

@@ -45,6 +45,8 @@ from ..studies import ANALYSIS_SETTINGS, allocation_check, randomisation_plan, r
 from . import sections as build
 from .filters import Filters, in_view, parse_filters
 from .sections import OutcomeRow, PerformanceSection
+from .segments import SegmentFamily
+from .segments import segments as build_segments
 from .worth import WorthSection
 from .worth import build as build_worth
 
@@ -140,6 +142,8 @@ class Report:
     flow: build.Flow | None = None
     # With interim looks planned, what the sequential rule asks of this close (``interim.close_note``).
     sequential_note: str | None = None
+    # Per region and team-size band, the models against their overall scores, with the tests (``segments``).
+    segments: tuple[SegmentFamily, ...] = ()
 
     @property
     def compared(self) -> list[OutcomeRow]:
@@ -211,6 +215,7 @@ class Report:
             "deviations": [asdict(d) for d in self.deviations],
             "flow": None if self.flow is None else self.flow.to_dict(),
             "sequential_note": self.sequential_note,
+            "segments": [family.to_dict() for family in self.segments],
             **(self.worth.to_json() if self.worth is not None else {
                 key: ({} if key in ("non_inferiority", "equivalence", "probability_best", "expected_loss") else None)
                 for key in ("cost_effectiveness", "non_inferiority", "equivalence", "probability_best",
@@ -455,10 +460,14 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
         if trend_outcome == study.primary_outcome else None
     flow = replace(flow, baseline=build.baseline_rows(study, models, reps, performance, trend.means, baseline_wave),
                    baseline_wave=baseline_wave)
+    # Segments are views of their own: shown on the unfiltered report of a wave after the models started.
+    segment_families = () if filters.filtered or pre_intervention else build_segments(
+        survey, pattern, models, ordered, study.primary_outcome)
     return Report(study_id=study.id, study_name=study.name, organisation=study.organisation.name, wave=wave.label,
                   wave_closed=wave.is_closed(today), waves=[w.label for w in visible], filters=filters,
                   regions=regions, bands=bands, messages=messages, k=k, models=models, analysis=analysis, rows=rows,
                   performance=performance, link=link, reliabilities=reliabilities, rates=rates, comments=comments,
                   comments_note=note, comment_threshold=study.comment_threshold, trend=trend, sessions=sessions,
                   version=key, deviations=_deviations(study), decision=decision,
-                  pre_intervention=pre_intervention, worth=worth, flow=flow, sequential_note=sequential_note)
+                  pre_intervention=pre_intervention, worth=worth, flow=flow, sequential_note=sequential_note,
+                  segments=segment_families)

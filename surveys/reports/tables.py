@@ -185,6 +185,14 @@ def aggregate_tables(report: Report, created: date | None = None) -> dict[str, p
                                             "primary_baseline": _estimate(b.primary_baseline),
                                             "baseline_wave": report.flow.baseline_wave}
                                            for b in report.flow.baseline])
+    if report.segments:  # the heatmaps, long: one row per segment, model and outcome
+        sheets["segments"] = pd.DataFrame([
+            {"dimension": family.dimension, "segment": row.segment, "model": model, "outcome": key,
+             "difference_from_overall": _estimate(row.differences[model].get(key)),
+             "models_differ_p_holm": _p(row.p_holm.get(key)),
+             "interaction_p": _p(family.interactions[key].p) if family.interactions.get(key) else None}
+            for family in report.segments for row in family.rows for model in report.models
+            for key in family.outcomes])
     return sheets
 
 
