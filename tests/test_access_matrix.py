@@ -37,7 +37,8 @@ def world():
         db.session.commit()
         objects[name] = {"organisation_id": org.id, "study_id": study.id, "wave_id": study.waves[0].id,
                          "question_id": study.questions[0].id, "upload_id": upload.id, "kind_name": "roster",
-                         "job_id": job.id, "simulation_id": simulation.id, "team_id": team.id, "rep_id": team.reps[0].id,
+                         "job_id": job.id, "simulation_id": simulation.id, "team_id": team.id,
+                         "rep_id": team.reps[0].id,
                          "number": 1, "name": "responses", "fmt": "csv", "consultant": consultant.email,
                          "leader": leader.email, "user_id": leader.id}
     return objects

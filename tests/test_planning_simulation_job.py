@@ -214,3 +214,18 @@ def test_a_design_that_cannot_be_simulated_is_refused_with_its_reason(make_app):
         assert response.status_code == 409
         assert "the check by simulation is for studies randomised by team" in text(response)
         assert simulations() == 0
+
+
+def test_after_launch_the_panel_and_its_refusals_are_on_the_assignment_page(immediate):
+    from surveys.models import StudyStatus
+
+    app, client, study, _ = immediate
+    study.status = StudyStatus.RUNNING
+    db.session.commit()
+    assert "Check the design by simulation" not in text(client.get(f"/studies/{study.id}"))
+    assert "Check the design by simulation" in text(client.get(f"/studies/{study.id}/assignment"))
+    response = client.post(f"/studies/{study.id}/planning/simulations", data={**CUSTOM, "icc": "0.9"})
+    assert response.status_code == 400
+    body = text(response)
+    assert "<h1>Assignment to coaching models</h1>" in body
+    assert '<p class="error" id="icc-error">The ICC is between 0 and 0.5.</p>' in body

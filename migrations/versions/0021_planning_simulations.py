@@ -5,9 +5,8 @@ Revises: 0020_interim_looks
 Create Date: 2026-12-03
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0021_planning_simulations'
