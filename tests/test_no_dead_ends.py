@@ -135,7 +135,7 @@ CASES: dict[str, Case] = {
     # Checking the design by simulation (issue 17 item 4): an effect out of range, next to its field.
     "pilots.planning_simulate": Case(
         "consultant", lambda w: {"study_id": w["bare"]}, "The effect d is between 0.05 and 2 (SD units).", 400,
-        lambda w: {"preset": "custom", "effect": "5", "icc": "0.1", "response_rate": "0.8"}),
+        lambda w: {"sim-preset": "custom", "sim-effect": "5", "sim-icc": "0.1", "sim-response_rate": "0.8"}),
     "organisations.edit": Case("consultant", lambda w: {"organisation_id": w["org"]}, "This field is required.",
                                400, lambda w: {"name": ""}),
     "organisations.rep": Case("consultant", lambda w: {"organisation_id": w["org"], "rep_id": w["rep"]},

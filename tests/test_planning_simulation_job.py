@@ -20,7 +20,7 @@ from tests.queue_kit import Consumer, wait_until
 
 SENTENCE = re.compile(r"In (\d+) of (\d+) simulated pilots like this one the report names the right model; in (\d+) "
                       r"it names a wrong one.\s+You need (about|more than) (\d+) teams \(per model\) for 80 %.")
-CUSTOM = {"preset": "custom", "effect": "2", "icc": "0", "response_rate": "1"}
+CUSTOM = {"sim-preset": "custom", "sim-effect": "2", "sim-icc": "0", "sim-response_rate": "1"}
 
 
 def text(response) -> str:
@@ -120,12 +120,12 @@ def immediate(make_app):
 
 
 @pytest.mark.parametrize("values, field, message", [
-    ({"effect": "5"}, "effect", "The effect d is between 0.05 and 2 (SD units)."),
-    ({"effect": ""}, "effect", "Give the effect d, between 0.05 and 2 (SD units)."),
-    ({"effect": "0.01"}, "effect", "The effect d is between 0.05 and 2 (SD units)."),
-    ({"icc": "0.7"}, "icc", "The ICC is between 0 and 0.5."),
-    ({"response_rate": "0.05"}, "response_rate", "The response rate is between 0.1 and 1."),
-    ({"preset": "vivid"}, "preset", "Not a valid choice."),
+    ({"sim-effect": "5"}, "effect", "The effect d is between 0.05 and 2 (SD units)."),
+    ({"sim-effect": ""}, "effect", "Give the effect d, between 0.05 and 2 (SD units)."),
+    ({"sim-effect": "0.01"}, "effect", "The effect d is between 0.05 and 2 (SD units)."),
+    ({"sim-icc": "0.7"}, "icc", "The ICC is between 0 and 0.5."),
+    ({"sim-response_rate": "0.05"}, "response_rate", "The response rate is between 0.1 and 1."),
+    ({"sim-preset": "vivid"}, "preset", "Not a valid choice."),
 ])
 def test_bad_inputs_re_render_the_panel_with_the_message_next_to_the_field_and_a_400(immediate, values, field,
                                                                                      message):
@@ -133,8 +133,12 @@ def test_bad_inputs_re_render_the_panel_with_the_message_next_to_the_field_and_a
     response = client.post(f"/studies/{study.id}/planning/simulations", data={**CUSTOM, **values})
     assert response.status_code == 400 and "Location" not in response.headers
     body = text(response)
-    assert f'<p class="error" id="{field}-error">{message}</p>' in body
+    assert f'<p class="error" id="sim-{field}-error">{message}</p>' in body
     assert 'id="simulation"' in body and "<h1>Pilot</h1>" in body  # the study page with its planning panel
+    ids = re.findall(r'\bid="([^"]+)"', body)
+    assert len(ids) == len(set(ids)), "two elements share an id"
+    for label in re.findall(r'<label for="([^"]+)"', body):
+        assert label in ids, label  # every label names an input on the page
     assert simulations() == 0
 
 
@@ -143,13 +147,13 @@ def test_a_preset_fixes_its_values_whatever_its_fields_say(immediate):
     from surveys.pilots.forms import SimulationForm
 
     app, client, study, _ = immediate
-    with app.test_request_context(method="POST", data={"preset": "quota", "effect": "9", "icc": "0.2",
-                                                       "response_rate": "0.7"}):
+    with app.test_request_context(method="POST", data={"sim-preset": "quota", "sim-effect": "9",
+                                                       "sim-icc": "0.2", "sim-response_rate": "0.7"}):
         form = SimulationForm(meta={"csrf": False})
         assert form.validate(), form.errors
         assert (form.effect.data, form.icc.data, form.response_rate.data) == (0.12, 0.2, 0.7)
-    with app.test_request_context(method="POST", data={"preset": "survey", "effect": "", "icc": "",
-                                                       "response_rate": "0.7"}):
+    with app.test_request_context(method="POST", data={"sim-preset": "survey", "sim-effect": "",
+                                                       "sim-icc": "", "sim-response_rate": "0.7"}):
         form = SimulationForm(meta={"csrf": False})
         assert form.validate(), form.errors
         assert (form.effect.data, form.icc.data) == (0.25, 0.10)
@@ -224,8 +228,8 @@ def test_after_launch_the_panel_and_its_refusals_are_on_the_assignment_page(imme
     db.session.commit()
     assert "Check the design by simulation" not in text(client.get(f"/studies/{study.id}"))
     assert "Check the design by simulation" in text(client.get(f"/studies/{study.id}/assignment"))
-    response = client.post(f"/studies/{study.id}/planning/simulations", data={**CUSTOM, "icc": "0.9"})
+    response = client.post(f"/studies/{study.id}/planning/simulations", data={**CUSTOM, "sim-icc": "0.9"})
     assert response.status_code == 400
     body = text(response)
     assert "<h1>Assignment to coaching models</h1>" in body
-    assert '<p class="error" id="icc-error">The ICC is between 0 and 0.5.</p>' in body
+    assert '<p class="error" id="sim-icc-error">The ICC is between 0 and 0.5.</p>' in body

@@ -113,7 +113,15 @@ SIMULATION_PRESET_CHOICES = [
 
 
 class SimulationForm(FlaskForm):
-    """Check the design by simulating pilots of it: the effect to find, the ICC and response rate assumed."""
+    """Check the design by simulating pilots of it: the effect to find, the ICC and response rate assumed.
+
+    Its fields are prefixed ``sim-`` (``sim-icc``): the planning panel's GET form beside it has an ``icc`` and a
+    ``response_rate`` of its own, and two inputs may not share an id (nor a label its ``for``).
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", "sim")
+        super().__init__(*args, **kwargs)
 
     preset = SelectField("Difference to look for", choices=SIMULATION_PRESET_CHOICES, default="survey")
     effect = FloatField("Effect d, in SD units (custom)", default=0.25, validators=[
