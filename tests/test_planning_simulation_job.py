@@ -233,3 +233,19 @@ def test_after_launch_the_panel_and_its_refusals_are_on_the_assignment_page(imme
     body = text(response)
     assert "<h1>Assignment to coaching models</h1>" in body
     assert '<p class="error" id="sim-icc-error">The ICC is between 0 and 0.5.</p>' in body
+
+
+def test_a_check_whose_worker_stopped_says_so_instead_of_refreshing_for_ever(immediate):
+    from datetime import timedelta
+
+    from surveys.models import utcnow
+
+    app, client, study, consultant = immediate
+    stopped = PlanningSimulation(study_id=study.id, user_id=consultant.id, parameters_json="{}", status="running",
+                                 total=400, done=120, updated_at=utcnow() - timedelta(hours=1))
+    db.session.add(stopped)
+    db.session.commit()
+    body = text(client.get(f"/studies/{study.id}/planning/simulations/{stopped.id}"))
+    assert "This check stopped at 120 of 400 pilots: nothing has moved for 5 minutes" in body
+    assert 'http-equiv="refresh"' not in body and "<progress" not in body
+    assert "follow its progress" not in text(client.get(f"/studies/{study.id}"))

@@ -8,14 +8,16 @@ the effect is planted on), and enqueues ``simulation_task``. A consumer runs
 JSON. The progress page follows the row; once it is done, the planning panel says how often the report would
 name the right model, and how many teams 80 % needs.
 
-A consumer killed mid-way leaves the row ``running`` with its progress standing still; asking again starts
-a new check (nothing else depends on an unfinished one).
+A consumer killed mid-way leaves the row ``running`` with its progress standing still: after ``STALE_AFTER``
+without progress the pages say it stopped, and asking again starts a new check (nothing else depends on an
+unfinished one).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from datetime import timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 PILOTS = 100
 PROGRESS_EVERY = 5  # pilots between two progress writes
 ACTIVE = ("queued", "running")
+STALE_AFTER = timedelta(minutes=5)  # a running check whose progress stood still this long has lost its worker
 
 
 class SimulationRefused(Refused):
@@ -99,11 +102,17 @@ def latest(study: Study) -> PlanningSimulation | None:
         .order_by(PlanningSimulation.created_at.desc()).limit(1))
 
 
+def stalled(row: PlanningSimulation) -> bool:
+    """Whether a running check's progress has stood still for ``STALE_AFTER``: its worker has stopped."""
+    return row.status == "running" and row.updated_at < utcnow() - STALE_AFTER
+
+
 def running(study: Study) -> PlanningSimulation | None:
-    """The newest check of the study's design still queued or running, if any."""
-    return db.session.scalar(select(PlanningSimulation).where(
+    """The newest check of the study's design still queued or running (and not stalled), if any."""
+    active = db.session.scalar(select(PlanningSimulation).where(
         PlanningSimulation.study_id == study.id, PlanningSimulation.status.in_(ACTIVE))
         .order_by(PlanningSimulation.created_at.desc()).limit(1))
+    return None if active is None or stalled(active) else active
 
 
 # --- the task ---------------------------------------------------------------------------------------------

@@ -260,7 +260,8 @@ def planning_simulation(study_id: int, simulation_id: str):
     row = simulations.simulation_of(study, simulation_id) or abort(404)
     if row.status == "done":
         return redirect(url_for(_planning_home(study), study_id=study.id) + "#simulation")
-    return render_template("pilots/simulation.html", study=study, simulation=row,
+    return render_template("pilots/simulation.html", study=study, simulation=row, stalled=simulations.stalled(row),
+                           stale_minutes=int(simulations.STALE_AFTER.total_seconds() // 60),
                            home=_planning_home(study), queue=current_app.config["QUEUE_URL"])
 
 
