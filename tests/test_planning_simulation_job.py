@@ -77,7 +77,7 @@ def test_the_consumer_simulates_the_design_with_progress_and_the_panel_then_says
             return None
         return page
 
-    finished = wait_until(outcome, timeout=120, interval=0.05)
+    finished = wait_until(outcome, timeout=300, interval=0.05)  # 400 pilots: about 15 s on an idle machine
     assert seen, "the first answer is a progress page"
     assert [done for done, _ in seen] == sorted(done for done, _ in seen), seen  # progress never goes back
     assert any(0 < done < total for done, total in seen), seen  # some pilots done, not all: progress was written
