@@ -56,8 +56,8 @@ The verdict (``verdict``)
     write_verdict, format_p, Verdict, Finding, Difference, ClaimVerdict, DesignFacts
 Files and JSON (``cli``, ``_result``)
     read_data_file, json_safe, Result
-Simulated pilots (``simulate``)
-    simulate_pilot, SimulatedPilot
+Simulated pilots (``simulate``); checking a design by simulating it (``planning_simulation``)
+    simulate_pilot, SimulatedPilot, simulate_design, DesignSimulation, TeamCount
 
 The charts are a module of their own, ``from analysis import figures``: they need matplotlib,
 which the statistics do not, so ``import analysis`` does not load it.
@@ -99,6 +99,7 @@ _EXPORTS = {
     "scales": ("Reliability", "cronbach_alpha", "reliability", "reverse_score", "score_scale"),
     "segments": ("SegmentAnalysis", "SegmentEffect", "segment_effects"),
     "simulate": ("SimulatedPilot", "simulate_pilot"),
+    "planning_simulation": ("DesignSimulation", "TeamCount", "simulate_design"),
     "suppression": ("Isolation", "Pattern", "System", "audit", "suppress"),
     "verdict": ("ClaimVerdict", "DesignFacts", "Difference", "Finding", "Verdict", "format_p", "write_verdict"),
 }
@@ -162,6 +163,8 @@ __all__ = [
     "read_data_file", "json_safe", "Result",
     # simulated pilots
     "simulate_pilot", "SimulatedPilot",
+    # checking a design by simulation
+    "simulate_design", "DesignSimulation", "TeamCount",
 ]
 
 assert set(__all__) == set(_MODULE_OF), "every exported name has a module, and the other way round"

@@ -81,6 +81,10 @@ REGIONS: tuple[str, ...] = ("North", "South", "East", "West")
 QUOTA_REVENUES = (200_000.0, 250_000.0, 300_000.0)  # quarterly quota per rep, drawn evenly
 MEAN_QUOTA_REVENUE = sum(QUOTA_REVENUES) / len(QUOTA_REVENUES)
 WIN_RATE_PER_POINT = 0.002  # win rate rises 0.2 points per point of quota attainment
+#: Quota attainment (percentage points): SDs of the team effect, the rep's ability (both shared by the quarter
+#: before and after) and the quarter's own noise; win rate's own noise around what quota attainment implies.
+QUOTA_SD_TEAM, QUOTA_SD_ABILITY, QUOTA_SD_NOISE = 7.0, 15.0, 10.0
+WIN_RATE_SD_NOISE = 0.04
 
 _FIRST = ("Alex", "Sam", "Jordan", "Taylor", "Morgan", "Casey", "Jamie", "Riley", "Avery", "Quinn",
           "Robin", "Charlie", "Dana", "Eli", "Frankie", "Harper", "Jesse", "Kai", "Lee", "Noa",
@@ -392,8 +396,8 @@ def _performance(rng, reps, teams, arm_of_rep, effects) -> pd.DataFrame:
     """Quarter-before and quarter-after CRM figures per rep."""
     n = len(reps)
     team_index = reps["team"].to_numpy() - 1
-    team_effect = rng.normal(0, 7.0, len(teams))[team_index]
-    ability = rng.normal(0, 15.0, n)
+    team_effect = rng.normal(0, QUOTA_SD_TEAM, len(teams))[team_index]
+    ability = rng.normal(0, QUOTA_SD_ABILITY, n)
     quota_revenue = rng.choice(QUOTA_REVENUES, n)
     rows = []
     for period in ("before", "after"):
@@ -404,8 +408,9 @@ def _performance(rng, reps, teams, arm_of_rep, effects) -> pd.DataFrame:
                 shift_quota[arm_of_rep == arm] = size
             for arm, size in effects.get("win_rate", {}).items():
                 shift_win[arm_of_rep == arm] = size
-        quota = np.clip(95 + team_effect + ability + shift_quota + rng.normal(0, 10.0, n), 0, 400)
-        win = np.clip(0.25 + WIN_RATE_PER_POINT * (quota - 95) + shift_win + rng.normal(0, 0.04, n), 0.02, 0.95)
+        quota = np.clip(95 + team_effect + ability + shift_quota + rng.normal(0, QUOTA_SD_NOISE, n), 0, 400)
+        win = np.clip(0.25 + WIN_RATE_PER_POINT * (quota - 95) + shift_win + rng.normal(0, WIN_RATE_SD_NOISE, n),
+                      0.02, 0.95)
         revenue = np.round(quota_revenue * quota / 100, -2)
         deals = rng.poisson(np.maximum(revenue, 0) / 25_000.0)
         rows.append(pd.DataFrame({"rep": reps["rep"].to_numpy(), "team": reps["team"].to_numpy(),

@@ -737,6 +737,32 @@ class InterimLook(db.Model):
     __table_args__ = (UniqueConstraint("wave_id", "look", name="uq_interim_look_wave_look"),)
 
 
+class PlanningSimulation(db.Model):
+    """A check of a study's design by simulation (``analysis.planning_simulation``), run as a background task.
+
+    ``parameters_json``: what the consultant asked for (effect d, ICC, response rate, preset) and the design read
+    from the roster when it was asked (teams per model, team sizes, primary outcome, planted model, seed);
+    ``status``: queued → running → done (``result_json``: the ``DesignSimulation`` as JSON) or failed
+    (``message``). ``done`` of ``total`` pilots are simulated so far, for the progress page.
+    """
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    parameters_json: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="queued")
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    result_json: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status_known"),
+    )
+
+
 class AuditEvent(db.Model):
     """One act by a person — who, what, when, on which organisation or study — never a survey answer.
 

@@ -14,7 +14,7 @@ from . import accounts
 from .extensions import db
 from .models import Study, StudyStatus, Wave
 from .organisations import jobs as import_jobs  # noqa: F401  (its tasks: imports, resuming them)
-from .pilots import sending  # noqa: F401  (registers the send job, its resume every minute and at a consumer's start)
+from .pilots import sending, simulations  # noqa: F401  (the send job and its resume; the design check by simulation)
 from .pilots.reminders import send_due_reminders
 from .queue import crontab, periodic
 from .reports import snapshots as report_snapshots  # noqa: F401  # registers the rebuild job and sweep

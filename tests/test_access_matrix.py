@@ -7,7 +7,7 @@ import pytest
 from flask import url_for
 
 from surveys.extensions import db
-from surveys.models import ImportJob, Rep, Study, Wave
+from surveys.models import ImportJob, PlanningSimulation, Rep, Study, Wave
 from surveys.organisations import uploads
 from tests import builders
 
@@ -31,11 +31,14 @@ def world():
         upload = uploads.stage(consultant, org, uploads.KINDS["roster"], "r.csv", b"team,name\nx,y\n")
         job = ImportJob(user_id=consultant.id, organisation_id=org.id, upload_id=upload.id, kind="roster",
                         filename="r.csv", status="running", total=1)
-        db.session.add(job)
+        simulation = PlanningSimulation(study_id=study.id, user_id=consultant.id, parameters_json="{}",
+                                        status="running", total=400)
+        db.session.add_all([job, simulation])
         db.session.commit()
         objects[name] = {"organisation_id": org.id, "study_id": study.id, "wave_id": study.waves[0].id,
                          "question_id": study.questions[0].id, "upload_id": upload.id, "kind_name": "roster",
-                         "job_id": job.id, "team_id": team.id, "rep_id": team.reps[0].id,
+                         "job_id": job.id, "simulation_id": simulation.id, "team_id": team.id,
+                         "rep_id": team.reps[0].id,
                          "number": 1, "name": "responses", "fmt": "csv", "consultant": consultant.email,
                          "leader": leader.email, "user_id": leader.id}
     return objects

@@ -132,6 +132,10 @@ CASES: dict[str, Case] = {
         "consultant", lambda w: {"study_id": w["running"], "wave_id": w["running_wave"]},
         "Not saved: day 0: a reminder goes out at least 1 day after the wave opens", 400,
         lambda w: {"days": "0", "note": ""}),
+    # Checking the design by simulation (issue 17 item 4): an effect out of range, next to its field.
+    "pilots.planning_simulate": Case(
+        "consultant", lambda w: {"study_id": w["bare"]}, "The effect d is between 0.05 and 2 (SD units).", 400,
+        lambda w: {"sim-preset": "custom", "sim-effect": "5", "sim-icc": "0.1", "sim-response_rate": "0.8"}),
     "organisations.edit": Case("consultant", lambda w: {"organisation_id": w["org"]}, "This field is required.",
                                400, lambda w: {"name": ""}),
     "organisations.rep": Case("consultant", lambda w: {"organisation_id": w["org"], "rep_id": w["rep"]},

@@ -13,7 +13,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from ..forms import MODEL_CHOICES
 
@@ -100,3 +100,42 @@ class RemindersForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token."""
+
+
+# What each preset fixes (the other inputs are the form's): the coaching literature's realistic differences
+# (survey d ≈ 0.2–0.3, quota attainment d ≈ 0.1–0.15; ``analysis.simulate.REALISTIC_SURVEY_EFFECTS``).
+SIMULATION_PRESETS = {"survey": {"effect": 0.25, "icc": 0.10}, "quota": {"effect": 0.12}, "custom": {}}
+SIMULATION_PRESET_CHOICES = [
+    SelectChoice("survey", "realistic survey difference d 0.25, ICC 0.10"),
+    SelectChoice("quota", "realistic quota d 0.12"),
+    SelectChoice("custom", "custom"),
+]
+
+
+class SimulationForm(FlaskForm):
+    """Check the design by simulating pilots of it: the effect to find, the ICC and response rate assumed.
+
+    Its fields are prefixed ``sim-`` (``sim-icc``): the planning panel's GET form beside it has an ``icc`` and a
+    ``response_rate`` of its own, and two inputs may not share an id (nor a label its ``for``).
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", "sim")
+        super().__init__(*args, **kwargs)
+
+    preset = SelectField("Difference to look for", choices=SIMULATION_PRESET_CHOICES, default="survey")
+    effect = FloatField("Effect d, in SD units (custom)", default=0.25, validators=[
+        InputRequired(message="Give the effect d, between 0.05 and 2 (SD units)."),
+        NumberRange(min=0.05, max=2, message="The effect d is between 0.05 and 2 (SD units).")])
+    icc = FloatField("ICC (share of the variance between teams)", default=0.10, validators=[
+        InputRequired(message="Give the ICC, between 0 and 0.5."),
+        NumberRange(min=0, max=0.5, message="The ICC is between 0 and 0.5.")])
+    response_rate = FloatField("Response rate", default=0.8, validators=[
+        InputRequired(message="Give the response rate, between 0.1 and 1."),
+        NumberRange(min=0.1, max=1, message="The response rate is between 0.1 and 1.")])
+
+    def validate(self, extra_validators=None) -> bool:
+        """A preset's values replace what its fields say (a field it fixes is not checked)."""
+        for name, value in SIMULATION_PRESETS.get(self.preset.data, {}).items():
+            self[name].process_errors, self[name].validators, self[name].data = [], [], value
+        return super().validate(extra_validators)

@@ -19,7 +19,7 @@ from ..frames import codebook_frame, performance_frame
 from ..interim import ALPHA as INTERIM_ALPHA
 from ..interim import InterimRefused, interim_state, take_look
 from ..mail import MailError, mail_configured
-from ..models import CoachingModel, Question, QuestionKind, RandomisationUnit, Study, Wave
+from ..models import CoachingModel, Question, QuestionKind, RandomisationUnit, Study, StudyStatus, Wave
 from ..studies import (
     ReasonNeeded,
     StudyError,
@@ -43,6 +43,7 @@ from ..studies import (
     update_design,
 )
 from ..web import confirmation, confirmed, refused, send_sheets, today
+from . import simulations
 from .confirmations import (
     close_consequences,
     close_early_consequences,
@@ -60,6 +61,7 @@ from .forms import (
     QuestionForm,
     RandomiseForm,
     RemindersForm,
+    SimulationForm,
     WaveDatesForm,
     WaveForm,
     parse_days,
@@ -99,12 +101,14 @@ def study(study_id: int):
     return _study_page(study, WaveForm(label=_suggested_label(study)))
 
 
-def _study_page(study: Study, wave_form: WaveForm, status: int = 200, confirm_past: bool = False):
+def _study_page(study: Study, wave_form: WaveForm, status: int = 200, confirm_past: bool = False,
+                simulation_form: SimulationForm | None = None):
     """The study page, with the wave form as given (as entered, with its messages, after a refusal)."""
     return render_template("pilots/study.html", study=study, overview=study_overview(study, today()),
                            wave_form=wave_form, action_form=ActionForm(), locked=is_locked(study, today()),
                            balance=balance(study), planning=planning_panel(study, request.args),
-                           confirm_past=confirm_past), status
+                           confirm_past=confirm_past, simulation=simulations.panel(study),
+                           simulation_form=simulation_form or SimulationForm(formdata=None)), status
 
 
 def _suggested_label(study: Study) -> str:
@@ -206,13 +210,59 @@ def _change_form(study, **kwargs) -> AssignmentChangeForm:
 
 
 def _assignment_page(study: Study, randomise_form: RandomiseForm | None = None,
-                     change_form: AssignmentChangeForm | None = None) -> str:
+                     change_form: AssignmentChangeForm | None = None,
+                     simulation_form: SimulationForm | None = None) -> str:
     """The assignment page, with its forms as given (as entered, after a refusal)."""
     return render_template("pilots/assignment.html", study=study, balance=balance(study),
                            locked=lock_reason(study, today()),
                            randomise_form=randomise_form or RandomiseForm(formdata=None),
                            change_form=change_form or _change_form(study, formdata=None),
-                           changes=assignment_changes(study), planning=planning_panel(study, request.args))
+                           changes=assignment_changes(study), planning=planning_panel(study, request.args),
+                           simulation=simulations.panel(study),
+                           simulation_form=simulation_form or SimulationForm(formdata=None))
+
+
+def _planning_home(study: Study) -> str:
+    """The page whose planning panel a study's design check belongs to: the study page while it is a draft
+    (the panel is shown there only then), the assignment page after."""
+    return "pilots.study" if study.status is StudyStatus.DRAFT else "pilots.assignment"
+
+
+def _planning_page(study: Study, form: SimulationForm):
+    """The page of the study's planning panel, with the simulation form as entered."""
+    if _planning_home(study) == "pilots.study":
+        return _study_page(study, WaveForm(formdata=None, label=_suggested_label(study)), simulation_form=form)
+    return _assignment_page(study, simulation_form=form)
+
+
+@bp.route("/studies/<int:study_id>/planning/simulations", methods=["POST"])
+@login_required
+def planning_simulate(study_id: int):
+    """Check the design by simulation: 100 pilots like this one, in the background (issue 17, item 4)."""
+    study = study_or_404(current_user, study_id, consultant=True)
+    form = SimulationForm()
+    if not form.validate_on_submit():
+        return refused("Not simulated: check the values below.", partial(_planning_page, study, form), status=400)
+    try:
+        simulation_id = simulations.begin(current_user, study, form.effect.data, form.icc.data,
+                                          form.response_rate.data, form.preset.data)
+    except simulations.SimulationRefused as error:
+        return refused(error, partial(_planning_page, study, form), prefix="Not simulated")
+    return redirect(url_for("pilots.planning_simulation", study_id=study.id, simulation_id=simulation_id))
+
+
+@bp.route("/studies/<int:study_id>/planning/simulations/<simulation_id>")
+@login_required
+def planning_simulation(study_id: int, simulation_id: str):
+    """A design check run by the queue: its progress (the page refreshes itself every 2 s), then the planning
+    panel with its result."""
+    study = study_or_404(current_user, study_id, consultant=True)
+    row = simulations.simulation_of(study, simulation_id) or abort(404)
+    if row.status == "done":
+        return redirect(url_for(_planning_home(study), study_id=study.id) + "#simulation")
+    return render_template("pilots/simulation.html", study=study, simulation=row, stalled=simulations.stalled(row),
+                           stale_minutes=int(simulations.STALE_AFTER.total_seconds() // 60),
+                           home=_planning_home(study), queue=current_app.config["QUEUE_URL"])
 
 
 @bp.route("/studies/<int:study_id>/assignment", methods=["GET", "POST"])
