@@ -22,9 +22,12 @@ The rule, on the study's primary outcome (a survey outcome; CRM figures arrive a
 
 Anonymity. An open wave's results move with each response, so a look is taken once and kept
 (``InterimLook``); the next look of the wave exists only after at least k more responses in every
-model, and only once the planned share of the expected responses is in. A look shows the advice, the
-bound and z to one decimal — no means, no counts: the information rate is rounded down to a tenth, as
-an open wave's response counts are rounded down to a multiple of k. Consultants only.
+model, and only once the planned share of the expected responses is in. A look shows the advice and its
+bounds — no z, no means, no counts. The information rate is rounded down to a tenth before the bounds
+are computed from it (so a bound tells nothing finer than the share shown, "at least 60 %"); rounding
+down spends less of the error early, which keeps the rate at or below ``ALPHA``. No z is shown, so a
+look that the close follows by fewer than k responses tells about those few only the advice: at most
+whether they moved the leader across a bound. Consultants only.
 """
 
 from __future__ import annotations
@@ -70,12 +73,11 @@ class TakenLook:
     look: int
     taken_on: date
     information_shown: str
-    z: float
     bound: float
     futility_bound: float | None
     advice: str
     words: str
-    leader: str
+    leader: str | None  # named only with a clear winner
 
 
 @dataclass(frozen=True)
@@ -145,23 +147,21 @@ def take_look(study: Study, wave: Wave, today: date) -> TakenLook:
         raise InterimRefused(f"not every coaching model has enough responses on {outcome(primary).sentence.lower()} "
                              f"to be shown yet (at least {k}, in more than one answer category)")
     n = sum(counts[m] for m in models)
-    rate = min(n / invited, 0.99)
+    # Rounded down to the tenth the page shows: a bound computed from the exact share would tell the count.
+    rate = math.floor(10 * min(n / invited, 0.99)) / 10
     taken_rates = tuple(r.information for r in rows) + (rate,)
-    if any(b >= a for a, b in zip(taken_rates[1:], taken_rates[:-1], strict=False)):
-        raise InterimRefused("no new information since the last look")
+    if rate <= 0 or any(b >= a for a, b in zip(taken_rates[1:], taken_rates[:-1], strict=False)):
+        raise InterimRefused("not enough new information since the last look (the share of reps who answered "
+                             "has not reached the next tenth)")
     bounds = look_bounds(study.interim_looks, len(models), taken_rates)
     comparison = compare_outcome(frame, primary, "coaching_model", models, cluster="team",
                                  randomisation=randomisation_plan(study))
     leader, z = _leader(comparison, models)
     look = interim_decision(z, len(rows) + 1, bounds, labels=None)
-    words = look.words if look.advice != "stop: clear winner" else (
-        f"Stop: a clear winner. {_model(leader).capitalize()} is ahead of every other model on "
-        f"{outcome(primary).sentence.lower()} by more than this look's bound allows by chance "
-        f"(z = {z:.1f}, needed {look.bound:.2f}), so the chance of a false winner stays at most "
-        f"{100 * ALPHA:g} %.")
-    result = {"z": round(z, 1), "bound": look.bound, "futility_bound": look.futility_bound, "advice": look.advice,
-              "words": words, "leader": leader, "counts": {m: int(counts[m]) for m in models},
-              "taken_on": today.isoformat()}
+    words = _words(look, leader, primary)
+    result = {"bound": look.bound, "futility_bound": look.futility_bound, "advice": look.advice,
+              "words": words, "leader": leader if look.advice == "stop: clear winner" else None,
+              "counts": {m: int(counts[m]) for m in models}, "taken_on": today.isoformat()}
     row = InterimLook(study_id=study.id, wave_id=wave.id, look=len(rows) + 1, responses=n, information=rate,
                       result_json=json.dumps(result, sort_keys=True), taken_at=utcnow())
     # Two consultants taking the same look at once: the second finds it taken (one row per wave and look).
@@ -173,6 +173,23 @@ def take_look(study: Study, wave: Wave, today: date) -> TakenLook:
         raise InterimRefused(f"look {row.look} of this wave has just been taken by someone else: reload the page")
     audit.record("study.interim_look", study=study, detail=f"wave “{wave.label}”, look {row.look}: {look.advice}")
     return _shown(row)
+
+
+def _words(look, leader: str, primary: str) -> str:
+    """The advice in words, without z: the page shows the bounds and the advice, nothing finer."""
+    what = outcome(primary).sentence.lower()
+    if look.advice == "stop: clear winner":
+        return (f"Stop: a clear winner. {_model(leader).capitalize()} is ahead of every other model on {what} by "
+                f"more than this look's bound ({look.bound:.2f}) allows by chance, so the chance of a false winner "
+                f"stays at most {100 * ALPHA:g} %.")
+    if look.advice == "stop: futility":
+        return (f"Stop for futility: the leading model's lead on {what} is below this look's futility bound "
+                f"({look.futility_bound:.2f}), so a clear winner by the close is unlikely. The bound does not bind: "
+                "carrying on to the close keeps the error rate.")
+    futility = f" and above the futility bound ({look.futility_bound:.2f})" if look.futility_bound is not None \
+        and math.isfinite(look.futility_bound) else ""
+    return (f"Continue: the leading model's lead on {what} is below this look's bound ({look.bound:.2f}) for a clear "
+            f"winner{futility}; the wave runs on to its next look or its close.")
 
 
 def close_note(study: Study) -> str | None:
@@ -262,5 +279,5 @@ def _shown(row: InterimLook) -> TakenLook:
     tenth = math.floor(row.information * 10) / 10
     return TakenLook(look=row.look, taken_on=date.fromisoformat(result["taken_on"]),
                      information_shown=f"at least {100 * tenth:.0f} %" if tenth else "under 10 %",
-                     z=result["z"], bound=result["bound"], futility_bound=result["futility_bound"],
-                     advice=result["advice"], words=result["words"], leader=result["leader"])
+                     bound=result["bound"], futility_bound=result["futility_bound"],
+                     advice=result["advice"], words=result["words"], leader=result.get("leader"))

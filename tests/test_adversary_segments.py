@@ -22,7 +22,7 @@ S3  The heatmap shows a model's difference in a segment where the filtered view 
     (test_every_heatmap_difference_is_one_the_filtered_view_shows_on_the_demo)
 M1  With a CRM figure as the primary outcome (a choice the design form offers), the segments section prints
     "None" where the interaction sentence goes. (test_the_segments_section_prints_no_none_with_a_crm_primary)
-I1  An interim look's bound, shown to two decimals, is a one-to-one function of the exact number of responses
+I1  (fixed) An interim look's bound, shown to two decimals, was a one-to-one function of the exact number of responses
     in (its information rate), which the page rounds down to a tenth so as not to show the count.
     (test_an_interim_looks_bound_does_not_give_away_its_exact_count_of_responses)
 I3  A look can advise "stop: clear winner" while the page shows z below the bound: z is shown to one decimal and
@@ -139,7 +139,9 @@ def test_segment_p_value_solves_for_the_answer_of_a_team_with_one_response(app_c
     assert set(shown) == set(MODELS), "the East view shows every model on the coaching scale"
     [region] = [f for f in whole["segments"] if f["dimension"] == "region"]
     p_of = {s["segment"]: s["p_holm"]["coaching"] for s in region["segments"]}
-    assert p_of["West"] is None and p_of["East"] is not None
+    assert p_of["West"] is None
+    if p_of["East"] is None:
+        return  # East's manager cell holds a team of one answer: it stays out of the test, so there is no p
 
     f_observed = stats.f.isf(p_of["East"], 2, 1)
     n_manager, total = shown["manager"]["n"], shown["manager"]["mean"] * shown["manager"]["n"]
@@ -190,8 +192,9 @@ def test_segment_p_value_tells_which_team_a_pooled_response_belongs_to(app_conte
     # both "(pooled teams)" rows, so the export holds the same rows in both worlds.
     assert not pattern.disclosure.team_shown("manager", teams["T1"].id)
     assert not pattern.disclosure.team_shown("manager", teams["T2"].id)
-    before = {f.dimension: f for f in segments(frame, pattern, MODELS, outcomes, "coaching")}["region"]
-    after = {f.dimension: f for f in segments(swapped, pattern, MODELS, outcomes, "coaching")}["region"]
+    k = study.k_threshold
+    before = {f.dimension: f for f in segments(frame, pattern, MODELS, outcomes, "coaching", k)}["region"]
+    after = {f.dimension: f for f in segments(swapped, pattern, MODELS, outcomes, "coaching", k)}["region"]
     east_before = next(r for r in before.rows if r.segment == "East")
     east_after = next(r for r in after.rows if r.segment == "East")
     assert east_before.differences == east_after.differences  # the heatmap rests on shown cells only: no move
@@ -269,10 +272,12 @@ def test_an_interim_looks_bound_does_not_give_away_its_exact_count_of_responses(
     text = page_text(client.get(url(study)))
     taken = text.split("Looks taken", 1)[1]
     share = int(re.search(r"at least (\d+) % of reps invited", taken).group(1))
-    bound = re.search(r"of reps invited [−\-]?\d+\.\d (\d+\.\d\d)", taken).group(1)
+    bound = re.search(r"of reps invited (\d+\.\d\d)", taken).group(1)
     invited = 54  # the wave page shows how many reps were invited
+    # The attacker knows the code: the bound is that of the information rate, whatever it is computed from.
     fits = [n for n in range(1, invited + 1) if math.floor(min(n / invited, 0.99) * 10) * 10 == share
-            and f"{interim.look_bounds(2, 3, (min(n / invited, 0.99),)).z_upper[0]:.2f}" == bound]
+            and f"{interim.look_bounds(2, 3, (math.floor(10 * min(n / invited, 0.99)) / 10,)).z_upper[0]:.2f}"
+            == bound]
     assert 36 in fits
     assert len(fits) >= 2, f"the bound {bound} gives the exact number of responses in: {fits}"
 
@@ -310,7 +315,10 @@ def test_the_close_after_one_response_more_than_the_last_look_tells_the_late_ans
         before = rows.drop(index).assign(team=lambda f: f["team"].astype(str) + "|" + f["coaching_model"])
         comparison = compare_outcome(before, "satisfaction", "coaching_model", models, cluster="team")
         leader, z = interim._leader(comparison, models)
-        if leader == look.leader and round(z, 1) == look.z:
+        # What the page shows: the advice (and the leader only with a clear winner); no z since the I1-I3 fix.
+        advice = "stop: clear winner" if z >= look.bound else (
+            "stop: futility" if look.futility_bound is not None and z < look.futility_bound else "continue")
+        if advice == look.advice and (look.leader is None or leader == look.leader):
             consistent.add(float(rows.loc[index, "satisfaction"]))
     truth = 9.0 if late.id % 2 else 1.0
     assert truth in consistent
@@ -328,11 +336,11 @@ def test_a_clear_winner_look_never_shows_z_below_its_bound(app_context, app, run
     client = signed_in(app)
     assert client.post(url(study), data={"confirm": "1"}).status_code == 302
     text = page_text(client.get(url(study))).split("Looks taken", 1)[1]
-    shown = re.search(r"of reps invited ([−\-]?\d+\.\d) (\d+\.\d\d) (continue|stop: clear winner|stop: futility)",
-                      text)
-    z, bound, advice = float(shown.group(1).replace("−", "-")), float(shown.group(2)), shown.group(3)
-    if advice == "stop: clear winner":
-        assert z >= bound, f"the page says stop for a clear winner with z {z} below the bound {bound}: {text[:400]}"
+    shown = re.search(r"of reps invited (\d+\.\d\d) (continue|stop: clear winner|stop: futility)", text)
+    assert shown is not None, text[:400]
+    # The page shows the bound and the advice, no z: nothing on it contradicts the advice.
+    table = re.split(r"No look can be taken|Take look", text)[0]
+    assert "z =" not in table and not re.search(r"\bz\b", table), table
 
 
 # --- SAFE ----------------------------------------------------------------------------------------------------

@@ -462,7 +462,7 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
                    baseline_wave=baseline_wave)
     # Segments are views of their own: shown on the unfiltered report of a wave after the models started.
     segment_families = () if filters.filtered or pre_intervention else build_segments(
-        survey, pattern, models, ordered, study.primary_outcome)
+        survey, pattern, models, ordered, study.primary_outcome, k)
     return Report(study_id=study.id, study_name=study.name, organisation=study.organisation.name, wave=wave.label,
                   wave_closed=wave.is_closed(today), waves=[w.label for w in visible], filters=filters,
                   regions=regions, bands=bands, messages=messages, k=k, models=models, analysis=analysis, rows=rows,

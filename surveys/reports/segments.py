@@ -80,8 +80,8 @@ class SegmentFamily:
                f"{self.title.lower()}?"
         test = self.interaction
         if test is None:
-            return (f"{what} Not tested: too few of its model × {self.title.lower()} cells are shown, and a hidden "
-                    "cell stays out of every test.")
+            return (f"{what} Not tested: too few of its model × {self.title.lower()} cells can be tested (a cell "
+                    "hidden, or with a team of fewer than k answers, stays out of every test).")
         answer = "Yes, clearly" if test.p < ALPHA else "Not clearly"
         return (f"{what} {answer}: interaction F({test.df1:.0f}, {test.df2:.0f}) = {test.statistic:.2f}, "
                 f"p = {test.p:.3f}, on team means.")
@@ -98,27 +98,49 @@ def _view(dimension: str, segment: str | None) -> View:
     return View(segment, None) if dimension == "region" else View(None, segment)
 
 
+def testable_cells(answered: pd.DataFrame, dimension: str, k: int) -> set[tuple[str, str]]:
+    """The (segment, model) cells whose teams may each enter a test on team means: every team in the cell has
+    at least k answers there and none elsewhere in the dimension. A team mean of fewer than k answers could be
+    solved for from the p-value and the shown cell means; a team split between two segments (a band that
+    changed during the wave) would make its two parts differences of each other."""
+    if answered.empty:
+        return set()
+    units = answered.groupby(["team", dimension, "coaching_model"], observed=True).size().reset_index(name="n")
+    split = set(units.loc[units.duplicated("team", keep=False), "team"])
+    bad = units[(units["n"] < k) | units["team"].isin(split)]
+    cells = set(zip(units[dimension].astype(str), units["coaching_model"].astype(str), strict=True))
+    return cells - set(zip(bad[dimension].astype(str), bad["coaching_model"].astype(str), strict=True))
+
+
 def family(survey: pd.DataFrame, pattern, dimension: str, title: str, segments: list[str], models: list[str],
-           outcomes: list[str], primary: str) -> SegmentFamily | None:
-    """One dimension's heatmap and tests; None with fewer than two segments."""
+           outcomes: list[str], primary: str, k: int) -> SegmentFamily | None:
+    """One dimension's heatmap and tests; None with fewer than two segments.
+
+    A difference is shown where both the segment's filtered view and the whole report show the model's mean
+    (at least two models shown there, as ``sections.compare`` needs to show any). The tests read the cells
+    the segment's view shows and ``testable_cells`` allows, nothing else."""
     if len(segments) < 2:
         return None
     rows = {s: {"differences": {m: {} for m in models}, "p_holm": {}} for s in segments}
     interactions = {}
     for key in outcomes:
-        overall_shown = set(pattern.shown_models(View(), key, models))
+        overall_shown = pattern.shown_models(View(), key, models)
+        overall_shown = set(overall_shown) if len(overall_shown) >= 2 else set()
         overall = survey.groupby("coaching_model", observed=True)[key].mean()
+        answered = survey[survey[key].notna()]
+        testable = testable_cells(answered, dimension, k)
         kept = []
         for segment in segments:
-            inside = survey[survey[dimension] == segment]
+            inside = answered[answered[dimension] == segment]
             shown = pattern.shown_models(_view(dimension, segment), key, models)
+            shown = shown if len(shown) >= 2 else []
             means = inside.groupby("coaching_model", observed=True)[key].mean()
             for model in models:
                 rows[segment]["differences"][model][key] = (
                     float(means[model] - overall[model]) if model in shown and model in overall_shown else None)
-            kept.append(inside[inside["coaching_model"].astype(str).isin(shown)])
-        tested = pd.concat(kept) if kept else survey.iloc[:0]
-        result = segment_effects(tested, key, "coaching_model", dimension, "team", segments=segments)
+            tested = [m for m in shown if (segment, m) in testable]
+            kept.append(inside[inside["coaching_model"].astype(str).isin(tested)])
+        result = segment_effects(pd.concat(kept), key, "coaching_model", dimension, "team", segments=segments)
         for effect in result.effects:
             rows[effect.segment]["p_holm"][key] = effect.p_holm
         interactions[key] = result.interaction
@@ -127,12 +149,12 @@ def family(survey: pd.DataFrame, pattern, dimension: str, title: str, segments: 
                          primary if primary in outcomes else None, interactions)
 
 
-def segments(survey: pd.DataFrame, pattern, models: list[str], outcomes: list[str],
-             primary: str) -> tuple[SegmentFamily, ...]:
+def segments(survey: pd.DataFrame, pattern, models: list[str], outcomes: list[str], primary: str,
+             k: int) -> tuple[SegmentFamily, ...]:
     """The report's segment heatmaps: one per declared dimension with at least two segments in the wave."""
     if survey.empty or pattern.disclosure is None:
         return ()
     levels = {"region": pattern.regions, "band": pattern.bands}
-    built = (family(survey, pattern, dimension, title, list(levels[dimension]), models, list(outcomes), primary)
+    built = (family(survey, pattern, dimension, title, list(levels[dimension]), models, list(outcomes), primary, k)
              for dimension, title in FAMILIES)
     return tuple(f for f in built if f is not None)
