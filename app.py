@@ -16,6 +16,7 @@ from surveys import (
     auth,
     commands,
     errors,
+    languages,
     organisations,
     outbox,
     pilots,
@@ -140,6 +141,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
+    languages.init_app(app)
     with app.app_context():
         check_database(app)
 

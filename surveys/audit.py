@@ -39,6 +39,7 @@ ACTIONS = {
     "study.randomised": "randomised the assignment",
     "study.assignment_changed": "changed an assignment by hand",
     "study.questions_changed": "changed the study's questions",
+    "study.translations_imported": "imported translations of the study's own questions",
     "study.launched": "launched the study",
     "study.closed": "closed the study",
     "study.interim_look": "took an interim look at an open wave",

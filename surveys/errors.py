@@ -4,6 +4,7 @@ import math
 import time
 
 from flask import Flask, render_template
+from flask_babel import lazy_gettext as _l
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
@@ -13,16 +14,16 @@ from .config import MAX_UPLOAD_MB
 from .extensions import db, limiter
 
 MESSAGES = {
-    400: ("Bad request", "The request could not be understood. Please go back and try again."),
-    403: ("Not allowed", "You do not have access to this page."),
-    404: ("Not found", "There is no page at this address. Check the link, or start from the home page."),
-    405: ("Method not allowed", "This page cannot be used that way."),
-    410: ("No longer available", "This link has already been used or is no longer valid."),
-    413: ("Too large", f"The file or form is larger than CoachLab accepts ({MAX_UPLOAD_MB} MB)."),
-    429: ("Too many requests", "Too many attempts in a short time. Please wait a minute and try again."),
-    503: ("Please try again in a moment", "The service is busy or under maintenance."),
-    500: ("Something went wrong", "Sorry — something went wrong on our side. Nothing you did caused it; "
-                                  "please try again in a moment."),
+    400: (_l("Bad request"), _l("The request could not be understood. Please go back and try again.")),
+    403: (_l("Not allowed"), _l("You do not have access to this page.")),
+    404: (_l("Not found"), _l("There is no page at this address. Check the link, or start from the home page.")),
+    405: (_l("Method not allowed"), _l("This page cannot be used that way.")),
+    410: (_l("No longer available"), _l("This link has already been used or is no longer valid.")),
+    413: (_l("Too large"), _l("The file or form is larger than CoachLab accepts (%(mb)s MB).", mb=MAX_UPLOAD_MB)),
+    429: (_l("Too many requests"), _l("Too many attempts in a short time. Please wait a minute and try again.")),
+    503: (_l("Please try again in a moment"), _l("The service is busy or under maintenance.")),
+    500: (_l("Something went wrong"), _l("Sorry — something went wrong on our side. Nothing you did caused it; "
+                                          "please try again in a moment.")),
 }
 
 
@@ -38,8 +39,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        return render_error(400, "Form expired", "This form has expired or was not sent from CoachLab. "
-                                                 "Please go back, reload the page and try again.")
+        return render_error(400, _l("Form expired"), _l("This form has expired or was not sent from CoachLab. "
+                                                         "Please go back, reload the page and try again."))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
@@ -69,6 +70,6 @@ def init_app(app: Flask) -> None:
         # Read-only, full or unreachable database: nothing was written (the transaction rolled back).
         db.session.rollback()
         app.logger.error("database unavailable: %s", str(getattr(error, "orig", error)).splitlines()[0])
-        return render_error(503, "Please try again in a moment",
-                            "We could not save or load your data just now. Nothing was lost, and your link "
-                            "still works: please try again in a few minutes.")
+        return render_error(503, _l("Please try again in a moment"),
+                            _l("We could not save or load your data just now. Nothing was lost, and your link "
+                               "still works: please try again in a few minutes."))

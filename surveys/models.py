@@ -219,6 +219,9 @@ class Rep(db.Model):
     email: Mapped[str | None] = mapped_column(String(254))
     crm_id: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The language the rep's invitations, reminders and survey start in (``surveys.languages``); None: English,
+    # or what the rep's browser prefers. Never copied to a response.
+    language: Mapped[str | None] = mapped_column(String(8))
 
     team: Mapped[Team] = relationship(back_populates="reps")
 
@@ -487,6 +490,19 @@ class Question(db.Model):
         CheckConstraint("scale_min IS NULL OR scale_max IS NULL OR scale_min < scale_max", name="scale_ordered"),
         CheckConstraint("max_length IS NULL OR max_length > 0", name="max_length_positive"),
     )
+
+
+class QuestionTranslation(db.Model):
+    """A study's own question in another language: its text and, for a single choice, its options' labels.
+
+    Only labels are translated: a choice is stored as its English option, so answers and scores do not
+    depend on the language a rep read. Changed with the questions, until the instrument locks.
+    """
+
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"), primary_key=True)
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    options: Mapped[str | None] = mapped_column(Text)  # one per line, in the English options' order
 
 
 class Invitation(db.Model):

@@ -84,6 +84,24 @@ class PostgresServer:
 DATES_OF_TODAY = {"YESTERDAY": -1, "TODAY": 0, "TOMORROW": 1, "IN_A_MONTH": 30}
 
 
+def pytest_sessionstart(session):
+    """Compile a catalogue whose .mo is missing or older than its .po (``make install`` does it too), so that
+    ``pytest`` run by hand after editing a translation tests that translation, not the last compiled one."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in (ROOT / "translations").glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as source:
+            catalogue = read_po(source)
+        partial = mo.with_name(f"messages.{uuid.uuid4().hex}.mo")
+        with partial.open("wb") as target:
+            write_mo(target, catalogue)
+        partial.replace(mo)  # atomic: another test worker reads the old file or the new one
+
+
 @pytest.fixture(autouse=True)
 def dates_of_today(request):
     """Set a test module's TODAY, TOMORROW, … to the day this test runs, not the day the module was collected.

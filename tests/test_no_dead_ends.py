@@ -87,6 +87,8 @@ CASES: dict[str, Case] = {
     "pilots.design": Case("consultant", lambda w: {"study_id": w["bare"]}, "k is between 3 and 100", 400,
                           lambda w: {"name": "Pilot", "models": ["manager", "peer"], "unit": "team",
                                      "primary_outcome": "satisfaction", "k_threshold": "2"}),
+    "pilots.translations_upload": Case("consultant", lambda w: {"study_id": w["bare"]},
+                                       "this study has no questions of its own", 409),
     "pilots.questions": Case("consultant", lambda w: {"study_id": w["bare"]}, "This field is required.", 400,
                              lambda w: {"text": "", "kind": "agree5"}),
     "pilots.delete_question": Case(

@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from ..accounts import AccountError, normalise_email
 from ..forms import MODEL_CHOICES, one_line
+from ..languages import LANGUAGES
 
 
 class OrganisationForm(FlaskForm):
@@ -21,6 +22,9 @@ class RepForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=200), one_line])
     email = StringField("E-mail", validators=[Optional(), Length(max=254)])
     team_id = SelectField("Team", coerce=int, validate_choice=True)
+    language = SelectField("Language", validators=[Optional()], validate_choice=True, choices=[
+        SelectChoice("", "Not set: English, or what the rep's browser asks for"),
+        *(SelectChoice(code, name) for code, name in LANGUAGES.items())])
 
 class TeamForm(FlaskForm):
     """A team's name and region."""

@@ -22,6 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from .. import audit, snapshots
 from ..database import transactional
 from ..extensions import db
+from ..languages import normalise as normalise_language
+from ..languages import offered as offered_languages
 from ..models import CoachingModel, CoachingSession, Organisation, PerformanceRecord, Rep, Team
 from ..outcomes import CRM_FIELDS
 from ..refusals import Refused
@@ -40,6 +42,7 @@ ROSTER_FIELDS = [
     Field("name", ("rep_name", "rep", "full_name", "sales_rep", "employee_name"), True, "Rep name"),
     Field("email", EMAIL_ALIASES, False, "E-mail"),
     Field("crm_id", (*CRM_ALIASES, "employee_id"), False, "CRM id"),
+    Field("language", ("lang", "locale", "preferred_language", "survey_language"), False, "Language"),
 ]
 PERFORMANCE_FIELDS = [
     Field("crm_id", (*CRM_ALIASES, "owner_id"), False, "CRM id"),
@@ -195,7 +198,11 @@ def import_roster(organisation: Organisation, frame: pd.DataFrame, mapping: dict
                 if (key, value.lower()) in seen:
                     problems.append(Problem(number, key, f"duplicate of row {seen[(key, value.lower())]}"))
                 seen.setdefault((key, value.lower()), number)
-        clean.append((team, row["region"] or None, name, email or None, crm_id or None))
+        language = normalise_language(row["language"])
+        if row["language"] and language is None:
+            problems.append(Problem(number, "language", f"{row['language'][:40]!r} is not a language reps can "
+                                                        f"answer in ({offered_languages()})"))
+        clean.append((team, row["region"] or None, name, email or None, crm_id or None, language))
     if problems:
         raise ImportRejected(problems)
 
@@ -207,7 +214,7 @@ def import_roster(organisation: Organisation, frame: pd.DataFrame, mapping: dict
     applied: dict[int, int] = {}  # id(rep) -> spreadsheet row that set it
     conflicts: list[Problem] = []
     under_way = studies_under_way(organisation.id, today or date.today())
-    for position, (team_name, region, name, email, crm_id) in enumerate(clean, start=1):
+    for position, (team_name, region, name, email, crm_id, language) in enumerate(clean, start=1):
         team = teams.get(team_name.lower())
         if team is None:
             team = Team(organisation_id=organisation.id, name=team_name, region=region)
@@ -228,7 +235,8 @@ def import_roster(organisation: Organisation, frame: pd.DataFrame, mapping: dict
                                                              "(same CRM id or e-mail)"))
             continue
         if rep is None:
-            rep = Rep(organisation_id=organisation.id, team=team, name=name, email=email, crm_id=crm_id, active=True)
+            rep = Rep(organisation_id=organisation.id, team=team, name=name, email=email, crm_id=crm_id, active=True,
+                      language=language)
             db.session.add(rep)
             report.created += 1
         else:
@@ -237,12 +245,13 @@ def import_roster(organisation: Organisation, frame: pd.DataFrame, mapping: dict
             if refusal:
                 conflicts.append(Problem(position + 1, "team", refusal))
                 continue
-            before = (rep.team, rep.name, rep.email, rep.crm_id, rep.active)
+            before = (rep.team, rep.name, rep.email, rep.crm_id, rep.active, rep.language)
             old_keys = ((rep.crm_id or "").lower(), (rep.email or "").lower())
             rep.team, rep.name, rep.active = team, name, True
             rep.email = email or rep.email
             rep.crm_id = crm_id or rep.crm_id
-            changed = before != (rep.team, rep.name, rep.email, rep.crm_id, rep.active)
+            rep.language = language or rep.language  # a blank cell keeps the language set before
+            changed = before != (rep.team, rep.name, rep.email, rep.crm_id, rep.active, rep.language)
             report.updated += changed
             report.unchanged += not changed
             by_crm.pop(old_keys[0], None)

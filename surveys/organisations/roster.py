@@ -28,6 +28,8 @@ from .. import audit
 from ..accounts import AccountError, normalise_email
 from ..database import transactional
 from ..extensions import db
+from ..languages import normalise as normalise_language
+from ..languages import offered as offered_languages
 from ..models import CoachingModel, Organisation, RandomisationUnit, Rep, Study, StudyStatus, Team
 from ..refusals import ONE_LINE, Refused, has_control_characters
 from ..studies import is_locked
@@ -187,8 +189,10 @@ def region_lock(team: Team, today: date) -> str | None:
 
 
 @transactional
-def edit_rep(organisation: Organisation, rep: Rep, name: str, email: str | None, team: Team, today: date) -> None:
-    """Change a rep's name, e-mail and team (committed); a move that would mix a running study's models is refused."""
+def edit_rep(organisation: Organisation, rep: Rep, name: str, email: str | None, team: Team, today: date,
+             language: str | None = None) -> None:
+    """Change a rep's name, e-mail, team and language (committed); a move that would mix a running study's
+    models is refused. ``language`` blank: not set (English, or what the rep's browser asks for)."""
     name = (name or "").strip()
     if not name or len(name) > 200:
         raise RosterError("a rep needs a name of at most 200 characters", "name")
@@ -212,8 +216,11 @@ def edit_rep(organisation: Organisation, rep: Rep, name: str, email: str | None,
         refusal = move_refusal(rep, rep.team, team, studies_under_way(organisation.id, today))
         if refusal:
             raise RosterError(refusal, "team_id")
+    chosen = normalise_language(language)
+    if (language or "").strip() and chosen is None:
+        raise RosterError(f"reps can answer in {offered_languages()}", "language")
     moved = f"; team {rep.team.name} → {team.name}" if team.id != rep.team_id else ""
-    rep.name, rep.email, rep.team = name, email or None, team
+    rep.name, rep.email, rep.team, rep.language = name, email or None, team, chosen
     audit.record("rep.changed", organisation=organisation, detail=f"rep #{rep.id}{moved}")
 
 

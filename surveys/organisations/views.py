@@ -481,7 +481,7 @@ def _rep_page(organisation: Organisation, rep, form: RepForm) -> str:
 
 
 def _rep_data(rep) -> dict:
-    return {"name": rep.name, "email": rep.email or "", "team_id": rep.team_id}
+    return {"name": rep.name, "email": rep.email or "", "team_id": rep.team_id, "language": rep.language or ""}
 
 
 @bp.route("/<int:organisation_id>/reps/<int:rep_id>", methods=["GET", "POST"])
@@ -497,7 +497,8 @@ def rep(organisation_id: int, rep_id: int):
     if not form.validate():
         return page(), 400
     try:
-        edit_rep(organisation, rep, form.name.data, form.email.data, team_of(organisation, form.team_id.data), today())
+        edit_rep(organisation, rep, form.name.data, form.email.data, team_of(organisation, form.team_id.data), today(),
+                 language=form.language.data)
     except RosterError as error:
         return refused(error, page, form[error.field], "Not saved")
     flash(f"Saved {rep.name}.", "info")

@@ -13,9 +13,11 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
+from ..languages import LANGUAGES
 from ..models import Study, Wave
 from ..studies import StudyDeletion, day
 from .invitations import LinksThatStop, links_that_stop, mail_targets, reissue_targets
+from .translations import missing_translations
 from .waves import CloseEarly, WaveDeletion
 
 
@@ -40,8 +42,20 @@ def launch_consequences(study: Study) -> list[str]:
         "fidelity minimum needs a reason and is recorded as a deviation, printed in the report.",
         f"{_count(len(waves), 'wave')} {'is' if len(waves) == 1 else 'are'} planned: {planned}. Links can be "
         "issued from now on; reps can answer while a wave is open.",
+        *_untranslated(study),
         "A launched study cannot go back to draft.",
     ]
+
+
+def _untranslated(study: Study) -> list[str]:
+    """The study's own questions reps will read in English, by language; nothing when all are translated."""
+    missing = missing_translations(study)
+    if not missing:
+        return []
+    counts = Counter(item.language for item in missing)
+    by_language = "; ".join(f"{LANGUAGES[language]}: {n}" for language, n in counts.items())
+    return [f"Some of the study's own questions have no translation ({by_language}): reps who answer in those "
+            "languages will read them in English, with a note saying so. Translations cannot be added after launch."]
 
 
 def _how_many(stop: LinksThatStop) -> str:

@@ -3,6 +3,7 @@
 import re
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
@@ -35,6 +36,13 @@ class QuestionForm(FlaskForm):
     dimension = StringField("Dimension to score it in (optional)", validators=[Optional(), Length(max=40)])
     reverse_scored = BooleanField("Reverse-scored (agreement only)")
     required = BooleanField("Required")
+
+class TranslationsForm(FlaskForm):
+    """The translation sheet of the study's own questions, filled in."""
+
+    file = FileField("Filled translation sheet (XLSX or CSV)", validators=[
+        FileRequired(message="Choose the filled translation sheet."),
+        FileAllowed(["xlsx", "csv"], "Only the XLSX sheet as downloaded (or a CSV of it).")])
 
 class QuestionEditForm(FlaskForm):
     """Changes to one of the study's own questions (its format and dimension stay)."""

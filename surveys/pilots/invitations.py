@@ -15,15 +15,18 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import render_template
+from flask_babel import format_date
+from flask_babel import gettext as _
 from sqlalchemy import func, insert, select, update
 
 from .. import audit
 from ..database import transactional
 from ..extensions import db
+from ..languages import in_language
 from ..mail import compose
 from ..models import Invitation, Rep, Study, StudyStatus, SurveyDraft, Team, Wave, utcnow
 from ..refusals import Refused
-from ..studies import day, response_rates, study_members
+from ..studies import response_rates, study_members
 from ..tabular import escape_cell
 from ..tokens import hash_token, new_token, survey_link
 
@@ -43,6 +46,7 @@ class IssuedLink:
     email: str | None
     team: str
     link: str
+    language: str | None = None  # the rep's roster language: the e-mail's
 
 
 def participating_reps(study: Study) -> list[tuple[Rep, str]]:
@@ -114,7 +118,7 @@ def issue_links(study: Study, wave: Wave, base_url: str, today: date, only: set[
         rows.append({"wave_id": wave.id, "rep_id": rep.id, "token_hash": hash_token(token), "issued_at": now,
                      "used": False, "reminder_count": 0})
         hashes[rep.id] = rows[-1]["token_hash"]
-        issued.append(IssuedLink(rep.id, rep.name, rep.email, team, survey_link(base_url, token)))
+        issued.append(IssuedLink(rep.id, rep.name, rep.email, team, survey_link(base_url, token), rep.language))
         if progress:
             progress(position)
     for chunk in _chunks(rows):
@@ -196,13 +200,16 @@ class MailRun:
 def _message(study: Study, wave: Wave, link: IssuedLink, reminder: bool):
     """The e-mail carrying ``link``: plain text (``templates/email/invitation.txt`` or ``reminder.txt``) and
     HTML (``….html``, its values escaped) with the study's name, the closing date, the consultant's note
-    of the wave (when there is one) and the link; the subject is one line (``mail.compose``)."""
-    subject = ("Reminder: " if reminder else "") + f"Your coaching feedback survey — {study.name}"
-    values = {"name": link.name, "link": link.link, "closes_on": day(wave.closes_on), "study_name": study.name,
-              "note": wave.note or ""}
-    name = "email/reminder" if reminder else "email/invitation"
-    return compose(link.email, subject, render_template(f"{name}.txt", **values),
-                   html=render_template(f"{name}.html", **values))
+    of the wave (when there is one) and the link; the subject is one line (``mail.compose``). All of it in
+    the rep's roster language (the consultant's note as written), dates in that language's form."""
+    with in_language(link.language):
+        subject = (_("Reminder: your coaching feedback survey — %(study)s", study=study.name) if reminder
+                   else _("Your coaching feedback survey — %(study)s", study=study.name))
+        values = {"name": link.name, "link": link.link, "closes_on": format_date(wave.closes_on, "long"),
+                  "study_name": study.name, "note": wave.note or ""}
+        name = "email/reminder" if reminder else "email/invitation"
+        return compose(link.email, subject, render_template(f"{name}.txt", **values),
+                       html=render_template(f"{name}.html", **values))
 
 
 def mail_targets(study: Study, wave: Wave, reminder: bool) -> tuple[set[int], set[int]]:

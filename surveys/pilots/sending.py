@@ -319,8 +319,8 @@ def claim_batch(facts: JobFacts, me: str, now: datetime, settings: Settings, lim
             active_until=now + timedelta(seconds=min(settings.lease, HEARTBEAT_SECONDS)))
             .execution_options(synchronize_session=False))
     rep_ids = [rep_id for _, rep_id, _, _ in rows]
-    reps = {rep_id: (name, email, active) for rep_id, name, email, active in db.session.execute(
-        select(Rep.id, Rep.name, Rep.email, Rep.active).where(Rep.id.in_(rep_ids)))}
+    reps = {rep_id: (name, email, active, language) for rep_id, name, email, active, language in db.session.execute(
+        select(Rep.id, Rep.name, Rep.email, Rep.active, Rep.language).where(Rep.id.in_(rep_ids)))}
     answered = set(db.session.scalars(select(Invitation.rep_id).where(
         Invitation.wave_id == facts.wave_id, Invitation.rep_id.in_(rep_ids), Invitation.used.is_(True))))
     live = set(db.session.scalars(select(Invitation.id).where(
@@ -328,7 +328,7 @@ def claim_batch(facts: JobFacts, me: str, now: datetime, settings: Settings, lim
         Invitation.revoked_at.is_(None))))
     skipped, links, fresh = [], {}, []
     for item_id, rep_id, invitation_id, sealed in rows:
-        name, email, active = reps[rep_id]
+        name, email, active, _ = reps[rep_id]
         if rep_id in answered or not email or not active:
             skipped.append(item_id)
             continue
@@ -353,7 +353,7 @@ def claim_batch(facts: JobFacts, me: str, now: datetime, settings: Settings, lim
         db.session.execute(update(SendItem), updates)
     db.session.commit()
     return [Claimed(item_id, links[item_id][0], IssuedLink(rep_id, reps[rep_id][0], reps[rep_id][1], "",
-                                                            links[item_id][1]))
+                                                            links[item_id][1], reps[rep_id][3]))
             for item_id, rep_id, _, _ in rows if item_id in links]
 
 

@@ -18,6 +18,7 @@ from ..forms import DESIGN_FIELDS, disable, sent_with_locked, study_form
 from ..frames import codebook_frame, performance_frame
 from ..interim import ALPHA as INTERIM_ALPHA
 from ..interim import InterimRefused, interim_state, take_look
+from ..languages import LANGUAGES
 from ..mail import MailError, mail_configured
 from ..models import CoachingModel, Question, QuestionKind, RandomisationUnit, Study, StudyStatus, Wave
 from ..studies import (
@@ -42,6 +43,7 @@ from ..studies import (
     study_overview,
     update_design,
 )
+from ..tabular import XLSX_TYPE
 from ..web import confirmation, confirmed, refused, send_sheets, today
 from . import simulations
 from .confirmations import (
@@ -62,6 +64,7 @@ from .forms import (
     RandomiseForm,
     RemindersForm,
     SimulationForm,
+    TranslationsForm,
     WaveDatesForm,
     WaveForm,
     parse_days,
@@ -72,6 +75,7 @@ from .questions import NewQuestion, QuestionError, add_question, edit_question, 
 from .randomisation import AssignmentError, assignment_changes, balance, change_assignment, randomise
 from .reminders import ReminderError, form_values, schedule, schedule_lock, set_schedule
 from .sending import progress_words, resend_uncertain, start_sending, wave_progress
+from .translations import TranslationError, import_translations, missing_translations, translation_sheet
 from .waves import (
     WaveError,
     close_early,
@@ -118,10 +122,46 @@ def _suggested_label(study: Study) -> str:
     return next(label for label in candidates if label not in taken)
 
 
-def _questions_page(study: Study, form: QuestionForm) -> str:
-    """The questions page, with the form as given."""
+def _questions_page(study: Study, form: QuestionForm, translations_form: TranslationsForm | None = None,
+                    problems: list[str] | None = None) -> str:
+    """The questions page, with the forms as given (and the problems of a refused translation sheet)."""
     return render_template("pilots/questions.html", study=study, form=form,
-                           locked=instrument_lock(study, today()))
+                           locked=instrument_lock(study, today()), missing=missing_translations(study),
+                           languages=LANGUAGES, translations_form=translations_form or TranslationsForm(formdata=None),
+                           problems=problems or [])
+
+
+@bp.route("/studies/<int:study_id>/questions/translations.xlsx")
+@login_required
+def translations_sheet(study_id: int):
+    """The sheet translators fill: the study's own questions, one column per language."""
+    study = study_or_404(current_user, study_id, consultant=True)
+    return Response(translation_sheet(study), mimetype=XLSX_TYPE, headers={
+        "Content-Disposition": f"attachment; filename=study-{study.id}-translations.xlsx", "Cache-Control": "no-store"})
+
+
+@bp.route("/studies/<int:study_id>/questions/translations", methods=["POST"])
+@login_required
+def translations_upload(study_id: int):
+    """Take the filled sheet, all or nothing; every problem is listed on the questions page."""
+    study = study_or_404(current_user, study_id, consultant=True)
+    form = TranslationsForm()
+    page = partial(_questions_page, study, QuestionForm(formdata=None), form)
+    if not any(q.instrument is None for q in study.questions):
+        return refused("Not imported: this study has no questions of its own, and the built-in ones come translated.",
+                       page)
+    if not form.validate():
+        return page(), 400
+    upload = form.file.data
+    try:
+        counts = import_translations(study, upload.read(), upload.filename or "upload", today())
+    except TranslationError as error:
+        if instrument_lock(study, today()):  # the form is not shown any more: the message goes on top
+            return refused(error, page, prefix="Not imported")
+        return refused(error, partial(page, problems=error.problems), form.file, "Not imported", status=400)
+    done = ", ".join(f"{LANGUAGES[lang]}: {n}" for lang, n in counts.items()) or "no language column"
+    flash(f"Translations imported ({done} question(s) translated).", "info")
+    return redirect(url_for("pilots.questions", study_id=study.id) + "#translations")
 
 
 @bp.route("/studies/<int:study_id>/questions", methods=["GET", "POST"])

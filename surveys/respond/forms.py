@@ -2,11 +2,13 @@
 
 import math
 
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import FloatField, RadioField, SelectChoice, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from ..instruments import ANSWER_LABELS, PREFER_NOT_TO_SAY
+from ..instruments import PREFER_NOT_TO_SAY
+from ..languages import number
 from ..models import QuestionKind
 
 DEFAULT_TEXT_LIMIT = 2000
@@ -16,15 +18,15 @@ def field_name(question) -> str:
     """The form field of a question."""
     return f"q_{question.key}"
 
-def _choices(question) -> list[SelectChoice]:
-    """The fixed answers of a question, in order."""
+def _choices(question, text) -> list[SelectChoice]:
+    """The fixed answers of a question, in order: stored values never depend on the language, labels do."""
     if question.kind in (QuestionKind.AGREE5, QuestionKind.AGREE7):
-        labels = ANSWER_LABELS[question.kind.value]
+        labels = text.instrument.answer_labels(question.kind.value)
         return ([SelectChoice(str(i + 1), label) for i, label in enumerate(labels)]
-                + [SelectChoice(PREFER_NOT_TO_SAY, ANSWER_LABELS["prefer_not_to_say"])])
+                + [SelectChoice(PREFER_NOT_TO_SAY, text.instrument.text("scale.prefer_not_to_say"))])
     if question.kind is QuestionKind.SCALE0_10:
-        return [SelectChoice(str(i), str(i)) for i in range(11)]
-    return [SelectChoice(option, option) for option in (question.options or "").splitlines() if option.strip()]
+        return [SelectChoice(str(i), number(i)) for i in range(11)]
+    return [SelectChoice(value, label) for value, label in text.options(question)]
 
 class NumberField(FloatField):
     """A number in plain digits; words, ``nan`` and ``inf`` are refused with a clear message."""
@@ -40,7 +42,8 @@ class NumberField(FloatField):
             value = math.nan
         if not math.isfinite(value) or len(text) > 30:
             self.data = None
-            raise ValueError("Please enter a number, like 12 or 3.5.")
+            raise ValueError(_("Please enter a number, like %(whole)s or %(decimal)s.", whole=number(12),
+                               decimal=number(3.5)))
         self.data = value
 
 class SurveyPageForm(FlaskForm):
@@ -63,46 +66,53 @@ def _raw(value) -> str:
         return repr(value)
     return str(value)
 
-def survey_page_form_class(questions) -> type[SurveyPageForm]:
-    """The WTForms form class of one survey page (immutable; one per page may serve every request)."""
+def survey_page_form_class(questions, text) -> type[SurveyPageForm]:
+    """The WTForms form class of one survey page in one language (``text``: ``survey.SurveyText``).
+
+    Immutable: one per page and language may serve every request. Its labels and messages are
+    written when it is built, so it must be built in a request shown in ``text.language``.
+    """
     class PageForm(SurveyPageForm):
         pass
 
     PageForm.questions = tuple(questions)
     for question in questions:
-        required = [InputRequired(message="Please answer this question"
-                                  + (", or choose “Prefer not to say”." if question.kind in
-                                     (QuestionKind.AGREE5, QuestionKind.AGREE7) else "."))]
+        agreement = question.kind in (QuestionKind.AGREE5, QuestionKind.AGREE7)
+        required = [InputRequired(message=_("Please answer this question, or choose “%(prefer_not)s”.",
+                                             prefer_not=text.instrument.text("scale.prefer_not_to_say"))
+                                  if agreement else _("Please answer this question."))]
         validators = required if question.required else [Optional()]
+        label = text.question(question)
         if question.kind is QuestionKind.TEXT:
             limit = question.max_length or DEFAULT_TEXT_LIMIT
-            field = TextAreaField(question.text, validators=[Optional(), Length(
-                max=limit, message=f"Please keep this to {limit} characters or fewer.")],
+            field = TextAreaField(label, validators=[Optional(), Length(
+                max=limit, message=_("Please keep this to %(limit)s characters or fewer.",
+                                     limit=number(limit)))],
                 render_kw={"maxlength": limit, "rows": 5})
         elif question.kind is QuestionKind.NUMBER:
             low, high = question.scale_min, question.scale_max
             checks = [NumberRange(min=low, max=high, message=_range_message(low, high))] if (
                 low is not None or high is not None) else []
-            field = NumberField(question.text, validators=validators + checks, render_kw={"inputmode": "decimal"})
+            field = NumberField(label, validators=validators + checks, render_kw={"inputmode": "decimal"})
         else:
-            field = RadioField(question.text, choices=_choices(question), validators=validators,
+            field = RadioField(label, choices=_choices(question, text), validators=validators,
                                validate_choice=True)
         setattr(PageForm, field_name(question), field)
     return PageForm
 
 def survey_page_form(questions, formdata=None, data: dict[str, str] | None = None,
-                     form_class: type[SurveyPageForm] | None = None) -> SurveyPageForm:
+                     form_class: type[SurveyPageForm] | None = None, text=None) -> SurveyPageForm:
     """The form of one survey page from the study's questions (``form_class``, when given, was built from them).
 
     ``data`` pre-fills answers (from the draft) by question key; ``formdata`` is a POST.
     """
-    form_class = form_class or survey_page_form_class(questions)
+    form_class = form_class or survey_page_form_class(questions, text)
     prefill = {field_name(q): data[q.key] for q in questions if data and data.get(q.key) not in (None, "")}
     return form_class(formdata=formdata, data=prefill) if formdata is not None else form_class(data=prefill)
 
 def _range_message(low, high) -> str:
     if low is not None and high is not None:
-        return f"Please enter a number from {low:g} to {high:g}."
+        return _("Please enter a number from %(low)s to %(high)s.", low=number(low), high=number(high))
     if low is not None:
-        return f"Please enter a number of at least {low:g}."
-    return f"Please enter a number of at most {high:g}."
+        return _("Please enter a number of at least %(low)s.", low=number(low))
+    return _("Please enter a number of at most %(high)s.", high=number(high))

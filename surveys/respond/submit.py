@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import Float, Integer, String, Text, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql
 
@@ -115,8 +116,8 @@ def submit(link: Link, key: bytes, last_page_answers: dict[str, str], today: dat
     lock is taken by a statement that can wait for it.
     """
     if link.coaching_model is None:
-        raise NotAssigned("Your team is not assigned to a coaching model in this study yet. "
-                          "Please contact the person running the study.")
+        raise NotAssigned(_("Your team is not assigned to a coaching model in this study yet. "
+                            "Please contact the person running the study."))
     plan = survey_plan(link.study_id, link.questions_version)
     questions, pages = plan.questions, list(plan.pages)
     invitation_id = link.invitation_id

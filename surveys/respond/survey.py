@@ -11,19 +11,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import aliased
 
 from ..cache import named as named_cache
 from ..database import insert_or_ignore, is_sqlite, transactional, truncate_wal
 from ..extensions import db
-from ..instruments import builtin
+from ..instruments import EXTRA_PAGE_TITLE, Wording, builtin, wording
+from ..languages import DEFAULT as DEFAULT_LANGUAGE
 from ..models import (
     Assignment,
     CoachingModel,
     Invitation,
     Question,
     QuestionKind,
+    QuestionTranslation,
     Rep,
     Study,
     StudyStatus,
@@ -38,16 +43,15 @@ from ..teams import band_of
 from ..tokens import hash_token
 from . import sealing
 
-EXTRA_PAGE_TITLE = "A few more questions"
-ALREADY_ANSWERED = "This survey has already been answered with this link. Each link can be used once."
-LINK_REPLACED = "A newer link was sent to you for this survey; please use the most recent one."
+ALREADY_ANSWERED = _l("This survey has already been answered with this link. Each link can be used once.")
+LINK_REPLACED = _l("A newer link was sent to you for this survey; please use the most recent one.")
 
 
 class SurveyUnavailable(Exception):
     """The survey cannot be taken through this link now; carries the page to show."""
 
     status = 400
-    title = "Survey unavailable"
+    title = _l("Survey unavailable")
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -55,31 +59,31 @@ class SurveyUnavailable(Exception):
 
 
 class UnknownLink(SurveyUnavailable):
-    status, title = 404, "Unknown link"
+    status, title = 404, _l("Unknown link")
 
 
 class AlreadyAnswered(SurveyUnavailable):
-    status, title = 410, "Already answered"
+    status, title = 410, _l("Already answered")
 
 
 class LinkReplaced(SurveyUnavailable):
-    status, title = 410, "This link was replaced"
+    status, title = 410, _l("This link was replaced")
 
 
 class NotOpenYet(SurveyUnavailable):
-    status, title = 403, "Not open yet"
+    status, title = 403, _l("Not open yet")
 
 
 class WaveClosed(SurveyUnavailable):
-    status, title = 410, "Survey closed"
+    status, title = 410, _l("Survey closed")
 
 
 class StudyClosed(SurveyUnavailable):
-    status, title = 410, "Study closed"
+    status, title = 410, _l("Study closed")
 
 
 class NotAssigned(SurveyUnavailable):
-    status, title = 409, "Not part of the study"
+    status, title = 409, _l("Not part of the study")
 
 
 class Incomplete(Exception):
@@ -125,6 +129,44 @@ class SurveyPlan:
     questions: tuple[QuestionSpec, ...]
     pages: tuple[SurveyPage, ...]
     forms: dict = field(default_factory=dict, compare=False, repr=False)
+    # The study's own questions in other languages: language -> key -> (text, option labels or None).
+    translations: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def text(self, language: str) -> SurveyText:
+        """What a rep reads in ``language``: the instrument's wording and the study's own translations."""
+        return SurveyText(language, wording(language), self.translations.get(language, {}))
+
+
+@dataclass(frozen=True)
+class SurveyText:
+    """The survey's wording in one language; a study's own question without a translation stays English."""
+
+    language: str
+    instrument: Wording
+    own: dict
+
+    def _builtin(self, question) -> bool:
+        return question.instrument == builtin().tag
+
+    def question(self, question) -> str:
+        if self._builtin(question):
+            return self.instrument.text(f"item.{question.key}")
+        translated = self.own.get(question.key)
+        return translated[0] if translated else question.text
+
+    def untranslated(self, question) -> bool:
+        """True when a study's own question is shown in English because it has no translation here."""
+        return self.language != DEFAULT_LANGUAGE and not self._builtin(question) and question.key not in self.own
+
+    def options(self, question) -> list[tuple[str, str]]:
+        """A single choice's (stored value, label) pairs: the value is always the English option."""
+        values = [option for option in (question.options or "").splitlines() if option.strip()]
+        translated = self.own.get(question.key)
+        labels = translated[1] if translated and translated[1] and len(translated[1]) == len(values) else values
+        return list(zip(values, labels, strict=True))
+
+    def title(self, page: SurveyPage) -> str:
+        return self.instrument.page_title(page.title)
 
 
 @dataclass(frozen=True)
@@ -176,6 +218,7 @@ class Link:
     draft_sealed: str | None  # the stored draft as it was when the link was read
     region: str | None = None  # the team's region and size band now: frozen on the response
     band: str | None = None
+    language: str | None = None  # the rep's roster language: where the survey starts, never stored with it
 
     def draft(self, key: bytes) -> Draft:
         """What the browser holding ``key`` saved; ``NO_DRAFT`` for any other browser."""
@@ -197,7 +240,13 @@ def survey_plan(study_id: int, questions_version: int) -> SurveyPlan:
         rows = db.session.execute(select(*_SPEC_COLUMNS).where(Question.study_id == study_id)
                                   .order_by(Question.position)).all()
         questions = tuple(QuestionSpec(*row) for row in rows)
-        return SurveyPlan(questions, tuple(paginate(list(questions))))
+        translations: dict[str, dict[str, tuple[str, tuple[str, ...] | None]]] = {}
+        for key, language, text, options in db.session.execute(
+                select(Question.key, QuestionTranslation.language, QuestionTranslation.text,
+                       QuestionTranslation.options).join(Question, Question.id == QuestionTranslation.question_id)
+                .where(Question.study_id == study_id)):
+            translations.setdefault(language, {})[key] = (text, tuple(options.splitlines()) if options else None)
+        return SurveyPlan(questions, tuple(paginate(list(questions))), translations=translations)
 
     return cache.get_or_make((study_id, questions_version), load)
 
@@ -224,22 +273,23 @@ def check_open(status: StudyStatus, study_name: str, opens_on: date, closes_on: 
     """Raise unless reps may answer a wave open from ``opens_on`` to ``closes_on`` on ``today``
     (a wave ``closed_early`` is closed from that moment, its ``closes_on`` being the day it was closed)."""
     if status is StudyStatus.CLOSED:
-        raise StudyClosed(f"The study “{study_name}” has ended. Thank you for your interest.")
+        raise StudyClosed(_("The study “%(study)s” has ended. Thank you for your interest.", study=study_name))
     if status is StudyStatus.DRAFT:  # its dates may still change: no date is promised (ux review D12)
-        raise NotOpenYet("This survey has not started yet. Your link will work once it has; please come back "
-                         "later.")
+        raise NotOpenYet(_("This survey has not started yet. Your link will work once it has; please come back "
+                           "later."))
     if today < opens_on:
-        raise NotOpenYet(f"This survey opens on {opens_on:%d %B %Y} and closes on {closes_on:%d %B %Y}. "
-                         "Please come back then.")
+        raise NotOpenYet(_("This survey opens on %(opens)s and closes on %(closes)s. Please come back then.",
+                           opens=format_date(opens_on, "long"), closes=format_date(closes_on, "long")))
     if today > closes_on or closed_early:
-        raise WaveClosed(f"This survey closed on {closes_on:%d %B %Y}. Thank you all the same.")
+        raise WaveClosed(_("This survey closed on %(closes)s. Thank you all the same.",
+                           closes=format_date(closes_on, "long")))
 
 
 def redeem(token: str, today: date) -> Link:
     """Find the invitation of ``token`` and check that it can still be used."""
     invitation_id = db.session.scalar(select(Invitation.id).where(Invitation.token_hash == hash_token(token)))
     if invitation_id is None:
-        raise UnknownLink("This survey link is not known. Check that you copied the whole link.")
+        raise UnknownLink(_("This survey link is not known. Check that you copied the whole link."))
     return open_link(invitation_id, today)
 
 
@@ -253,7 +303,7 @@ _OPEN_LINK = (
     select(Invitation.used, Invitation.revoked_at, Invitation.rep_id, Wave.id, Wave.opens_on, Wave.closes_on,
            Wave.planned_closes_on, Study.id,
            Study.name, Study.status, Study.k_threshold, Study.questions_version, Rep.team_id,
-           Assignment.coaching_model, SurveyDraft.answers_json, Team.region, _TEAM_SIZE)
+           Assignment.coaching_model, SurveyDraft.answers_json, Team.region, _TEAM_SIZE, Rep.language)
     .join(Wave, Wave.id == Invitation.wave_id).join(Study, Study.id == Wave.study_id)
     .join(Rep, Rep.id == Invitation.rep_id).join(Team, Team.id == Rep.team_id)
     .outerjoin(Assignment, (Assignment.study_id == Study.id) & assignment_join())
@@ -265,9 +315,9 @@ def open_link(invitation_id: int, today: date) -> Link:
     """The invitation, if it can still be answered (one query); raise the reason otherwise."""
     row = db.session.connection().execute(_OPEN_LINK, {"invitation_id": invitation_id}).first()
     if row is None:
-        raise UnknownLink("This survey link is not known.")
+        raise UnknownLink(_("This survey link is not known."))
     (used, revoked_at, rep_id, wave_id, opens_on, closes_on, planned_closes_on, study_id, name, status, k_threshold,
-     version, team_id, coaching_model, draft_sealed, region, team_size) = row
+     version, team_id, coaching_model, draft_sealed, region, team_size, language) = row
     if used:
         raise AlreadyAnswered(ALREADY_ANSWERED)
     if revoked_at is not None:
@@ -278,7 +328,7 @@ def open_link(invitation_id: int, today: date) -> Link:
         discard_draft(invitation_id)  # drafts expire with the wave
         raise
     return Link(invitation_id, rep_id, wave_id, study_id, name, k_threshold, version, team_id, coaching_model,
-                draft_sealed, region, band_of(team_size or 0))
+                draft_sealed, region, band_of(team_size or 0), language)
 
 
 _LINK_STATE = select(Invitation.used, Invitation.revoked_at).where(

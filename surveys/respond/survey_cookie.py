@@ -16,10 +16,14 @@ from dataclasses import dataclass, replace
 
 from flask import current_app, session
 
+from ..languages import normalise
 from . import sealing
 from .survey import Link
 
 SESSION_KEY = "survey"
+# The language the rep chose (or their roster's): in this browser's cookie only, never with a response.
+# It outlives the pass, so the thank-you page after the submit is in the same language.
+LANGUAGE_KEY = "survey_language"
 LEGACY_KEY = "survey_invitation"  # what earlier versions kept, in the clear
 _CONTEXT = "survey cookie"
 
@@ -63,6 +67,16 @@ def release() -> None:
     """Forget the link and its draft key (after the submit, or when the link can no longer be used)."""
     session.pop(SESSION_KEY, None)
     session.pop(LEGACY_KEY, None)
+
+
+def language() -> str | None:
+    """The language this browser's survey is shown in, if one was chosen."""
+    return normalise(session.get(LANGUAGE_KEY))
+
+
+def choose_language(language: str) -> None:
+    session[LANGUAGE_KEY] = language
+    session.permanent = True
 
 
 def pass_for(link: Link, current: SurveyPass | None) -> SurveyPass:

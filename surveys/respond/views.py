@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from .. import languages
 from ..access import study_or_404
 from ..extensions import csrf, limiter
-from ..instruments import builtin
 from ..models import Study
 from ..web import today
 from . import submit, survey, survey_cookie
@@ -21,9 +23,18 @@ bp = Blueprint("respond", __name__)
 # ::test_form_with_a_forged_csrf_token_is_refused and ::test_expired_csrf_token_shows_the_page_again_….
 csrf.exempt(bp)
 
-ALWAYS_ALLOWED_FIELDS = {"csrf_token", "action"}
-DRAFT_REPLACED = ("Your saved answers were replaced on another device: this survey link was used to save "
-                  "answers in another browser, and only the answers saved last are kept. Please start again here.")
+ALWAYS_ALLOWED_FIELDS = {"csrf_token", "action", "language"}
+DRAFT_REPLACED = _l("Your saved answers were replaced on another device: this survey link was used to save "
+                    "answers in another browser, and only the answers saved last are kept. Please start again here.")
+
+
+@bp.before_request
+def choose_language():
+    """Show the survey in the rep's chosen language, else their browser's; a preview in the one it asks for."""
+    if request.endpoint == "respond.preview":
+        languages.use(languages.normalise(request.args.get("language")))
+    else:
+        languages.use(survey_cookie.language() or languages.from_browser())
 
 
 @bp.after_request
@@ -47,9 +58,13 @@ def unavailable(error: survey.SurveyUnavailable):
 def redeem(token: str):
     """Exchange the token for a session cookie and continue at a URL without the token."""
     if len(token) > 200:
-        raise survey.UnknownLink("This survey link is not known. Check that you copied the whole link.")
+        raise survey.UnknownLink(_("This survey link is not known. Check that you copied the whole link."))
     link = survey.redeem(token, today())
-    survey_cookie.hold(survey_cookie.pass_for(link, survey_cookie.held()))
+    current = survey_cookie.held()
+    survey_pass = survey_cookie.pass_for(link, current)
+    survey_cookie.hold(survey_pass)
+    if link.language and (current is None or current.draft_key != survey_pass.draft_key):
+        survey_cookie.choose_language(link.language)  # a fresh start: in the roster's language
     return redirect(url_for("respond.resume"))
 
 
@@ -75,15 +90,17 @@ def page(number: int):
     questions = pages[index].questions
     form = _page_form(plan, index, request.form if request.method == "POST" else None, draft.answers)
     if request.method == "GET":
-        return _render(link, pages, index, form)
+        return _render(link, plan, index, form)
 
     _refuse_unknown_fields(questions)
+    if "language" in request.form:
+        return _switch_language(link, held, draft, plan, index, form)
     action = request.form.get("action", "next")
     if not form.validate():
         if action == "back" and "csrf_token" not in form.errors:
             _save(link, held, max(index - 1, 0), form.valid_answers())
             return redirect(url_for("respond.page", number=max(index, 1)))
-        return _render(link, pages, index, form, status=400)
+        return _render(link, plan, index, form, status=400)
     if action == "back":
         _save(link, held, max(index - 1, 0), form.answers())
         return redirect(url_for("respond.page", number=max(index, 1)))
@@ -120,11 +137,27 @@ def preview(study_id: int, number: int):
         if action == "back":
             return redirect(url_for("respond.preview", study_id=study.id, number=max(index, 1)))
         if not form.validate():
-            return _render(study, pages, index, form, status=400, preview=True)
+            return _render(study, plan, index, form, status=400, preview=True)
         if index < len(pages) - 1:
             return redirect(url_for("respond.preview", study_id=study.id, number=index + 2))
         return render_template("respond/thanks.html", preview=True, study=study)
-    return _render(study, pages, index, form, preview=True)
+    return _render(study, plan, index, form, preview=True)
+
+
+def _switch_language(link: survey.Link, held: SurveyPass, draft: survey.Draft, plan: survey.SurveyPlan,
+                     index: int, form):
+    """Show the survey in another language, keeping what the rep has answered on this page (in the draft)."""
+    language = languages.normalise(request.form.get("language"))
+    if language is None:
+        abort(400)
+    form.validate()
+    if form.errors.get("csrf_token"):
+        return _render(link, plan, index, form, status=400)
+    answers = form.valid_answers()
+    if any(answers.values()) or held.saved:
+        _save(link, held, draft.page, answers)
+    survey_cookie.choose_language(language)
+    return redirect(url_for("respond.page", number=index + 1))
 
 
 def _current() -> tuple[survey.Link, SurveyPass, survey.Draft | None]:
@@ -135,8 +168,8 @@ def _current() -> tuple[survey.Link, SurveyPass, survey.Draft | None]:
     """
     held = survey_cookie.held()
     if held is None:
-        raise survey.SurveyUnavailable("Please open the personal link from your invitation to start or "
-                                       "continue the survey.")
+        raise survey.SurveyUnavailable(_("Please open the personal link from your invitation to start or "
+                                         "continue the survey."))
     try:
         link = survey.open_link(held.invitation_id, today())
     except survey.LinkReplaced:
@@ -161,10 +194,13 @@ def _save(link: survey.Link, held: SurveyPass, page: int, answers: dict[str, str
 
 
 def _page_form(plan: survey.SurveyPlan, index: int, formdata=None, saved: dict[str, str] | None = None):
-    """The form of page ``index``; its class is built once per survey version and process."""
-    form_class = plan.forms.get(index)
+    """The form of page ``index`` in this request's language; its class is built once per survey version,
+    language and process."""
+    language = languages.current()
+    form_class = plan.forms.get((index, language))
     if form_class is None:
-        form_class = plan.forms.setdefault(index, survey_page_form_class(plan.pages[index].questions))
+        form_class = plan.forms.setdefault((index, language), survey_page_form_class(
+            plan.pages[index].questions, plan.text(language)))
     return survey_page_form(plan.pages[index].questions, formdata, data=saved, form_class=form_class)
 
 
@@ -181,9 +217,11 @@ def _refuse_unknown_fields(questions) -> None:
         abort(400)
 
 
-def _render(study: Study | survey.Link, pages, index: int, form, status: int = 200, preview: bool = False):
+def _render(study: Study | survey.Link, plan: survey.SurveyPlan, index: int, form, status: int = 200,
+            preview: bool = False):
     csrf_expired = bool(form.errors.get("csrf_token"))
+    pages = plan.pages
     return render_template(
         "respond/page.html", study=study, pages=pages, index=index, page=pages[index], form=form,
-        field_name=field_name, instrument=builtin(), preview=preview, csrf_expired=csrf_expired,
+        field_name=field_name, text=plan.text(languages.current()), preview=preview, csrf_expired=csrf_expired,
         missing=request.args.get("missing") == "1"), status

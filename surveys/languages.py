@@ -1,0 +1,117 @@
+"""The languages reps can answer in, and which one a request is shown in (Flask-Babel's locale selector).
+
+The rep side (the survey, its messages and errors, invitations and reminders) is translated; the
+consultant's and the leader's pages are in English. A survey request is shown in the language the
+rep chose on the survey's first page, else the one on their roster row, else the best match of
+their browser's ``Accept-Language``, else English. The choice lives only in the rep's survey cookie,
+never with the response nor in any count written at the submit: one rep's language in a team would
+tell which response is theirs. (The report counts answers by *roster* language, from which links were
+used, at study level and only from k up: ``reports.languages``.)
+
+Catalogues: ``translations/<language>/LC_MESSAGES/messages.po`` under version control, compiled to
+``.mo`` by ``make`` at install (``pybabel compile``), never committed.
+"""
+
+from __future__ import annotations
+
+from babel.numbers import format_decimal
+from flask import g, has_app_context, has_request_context, request
+from flask_babel import Babel, force_locale, get_locale, refresh
+
+# In the order the language switch shows them; names as their speakers write them.
+LANGUAGES = {"en": "English", "es": "Español", "de": "Deutsch", "fr": "Français", "ar": "العربية"}
+DEFAULT = "en"
+RIGHT_TO_LEFT = frozenset({"ar"})
+# The Babel locale of each language: English dates as the rest of CoachLab writes them (3 December 2026).
+LOCALES = {"en": "en_GB"}
+# What a roster may say instead of a code.
+NAMES = {"english": "en", "spanish": "es", "espanol": "es", "español": "es", "castellano": "es", "german": "de",
+         "deutsch": "de", "french": "fr", "francais": "fr", "français": "fr", "arabic": "ar", "العربية": "ar"}
+
+babel = Babel()
+
+
+def normalise(tag: str | None) -> str | None:
+    """The offered language a tag such as ``es``, ``ES-mx`` or ``fr_CA`` names; None for blank or not offered."""
+    text = (tag or "").strip().replace("_", "-").lower()
+    if not text:
+        return None
+    if text in NAMES:
+        return NAMES[text]
+    primary = text.split("-", 1)[0]
+    return primary if primary in LANGUAGES else None
+
+
+def offered() -> str:
+    """The offered languages, for messages: ``en, es, de, fr, ar``."""
+    return ", ".join(LANGUAGES)
+
+
+def from_browser() -> str:
+    """The offered language the browser prefers most (``Accept-Language``), else English."""
+    if not has_request_context():
+        return DEFAULT
+    return request.accept_languages.best_match(list(LANGUAGES), default=DEFAULT)
+
+
+def use(language: str | None) -> None:
+    """Show the rest of this request in ``language`` (an offered one; anything else means English)."""
+    g.language = language if language in LANGUAGES else DEFAULT
+    refresh()  # Flask-Babel keeps the locale it found on the context; an app context can outlive a request
+
+
+def current() -> str:
+    """The language this request is shown in."""
+    if has_app_context():
+        return g.get("language", DEFAULT)
+    return DEFAULT
+
+
+def direction(language: str | None = None) -> str:
+    """``rtl`` for a right-to-left language, else ``ltr``."""
+    return "rtl" if (language or current()) in RIGHT_TO_LEFT else "ltr"
+
+
+def number(value) -> str:
+    """A number as the language writes it, without grouping (``2000``, ``3,5`` in German, ``3.5`` in English)."""
+    return format_decimal(value, locale=get_locale() or LOCALES[DEFAULT], group_separator=False)
+
+
+def select_locale() -> str:
+    return LOCALES.get(current(), current())
+
+
+def in_language(language: str | None):
+    """A context in which gettext, dates and numbers use ``language`` (for e-mail written outside a survey request)."""
+    language = language if language in LANGUAGES else DEFAULT
+    return _InLanguage(language)
+
+
+class _InLanguage:
+    """``force_locale`` for ``language``, with ``page_language()`` answering it too (the e-mail's ``lang``)."""
+
+    def __init__(self, language: str):
+        self.language = language
+        self._locale = force_locale(LOCALES.get(language, language))
+
+    def __enter__(self):
+        self._before = g.get("language") if has_app_context() else None
+        if has_app_context():
+            g.language = self.language
+        return self._locale.__enter__()
+
+    def __exit__(self, *exc):
+        if has_app_context():
+            if self._before is None:
+                g.pop("language", None)
+            else:
+                g.language = self._before
+        return self._locale.__exit__(*exc)
+
+
+def init_app(app) -> None:
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
+    # Every request starts in English; the survey's blueprint then picks the rep's language (``respond.views``).
+    app.before_request(lambda: use(DEFAULT))
+    app.jinja_env.globals.update(page_language=current, page_direction=direction, LANGUAGES=LANGUAGES)
+    app.jinja_env.filters["number"] = number
