@@ -231,6 +231,11 @@ def _at(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, 9)
 
 
+# An international sales force: one rep in ten has each of these on the roster (the rest: none, so English or
+# their browser's). The demo's links open the survey in them.
+DEMO_LANGUAGES = {0: "es", 3: "de", 6: "fr", 9: "ar"}
+
+
 def _roster(organisation: Organisation, pilot: SimulatedPilot) -> tuple[dict[int, Team], dict[int, Rep]]:
     """Teams and reps from the simulated roster, keyed by the simulator's numbers."""
     teams = {}
@@ -240,7 +245,7 @@ def _roster(organisation: Organisation, pilot: SimulatedPilot) -> tuple[dict[int
     reps = {}
     for row in pilot.reps.itertuples():
         rep = Rep(organisation_id=organisation.id, team=teams[row.team], name=row.name, email=row.email,
-                  crm_id=row.crm_id)
+                  crm_id=row.crm_id, language=DEMO_LANGUAGES.get(row.rep % 10))
         reps[row.rep] = rep
     db.session.add_all(teams.values())
     db.session.add_all(reps.values())

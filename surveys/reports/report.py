@@ -44,6 +44,7 @@ from ..outcomes import SECTIONS, outcome, survey_order
 from ..studies import ANALYSIS_SETTINGS, allocation_check, randomisation_plan, response_rates, team_sizes
 from . import sections as build
 from .filters import Filters, in_view, parse_filters
+from .languages import LanguageCounts, language_counts
 from .sections import OutcomeRow, PerformanceSection
 from .segments import SegmentFamily
 from .segments import segments as build_segments
@@ -144,6 +145,8 @@ class Report:
     sequential_note: str | None = None
     # Per region and team-size band, the models against their overall scores, with the tests (``segments``).
     segments: tuple[SegmentFamily, ...] = ()
+    # Answers by the reps' roster language, whole study, closed wave, counts of k or more (``languages``).
+    languages: LanguageCounts | None = None
 
     @property
     def compared(self) -> list[OutcomeRow]:
@@ -216,6 +219,7 @@ class Report:
             "flow": None if self.flow is None else self.flow.to_dict(),
             "sequential_note": self.sequential_note,
             "segments": [family.to_dict() for family in self.segments],
+            "languages": None if self.languages is None else self.languages.to_dict(),
             **(self.worth.to_json() if self.worth is not None else {
                 key: ({} if key in ("non_inferiority", "equivalence", "probability_best", "expected_loss") else None)
                 for key in ("cost_effectiveness", "non_inferiority", "equivalence", "probability_best",
@@ -470,4 +474,5 @@ def _compute(study, wave, visible, filters, messages, today, key, version) -> Re
                   comments_note=note, comment_threshold=study.comment_threshold, trend=trend, sessions=sessions,
                   version=key, deviations=_deviations(study), decision=decision,
                   pre_intervention=pre_intervention, worth=worth, flow=flow, sequential_note=sequential_note,
-                  segments=segment_families)
+                  segments=segment_families,
+                  languages=None if filters.filtered else language_counts(study, wave, today))
