@@ -71,6 +71,7 @@ def language_counts(study: Study, wave: Wave, today: date) -> LanguageCounts | N
     hidden = [code for code in order if code in counts and code not in shown]
     if hidden:
         pooled = sum(counts[code][1] for code in hidden)
+        shown_pool = pooled if pooled == 0 or pooled >= k else None
         lines.append(LanguageLine("other languages: " + ", ".join(_label(c) for c in hidden),
-                                  sum(counts[code][0] for code in hidden), pooled if pooled == 0 or pooled >= k else None))
+                                  sum(counts[code][0] for code in hidden), shown_pool))
     return LanguageCounts(wave.label, tuple(lines))
