@@ -114,7 +114,9 @@ def test_a_mapping_is_remembered_for_the_next_upload_of_that_organisation_and_ki
 def test_common_crm_and_hr_headers_are_recognised():
     headers = ["Squad", "Area", "Full name", "Work email", "Salesforce ID"]
     assert guess_mapping(headers, ROSTER_FIELDS) == {"team": "Squad", "region": "Area", "name": "Full name",
-                                                     "email": "Work email", "crm_id": "Salesforce ID"}
+                                                     "email": "Work email", "crm_id": "Salesforce ID",
+                                                     "language": None}
+    assert guess_mapping([*headers, "Preferred language"], ROSTER_FIELDS)["language"] == "Preferred language"
 
 
 def test_a_roster_with_those_headers_imports_without_a_mapping_page(client, org):
