@@ -165,3 +165,17 @@ def page_text(response) -> str:
     import re
 
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))))
+
+
+def xlsx(rows) -> bytes:
+    """An XLSX workbook whose first sheet holds ``rows``, as a spreadsheet program saves it."""
+    import io
+
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -50,13 +50,7 @@ def count(model):
     return db.session.scalar(select(func.count()).select_from(model))
 
 
-def xlsx(rows) -> bytes:
-    workbook = Workbook()
-    for row in rows:
-        workbook.active.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+xlsx = builders.xlsx
 
 
 # --- roster -----------------------------------------------------------------------------------------------

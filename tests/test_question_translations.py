@@ -173,13 +173,7 @@ def test_a_sheet_with_a_wrong_cell_is_refused_with_every_problem_and_changes_not
     _refused(client, study, fill(sheet(client, study), cells), words)
 
 
-def _workbook(rows) -> bytes:
-    workbook = Workbook()
-    for row in rows:
-        workbook.active.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+_workbook = builders.xlsx
 
 
 @pytest.mark.parametrize("data, words", [
