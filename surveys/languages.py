@@ -15,7 +15,7 @@ Catalogues: ``translations/<language>/LC_MESSAGES/messages.po`` under version co
 from __future__ import annotations
 
 from babel.numbers import format_decimal
-from flask import g, has_app_context, has_request_context, request
+from flask import g, has_app_context, has_request_context, request, session
 from flask_babel import Babel, force_locale, get_locale, refresh
 
 # In the order the language switch shows them; names as their speakers write them.
@@ -29,6 +29,10 @@ NAMES = {"english": "en", "spanish": "es", "espanol": "es", "español": "es", "c
          "deutsch": "de", "french": "fr", "francais": "fr", "français": "fr", "arabic": "ar", "العربية": "ar"}
 
 babel = Babel()
+# Where the rep's choice is kept: their own (signed) cookie, as the language code only.
+SESSION_KEY = "survey_language"
+# The rep's pages: the survey and its links. Any page there, a mistyped address included, is in the rep's language.
+REP_PATHS = ("/s/", "/survey")
 
 
 def normalise(tag: str | None) -> str | None:
@@ -111,7 +115,18 @@ class _InLanguage:
 
 def init_app(app) -> None:
     babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
-    # Every request starts in English; the survey's blueprint then picks the rep's language (``respond.views``).
-    app.before_request(lambda: use(DEFAULT))
+    app.before_request(_for_this_request)
     app.jinja_env.globals.update(page_language=current, page_direction=direction, LANGUAGES=LANGUAGES)
     app.jinja_env.filters["number"] = number
+
+
+def _for_this_request() -> None:
+    """A rep's page in the rep's language (chosen, else their browser's); every other page in English.
+
+    Chosen here, before any route is matched, so that a rep's mistyped address or a refusal before the
+    view (404, 405, 429) is in their language too; the preview picks its own (``respond.views``).
+    """
+    if request.path.startswith(REP_PATHS):
+        use(normalise(session.get(SESSION_KEY)) or from_browser())
+    else:
+        use(DEFAULT)

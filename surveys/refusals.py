@@ -6,6 +6,7 @@ The message is a clause in lower case without a full stop, so that the page or c
 """
 
 import re
+import unicodedata
 
 
 class Refused(ValueError):
@@ -21,3 +22,19 @@ ONE_LINE = "must be one line of text, without line breaks, tabs or other control
 def has_control_characters(text: str | None) -> bool:
     """Whether ``text`` holds a line break, a tab or another control character."""
     return bool(text) and _CONTROL.search(text) is not None
+
+
+# Invisible format characters (Unicode category Cf) other than the joiners and marks that scripts need (ZWNJ,
+# ZWJ, LRM, RLM, ALM): a zero-width space or a right-to-left override makes two different words look alike.
+_NEEDED_FORMAT = {"\u200c", "\u200d", "\u200e", "\u200f", "\u061c"}
+INVISIBLE = "must not hold invisible formatting characters (zero-width spaces, direction overrides)"
+
+
+def has_invisible_characters(text: str | None) -> bool:
+    """Whether ``text`` holds a format character a reader cannot see and no script needs."""
+    return bool(text) and any(unicodedata.category(c) == "Cf" and c not in _NEEDED_FORMAT for c in text)
+
+
+def look_alike(text: str) -> str:
+    """``text`` as a reader tells it apart: compatibility-normalised (NFKC), case-folded, without format marks."""
+    return "".join(c for c in unicodedata.normalize("NFKC", text) if unicodedata.category(c) != "Cf").casefold()

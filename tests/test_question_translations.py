@@ -110,9 +110,13 @@ def test_translations_round_trip_and_reps_read_them_while_answers_stay_english(c
 
     study.status = StudyStatus.RUNNING
     db.session.commit()
-    rep = study.assignments[0].team.reps[0]
-    rep.language = "es"
+    spanish, german = study.assignments[0].team, study.assignments[1].team
+    for member in spanish.reps[:5]:  # k reps of the team read Spanish: a translation shows only from k up
+        member.language = "es"
+    for member in german.reps[:5]:
+        member.language = "de"
     db.session.commit()
+    rep = spanish.reps[0]
     token = builders.invite(study.waves[0], rep)
     browser = app.test_client()
     browser.get(f"/s/{token}")
@@ -133,13 +137,20 @@ def test_translations_round_trip_and_reps_read_them_while_answers_stay_english(c
 
     # A German rep reads the one German translation, and the two others in English, each with the note.
     browser = app.test_client()
-    other = study.assignments[0].team.reps[1]
-    browser.get(f"/s/{builders.invite(study.waves[0], other)}")
-    assert browser.post("/survey/1", data={"language": "de"}).status_code == 302
+    browser.get(f"/s/{builders.invite(study.waves[0], german.reps[0])}")
     body = html.unescape(browser.get(f"/survey/{own}").get_data(as_text=True))
-    assert "Mein Coach kennt unsere Produkte gut." in body
+    assert '<html lang="de"' in body and "Mein Coach kennt unsere Produkte gut." in body
     assert '<span lang="en" dir="ltr">How often do you meet your coach?</span>' in body
     assert body.count('class="hint untranslated"') == 2
+
+    # A rep of a team where fewer than k read Spanish, switching to it, reads the study's own questions in
+    # English: the consultant wrote them and chose who starts in Spanish (adversary A9).
+    browser = app.test_client()
+    browser.get(f"/s/{builders.invite(study.waves[0], study.assignments[2].team.reps[0])}")
+    assert browser.post("/survey/1", data={"language": "es"}).status_code == 302
+    body = html.unescape(browser.get(f"/survey/{own}").get_data(as_text=True))
+    assert '<html lang="es"' in body and "¿Con qué frecuencia" not in body
+    assert body.count('class="hint untranslated"') == 3
 
 
 def _refused(client, study, data, words, status=400, name="translations.xlsx"):

@@ -7,14 +7,14 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from .. import audit
 from ..database import transactional
 from ..extensions import db
 from ..instruments import SCALE_RANGES
-from ..models import Question, QuestionKind, Study
-from ..refusals import Refused
+from ..models import Question, QuestionKind, QuestionTranslation, Study
+from ..refusals import INVISIBLE, Refused, has_invisible_characters, look_alike
 from ..studies import instrument_lock
 
 MAX_TEXT = 500
@@ -104,7 +104,9 @@ def _checked_options(options: tuple[str, ...]) -> str:
         raise QuestionError(f"a single-choice question can have at most {MAX_OPTIONS} options")
     if any(len(o) > MAX_OPTION_LENGTH for o in choices):
         raise QuestionError(f"each option must have at most {MAX_OPTION_LENGTH} characters")
-    if len({o.lower() for o in choices}) != len(choices):
+    if any(has_invisible_characters(o) for o in choices):
+        raise QuestionError(f"an option {INVISIBLE}")
+    if len({look_alike(o) for o in choices}) != len(choices):
         raise QuestionError("the options must all be different")
     return "\n".join(choices)
 
@@ -138,8 +140,15 @@ def edit_question(study: Study, question_id: int, text: str, options: tuple[str,
     if (question.text, question.options, question.required) != before:
         changed = [what for what, old, new in (("text", before[0], question.text), ("options", before[1],
                    question.options), ("required", before[2], question.required)) if old != new]
+        dropped = ""
+        if (question.text, question.options) != before[:2]:
+            # Its translations translate the words it had: kept, they would show another question (or put a
+            # translated label on another option). It is listed as untranslated again.
+            removed = db.session.execute(delete(QuestionTranslation).where(
+                QuestionTranslation.question_id == question.id)).rowcount
+            dropped = f"; its {removed} translation(s) removed" if removed else ""
         audit.record("study.questions_changed", study=study,
-                     detail=f"edited {question.key} ({', '.join(changed)}): {question.text[:80]!r}")
+                     detail=f"edited {question.key} ({', '.join(changed)}){dropped}: {question.text[:80]!r}")
 
 
 @transactional

@@ -25,7 +25,7 @@ from ..database import transactional
 from ..extensions import db
 from ..languages import DEFAULT, LANGUAGES
 from ..models import Question, QuestionKind, QuestionTranslation, Study
-from ..refusals import Refused, has_control_characters
+from ..refusals import Refused, has_control_characters, has_invisible_characters, look_alike
 from ..studies import instrument_lock
 from ..tabular import FORMULA_PREFIXES, TableError, read_table, to_xlsx
 from .questions import MAX_OPTION_LENGTH, MAX_TEXT
@@ -171,6 +171,9 @@ def import_translations(study: Study, data: bytes, filename: str, today: date) -
                 problems.append(f"row {number}, {language}: at most {limit} characters")
             elif has_control_characters(text):
                 problems.append(f"row {number}, {language}: a translation is one line, without control characters")
+            elif has_invisible_characters(text):
+                problems.append(f"row {number}, {language}: a translation must not hold invisible formatting "
+                                "characters (zero-width spaces, direction overrides)")
             elif text:
                 texts[language] = text
         cells[(key, what)] = texts
@@ -188,7 +191,7 @@ def import_translations(study: Study, data: bytes, filename: str, today: date) -
                                 f"{lacking}")
                 continue
             labels = given[1:]
-            if len({label.lower() for label in labels}) != len(labels):
+            if len({look_alike(label) for label in labels}) != len(labels):
                 problems.append(f"{key}, {language}: the options must all be different")
                 continue
             if question.kind is not QuestionKind.CHOICE:

@@ -3,10 +3,11 @@
 No response records a language (``surveys.languages``), so this counts *links used* by the roster
 language of the rep they were issued to — what the platform knows anyway, since it knows who was
 invited and who answered — never the language a rep chose on the survey, and never below the
-study level: no model, team, region or band. Only once the wave has closed, and only counts of at
-least k: a language with fewer answers is pooled with others under "other languages", and the pool is
-hidden too when it holds 1 to k−1 answers (the larger languages join it until it holds none or k),
-so that no count of 1 to k−1 follows by subtraction from the wave's total.
+study level: no model, team, region or band. Only once the wave has closed, and only where both the
+reps who answered and those who did not number at least k — else the count would say that a few
+reps of a language, or all of them, did or did not answer. Other languages are pooled under "other
+languages", whose count is held to the same rule, with the larger languages added to it until it
+meets it, so that nothing of the kind follows by subtraction from the wave's totals either.
 """
 
 from __future__ import annotations
@@ -55,23 +56,28 @@ def language_counts(study: Study, wave: Wave, today: date) -> LanguageCounts | N
         select(Rep.language, func.count(func.distinct(Invitation.rep_id)),
                func.count(func.distinct(Invitation.rep_id)).filter(Invitation.used.is_(True)))
         .join(Rep, Rep.id == Invitation.rep_id).where(Invitation.wave_id == wave.id).group_by(Rep.language)).all()
-    counts = {language if language in LANGUAGES else None: (invited, used) for language, invited, used in rows}
+    counts: dict[str | None, tuple[int, int]] = {}
+    for language, invited, used in rows:
+        code = language if language in LANGUAGES else None
+        before = counts.get(code, (0, 0))
+        counts[code] = (before[0] + invited, before[1] + used)
     if not any(code is not None for code in counts):
         return None
     k = study.k_threshold
-    shown = {code for code, (_, used) in counts.items() if used >= k}
-    while True:  # the pool of hidden languages holds 0 or at least k answers, or everything is pooled
-        pooled = sum(used for code, (_, used) in counts.items() if code not in shown)
-        if pooled == 0 or pooled >= k or not shown:
+
+    def safe(invited: int, answered: int) -> bool:  # who answered and who did not: k or more of each
+        return answered >= k and invited - answered >= k
+
+    shown = {code for code, (invited, used) in counts.items() if safe(invited, used)}
+    while True:  # what the shown lines leave of the wave's totals must be safe too, or hold nobody
+        rest = [code for code in counts if code not in shown]
+        pooled = (sum(counts[c][0] for c in rest), sum(counts[c][1] for c in rest))
+        if not rest or safe(*pooled) or not shown:
             break
         shown.discard(min(shown, key=lambda code: (counts[code][1], code or "")))
     order = [None, *LANGUAGES]
-    lines = [LanguageLine(_label(code), counts[code][0], counts[code][1]) for code in order
-             if code in shown]
-    hidden = [code for code in order if code in counts and code not in shown]
-    if hidden:
-        pooled = sum(counts[code][1] for code in hidden)
-        shown_pool = pooled if pooled == 0 or pooled >= k else None
-        lines.append(LanguageLine("other languages: " + ", ".join(_label(c) for c in hidden),
-                                  sum(counts[code][0] for code in hidden), shown_pool))
+    lines = [LanguageLine(_label(code), counts[code][0], counts[code][1]) for code in order if code in shown]
+    if rest:
+        lines.append(LanguageLine("other languages: " + ", ".join(_label(c) for c in order if c in rest),
+                                  pooled[0], pooled[1] if safe(*pooled) else None))
     return LanguageCounts(wave.label, tuple(lines))

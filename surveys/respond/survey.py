@@ -132,9 +132,9 @@ class SurveyPlan:
     # The study's own questions in other languages: language -> key -> (text, option labels or None).
     translations: dict = field(default_factory=dict, compare=False, repr=False)
 
-    def text(self, language: str) -> SurveyText:
-        """What a rep reads in ``language``: the instrument's wording and the study's own translations."""
-        return SurveyText(language, wording(language), self.translations.get(language, {}))
+    def text(self, language: str, own: bool = True) -> SurveyText:
+        """What a rep reads in ``language``: the instrument's wording and (``own``) the study's own translations."""
+        return SurveyText(language, wording(language), self.translations.get(language, {}) if own else {})
 
 
 @dataclass(frozen=True)
@@ -249,6 +249,22 @@ def survey_plan(study_id: int, questions_version: int) -> SurveyPlan:
         return SurveyPlan(questions, tuple(paginate(list(questions))), translations=translations)
 
     return cache.get_or_make((study_id, questions_version), load)
+
+
+def own_translations_shown(link: Link, language: str) -> bool:
+    """Whether the rep of ``link`` may read the study's own questions translated into ``language``.
+
+    The consultant writes those translations and sets each rep's roster language, so a wording in a
+    language only one or two reps of a team start in could ask just them for an answer nobody else gives,
+    and tag their response. So a translation is shown only where at least k reps of the rep's team have the
+    language on the roster; elsewhere the question is shown in English, with the note. The built-in
+    instrument's wording is CoachLab's, the same in every study, and is always shown.
+    """
+    if language == DEFAULT_LANGUAGE or link.team_id is None:
+        return language == DEFAULT_LANGUAGE
+    speakers = db.session.scalar(select(func.count()).select_from(Rep).where(
+        Rep.team_id == link.team_id, Rep.active.is_(True), Rep.language == language))
+    return speakers >= link.k_threshold
 
 
 def paginate(questions: list[Question]) -> list[SurveyPage]:

@@ -16,14 +16,15 @@ from dataclasses import dataclass, replace
 
 from flask import current_app, session
 
+from ..languages import SESSION_KEY as LANGUAGE_KEY
 from ..languages import normalise
 from . import sealing
 from .survey import Link
 
 SESSION_KEY = "survey"
-# The language the rep chose (or their roster's): in this browser's cookie only, never with a response.
-# It outlives the pass, so the thank-you page after the submit is in the same language.
-LANGUAGE_KEY = "survey_language"
+# The language the rep chose (or their roster's), ``LANGUAGE_KEY``: in this browser's cookie only, never with a
+# response. It outlives the pass, so that the thank-you page after the submit is in the same language, and is
+# set afresh when another link is opened here (``choose_language`` or ``forget_language``).
 LEGACY_KEY = "survey_invitation"  # what earlier versions kept, in the clear
 _CONTEXT = "survey cookie"
 
@@ -77,6 +78,10 @@ def language() -> str | None:
 def choose_language(language: str) -> None:
     session[LANGUAGE_KEY] = language
     session.permanent = True
+
+
+def forget_language() -> None:
+    session.pop(LANGUAGE_KEY, None)
 
 
 def pass_for(link: Link, current: SurveyPass | None) -> SurveyPass:

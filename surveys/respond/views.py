@@ -29,12 +29,10 @@ DRAFT_REPLACED = _l("Your saved answers were replaced on another device: this su
 
 
 @bp.before_request
-def choose_language():
-    """Show the survey in the rep's chosen language, else their browser's; a preview in the one it asks for."""
+def preview_language():
+    """A preview in the language it asks for (a rep's page has the rep's: ``languages``)."""
     if request.endpoint == "respond.preview":
         languages.use(languages.normalise(request.args.get("language")))
-    else:
-        languages.use(survey_cookie.language() or languages.from_browser())
 
 
 @bp.after_request
@@ -63,8 +61,13 @@ def redeem(token: str):
     current = survey_cookie.held()
     survey_pass = survey_cookie.pass_for(link, current)
     survey_cookie.hold(survey_pass)
-    if link.language and (current is None or current.draft_key != survey_pass.draft_key):
-        survey_cookie.choose_language(link.language)  # a fresh start: in the roster's language
+    if current is None or current.draft_key != survey_pass.draft_key:
+        # A fresh start, maybe of another rep on a shared device: in this rep's roster language, else their
+        # browser's — never in what the last person here chose.
+        if link.language:
+            survey_cookie.choose_language(link.language)
+        else:
+            survey_cookie.forget_language()
     return redirect(url_for("respond.resume"))
 
 
@@ -88,19 +91,20 @@ def page(number: int):
     pages = plan.pages
     index = _page_index(number, pages)
     questions = pages[index].questions
-    form = _page_form(plan, index, request.form if request.method == "POST" else None, draft.answers)
+    own = survey.own_translations_shown(link, languages.current())
+    form = _page_form(plan, index, request.form if request.method == "POST" else None, draft.answers, own)
     if request.method == "GET":
-        return _render(link, plan, index, form)
+        return _render(link, plan, index, form, own=own)
 
     _refuse_unknown_fields(questions)
     if "language" in request.form:
-        return _switch_language(link, held, draft, plan, index, form)
+        return _switch_language(link, held, draft, plan, index, form, own)
     action = request.form.get("action", "next")
     if not form.validate():
         if action == "back" and "csrf_token" not in form.errors:
             _save(link, held, max(index - 1, 0), form.valid_answers())
             return redirect(url_for("respond.page", number=max(index, 1)))
-        return _render(link, plan, index, form, status=400)
+        return _render(link, plan, index, form, status=400, own=own)
     if action == "back":
         _save(link, held, max(index - 1, 0), form.answers())
         return redirect(url_for("respond.page", number=max(index, 1)))
@@ -134,25 +138,26 @@ def preview(study_id: int, number: int):
     if request.method == "POST":
         _refuse_unknown_fields(pages[index].questions)
         action = request.form.get("action", "next")
+        language = languages.normalise(request.args.get("language"))  # the preview stays in its language
         if action == "back":
-            return redirect(url_for("respond.preview", study_id=study.id, number=max(index, 1)))
+            return redirect(url_for("respond.preview", study_id=study.id, number=max(index, 1), language=language))
         if not form.validate():
             return _render(study, plan, index, form, status=400, preview=True)
         if index < len(pages) - 1:
-            return redirect(url_for("respond.preview", study_id=study.id, number=index + 2))
+            return redirect(url_for("respond.preview", study_id=study.id, number=index + 2, language=language))
         return render_template("respond/thanks.html", preview=True, study=study)
     return _render(study, plan, index, form, preview=True)
 
 
 def _switch_language(link: survey.Link, held: SurveyPass, draft: survey.Draft, plan: survey.SurveyPlan,
-                     index: int, form):
+                     index: int, form, own: bool):
     """Show the survey in another language, keeping what the rep has answered on this page (in the draft)."""
     language = languages.normalise(request.form.get("language"))
     if language is None:
         abort(400)
     form.validate()
     if form.errors.get("csrf_token"):
-        return _render(link, plan, index, form, status=400)
+        return _render(link, plan, index, form, status=400, own=own)
     answers = form.valid_answers()
     if any(answers.values()) or held.saved:
         _save(link, held, draft.page, answers)
@@ -193,14 +198,15 @@ def _save(link: survey.Link, held: SurveyPass, page: int, answers: dict[str, str
         survey_cookie.hold(held.having_saved())
 
 
-def _page_form(plan: survey.SurveyPlan, index: int, formdata=None, saved: dict[str, str] | None = None):
-    """The form of page ``index`` in this request's language; its class is built once per survey version,
-    language and process."""
+def _page_form(plan: survey.SurveyPlan, index: int, formdata=None, saved: dict[str, str] | None = None,
+               own: bool = True):
+    """The form of page ``index`` in this request's language (``own``: with the study's own translations,
+    ``survey.own_translations_shown``); its class is built once per survey version, language and process."""
     language = languages.current()
-    form_class = plan.forms.get((index, language))
+    form_class = plan.forms.get((index, language, own))
     if form_class is None:
-        form_class = plan.forms.setdefault((index, language), survey_page_form_class(
-            plan.pages[index].questions, plan.text(language)))
+        form_class = plan.forms.setdefault((index, language, own), survey_page_form_class(
+            plan.pages[index].questions, plan.text(language, own)))
     return survey_page_form(plan.pages[index].questions, formdata, data=saved, form_class=form_class)
 
 
@@ -218,10 +224,11 @@ def _refuse_unknown_fields(questions) -> None:
 
 
 def _render(study: Study | survey.Link, plan: survey.SurveyPlan, index: int, form, status: int = 200,
-            preview: bool = False):
+            preview: bool = False, own: bool = True):
     csrf_expired = bool(form.errors.get("csrf_token"))
     pages = plan.pages
     return render_template(
         "respond/page.html", study=study, pages=pages, index=index, page=pages[index], form=form,
-        field_name=field_name, text=plan.text(languages.current()), preview=preview, csrf_expired=csrf_expired,
+        field_name=field_name, text=plan.text(languages.current(), own), preview=preview,
+        csrf_expired=csrf_expired,
         missing=request.args.get("missing") == "1"), status
