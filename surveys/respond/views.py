@@ -91,7 +91,8 @@ def page(number: int):
     pages = plan.pages
     index = _page_index(number, pages)
     questions = pages[index].questions
-    own = survey.own_translations_shown(link, languages.current())
+    language = languages.current()
+    own = language in plan.translations and survey.own_translations_shown(link, language)
     form = _page_form(plan, index, request.form if request.method == "POST" else None, draft.answers, own)
     if request.method == "GET":
         return _render(link, plan, index, form, own=own)
