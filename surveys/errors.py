@@ -3,7 +3,7 @@
 import math
 import time
 
-from flask import Flask, render_template
+from flask import Flask, has_request_context, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .config import MAX_UPLOAD_MB
 from .extensions import db, limiter
+from .languages import REP_PATHS
 
 MESSAGES = {
     400: (_l("Bad request"), _l("The request could not be understood. Please go back and try again.")),
@@ -30,8 +31,10 @@ MESSAGES = {
 def render_error(code: int, title: str | None = None, message: str | None = None):
     """Render the error page for ``code`` with an optional specific title and message."""
     default_title, default_message = MESSAGES.get(code, (str(code), ""))
+    # A rep's page (the survey and its links) on the survey's layout: no log-in, no way off to English pages.
+    rep = has_request_context() and request.path.startswith(REP_PATHS)
     return render_template("errors/error.html", code=code, title=title or default_title,
-                           message=message or default_message), code
+                           message=message or default_message, rep=rep), code
 
 
 def init_app(app: Flask) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from babel.numbers import format_decimal
 from flask import g, has_app_context, has_request_context, request, session
 from flask_babel import Babel, force_locale, get_locale, refresh
+from markupsafe import Markup
 
 # In the order the language switch shows them; names as their speakers write them.
 LANGUAGES = {"en": "English", "es": "Español", "de": "Deutsch", "fr": "Français", "ar": "العربية"}
@@ -76,9 +77,21 @@ def direction(language: str | None = None) -> str:
     return "rtl" if (language or current()) in RIGHT_TO_LEFT else "ltr"
 
 
+def isolate(text) -> str:
+    """``text`` between Unicode direction isolates (FSI … PDI): a Latin name in an Arabic sentence, or an Arabic
+    one in an English sentence, keeps its own direction and its punctuation stays where it was typed."""
+    return f"\u2068{text}\u2069"
+
+
+def bdi(text) -> Markup:
+    """``text`` escaped, in a ``<bdi>`` element: ``isolate`` for HTML."""
+    return Markup("<bdi>{}</bdi>").format(text)
+
+
 def number(value) -> str:
     """A number as the language writes it, without grouping (``2000``, ``3,5`` in German, ``3.5`` in English)."""
-    return format_decimal(value, locale=get_locale() or LOCALES[DEFAULT], group_separator=False)
+    return format_decimal(value, locale=get_locale() or LOCALES[DEFAULT], group_separator=False,
+                          decimal_quantization=False)
 
 
 def select_locale() -> str:
@@ -117,7 +130,7 @@ def init_app(app) -> None:
     babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
     app.before_request(_for_this_request)
     app.jinja_env.globals.update(page_language=current, page_direction=direction, LANGUAGES=LANGUAGES)
-    app.jinja_env.filters["number"] = number
+    app.jinja_env.filters.update(number=number, isolate=isolate, bdi=bdi)
 
 
 def _for_this_request() -> None:

@@ -101,7 +101,7 @@ def _spanish_rep_browser(app, study, rep_index=0):
 
 def _labels(body: str, name: str) -> dict[str, str]:
     """value -> label of the radio buttons named ``name`` on a rendered survey page."""
-    found = re.findall(rf'<input[^>]*name="{name}"[^>]*value="([^"]*)"[^>]*>\s*<span>([^<]*)</span>', body)
+    found = re.findall(rf'<input[^>]*name="{name}"[^>]*value="([^"]*)"[^>]*>\s*<span[^>]*>([^<]*)</span>', body)
     return dict(found)
 
 

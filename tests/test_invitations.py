@@ -186,7 +186,7 @@ def test_a_name_stored_with_a_line_break_still_goes_out_on_one_subject_line(clie
     assert len(inbox.messages) == 9
     for _, raw in inbox.messages:
         message = message_from_string(raw, policy=policy.default)
-        assert message["Subject"] == "Your coaching feedback survey — Pilot Bcc: everyone@example.com"
+        assert message["Subject"] == "Your coaching feedback survey — \u2068Pilot Bcc: everyone@example.com\u2069"
         assert message["Bcc"] is None
 
 

@@ -77,7 +77,8 @@ def test_a_spanish_rep_gets_a_spanish_invitation_answers_in_spanish_and_switches
     assert client.post(f"/studies/{study.id}/waves/{wave.id}/send").status_code == 302
     [raw] = [raw for to, raw in inbox.wait_for(6) if to == [rep.email]]
     message = message_from_string(raw, policy=policy.default)
-    assert message["Subject"] == said("es", "Your coaching feedback survey — %(study)s", study=study.name)
+    assert message["Subject"] == said("es", "Your coaching feedback survey — %(study)s",
+                                       study=f"\u2068{study.name}\u2069")  # the name isolated (FSI … PDI)
     text = message.get_body(("plain",)).get_content()
     assert said("es", "Please do not forward this link: it can be used once.") in text
     assert format_date(wave.closes_on, "long", locale="es") in text  # "… de diciembre de 2026"
@@ -210,9 +211,10 @@ def test_a_reminder_is_written_in_the_reps_language(app, pilot):
     with app.test_request_context("/"):
         message = _message(study, wave, IssuedLink(1, "Jonas", "j@example.com", "", "http://x/s/t", "de"), True)
         english = _message(study, wave, IssuedLink(2, "Ann", "a@example.com", "", "http://x/s/u", None), True)
-    assert message["Subject"] == said("de", "Reminder: your coaching feedback survey — %(study)s", study=study.name)
+    assert message["Subject"] == said("de", "Reminder: your coaching feedback survey — %(study)s",
+                                       study=f"\u2068{study.name}\u2069")
     assert format_date(wave.closes_on, "long", locale="de") in message.get_body(("plain",)).get_content()
-    assert english["Subject"] == f"Reminder: your coaching feedback survey — {study.name}"
+    assert english["Subject"] == f"Reminder: your coaching feedback survey — \u2068{study.name}\u2069"
 
 
 ROSTER = "team,region,name,email,crm_id,language\n"

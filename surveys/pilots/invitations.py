@@ -22,7 +22,7 @@ from sqlalchemy import func, insert, select, update
 from .. import audit
 from ..database import transactional
 from ..extensions import db
-from ..languages import in_language
+from ..languages import in_language, isolate
 from ..mail import compose
 from ..models import Invitation, Rep, Study, StudyStatus, SurveyDraft, Team, Wave, utcnow
 from ..refusals import Refused
@@ -203,8 +203,8 @@ def _message(study: Study, wave: Wave, link: IssuedLink, reminder: bool):
     of the wave (when there is one) and the link; the subject is one line (``mail.compose``). All of it in
     the rep's roster language (the consultant's note as written), dates in that language's form."""
     with in_language(link.language):
-        subject = (_("Reminder: your coaching feedback survey — %(study)s", study=study.name) if reminder
-                   else _("Your coaching feedback survey — %(study)s", study=study.name))
+        subject = (_("Reminder: your coaching feedback survey — %(study)s", study=isolate(study.name)) if reminder
+                   else _("Your coaching feedback survey — %(study)s", study=isolate(study.name)))
         values = {"name": link.name, "link": link.link, "closes_on": format_date(wave.closes_on, "long"),
                   "study_name": study.name, "note": wave.note or ""}
         name = "email/reminder" if reminder else "email/invitation"

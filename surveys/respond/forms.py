@@ -2,6 +2,8 @@
 
 import math
 
+from babel.numbers import NumberFormatError, parse_decimal
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import FloatField, RadioField, SelectChoice, TextAreaField
@@ -28,23 +30,49 @@ def _choices(question, text) -> list[SelectChoice]:
         return [SelectChoice(str(i), number(i)) for i in range(11)]
     return [SelectChoice(value, label) for value, label in text.options(question)]
 
+# Arabic-Indic and Persian digits, and the Arabic decimal and thousands signs, as an Arabic keyboard types them.
+_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹٫٬", "01234567890123456789.,")
+
+
+def parse_number(text: str) -> float:
+    """A number as the rep's language writes it ("1.200" and "3,5" in German, "1,200" and "3.5" in English), else
+    plain digits with one comma or point as the decimal sign; ``ValueError`` for anything else."""
+    text = text.strip().translate(_DIGITS)
+    try:
+        value = float(parse_decimal(text, locale=get_locale() or "en_GB", strict=True))
+    except (NumberFormatError, ValueError):
+        plain = text.replace(",", ".") if text.count(",") == 1 and "." not in text else text
+        value = float(plain)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
 class NumberField(FloatField):
-    """A number in plain digits; words, ``nan`` and ``inf`` are refused with a clear message."""
+    """A number as the rep's language writes it; words, ``nan`` and ``inf`` are refused with a clear message."""
 
     def process_formdata(self, valuelist):
         if not valuelist or valuelist[0].strip() == "":
             self.data = None
             return
-        text = valuelist[0].strip().replace(",", ".") if valuelist[0].count(",") == 1 else valuelist[0].strip()
+        text = valuelist[0].strip()
         try:
-            value = float(text)
+            if len(text) > 30:
+                raise ValueError(text)
+            self.data = parse_number(text)
         except ValueError:
-            value = math.nan
-        if not math.isfinite(value) or len(text) > 30:
             self.data = None
             raise ValueError(_("Please enter a number, like %(whole)s or %(decimal)s.", whole=number(12),
-                               decimal=number(3.5)))
-        self.data = value
+                               decimal=number(3.5))) from None
+
+    def _value(self):
+        """What the field shows: as typed, or a saved answer written the way the rep's language writes it."""
+        if self.raw_data:
+            return self.raw_data[0]
+        try:
+            return number(float(self.data)) if self.data not in (None, "") else ""
+        except (TypeError, ValueError):
+            return str(self.data)
 
 class SurveyPageForm(FlaskForm):
     """Base of the per-page survey forms; fields are added by :func:`survey_page_form`."""

@@ -22,6 +22,7 @@ from ..database import insert_or_ignore, is_sqlite, transactional, truncate_wal
 from ..extensions import db
 from ..instruments import EXTRA_PAGE_TITLE, Wording, builtin, wording
 from ..languages import DEFAULT as DEFAULT_LANGUAGE
+from ..languages import isolate
 from ..models import (
     Assignment,
     CoachingModel,
@@ -289,7 +290,7 @@ def check_open(status: StudyStatus, study_name: str, opens_on: date, closes_on: 
     """Raise unless reps may answer a wave open from ``opens_on`` to ``closes_on`` on ``today``
     (a wave ``closed_early`` is closed from that moment, its ``closes_on`` being the day it was closed)."""
     if status is StudyStatus.CLOSED:
-        raise StudyClosed(_("The study “%(study)s” has ended. Thank you for your interest.", study=study_name))
+        raise StudyClosed(_("The study “%(study)s” has ended. Thank you for your interest.", study=isolate(study_name)))
     if status is StudyStatus.DRAFT:  # its dates may still change: no date is promised (ux review D12)
         raise NotOpenYet(_("This survey has not started yet. Your link will work once it has; please come back "
                            "later."))
@@ -299,6 +300,12 @@ def check_open(status: StudyStatus, study_name: str, opens_on: date, closes_on: 
     if today > closes_on or closed_early:
         raise WaveClosed(_("This survey closed on %(closes)s. Thank you all the same.",
                            closes=format_date(closes_on, "long")))
+
+
+def roster_language(token: str) -> str | None:
+    """The roster language of the rep a token was issued to (None: none, or not a known link)."""
+    return db.session.scalar(select(Rep.language).join(Invitation, Invitation.rep_id == Rep.id)
+                             .where(Invitation.token_hash == hash_token(token)))
 
 
 def redeem(token: str, today: date) -> Link:

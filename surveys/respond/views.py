@@ -57,6 +57,8 @@ def redeem(token: str):
     """Exchange the token for a session cookie and continue at a URL without the token."""
     if len(token) > 200:
         raise survey.UnknownLink(_("This survey link is not known. Check that you copied the whole link."))
+    if survey_cookie.language() is None:  # a browser new to the survey: the refusal too in the roster's language
+        languages.use(survey.roster_language(token) or languages.current())
     link = survey.redeem(token, today())
     current = survey_cookie.held()
     survey_pass = survey_cookie.pass_for(link, current)
