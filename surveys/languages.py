@@ -14,6 +14,8 @@ Catalogues: ``translations/<language>/LC_MESSAGES/messages.po`` under version co
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from babel.numbers import format_decimal
 from flask import g, has_app_context, has_request_context, request, session
 from flask_babel import Babel, force_locale, get_locale, refresh
@@ -98,32 +100,23 @@ def select_locale() -> str:
     return LOCALES.get(current(), current())
 
 
+@contextmanager
 def in_language(language: str | None):
-    """A context in which gettext, dates and numbers use ``language`` (for e-mail written outside a survey request)."""
+    """A context in which gettext, dates, numbers and ``page_language()`` use ``language`` (for e-mail written
+    outside a survey request); the language before is back afterwards."""
     language = language if language in LANGUAGES else DEFAULT
-    return _InLanguage(language)
-
-
-class _InLanguage:
-    """``force_locale`` for ``language``, with ``page_language()`` answering it too (the e-mail's ``lang``)."""
-
-    def __init__(self, language: str):
-        self.language = language
-        self._locale = force_locale(LOCALES.get(language, language))
-
-    def __enter__(self):
-        self._before = g.get("language") if has_app_context() else None
+    before = g.get("language") if has_app_context() else None
+    with force_locale(LOCALES.get(language, language)):
         if has_app_context():
-            g.language = self.language
-        return self._locale.__enter__()
-
-    def __exit__(self, *exc):
-        if has_app_context():
-            if self._before is None:
-                g.pop("language", None)
-            else:
-                g.language = self._before
-        return self._locale.__exit__(*exc)
+            g.language = language
+        try:
+            yield
+        finally:
+            if has_app_context():
+                if before is None:
+                    g.pop("language", None)
+                else:
+                    g.language = before
 
 
 def init_app(app) -> None:

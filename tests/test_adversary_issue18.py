@@ -11,7 +11,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from surveys.extensions import db
@@ -20,6 +20,7 @@ from surveys.pilots.questions import NewQuestion, add_question, edit_question
 from surveys.respond import survey as responding
 from tests import builders
 from tests.test_languages import said
+from tests.test_question_translations import fill, sheet, upload
 
 pytestmark = pytest.mark.usefixtures("app_context")
 SOON = date.today() + timedelta(days=5)
@@ -43,29 +44,6 @@ def study(client):
     builders.user("c@acme.example.com", orgs=[org.name])
     client.post("/login", data={"email": "c@acme.example.com", "password": builders.PASSWORD})
     return result
-
-
-def sheet(client, study) -> Workbook:
-    response = client.get(f"/studies/{study.id}/questions/translations.xlsx")
-    assert response.status_code == 200
-    return load_workbook(io.BytesIO(response.data))
-
-
-def fill(workbook: Workbook, cells: dict[tuple[str, str], dict[str, str]]) -> bytes:
-    rows = workbook["translations"]
-    header = [c.value for c in rows[1]]
-    for row in rows.iter_rows(min_row=2):
-        key, what = row[0].value, row[1].value
-        for language, text in cells.get((key, what), {}).items():
-            row[header.index(language)].value = text
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def upload(client, study, data: bytes, name: str = "translations.xlsx"):
-    return client.post(f"/studies/{study.id}/questions/translations",
-                       data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data")
 
 
 SPANISH = {("custom_1", "question"): {"es": "¿Con qué frecuencia se reúne con su coach?"},
@@ -276,14 +254,7 @@ def test_a8_formulas_wrong_types_and_case_duplicates_in_the_sheet_are_refused_cl
     # non-string cell are all refused with a message and a 400, and nothing is written.
     """A8 (hostile uploader). Columns "es" and "ES", an "option 1" row for an agreement question, a numeric
     English cell: each a clear 4xx, nothing written."""
-    def workbook(rows):
-        book = Workbook()
-        for row in rows:
-            book.active.append(row)
-        buffer = io.BytesIO()
-        book.save(buffer)
-        return buffer.getvalue()
-
+    workbook = builders.xlsx
     for data in (workbook([["key", "what", "en", "es", "ES"], ["custom_2", "question",
                                                                 "My coach knows our products well.", "a", "b"]]),
                  workbook([["key", "what", "en", "es"], ["custom_2", "option 1", "x", "y"]]),

@@ -106,14 +106,7 @@ def builtin() -> Instrument:
 PREFER_NOT_TO_SAY = "na"  # the stored answer of "prefer not to say" on agreement items
 
 
-def _answer_labels() -> dict[str, object]:
-    """Answer labels by answer format: the instrument's five, a seven-point extension, "prefer not to say"."""
-    five = builtin().scale_labels
-    seven = (five[0], five[1], SEVEN_POINT_EXTRAS[0], five[2], SEVEN_POINT_EXTRAS[1], five[3], five[4])
-    return {"agree5": five, "agree7": seven, "prefer_not_to_say": builtin().prefer_not_to_say}
 
-
-ANSWER_LABELS = _answer_labels()
 
 
 def english_wording() -> dict[str, str]:

@@ -10,7 +10,7 @@ from wtforms import FloatField, RadioField, SelectChoice, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from ..instruments import PREFER_NOT_TO_SAY
-from ..languages import number
+from ..languages import DEFAULT, LOCALES, number
 from ..models import QuestionKind
 
 DEFAULT_TEXT_LIMIT = 2000
@@ -39,7 +39,7 @@ def parse_number(text: str) -> float:
     plain digits with one comma or point as the decimal sign; ``ValueError`` for anything else."""
     text = text.strip().translate(_DIGITS)
     try:
-        value = float(parse_decimal(text, locale=get_locale() or "en_GB", strict=True))
+        value = float(parse_decimal(text, locale=get_locale() or LOCALES[DEFAULT], strict=True))
     except (NumberFormatError, ValueError):
         plain = text.replace(",", ".") if text.count(",") == 1 and "." not in text else text
         value = float(plain)
